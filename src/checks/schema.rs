@@ -1,0 +1,270 @@
+//! `schema`: declared columns exist with the declared type family; the dataset's files agree.
+//!
+//! Answered from file metadata only (no scan). Types compare by family (see [`crate::types`]):
+//! every string type is `string`, every timestamp unit and zone is `timestamp`, decimals are exact.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{Check, EvalCx, FileSchema, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict};
+use crate::diag::{Diagnostic, backticked};
+use crate::spanned::TableReader;
+use crate::types::{TYPE_NAMES, TypeName, family_name};
+
+pub const SPEC: KindSpec = KindSpec {
+    name: "schema",
+    summary: "Declared columns exist with the declared types, and every file of the dataset has the same columns.",
+    semantics: "Fails when a declared column is missing or has another type family, when `mode = \"exact\"` and the dataset has columns that are not declared, or when the dataset's files disagree (a file with an extra, missing or differently typed column; the message names the file). Types compare by family: `string` matches every Arrow string type, `timestamp` every unit and time zone, `int` any integer, `float` any float, `decimal(p,s)` exactly. For CSV and JSON files, whose types are inferred, files are compared by column names only. Reads file metadata only.",
+    keys: &[
+        KeyDoc {
+            name: "columns",
+            ty: "table of name = type",
+            required: false,
+            doc: "Expected columns and type names: string, int8..int64, uint8..uint64, int, float32, float64, float, bool, date, timestamp, decimal(p,s), binary.",
+        },
+        KeyDoc {
+            name: "mode",
+            ty: "\"superset\" | \"exact\"",
+            required: false,
+            doc: "`superset` (default) allows undeclared columns; `exact` fails on them.",
+        },
+        KeyDoc {
+            name: "drift",
+            ty: "\"ignore\"",
+            required: false,
+            doc: "Drift from the last accepted schema needs the history store of a later version; only \"ignore\" is accepted now.",
+        },
+    ],
+    example: "[[check]]\nkind = \"schema\"\nmode = \"exact\"\ncolumns = { order_id = \"int64\", amount = \"float64\", created_at = \"timestamp\" }\n",
+    parse,
+};
+
+#[derive(Debug)]
+struct Schema {
+    columns: Vec<(String, TypeName)>,
+    exact: bool,
+}
+
+fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
+    let mut columns = Vec::new();
+    if let Some(map) = t.str_map("columns") {
+        for (name, ty) in map.into_inner() {
+            match TypeName::parse(ty.get_ref()) {
+                Some(tn) => columns.push((name.into_inner(), tn)),
+                None => t.push(
+                    t.error(ty.span(), format!("`{}` is not a type name", ty.get_ref()))
+                        .label("unknown type")
+                        .help(format!("use one of {}", backticked(TYPE_NAMES))),
+                ),
+            }
+        }
+    }
+    let exact = match t.str("mode") {
+        Some(m) if m.get_ref() == "exact" => true,
+        Some(m) if m.get_ref() == "superset" => false,
+        Some(m) => {
+            t.push(
+                t.error(m.span(), format!("`{}` is not a schema mode", m.get_ref()))
+                    .label("unknown mode")
+                    .help("use \"superset\" (extra columns allowed) or \"exact\""),
+            );
+            false
+        }
+        None => false,
+    };
+    if let Some(d) = t.str("drift")
+        && d.get_ref() != "ignore"
+    {
+        t.push(
+            t.error(
+                d.span(),
+                format!(
+                    "drift = \"{}\" needs the history store, which this version does not have",
+                    d.get_ref()
+                ),
+            )
+            .label("not available yet")
+            .help("remove `drift` (or set it to \"ignore\"); drift detection comes with the history store"),
+        );
+    }
+    vec![Box::new(Schema { columns, exact })]
+}
+
+/// Differences of one file from the schema most files share.
+fn file_disagreements(files: &[FileSchema], compare_types: bool) -> Vec<String> {
+    if files.len() < 2 {
+        return Vec::new();
+    }
+    let sig = |f: &FileSchema| -> BTreeMap<String, String> {
+        f.schema
+            .fields()
+            .iter()
+            .map(|fl| {
+                (
+                    fl.name().clone(),
+                    if compare_types {
+                        family_name(fl.data_type())
+                    } else {
+                        String::new()
+                    },
+                )
+            })
+            .collect()
+    };
+    let sigs: Vec<_> = files.iter().map(sig).collect();
+    // The reference is the signature most files share (the first such on a tie).
+    let reference = sigs
+        .iter()
+        .max_by_key(|s| {
+            (
+                sigs.iter().filter(|o| o == s).count(),
+                std::cmp::Reverse(sigs.iter().position(|o| o == *s)),
+            )
+        })
+        .cloned()
+        .unwrap_or_default();
+    let others = sigs.iter().filter(|s| **s == reference).count();
+    let mut out = Vec::new();
+    for (f, s) in files.iter().zip(&sigs) {
+        if *s == reference {
+            continue;
+        }
+        let mut parts = Vec::new();
+        let extra: Vec<_> = s.keys().filter(|k| !reference.contains_key(*k)).collect();
+        let missing: Vec<_> = reference.keys().filter(|k| !s.contains_key(*k)).collect();
+        let retyped: Vec<_> = s
+            .iter()
+            .filter_map(|(k, t)| {
+                reference
+                    .get(k)
+                    .filter(|rt| *rt != t)
+                    .map(|rt| format!("`{k}` is {t} (elsewhere {rt})"))
+            })
+            .collect();
+        if !extra.is_empty() {
+            parts.push(format!(
+                "{} {}",
+                if extra.len() == 1 {
+                    "an extra column"
+                } else {
+                    "extra columns"
+                },
+                backticked(extra)
+            ));
+        }
+        if !missing.is_empty() {
+            parts.push(format!("no {}", backticked(missing)));
+        }
+        parts.extend(retyped);
+        out.push(format!(
+            "file `{}` has {} (unlike {} other {})",
+            f.file,
+            parts.join(", "),
+            others,
+            if others == 1 { "file" } else { "files" }
+        ));
+    }
+    out
+}
+
+impl Check for Schema {
+    fn kind(&self) -> &'static str {
+        "schema"
+    }
+
+    fn plan(&self, _cx: &PlanCx<'_>) -> Result<Shape, Diagnostic> {
+        Ok(Shape::Schema)
+    }
+
+    fn evaluate(&self, _cx: &EvalCx<'_>, obs: &Observation<'_>) -> Verdict {
+        let Observation::Schema {
+            files,
+            unified,
+            compare_file_types,
+        } = obs
+        else {
+            return Verdict {
+                failed: false,
+                failing_rows: None,
+                failing_fraction: None,
+                observed: json!({ "files": 0 }),
+                expected: json!({ "mode": if self.exact { "exact" } else { "superset" } }),
+                message: "The dataset has no files, so there is no schema to compare.".into(),
+            };
+        };
+        let mut problems = Vec::new();
+        let mut missing = Vec::new();
+        for (name, want) in &self.columns {
+            match unified.field_with_name(name) {
+                Err(_) => missing.push(name.as_str()),
+                Ok(f) if !want.matches(f.data_type()) => {
+                    problems.push(format!(
+                        "`{name}` is {} but {want} is declared",
+                        family_name(f.data_type())
+                    ));
+                }
+                Ok(_) => {}
+            }
+        }
+        if !missing.is_empty() {
+            problems.insert(
+                0,
+                format!(
+                    "missing declared {} {}",
+                    if missing.len() == 1 { "column" } else { "columns" },
+                    backticked(&missing)
+                ),
+            );
+        }
+        if self.exact {
+            let extra: Vec<_> = unified
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .filter(|n| !self.columns.iter().any(|(c, _)| c == n))
+                .collect();
+            if !extra.is_empty() {
+                problems.push(format!(
+                    "undeclared {} {} (mode is exact)",
+                    if extra.len() == 1 { "column" } else { "columns" },
+                    backticked(extra)
+                ));
+            }
+        }
+        problems.extend(file_disagreements(files, *compare_file_types));
+        let observed = json!({
+            "columns": unified.fields().iter().map(|f| (f.name().clone(), json!(family_name(f.data_type())))).collect::<serde_json::Map<_, _>>(),
+            "files": files.len(),
+        });
+        let expected = json!({
+            "columns": self.columns.iter().map(|(n, t)| (n.clone(), json!(t.to_string()))).collect::<serde_json::Map<_, _>>(),
+            "mode": if self.exact { "exact" } else { "superset" },
+        });
+        let message = if problems.is_empty() {
+            if files.is_empty() {
+                "The dataset has no files, so there is no schema to compare.".to_string()
+            } else {
+                format!(
+                    "All {} declared columns are present with their declared types; the files agree.",
+                    self.columns.len()
+                )
+            }
+        } else {
+            let mut m = problems.join("; ");
+            if let Some(first) = m.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            m.push('.');
+            m
+        };
+        Verdict {
+            failed: !problems.is_empty(),
+            failing_rows: None,
+            failing_fraction: None,
+            observed,
+            expected,
+            message,
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! `lakegate check`: run the suites and report.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Global, OutputFormat, print_stdout, report_diagnostics};
+use crate::diag::Diags;
+use crate::exit::{self, FailOn};
+use crate::results::{self, junit, text};
+use crate::runner::{self, Outcome, RunOptions};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Datasets to check (default: every suite's dataset).
+    pub datasets: Vec<String>,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// What fails the run: `error` (default) or also `warn`.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
+pub async fn run(global: &Global, args: &CheckArgs) -> u8 {
+    let diags = Diags::default();
+    let Some(project) = global.project(&diags) else {
+        return report_diagnostics(global, &diags.into_vec());
+    };
+    let suites = runner::load_suites(&project, &diags);
+    if !diags.is_empty() {
+        return report_diagnostics(global, &diags.into_vec());
+    }
+    let opts = RunOptions {
+        datasets: args.datasets.clone(),
+        clock: global.clock(),
+        command: "check".into(),
+        files: None,
+    };
+    let run = match runner::check(&project, &suites, &opts).await {
+        Outcome::Config(d) => return report_diagnostics(global, &d),
+        Outcome::Ran(run) => run,
+    };
+    if let Some(path) = &args.junit
+        && let Err(e) = std::fs::write(path, junit::render(&run))
+    {
+        eprintln!("error: cannot write the JUnit report to {}: {e}", path.display());
+        return exit::RUN_FAILED;
+    }
+    match global.format {
+        OutputFormat::Json => print_stdout(&results::to_json(&run)),
+        OutputFormat::Text if global.quiet => print_stdout(&text::verdict(&run)),
+        OutputFormat::Text => print_stdout(&text::render(&run, global.verbose > 0)),
+    }
+    exit::for_run(&run, args.fail_on)
+}

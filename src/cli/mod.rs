@@ -1,0 +1,126 @@
+//! The command line: global flags and one module per subcommand.
+
+pub mod check;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::diag::{Diagnostic, Diags};
+use crate::exit;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lakegate",
+    version,
+    about = "A data quality gate for data lakes: declarative checks, one scan per dataset."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The project file.
+    #[arg(long, global = true, default_value = "lakegate.toml", value_name = "FILE")]
+    pub config: PathBuf,
+    /// Output format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// The clock freshness checks use, in RFC 3339 (e.g. 2026-01-15T12:00:00Z); makes runs reproducible.
+    #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_now)]
+    pub now: Option<DateTime<Utc>>,
+    /// Memory DataFusion may use before spilling to disk (e.g. 256MB, 2GB); overrides [engine] memory_limit.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+    /// Print only the verdict (and errors).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// More detail: passing checks' messages; -vv adds debug logs.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| format!("{e}; write it like 2026-01-15T12:00:00Z"))
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    crate::config::parse_size(s)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the suites (all, or the named datasets) and print the results.
+    Check(check::CheckArgs),
+    /// Check every suite against the datasets' schemas without scanning rows.
+    Validate,
+}
+
+impl Global {
+    pub fn clock(&self) -> crate::clock::Clock {
+        self.now
+            .map_or_else(crate::clock::Clock::system, crate::clock::Clock::fixed)
+    }
+
+    /// Loads the project, applying command-line overrides.
+    pub fn project(&self, diags: &Diags) -> Option<crate::config::Project> {
+        let mut p = crate::config::load(&self.config, diags)?;
+        if let Some(m) = self.memory_limit {
+            p.engine.memory_limit = m;
+        }
+        for s in &p.ignored_sections {
+            tracing::warn!(section = %s, "This version does not read the `[{s}]` section yet; it is ignored.");
+        }
+        Some(p)
+    }
+}
+
+/// Prints configuration problems (stderr, and as JSON on stdout with `--format json`); exit 2.
+pub fn report_diagnostics(global: &Global, diags: &[Diagnostic]) -> u8 {
+    let mut err = String::new();
+    for d in diags {
+        err.push_str(&d.render());
+        err.push('\n');
+    }
+    let n = diags.len();
+    err.push_str(&format!(
+        "error: {n} configuration {} found; nothing was run\n",
+        if n == 1 { "problem" } else { "problems" }
+    ));
+    eprint!("{err}");
+    if global.format == OutputFormat::Json {
+        let doc = serde_json::json!({
+            "lakegate": env!("CARGO_PKG_VERSION"),
+            "format_version": crate::results::FORMAT_VERSION,
+            "status": "config_error",
+            "diagnostics": diags.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
+        });
+        print_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    exit::CONFIG
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}

@@ -1,0 +1,282 @@
+//! `lakegate.toml`: the project — where the lake is, its zones, where the suites are.
+//!
+//! Read with the spanned [`TableReader`](crate::spanned::TableReader) so that every problem is
+//! reported with its line and column. Every path is resolved relative to the directory of the file
+//! that names it. Secrets never come from this file (alerts read them from the environment).
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Diags, SourceFile, backticked};
+use crate::spanned::{TableReader, parse_document};
+
+/// Sections that later versions of lakegate read; this version accepts and ignores them with a
+/// warning rather than rejecting a project written for the whole design.
+const RESERVED_SECTIONS: &[&str] = &["alerts", "report", "history", "lineage", "audit"];
+
+/// The resolved project configuration.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The config file, when there is one.
+    pub file: SourceFile,
+    /// The directory relative paths are resolved against.
+    pub dir: PathBuf,
+    pub lake_root: PathBuf,
+    /// Zones in promotion order (raw → cleaned → curated), then any others.
+    pub zones: Vec<(String, PathBuf)>,
+    pub suite_patterns: Vec<String>,
+    pub engine: EngineConfig,
+    /// Sections present but not read by this version (reported once as a warning).
+    pub ignored_sections: Vec<String>,
+}
+
+/// `[engine]`: how DataFusion runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Bytes DataFusion's memory pool may use before operators spill to disk.
+    pub memory_limit: u64,
+    /// Datasets checked at the same time.
+    pub concurrency: usize,
+    /// DataFusion partitions per query (defaults to the number of cores).
+    pub target_partitions: usize,
+    /// Records read per CSV/JSON file to infer its schema.
+    pub infer_rows: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            memory_limit: 2 << 30,
+            concurrency: cores.clamp(1, 4),
+            target_partitions: cores,
+            infer_rows: 100_000,
+        }
+    }
+}
+
+impl Project {
+    /// The directory of a zone.
+    pub fn zone_dir(&self, zone: &str) -> Option<PathBuf> {
+        self.zones
+            .iter()
+            .find(|(z, _)| z == zone)
+            .map(|(_, p)| self.lake_root.join(p))
+    }
+
+    pub fn zone_names(&self) -> Vec<&str> {
+        self.zones.iter().map(|(z, _)| z.as_str()).collect()
+    }
+}
+
+/// Parses a size such as `256MB`, `2GiB` or `1048576`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` does not start with a number"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("`{other}` is not a size unit (use KB, MB, GB)")),
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok((n * mult) as u64)
+}
+
+/// Reads `lakegate.toml`. Problems are collected into `diags`; the project is returned when it is
+/// usable.
+pub fn load(path: &Path, diags: &Diags) -> Option<Project> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(
+                Diagnostic::plain(format!("cannot read the project file {}: {e}", path.display()))
+                    .help("run lakegate in a directory with a lakegate.toml, or pass --config FILE"),
+            );
+            return None;
+        }
+    };
+    parse(path, &text, diags)
+}
+
+pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
+    let file = SourceFile::new(path, text);
+    let doc = match parse_document(&file, text) {
+        Ok(d) => d,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+    // Absolute, so that paths in messages can be shown relative to the working directory.
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    let before = diags.len();
+    let mut top = TableReader::new(&file, diags, doc.get_ref(), 0..0, "lakegate.toml");
+
+    let mut lake_root = None;
+    if let Some(mut lake) = top.table("lake", "`[lake]`") {
+        if let Some(root) = lake.req_str("root") {
+            if root.get_ref().starts_with("s3://") {
+                lake.push(
+                    lake.error(root.span(), "object-store lake roots are not supported by this version")
+                        .label("an s3:// root")
+                        .help("use a local directory for now"),
+                );
+            } else {
+                lake_root = Some(dir.join(root.get_ref()));
+            }
+        }
+        lake.finish();
+    } else {
+        top.missing(
+            "lake",
+            Some("add a `[lake]` table with `root = \"path/to/lake\"`".into()),
+        );
+    }
+
+    let mut zones: Vec<(String, PathBuf)> = Vec::new();
+    if let Some(z) = top.raw("zones") {
+        match z.get_ref() {
+            toml::de::DeValue::Table(t) => {
+                for (k, v) in t.iter() {
+                    match v.get_ref() {
+                        toml::de::DeValue::String(s) => {
+                            zones.push((k.get_ref().to_string(), PathBuf::from(s.as_ref())))
+                        }
+                        _ if k.get_ref() == "suites" => top.push(
+                            Diagnostic::at(&file, k.span(), "`suites` is inside `[zones]`, so it would name a zone")
+                                .label("belongs at the top of the file")
+                                .help("move `suites = [...]` above the first `[table]` header"),
+                        ),
+                        _ => top.push(
+                            Diagnostic::at(&file, v.span(), format!("zone `{}` must be a path string", k.get_ref()))
+                                .label("expected a string"),
+                        ),
+                    }
+                }
+            }
+            _ => top.push(
+                Diagnostic::at(&file, z.span(), "`zones` must be a table of zone name = path")
+                    .label("expected a table"),
+            ),
+        }
+    }
+    if zones.is_empty() {
+        zones = ["raw", "cleaned", "curated", "quarantine"]
+            .iter()
+            .map(|z| ((*z).to_string(), PathBuf::from(z)))
+            .collect();
+    }
+
+    let suite_patterns = top.str_list("suites").map_or_else(
+        || vec!["checks/*.toml".to_string()],
+        |s| s.into_inner().into_iter().map(toml::Spanned::into_inner).collect(),
+    );
+    for p in &suite_patterns {
+        if let Err(e) = crate::paths::matcher(p) {
+            diags.push(Diagnostic::at(
+                &file,
+                0..0,
+                format!("suite pattern `{p}` is not a valid glob: {e}"),
+            ));
+        }
+    }
+
+    let mut engine = EngineConfig::default();
+    if let Some(mut e) = top.table("engine", "`[engine]`") {
+        if let Some(m) = e.str("memory_limit") {
+            match parse_size(m.get_ref()) {
+                Ok(b) => engine.memory_limit = b,
+                Err(msg) => e.push(
+                    e.error(m.span(), msg)
+                        .label("not a size")
+                        .help("write a size such as \"512MB\" or \"2GB\""),
+                ),
+            }
+        }
+        if let Some(c) = e.uint("concurrency") {
+            engine.concurrency = usize::try_from(*c.get_ref()).unwrap_or(1).max(1);
+        }
+        if let Some(c) = e.uint("target_partitions") {
+            engine.target_partitions = usize::try_from(*c.get_ref()).unwrap_or(1).max(1);
+        }
+        if let Some(c) = e.uint("infer_rows") {
+            engine.infer_rows = usize::try_from(*c.get_ref()).unwrap_or(usize::MAX).max(1);
+        }
+        e.finish();
+    }
+
+    let mut ignored_sections = Vec::new();
+    for s in RESERVED_SECTIONS {
+        if top.has(s) {
+            ignored_sections.push((*s).to_string());
+        }
+    }
+    top.finish_with_hint(Some(&format!(
+        "sections read by later versions ({}) are accepted",
+        backticked(RESERVED_SECTIONS)
+    )));
+
+    if diags.len() > before {
+        return None;
+    }
+    Some(Project {
+        file,
+        dir,
+        lake_root: lake_root?,
+        zones,
+        suite_patterns,
+        engine,
+        ignored_sections,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_project() {
+        let d = Diags::default();
+        let p = parse(
+            Path::new("/p/lakegate.toml"),
+            "suites = [\"checks/*.toml\"]\n[lake]\nroot = \"lake\"\n[zones]\nraw = \"r\"\ncleaned = \"c\"\n[engine]\nmemory_limit = \"256MB\"\n",
+            &d,
+        )
+        .expect("valid");
+        assert!(d.is_empty());
+        assert_eq!(p.lake_root, Path::new("/p/lake"));
+        assert_eq!(p.zone_dir("raw").unwrap(), Path::new("/p/lake/r"));
+        assert_eq!(p.engine.memory_limit, 256 << 20);
+    }
+
+    #[test]
+    fn suites_inside_zones_is_explained() {
+        let d = Diags::default();
+        let p = parse(
+            Path::new("l.toml"),
+            "[lake]\nroot = \"x\"\n[zones]\nraw = \"raw\"\nsuites = [\"a\"]\n",
+            &d,
+        );
+        assert!(p.is_none());
+        let v = d.into_vec();
+        assert!(v[0].message.contains("inside `[zones]`"), "{:?}", v[0]);
+        assert_eq!(v[0].location().unwrap().1, 5);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256MB").unwrap(), 256 << 20);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert!(parse_size("lots").is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! Finding a dataset's files: a file, a directory (recursive) or a glob, hive-style partitions,
+//! and the format.
+//!
+//! The list of files is made here, once, and handed to DataFusion as explicit paths. That makes a
+//! run's input exact (the promotion gate checks exactly the snapshot it took) and lets files with
+//! different schemas or partition values be read side by side.
+
+use std::path::{Path, PathBuf};
+
+use super::error::DatasetError;
+use crate::paths::{glob_files, is_glob, is_hidden, literal_prefix, slash};
+use crate::suite::{DatasetSpec, Format};
+
+/// One data file of a dataset.
+#[derive(Debug, Clone)]
+pub struct DataFile {
+    pub path: PathBuf,
+    /// Path relative to the dataset root, `/`-separated.
+    pub rel: String,
+    pub size: u64,
+    /// Values of the partition keys (`None` for hive's default partition or a missing key).
+    pub partitions: Vec<Option<String>>,
+}
+
+/// The files of a dataset and how to read them.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    /// The directory file paths are relative to.
+    pub root: PathBuf,
+    pub format: Format,
+    pub files: Vec<DataFile>,
+    pub partition_keys: Vec<String>,
+}
+
+/// Extensions accepted for an explicitly declared format besides its own.
+const LOOSE_EXTENSIONS: &[&str] = &["", "txt", "dat", "data"];
+
+fn extension(p: &Path) -> String {
+    p.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Lists the files of a dataset under its zone directory.
+pub fn discover(zone_dir: &Path, spec: &DatasetSpec) -> Result<Discovered, DatasetError> {
+    let dataset = spec.name.get_ref().clone();
+    let pattern = spec.path.get_ref().trim_end_matches('/');
+    let (root, paths) = if is_glob(pattern) {
+        let prefix = literal_prefix(pattern);
+        let root = zone_dir.join(prefix);
+        if !root.exists() {
+            return Err(DatasetError::Missing { dataset, path: root });
+        }
+        let paths = glob_files(zone_dir, pattern).map_err(|message| DatasetError::Listing {
+            dataset: dataset.clone(),
+            path: root.clone(),
+            message,
+        })?;
+        (root, paths)
+    } else {
+        let full = zone_dir.join(pattern);
+        if full.is_file() {
+            let root = full.parent().map_or_else(|| zone_dir.to_path_buf(), Path::to_path_buf);
+            (root, vec![full])
+        } else if full.is_dir() {
+            let paths = glob_files(&full, "**").map_err(|message| DatasetError::Listing {
+                dataset: dataset.clone(),
+                path: full.clone(),
+                message,
+            })?;
+            (full, paths)
+        } else {
+            return Err(DatasetError::Missing { dataset, path: full });
+        }
+    };
+    finish(spec, root, paths)
+}
+
+/// A dataset made of an explicit list of files (e.g. a promotion snapshot). `root` is the dataset's
+/// directory, against which partitions are read.
+pub fn from_list(spec: &DatasetSpec, root: &Path, files: Vec<PathBuf>) -> Result<Discovered, DatasetError> {
+    for f in &files {
+        if !f.is_file() {
+            return Err(DatasetError::Missing {
+                dataset: spec.name.get_ref().clone(),
+                path: f.clone(),
+            });
+        }
+    }
+    finish(spec, root.to_path_buf(), files)
+}
+
+fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Discovered, DatasetError> {
+    let dataset = spec.name.get_ref().clone();
+    // Drop hidden files below the root and empty files (no schema, no rows).
+    let mut candidates = Vec::new();
+    for p in paths {
+        let rel = p.strip_prefix(&root).map_or_else(
+            |_| p.file_name().map(PathBuf::from).unwrap_or_default(),
+            Path::to_path_buf,
+        );
+        if rel.components().any(|c| is_hidden(&c.as_os_str().to_string_lossy())) {
+            continue;
+        }
+        let size = std::fs::metadata(&p)
+            .map_err(|e| DatasetError::Unreadable {
+                dataset: dataset.clone(),
+                path: p.clone(),
+                message: e.to_string(),
+            })?
+            .len();
+        if size == 0 {
+            tracing::warn!(dataset = %dataset, file = %p.display(), "Skipping an empty file.");
+            continue;
+        }
+        candidates.push((p, slash(&rel), size));
+    }
+
+    let format = match spec.format {
+        Some(f) => {
+            candidates.retain(|(p, _, _)| {
+                let ext = extension(p);
+                Format::from_extension(&ext) == Some(f) || LOOSE_EXTENSIONS.contains(&ext.as_str())
+            });
+            f
+        }
+        None => {
+            let mut formats: Vec<Format> = candidates
+                .iter()
+                .filter_map(|(p, _, _)| Format::from_extension(&extension(p)))
+                .collect();
+            formats.sort_by_key(|f| f.as_str());
+            formats.dedup();
+            match formats.as_slice() {
+                [f] => {
+                    let f = *f;
+                    candidates.retain(|(p, _, _)| Format::from_extension(&extension(p)) == Some(f));
+                    f
+                }
+                [] if candidates.is_empty() => Format::Parquet,
+                [] => {
+                    let mut exts: Vec<String> = candidates
+                        .iter()
+                        .map(|(p, _, _)| format!(".{}", extension(p)))
+                        .collect();
+                    exts.sort();
+                    exts.dedup();
+                    return Err(DatasetError::UnknownFormat {
+                        dataset,
+                        found: exts.join(", "),
+                    });
+                }
+                many => {
+                    let found = many.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ");
+                    return Err(DatasetError::MixedFormats { dataset, found });
+                }
+            }
+        }
+    };
+
+    let dirs = |rel: &str| -> Vec<(String, String)> {
+        let mut segs: Vec<&str> = rel.split('/').collect();
+        segs.pop();
+        segs.iter()
+            .filter_map(|s| s.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let partition_keys = match &spec.partitions {
+        Some(keys) => keys.clone(),
+        None => {
+            // Detect keys present, in the same order, in every file's directories.
+            let mut iter = candidates
+                .iter()
+                .map(|(_, rel, _)| dirs(rel).into_iter().map(|(k, _)| k).collect::<Vec<_>>());
+            match iter.next() {
+                Some(first) if iter.all(|k| k == first) => first,
+                _ => Vec::new(),
+            }
+        }
+    };
+    let files = candidates
+        .into_iter()
+        .map(|(path, rel, size)| {
+            let found = dirs(&rel);
+            let partitions = partition_keys
+                .iter()
+                .map(|k| {
+                    found
+                        .iter()
+                        .find(|(fk, _)| fk == k)
+                        .map(|(_, v)| percent_decode(v))
+                        .filter(|v| v != "__HIVE_DEFAULT_PARTITION__")
+                })
+                .collect();
+            DataFile {
+                path,
+                rel,
+                size,
+                partitions,
+            }
+        })
+        .collect();
+    Ok(Discovered {
+        root,
+        format,
+        files,
+        partition_keys,
+    })
+}
+
+/// Hive escapes special characters in partition values as `%XX`.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(hex) = std::str::from_utf8(&bytes[i + 1..i + 3])
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_hive_escapes() {
+        assert_eq!(percent_decode("2024-01-01%3A00"), "2024-01-01:00");
+        assert_eq!(percent_decode("plain"), "plain");
+        assert_eq!(percent_decode("50%"), "50%");
+    }
+}

@@ -1,0 +1,255 @@
+//! The only module that talks to DataFusion.
+//!
+//! [`Engine::open`] finds a dataset's files and registers them as a table (metadata only);
+//! [`Engine::plan`] lowers a suite's checks against the table's schema, collecting every problem as
+//! a diagnostic; [`Engine::run`] executes the plan: one fused aggregate query for every row-level
+//! and aggregate check, one query per `unique` and `reference` check, then samples for failed
+//! checks only.
+
+pub mod discover;
+pub mod error;
+mod run;
+mod sample;
+mod source;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::common::DFSchema;
+use datafusion::common::TableReference;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::Expr;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+pub use discover::{DataFile, Discovered};
+pub use error::DatasetError;
+pub use run::DatasetRun;
+
+use crate::checks::{FileSchema, FragmentRole, PlanCx, Shape};
+use crate::config::EngineConfig;
+use crate::diag::{Diagnostic, backticked, closest};
+use crate::suite::{Format, Suite};
+
+/// A DataFusion session with lakegate's settings and a bounded memory pool.
+pub struct Engine {
+    ctx: SessionContext,
+    config: EngineConfig,
+}
+
+/// A dataset whose files are found and registered, ready to be planned and run.
+#[derive(Debug, Clone)]
+pub struct OpenDataset {
+    pub name: String,
+    pub zone: String,
+    /// The dataset's directory.
+    pub root: PathBuf,
+    pub format: Format,
+    pub files: Vec<DataFile>,
+    pub file_schemas: Vec<FileSchema>,
+    pub schema: SchemaRef,
+    /// The registered table name.
+    pub table: String,
+}
+
+impl OpenDataset {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// A check lowered to its shape, with its `where` parsed.
+#[derive(Debug, Clone)]
+pub struct PlannedCheck {
+    /// Index into the suite's checks.
+    pub index: usize,
+    pub shape: Shape,
+    pub scope: Option<Expr>,
+}
+
+impl Engine {
+    pub fn new(config: &EngineConfig) -> datafusion::error::Result<Self> {
+        let mut session = SessionConfig::new()
+            .with_target_partitions(config.target_partitions)
+            .with_information_schema(false);
+        // Column names in `where`/`sql` fragments are taken as written (CSV headers keep their case).
+        session.options_mut().sql_parser.enable_ident_normalization = false;
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(usize::try_from(config.memory_limit).unwrap_or(usize::MAX), 1.0)
+            .build_arc()?;
+        Ok(Self {
+            ctx: SessionContext::new_with_config_rt(session, runtime),
+            config: config.clone(),
+        })
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Finds a dataset's files (or takes the given list) and registers them as a table.
+    pub async fn open(
+        &self,
+        suite: &Suite,
+        zone_dir: &Path,
+        files: Option<Vec<PathBuf>>,
+    ) -> Result<OpenDataset, DatasetError> {
+        let spec = &suite.dataset;
+        let name = spec.name.get_ref().clone();
+        let d = match files {
+            None => discover::discover(zone_dir, spec)?,
+            Some(list) => {
+                let root = zone_dir.join(spec.path.get_ref().trim_end_matches('/'));
+                let root = if root.is_file() {
+                    root.parent().map_or(root.clone(), Path::to_path_buf)
+                } else {
+                    root
+                };
+                discover::from_list(spec, &root, list)?
+            }
+        };
+        let schemas = futures::future::try_join_all(
+            d.files
+                .iter()
+                .map(|f| source::file_schema(&self.ctx, spec, d.format, self.config.infer_rows, f)),
+        )
+        .await?;
+        let unified = source::unified_schema(spec, &d, &schemas)?;
+        let table =
+            source::build_table(&self.ctx, spec, &d, &schemas, &unified, self.config.infer_rows).map_err(|e| {
+                DatasetError::Query {
+                    dataset: name.clone(),
+                    message: error::clean(&e),
+                }
+            })?;
+        self.ctx
+            .register_table(TableReference::bare(name.clone()), table)
+            .map_err(|e| DatasetError::Query {
+                dataset: name.clone(),
+                message: error::clean(&e),
+            })?;
+        let file_schemas = d
+            .files
+            .iter()
+            .zip(schemas)
+            .map(|(f, schema)| FileSchema {
+                file: f.rel.clone(),
+                schema,
+            })
+            .collect();
+        Ok(OpenDataset {
+            name,
+            zone: spec.zone.get_ref().clone(),
+            root: d.root,
+            format: d.format,
+            files: d.files,
+            file_schemas,
+            schema: unified,
+            table: spec.name.get_ref().clone(),
+        })
+    }
+
+    /// Lowers every check of a suite against its dataset's schema. All problems are returned.
+    pub fn plan(
+        &self,
+        suite: &Suite,
+        ds: &OpenDataset,
+        schemas: &HashMap<String, SchemaRef>,
+        unreadable: &[String],
+    ) -> Result<Vec<PlannedCheck>, Vec<Diagnostic>> {
+        let file = &suite.file;
+        let schema: &Schema = &ds.schema;
+        let df_schema = match DFSchema::try_from(schema.clone()) {
+            Ok(s) => s,
+            Err(e) => return Err(vec![Diagnostic::plain(format!("dataset `{}`: {e}", ds.name))]),
+        };
+        let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let parse = |frag: &toml::Spanned<String>, role: FragmentRole| {
+            crate::fragment::parse(&self.ctx, &df_schema, file, frag, role)
+        };
+        let cx = PlanCx {
+            file,
+            dataset: &ds.name,
+            schema,
+            parse_fragment: &parse,
+            datasets: schemas,
+            unreadable,
+        };
+        let mut planned = Vec::new();
+        let mut diags = Vec::new();
+        for col in &suite.dataset.key {
+            if !columns.contains(&col.as_str()) && !ds.is_empty() {
+                diags.push(
+                    Diagnostic::plain(format!(
+                        "the `key` of dataset `{}` names a column it does not have: `{col}`",
+                        ds.name
+                    ))
+                    .in_file(file)
+                    .help(format!("the dataset has {}", backticked(&columns))),
+                );
+            }
+        }
+        for (index, decl) in suite.checks.iter().enumerate() {
+            if ds.is_empty() {
+                // No files, no schema: every check is judged on zero rows without a query.
+                planned.push(PlannedCheck {
+                    index,
+                    shape: Shape::Aggregates(Vec::new()),
+                    scope: None,
+                });
+                continue;
+            }
+            let mut ok = true;
+            for col in decl.check.columns() {
+                if !columns.contains(&col.get_ref().as_str()) {
+                    ok = false;
+                    let help = match closest(col.get_ref(), columns.iter().copied()) {
+                        Some(c) => format!("did you mean `{c}`? dataset `{}` has {}", ds.name, backticked(&columns)),
+                        None => format!("dataset `{}` has {}", ds.name, backticked(&columns)),
+                    };
+                    diags.push(
+                        Diagnostic::at(
+                            file,
+                            col.span(),
+                            format!("dataset `{}` has no column `{}`", ds.name, col.get_ref()),
+                        )
+                        .label("unknown column")
+                        .help(help),
+                    );
+                }
+            }
+            let scope = match &decl.common.where_ {
+                Some(w) => match parse(w, FragmentRole::RowPredicate) {
+                    Ok(e) => Some(e),
+                    Err(d) => {
+                        diags.push(d);
+                        ok = false;
+                        None
+                    }
+                },
+                None => None,
+            };
+            if !ok {
+                continue;
+            }
+            match decl.check.plan(&cx) {
+                Ok(shape) => {
+                    if decl.common.max_fraction > 0.0 && matches!(shape, Shape::Aggregates(_) | Shape::Schema) {
+                        diags.push(
+                            Diagnostic::at(
+                                file,
+                                decl.common.kind.span(),
+                                format!("`max_fraction` has no meaning for a `{}` check", decl.check.kind()),
+                            )
+                            .label("not a row-level check")
+                            .help("remove `max_fraction`; it applies to checks that count failing rows"),
+                        );
+                    }
+                    planned.push(PlannedCheck { index, shape, scope });
+                }
+                Err(d) => diags.push(d),
+            }
+        }
+        if diags.is_empty() { Ok(planned) } else { Err(diags) }
+    }
+}

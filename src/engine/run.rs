@@ -1,0 +1,425 @@
+//! Executing a planned suite: the fused scan, the keyed queries, the verdicts, then samples.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::error::Result as DfResult;
+use datafusion::functions_aggregate::expr_fn::{count, sum};
+use datafusion::logical_expr::{Expr, ExprFunctionExt, lit};
+use datafusion::prelude::DataFrame;
+use datafusion::scalar::ScalarValue;
+use serde_json::Value;
+
+use super::error::clean;
+use super::{Engine, OpenDataset, PlannedCheck, sample};
+use crate::checks::{EvalCx, Observation, Shape, Verdict, column};
+use crate::suite::Suite;
+
+/// What running one dataset's suite produced.
+#[derive(Debug)]
+pub struct DatasetRun {
+    /// Rows in the dataset (`None` when it could not be read).
+    pub rows: Option<u64>,
+    /// Queries that read data, samples included.
+    pub queries: u32,
+    /// Of those, the queries that fetched failing-row samples.
+    pub sample_queries: u32,
+    pub checks: Vec<CheckRun>,
+    /// Set when the dataset could not be read at all.
+    pub error: Option<String>,
+}
+
+/// One check's outcome.
+#[derive(Debug)]
+pub struct CheckRun {
+    /// Index into the suite's checks.
+    pub index: usize,
+    /// The verdict, or why the check could not be evaluated.
+    pub verdict: Result<Verdict, String>,
+    pub sample: Vec<Value>,
+}
+
+/// Numbers the fused scan measured for one check.
+#[derive(Debug, Default, Clone)]
+struct Measured {
+    in_scope: u64,
+    failing: Option<u64>,
+    values: Vec<ScalarValue>,
+}
+
+/// Adds the check's scope to every aggregate inside an expression (`FILTER (WHERE …)`).
+fn scoped(e: Expr, scope: Option<&Expr>) -> DfResult<Expr> {
+    let Some(scope) = scope else { return Ok(e) };
+    e.transform(|node| {
+        Ok(match node {
+            Expr::AggregateFunction(mut af) => {
+                let filter = match af.params.filter.take() {
+                    Some(f) => scope.clone().and(*f),
+                    None => scope.clone(),
+                };
+                af.params.filter = Some(Box::new(filter));
+                Transformed::yes(Expr::AggregateFunction(af))
+            }
+            other => Transformed::no(other),
+        })
+    })
+    .map(|t| t.data)
+}
+
+/// `count(*) FILTER (WHERE pred)`.
+fn count_where(pred: Option<Expr>) -> DfResult<Expr> {
+    match pred {
+        None => Ok(count(lit(1i64))),
+        Some(p) => count(lit(1i64)).filter(p).build(),
+    }
+}
+
+fn as_u64(v: &ScalarValue) -> u64 {
+    match v {
+        ScalarValue::Int64(Some(x)) => u64::try_from(*x).unwrap_or(0),
+        ScalarValue::UInt64(Some(x)) => *x,
+        other => other
+            .cast_to(&datafusion::arrow::datatypes::DataType::Int64)
+            .ok()
+            .and_then(|c| {
+                if let ScalarValue::Int64(Some(x)) = c {
+                    u64::try_from(x).ok()
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(0),
+    }
+}
+
+fn first_row(batches: &[RecordBatch]) -> DfResult<Vec<ScalarValue>> {
+    let batch = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .ok_or_else(|| datafusion::error::DataFusionError::Internal("an aggregate returned no row".into()))?;
+    (0..batch.num_columns())
+        .map(|i| ScalarValue::try_from_array(batch.column(i), 0))
+        .collect()
+}
+
+/// Position of an expression in the aggregate list, adding it once.
+fn slot(aggs: &mut Vec<Expr>, e: Expr) -> usize {
+    if let Some(i) = aggs.iter().position(|x| *x == e) {
+        i
+    } else {
+        aggs.push(e);
+        aggs.len() - 1
+    }
+}
+
+impl Engine {
+    async fn collect(&self, df: DataFrame, counter: &AtomicU32) -> DfResult<Vec<RecordBatch>> {
+        counter.fetch_add(1, Ordering::Relaxed);
+        df.collect().await
+    }
+
+    /// One aggregate query for every check given: rows in scope, failing rows, aggregate values.
+    async fn fused(
+        &self,
+        table: &str,
+        checks: &[&PlannedCheck],
+        counter: &AtomicU32,
+    ) -> DfResult<(u64, Vec<Measured>)> {
+        let mut aggs = vec![count_where(None)?];
+        let mut slots = Vec::with_capacity(checks.len());
+        for c in checks {
+            let in_scope = slot(&mut aggs, count_where(c.scope.clone())?);
+            let (failing, values) = match &c.shape {
+                Shape::Rows { failing } => {
+                    let pred = match &c.scope {
+                        Some(s) => s.clone().and(failing.clone()),
+                        None => failing.clone(),
+                    };
+                    (Some(slot(&mut aggs, count_where(Some(pred))?)), Vec::new())
+                }
+                Shape::Aggregates(exprs) => {
+                    let mut v = Vec::new();
+                    for e in exprs {
+                        v.push(slot(&mut aggs, scoped(e.clone(), c.scope.as_ref())?));
+                    }
+                    (None, v)
+                }
+                _ => (None, Vec::new()),
+            };
+            slots.push((in_scope, failing, values));
+        }
+        let aliased: Vec<Expr> = aggs
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| e.alias(format!("m{i}")))
+            .collect();
+        let df = self.ctx.table(table).await?.aggregate(vec![], aliased)?;
+        let row = first_row(&self.collect(df, counter).await?)?;
+        let measured = slots
+            .into_iter()
+            .map(|(in_scope, failing, values)| Measured {
+                in_scope: as_u64(&row[in_scope]),
+                failing: failing.map(|i| as_u64(&row[i])),
+                values: values.into_iter().map(|i| row[i].clone()).collect(),
+            })
+            .collect();
+        Ok((as_u64(&row[0]), measured))
+    }
+
+    /// Failing rows and duplicated keys of a `unique` check.
+    async fn unique(
+        &self,
+        table: &str,
+        columns: &[String],
+        scope: Option<&Expr>,
+        counter: &AtomicU32,
+    ) -> DfResult<(u64, u64)> {
+        let keys: Vec<Expr> = columns.iter().map(|c| column(c)).collect();
+        let df = sample::keyed_rows(&self.ctx, table, &keys, scope).await?;
+        let df = df
+            .aggregate(keys, vec![count(lit(1i64)).alias("__lakegate_n")])?
+            .filter(column("__lakegate_n").gt(lit(1i64)))?
+            .aggregate(
+                vec![],
+                vec![
+                    sum(column("__lakegate_n")).alias("rows"),
+                    count(lit(1i64)).alias("keys"),
+                ],
+            )?;
+        let row = first_row(&self.collect(df, counter).await?)?;
+        Ok((as_u64(&row[0]), as_u64(&row[1])))
+    }
+
+    /// Rows whose value is absent from the other dataset, and how many distinct values that is.
+    async fn reference(
+        &self,
+        table: &str,
+        col: &str,
+        other: &str,
+        to: &str,
+        scope: Option<&Expr>,
+        counter: &AtomicU32,
+    ) -> DfResult<(u64, u64)> {
+        let df = sample::orphans(&self.ctx, table, col, other, to, scope).await?;
+        let df = df.aggregate(
+            vec![],
+            vec![
+                count(lit(1i64)).alias("rows"),
+                datafusion::functions_aggregate::expr_fn::count_distinct(column("__lakegate_v")).alias("values"),
+            ],
+        )?;
+        let row = first_row(&self.collect(df, counter).await?)?;
+        Ok((as_u64(&row[0]), as_u64(&row[1])))
+    }
+
+    /// Runs a planned suite over an opened dataset.
+    pub async fn run(
+        &self,
+        suite: &Suite,
+        ds: &OpenDataset,
+        planned: &[PlannedCheck],
+        now: DateTime<Utc>,
+    ) -> DatasetRun {
+        let queries = AtomicU32::new(0);
+        let samples = AtomicU32::new(0);
+        let evaluate = |p: &PlannedCheck, in_scope: u64, obs: &Observation<'_>| {
+            let decl = &suite.checks[p.index];
+            let cx = EvalCx {
+                common: &decl.common,
+                in_scope,
+                now,
+            };
+            decl.check.evaluate(&cx, obs)
+        };
+
+        if ds.is_empty() {
+            let checks = planned
+                .iter()
+                .map(|p| CheckRun {
+                    index: p.index,
+                    verdict: Ok(evaluate(p, 0, &Observation::Empty)),
+                    sample: Vec::new(),
+                })
+                .collect();
+            return DatasetRun {
+                rows: Some(0),
+                queries: 0,
+                sample_queries: 0,
+                checks,
+                error: None,
+            };
+        }
+
+        // 1. The fused scan. If it fails, run each check alone to find the one that cannot be
+        //    evaluated; if every one fails, the dataset itself cannot be read.
+        let all: Vec<&PlannedCheck> = planned.iter().collect();
+        let mut measured: Vec<Result<Measured, String>> = Vec::new();
+        let rows = match self.fused(&ds.table, &all, &queries).await {
+            Ok((rows, m)) => {
+                measured.extend(m.into_iter().map(Ok));
+                Some(rows)
+            }
+            Err(first) => {
+                let mut rows = None;
+                if all.len() > 1 {
+                    for p in &all {
+                        match self.fused(&ds.table, &[*p], &queries).await {
+                            Ok((r, mut m)) => {
+                                rows = Some(r);
+                                measured.push(Ok(m.remove(0)));
+                            }
+                            Err(e) => measured.push(Err(clean(&e))),
+                        }
+                    }
+                }
+                if rows.is_none() {
+                    return DatasetRun {
+                        rows: None,
+                        queries: queries.load(Ordering::Relaxed),
+                        sample_queries: 0,
+                        checks: Vec::new(),
+                        error: Some(format!("cannot read the data: {}", clean(&first))),
+                    };
+                }
+                rows
+            }
+        };
+
+        // 2. Keyed queries and verdicts.
+        let mut checks = Vec::with_capacity(planned.len());
+        for (p, m) in planned.iter().zip(measured) {
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    checks.push(CheckRun {
+                        index: p.index,
+                        verdict: Err(e),
+                        sample: Vec::new(),
+                    });
+                    continue;
+                }
+            };
+            let verdict = match &p.shape {
+                Shape::Rows { .. } => Ok(evaluate(
+                    p,
+                    m.in_scope,
+                    &Observation::Rows {
+                        failing: m.failing.unwrap_or(0),
+                    },
+                )),
+                Shape::Aggregates(_) => Ok(evaluate(
+                    p,
+                    m.in_scope,
+                    &Observation::Aggregates {
+                        values: m.values.clone(),
+                    },
+                )),
+                Shape::Schema => Ok(evaluate(
+                    p,
+                    m.in_scope,
+                    &Observation::Schema {
+                        files: &ds.file_schemas,
+                        unified: &ds.schema,
+                        compare_file_types: ds.format == crate::suite::Format::Parquet,
+                    },
+                )),
+                Shape::Unique { columns } => self
+                    .unique(&ds.table, columns, p.scope.as_ref(), &queries)
+                    .await
+                    .map(|(failing_rows, duplicate_keys)| {
+                        evaluate(
+                            p,
+                            m.in_scope,
+                            &Observation::Unique {
+                                failing_rows,
+                                duplicate_keys,
+                            },
+                        )
+                    })
+                    .map_err(|e| clean(&e)),
+                Shape::Reference {
+                    column,
+                    dataset,
+                    to_column,
+                } => self
+                    .reference(&ds.table, column, dataset, to_column, p.scope.as_ref(), &queries)
+                    .await
+                    .map(|(failing_rows, distinct_missing)| {
+                        evaluate(
+                            p,
+                            m.in_scope,
+                            &Observation::Reference {
+                                failing_rows,
+                                distinct_missing,
+                            },
+                        )
+                    })
+                    .map_err(|e| format!("cannot compare with dataset `{dataset}`: {}", clean(&e))),
+            };
+            checks.push(CheckRun {
+                index: p.index,
+                verdict,
+                sample: Vec::new(),
+            });
+        }
+
+        // 3. Samples, only for checks that failed.
+        for (run, p) in checks.iter_mut().zip(planned) {
+            let decl = &suite.checks[p.index];
+            let n = decl.common.sample;
+            if n == 0 || !run.verdict.as_ref().is_ok_and(|v| v.failed) {
+                continue;
+            }
+            let key = &suite.dataset.key;
+            let df = match &p.shape {
+                Shape::Rows { failing } => {
+                    sample::failing_rows(
+                        &self.ctx,
+                        &ds.table,
+                        failing,
+                        p.scope.as_ref(),
+                        key,
+                        &decl.check.columns(),
+                        n,
+                    )
+                    .await
+                }
+                Shape::Unique { columns } => {
+                    sample::duplicate_keys(&self.ctx, &ds.table, columns, p.scope.as_ref(), n).await
+                }
+                Shape::Reference {
+                    column,
+                    dataset,
+                    to_column,
+                } => {
+                    sample::missing_values(&self.ctx, &ds.table, column, dataset, to_column, p.scope.as_ref(), n).await
+                }
+                Shape::Aggregates(_) | Shape::Schema => continue,
+            };
+            let df = match df {
+                Ok(df) => df,
+                Err(e) => {
+                    tracing::warn!(check = %decl.id, error = %clean(&e), "Could not plan the failing-row sample.");
+                    continue;
+                }
+            };
+            samples.fetch_add(1, Ordering::Relaxed);
+            match self.collect(df, &queries).await {
+                Ok(batches) => run.sample = sample::to_json(&batches),
+                Err(e) => {
+                    tracing::warn!(check = %decl.id, error = %clean(&e), "Could not fetch the failing-row sample.")
+                }
+            }
+        }
+
+        DatasetRun {
+            rows,
+            queries: queries.load(Ordering::Relaxed),
+            sample_queries: samples.load(Ordering::Relaxed),
+            checks,
+            error: None,
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Turning a dataset's files into one DataFusion table.
+//!
+//! Each file's own schema is read (Parquet footers; CSV and JSON by inference over `infer_rows`
+//! records). The dataset's schema is their union, with declared `types` applied and partition
+//! columns appended. Files are grouped by (schema, partition values); each group is one
+//! `ListingTable` over explicit paths, projected onto the dataset schema (missing columns become
+//! typed nulls, partition values literals), and the groups are combined with `UNION ALL`. One query
+//! over the result still reads every file once.
+//!
+//! CSV null markers: DataFusion 55 honours `null_regex` when inferring a CSV schema but not when
+//! reading (apache/datafusion#25213). CSV groups are therefore read as all-Utf8 and each column is
+//! projected as `CAST(CASE WHEN c IN (markers) THEN NULL ELSE c END AS type)`. When a release carries
+//! the fix, [`csv_projection`] can become a plain column reference and `read_schema` the real schema.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::{Cast, Expr, lit, when};
+use datafusion::prelude::{DataFrame, SessionContext};
+use datafusion::scalar::ScalarValue;
+
+use super::discover::{DataFile, Discovered};
+use super::error::{DatasetError, clean};
+use crate::checks::column;
+use crate::suite::{CsvSpec, DatasetSpec, Format};
+use crate::types::unify;
+
+fn format_for(
+    ctx: &SessionContext,
+    format: Format,
+    csv: &CsvSpec,
+    infer_rows: usize,
+    for_inference: bool,
+) -> Arc<dyn FileFormat> {
+    let state = ctx.state();
+    match format {
+        Format::Parquet => Arc::new(ParquetFormat::default().with_options(state.table_options().parquet.clone())),
+        Format::Csv => {
+            let mut f = CsvFormat::default()
+                .with_options(state.table_options().csv.clone())
+                .with_has_header(csv.header)
+                .with_delimiter(csv.delimiter)
+                .with_quote(csv.quote)
+                .with_escape(csv.escape)
+                .with_comment(csv.comment)
+                .with_schema_infer_max_rec(infer_rows);
+            if for_inference {
+                f = f.with_null_regex(null_regex(&csv.null_values));
+            }
+            Arc::new(f)
+        }
+        Format::Json => Arc::new(
+            JsonFormat::default()
+                .with_options(state.table_options().json.clone())
+                .with_schema_infer_max_rec(infer_rows),
+        ),
+    }
+}
+
+/// `^(NA|N/A|)$` for the null markers, or `None` when the empty string is the only one.
+fn null_regex(values: &[String]) -> Option<String> {
+    if values.is_empty() || (values.len() == 1 && values[0].is_empty()) {
+        return None;
+    }
+    let alts: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
+    Some(format!("^({})$", alts.join("|")))
+}
+
+fn url(file: &DataFile) -> DfResult<ListingTableUrl> {
+    ListingTableUrl::parse(file.path.to_string_lossy())
+}
+
+/// Reads one file's own schema.
+pub async fn file_schema(
+    ctx: &SessionContext,
+    spec: &DatasetSpec,
+    format: Format,
+    infer_rows: usize,
+    file: &DataFile,
+) -> Result<SchemaRef, DatasetError> {
+    let opts = ListingOptions::new(format_for(ctx, format, &spec.csv, infer_rows, true)).with_file_extension("");
+    let unreadable = |message: String| DatasetError::Unreadable {
+        dataset: spec.name.get_ref().clone(),
+        path: file.path.clone(),
+        message,
+    };
+    let u = url(file).map_err(|e| unreadable(clean(&e)))?;
+    let schema = opts
+        .infer_schema(&ctx.state(), &u)
+        .await
+        .map_err(|e| unreadable(clean(&e)))?;
+    Ok(schema)
+}
+
+/// The dataset's schema: the union of its files' columns, declared types applied, partitions last.
+pub fn unified_schema(spec: &DatasetSpec, d: &Discovered, schemas: &[SchemaRef]) -> Result<SchemaRef, DatasetError> {
+    let mut fields: Vec<(String, DataType)> = Vec::new();
+    for s in schemas {
+        for f in s.fields() {
+            match fields.iter_mut().find(|(n, _)| n == f.name()) {
+                Some((_, t)) => *t = unify(t, f.data_type()),
+                None => fields.push((f.name().clone(), f.data_type().clone())),
+            }
+        }
+    }
+    for k in &d.partition_keys {
+        if fields.iter().any(|(n, _)| n == k) {
+            return Err(DatasetError::Query {
+                dataset: spec.name.get_ref().clone(),
+                message: format!("the partition key `{k}` is also a column inside the files; rename one of them"),
+            });
+        }
+        fields.push((k.clone(), DataType::Utf8));
+    }
+    for (col, ty) in &spec.types {
+        if let Some((_, t)) = fields.iter_mut().find(|(n, _)| n == col.get_ref())
+            && let Some(dt) = ty.to_arrow()
+        {
+            *t = dt;
+        }
+    }
+    Ok(Arc::new(Schema::new(
+        fields
+            .into_iter()
+            .map(|(n, t)| Field::new(n, t, true))
+            .collect::<Vec<_>>(),
+    )))
+}
+
+fn cast(e: Expr, to: &DataType) -> Expr {
+    Expr::Cast(Cast::new(Box::new(e), to.clone()))
+}
+
+fn typed_null(dt: &DataType) -> Expr {
+    lit(ScalarValue::try_from(dt).unwrap_or(ScalarValue::Null))
+}
+
+/// A CSV column (read as text) cleaned of null markers and cast to its type.
+fn csv_projection(name: &str, target: &DataType, csv: &CsvSpec) -> DfResult<Expr> {
+    let mut markers: Vec<String> = csv.null_values.clone();
+    if *target != DataType::Utf8 && !markers.iter().any(String::is_empty) {
+        // An empty field can never be a number or a date.
+        markers.push(String::new());
+    }
+    let c = column(name);
+    let cleaned = if markers.is_empty() {
+        c
+    } else {
+        when(
+            c.clone().in_list(markers.into_iter().map(lit).collect(), false),
+            lit(ScalarValue::Utf8(None)),
+        )
+        .otherwise(c)?
+    };
+    Ok(if *target == DataType::Utf8 {
+        cleaned
+    } else {
+        cast(cleaned, target)
+    })
+}
+
+/// Builds the table of a dataset from its files, their schemas and the unified schema.
+pub fn build_table(
+    ctx: &SessionContext,
+    spec: &DatasetSpec,
+    d: &Discovered,
+    schemas: &[SchemaRef],
+    unified: &SchemaRef,
+    infer_rows: usize,
+) -> DfResult<Arc<dyn TableProvider>> {
+    // Group files that share a schema and partition values.
+    let mut groups: Vec<(SchemaRef, Vec<Option<String>>, Vec<&DataFile>)> = Vec::new();
+    for (file, schema) in d.files.iter().zip(schemas) {
+        match groups.iter_mut().find(|(s, p, _)| s == schema && *p == file.partitions) {
+            Some((_, _, files)) => files.push(file),
+            None => groups.push((schema.clone(), file.partitions.clone(), vec![file])),
+        }
+    }
+    let n_partitions = d.partition_keys.len();
+    let data_fields = &unified.fields()[..unified.fields().len() - n_partitions];
+
+    let mut combined: Option<DataFrame> = None;
+    for (schema, partitions, files) in groups {
+        let read_schema = if d.format == Format::Csv {
+            Arc::new(Schema::new(
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| Field::new(f.name(), DataType::Utf8, true))
+                    .collect::<Vec<_>>(),
+            ))
+        } else {
+            schema.clone()
+        };
+        let urls = files.iter().map(|f| url(f)).collect::<DfResult<Vec<_>>>()?;
+        let opts = ListingOptions::new(format_for(ctx, d.format, &spec.csv, infer_rows, false)).with_file_extension("");
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(opts)
+            .with_schema(read_schema);
+        let table = Arc::new(ListingTable::try_new(config)?);
+
+        let direct = d.format != Format::Csv
+            && n_partitions == 0
+            && data_fields.len() == schema.fields().len()
+            && data_fields
+                .iter()
+                .zip(schema.fields())
+                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+        if direct && combined.is_none() && d.files.len() == files.len() {
+            // One group already in the dataset's shape: the listing table itself, no projection.
+            return Ok(table);
+        }
+
+        let mut exprs = Vec::with_capacity(unified.fields().len());
+        for f in data_fields {
+            let name = f.name();
+            let e = match schema.field_with_name(name) {
+                Ok(_) if d.format == Format::Csv => csv_projection(name, f.data_type(), &spec.csv)?,
+                Ok(have) if have.data_type() == f.data_type() => column(name),
+                Ok(_) => cast(column(name), f.data_type()),
+                Err(_) => typed_null(f.data_type()),
+            };
+            exprs.push(e.alias(name));
+        }
+        for ((key, value), f) in d
+            .partition_keys
+            .iter()
+            .zip(&partitions)
+            .zip(&unified.fields()[data_fields.len()..])
+        {
+            let v = lit(ScalarValue::Utf8(value.clone()));
+            let v = if *f.data_type() == DataType::Utf8 {
+                v
+            } else {
+                cast(v, f.data_type())
+            };
+            exprs.push(v.alias(key));
+        }
+        let df = ctx.read_table(table)?.select(exprs)?;
+        combined = Some(match combined {
+            None => df,
+            Some(acc) => acc.union(df)?,
+        });
+    }
+    match combined {
+        Some(df) => Ok(df.into_view()),
+        None => Ok(Arc::new(datafusion::datasource::MemTable::try_new(
+            unified.clone(),
+            vec![vec![]],
+        )?)),
+    }
+}

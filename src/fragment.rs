@@ -1,0 +1,200 @@
+//! SQL fragments from suites (`where`, `expression.sql`, `metric.sql`).
+//!
+//! A fragment is parsed as one *expression* by DataFusion's SQL parser, never spliced into a
+//! statement, so `1=1; DROP TABLE t` is a parse error, not a second statement. Parse errors carry a
+//! line and column inside the fragment; they are mapped back onto the suite file so the diagnostic
+//! underlines the exact character. Aggregates are rejected in row predicates and required in metrics;
+//! subqueries are rejected everywhere because they would break the one-scan plan.
+
+use std::ops::Range;
+
+use datafusion::common::DFSchema;
+use datafusion::common::tree_node::TreeNode;
+use datafusion::logical_expr::Expr;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use toml::Spanned;
+
+use crate::checks::FragmentRole;
+use crate::diag::{Diagnostic, SourceFile, backticked};
+
+/// Checks that a fragment is one syntactically valid SQL expression (no schema needed).
+pub fn check_syntax(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Diagnostic> {
+    let text = frag.get_ref();
+    if text.trim().is_empty() {
+        return Err(Diagnostic::at(file, frag.span(), "the SQL expression is empty").label("empty"));
+    }
+    let dialect = GenericDialect {};
+    let result = Parser::new(&dialect).try_with_sql(text).and_then(|mut p| {
+        let e = p.parse_expr()?;
+        p.expect_token(&datafusion::sql::sqlparser::tokenizer::Token::EOF)?;
+        Ok(e)
+    });
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => Err(parse_error(file, frag, &e.to_string())),
+    }
+}
+
+/// Parses a fragment against a dataset's schema and checks its role.
+pub fn parse(
+    ctx: &SessionContext,
+    schema: &DFSchema,
+    file: &SourceFile,
+    frag: &Spanned<String>,
+    role: FragmentRole,
+) -> Result<Expr, Diagnostic> {
+    let expr = ctx.parse_sql_expr(frag.get_ref(), schema).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("No field named") {
+            let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            Diagnostic::at(
+                file,
+                frag.span(),
+                format!(
+                    "the SQL expression names a column the dataset does not have: {}",
+                    clean(&msg)
+                ),
+            )
+            .label("unknown column")
+            .help(format!(
+                "the dataset has {}; quote names with capitals or spaces in double quotes",
+                backticked(cols)
+            ))
+        } else {
+            parse_error(file, frag, &msg)
+        }
+    })?;
+    let has_subquery = expr
+        .exists(|e| {
+            Ok(matches!(
+                e,
+                Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_)
+            ))
+        })
+        .unwrap_or(false);
+    if has_subquery {
+        return Err(Diagnostic::at(file, frag.span(), "subqueries are not allowed in check expressions")
+            .label("contains a subquery")
+            .help("a check reads its own dataset in one scan; use a `reference` check to compare with another dataset"));
+    }
+    let has_agg = expr
+        .exists(|e| Ok(matches!(e, Expr::AggregateFunction(_))))
+        .unwrap_or(false);
+    let has_window = expr
+        .exists(|e| Ok(matches!(e, Expr::WindowFunction(_))))
+        .unwrap_or(false);
+    match role {
+        FragmentRole::RowPredicate if has_agg || has_window => Err(Diagnostic::at(
+            file,
+            frag.span(),
+            "this expression is evaluated per row, so it cannot contain an aggregate function",
+        )
+        .label("contains an aggregate")
+        .help("use a `metric` check for aggregates such as avg(amount), or `row_count` for counts")),
+        FragmentRole::Aggregate if !has_agg => Err(Diagnostic::at(
+            file,
+            frag.span(),
+            "a metric must be an aggregate expression over the whole dataset",
+        )
+        .label("no aggregate function")
+        .help("for example avg(amount), sum(quantity) / count(*), or max(length(note))")),
+        FragmentRole::Aggregate if has_window => {
+            Err(
+                Diagnostic::at(file, frag.span(), "window functions are not allowed in a metric")
+                    .label("window function"),
+            )
+        }
+        _ => Ok(expr),
+    }
+}
+
+fn clean(msg: &str) -> String {
+    let mut m = msg;
+    for prefix in ["Schema error: ", "SQL error: ", "sql parser error: ", "ParserError(\""] {
+        m = m.trim_start_matches(prefix);
+    }
+    m.to_string()
+}
+
+/// A parse error pointing at the character the parser stopped on when it can be located.
+fn parse_error(file: &SourceFile, frag: &Spanned<String>, msg: &str) -> Diagnostic {
+    let msg = clean(msg);
+    let msg = msg
+        .trim_start_matches("ParserError(\"")
+        .trim_end_matches("\")")
+        .to_string();
+    let span = locate(file, frag, &msg).unwrap_or_else(|| frag.span());
+    let short = msg.find(" at Line: ").map_or(msg.as_str(), |i| &msg[..i]).to_string();
+    Diagnostic::at(file, span, format!("the SQL expression does not parse: {short}"))
+        .label("here")
+        .help("write a single SQL expression, e.g. \"status <> 'cancelled' AND amount > 0\"")
+}
+
+/// Maps "at Line: L, Column: C" inside the fragment onto the suite file when the TOML string has
+/// no escapes (its source text equals its value).
+fn locate(file: &SourceFile, frag: &Spanned<String>, msg: &str) -> Option<Range<usize>> {
+    let i = msg.find("at Line: ")?;
+    let rest = &msg[i + "at Line: ".len()..];
+    let (line, rest) = rest.split_once(", Column: ")?;
+    let line: usize = line.trim().parse().ok()?;
+    let col: usize = rest
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()?;
+    let span = frag.span();
+    let raw = file.text.get(span.clone())?;
+    let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+        3
+    } else {
+        1
+    };
+    let inner = raw.get(quote..raw.len().checked_sub(quote)?)?;
+    let inner = if quote == 3 {
+        inner.strip_prefix('\n').unwrap_or(inner)
+    } else {
+        inner
+    };
+    if inner != frag.get_ref() {
+        return None;
+    }
+    let inner_start = span.start + (raw.len() - quote - inner.len());
+    let line_start: usize = inner.split('\n').take(line - 1).map(|l| l.len() + 1).sum();
+    let line_text = inner[line_start..].split('\n').next()?;
+    let byte_col: usize = line_text.chars().take(col.saturating_sub(1)).map(char::len_utf8).sum();
+    let start = inner_start + line_start + byte_col;
+    let len = line_text[byte_col..].chars().next().map_or(1, char::len_utf8);
+    Some(start..start + len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frag(text: &str, value: &str) -> (SourceFile, Spanned<String>) {
+        let f = SourceFile::new("s.toml", text);
+        let start = text.find(value).unwrap() - 1;
+        let end = start + value.len() + 2;
+        (f, Spanned::new(start..end, value.to_string()))
+    }
+
+    #[test]
+    fn second_statement_is_a_parse_error_at_its_column() {
+        let (f, w) = frag("where = \"1=1; DROP TABLE t\"\n", "1=1; DROP TABLE t");
+        let d = check_syntax(&f, &w).unwrap_err();
+        let (_, line, col) = d.location().unwrap();
+        assert_eq!((line, col), (1, 13), "{}", d.render());
+    }
+
+    #[test]
+    fn valid_fragment_passes() {
+        let (f, w) = frag(
+            "where = \"status <> 'x' AND amount > 0\"\n",
+            "status <> 'x' AND amount > 0",
+        );
+        assert!(check_syntax(&f, &w).is_ok());
+    }
+}

@@ -1,0 +1,155 @@
+//! The versioned result model of a run, and its renderers (text, JSON, JUnit).
+//!
+//! A result carries everything later consumers need — the history store, the HTML report, alerts,
+//! lineage events — so none of them has to re-derive a status or re-read a suite: each check has
+//! its id, kind, columns, severity, status, counts, observed and expected values, a sentence, a
+//! sample, and the suite file and line that declared it.
+
+pub mod junit;
+pub mod text;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::checks::Severity;
+
+/// Bumped when the JSON shape changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub lakegate: &'static str,
+    pub format_version: u32,
+    pub run_id: String,
+    pub command: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// The clock freshness used (`--now`, or the start of the run).
+    pub now: DateTime<Utc>,
+    pub status: Status,
+    pub summary: Summary,
+    pub datasets: Vec<DatasetResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub datasets: usize,
+    pub checks: usize,
+    pub passed: usize,
+    pub warned: usize,
+    pub failed: usize,
+    pub errored: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetResult {
+    pub name: String,
+    pub zone: String,
+    /// The dataset's directory or file.
+    pub location: String,
+    pub format: Option<String>,
+    pub suite: String,
+    pub files: usize,
+    pub rows: Option<u64>,
+    pub status: Status,
+    /// Queries that read data for this dataset, samples included.
+    pub queries: u32,
+    /// Of `queries`, those that fetched failing-row samples.
+    pub sample_queries: u32,
+    pub duration_ms: u64,
+    /// Why the dataset could not be checked at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub checks: Vec<CheckResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    /// The first column, for consumers that expect one.
+    pub column: Option<String>,
+    pub columns: Vec<String>,
+    pub severity: Severity,
+    pub status: Status,
+    pub failing_rows: Option<u64>,
+    pub failing_fraction: Option<f64>,
+    pub observed: Value,
+    pub expected: Value,
+    pub message: String,
+    #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
+    pub where_: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub sample: Vec<Value>,
+    pub source: SourceRef,
+}
+
+/// Where a check was declared.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceRef {
+    pub file: String,
+    pub line: usize,
+}
+
+impl RunResult {
+    /// Counts and overall status from the datasets.
+    pub fn finalize(&mut self) {
+        let mut s = Summary {
+            datasets: self.datasets.len(),
+            ..Summary::default()
+        };
+        for d in &self.datasets {
+            for c in &d.checks {
+                s.checks += 1;
+                match c.status {
+                    Status::Pass => s.passed += 1,
+                    Status::Warn => s.warned += 1,
+                    Status::Fail => s.failed += 1,
+                    Status::Error => s.errored += 1,
+                }
+            }
+        }
+        self.summary = s;
+        self.status = self.datasets.iter().map(|d| d.status).max().unwrap_or(Status::Pass);
+    }
+
+    /// Whether some dataset could not be read at all (exit 3).
+    pub fn has_unreadable_dataset(&self) -> bool {
+        self.datasets.iter().any(|d| d.error.is_some())
+    }
+}
+
+impl DatasetResult {
+    pub fn finalize(&mut self) {
+        let worst = self.checks.iter().map(|c| c.status).max().unwrap_or(Status::Pass);
+        self.status = if self.error.is_some() { Status::Error } else { worst };
+    }
+}
+
+/// The JSON document of a run.
+pub fn to_json(run: &RunResult) -> String {
+    serde_json::to_string_pretty(run).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}

@@ -1,0 +1,379 @@
+//! Orchestrates a run: project → suites → datasets opened → checks planned → datasets run →
+//! one [`RunResult`]. Shared by `check` and `validate` (and later `promote` and `audit`).
+//!
+//! Every configuration problem is found before any row is read: suites are parsed, then every
+//! dataset is opened (metadata only) and every check planned against its schema; only when all of
+//! that is clean does a scan start.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use futures::StreamExt;
+
+use crate::clock::Clock;
+use crate::config::Project;
+use crate::diag::{Diagnostic, Diags, backticked, closest, display_path};
+use crate::engine::{DatasetError, Engine, OpenDataset, PlannedCheck};
+use crate::paths::glob_files;
+use crate::results::{CheckResult, DatasetResult, RunResult, SourceRef, Status};
+use crate::suite::{self, Suite};
+
+/// What a run asks for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Datasets to check (empty: all).
+    pub datasets: Vec<String>,
+    pub clock: Clock,
+    pub command: String,
+    /// Check exactly these files for one dataset instead of listing its path.
+    pub files: Option<(String, Vec<PathBuf>)>,
+}
+
+/// A run that happened, or the configuration problems that stopped it.
+#[derive(Debug)]
+pub enum Outcome {
+    Config(Vec<Diagnostic>),
+    Ran(RunResult),
+}
+
+/// Reads every suite the project names. Problems are collected.
+pub fn load_suites(project: &Project, diags: &Diags) -> Vec<Suite> {
+    let mut paths = Vec::new();
+    for pattern in &project.suite_patterns {
+        match glob_files(&project.dir, pattern) {
+            Ok(found) => paths.extend(found),
+            Err(e) => diags.push(Diagnostic::plain(format!("suite pattern `{pattern}`: {e}")).in_file(&project.file)),
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    if paths.is_empty() {
+        diags.push(
+            Diagnostic::plain(format!(
+                "no suite files match {} (relative to {})",
+                backticked(&project.suite_patterns),
+                display_path(&project.dir)
+            ))
+            .in_file(&project.file)
+            .help("set `suites = [\"checks/*.toml\"]` at the top of lakegate.toml to where your suites are"),
+        );
+    }
+    let suites: Vec<Suite> = paths.iter().filter_map(|p| suite::load(p, diags)).collect();
+
+    let zones = project.zone_names();
+    let mut seen: HashMap<&str, &Suite> = HashMap::new();
+    for s in &suites {
+        let zone = &s.dataset.zone;
+        if !zones.contains(&zone.get_ref().as_str()) {
+            let help = match closest(zone.get_ref(), zones.iter().copied()) {
+                Some(c) => format!("did you mean `{c}`? zones: {}", backticked(&zones)),
+                None => format!("zones of the project: {}", backticked(&zones)),
+            };
+            diags.push(
+                Diagnostic::at(
+                    &s.file,
+                    zone.span(),
+                    format!("zone `{}` is not defined in lakegate.toml", zone.get_ref()),
+                )
+                .label("unknown zone")
+                .help(help),
+            );
+        }
+        let name = s.dataset.name.get_ref().as_str();
+        if let Some(first) = seen.get(name) {
+            diags.push(
+                Diagnostic::at(
+                    &s.file,
+                    s.dataset.name.span(),
+                    format!("dataset `{name}` is declared by two suites"),
+                )
+                .label("declared again")
+                .help(format!(
+                    "it is also declared in {}; dataset names are unique in a project",
+                    display_path(&first.file.path)
+                )),
+            );
+        } else {
+            seen.insert(name, s);
+        }
+    }
+    suites
+}
+
+/// Datasets referenced by a suite's `reference` checks (looked up by a dry plan-free scan of keys).
+fn referenced(suite: &Suite) -> Vec<String> {
+    // A reference's target is only known to the check; read it back from the suite text cheaply by
+    // asking each reference check for its dataset through its TOML table.
+    let Ok(doc) = toml::de::DeTable::parse(&suite.file.text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(checks) = doc.get_ref().get("check")
+        && let toml::de::DeValue::Array(items) = checks.get_ref()
+    {
+        for item in items.iter() {
+            if let toml::de::DeValue::Table(t) = item.get_ref()
+                && t.get("kind").and_then(|k| k.get_ref().as_str()) == Some("reference")
+                && let Some(d) = t.get("dataset").and_then(|d| d.get_ref().as_str())
+            {
+                out.push(d.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Which suites to run, and which others must be opened because they are referenced.
+fn select<'a>(suites: &'a [Suite], wanted: &[String], diags: &Diags) -> (Vec<&'a Suite>, Vec<&'a Suite>) {
+    let names: Vec<&str> = suites.iter().map(|s| s.dataset.name.get_ref().as_str()).collect();
+    let selected: Vec<&Suite> = if wanted.is_empty() {
+        suites.iter().collect()
+    } else {
+        for w in wanted {
+            if !names.contains(&w.as_str()) {
+                let help = match closest(w, names.iter().copied()) {
+                    Some(c) => format!("did you mean `{c}`? datasets: {}", backticked(&names)),
+                    None => format!("datasets: {}", backticked(&names)),
+                };
+                diags.push(Diagnostic::plain(format!("no suite declares a dataset named `{w}`")).help(help));
+            }
+        }
+        suites
+            .iter()
+            .filter(|s| wanted.contains(s.dataset.name.get_ref()))
+            .collect()
+    };
+    let mut extra: Vec<&Suite> = Vec::new();
+    for s in &selected {
+        for r in referenced(s) {
+            if let Some(t) = suites.iter().find(|t| *t.dataset.name.get_ref() == r)
+                && !selected.iter().any(|x| std::ptr::eq(*x, t))
+                && !extra.iter().any(|x| std::ptr::eq(*x, t))
+            {
+                extra.push(t);
+            }
+        }
+    }
+    (selected, extra)
+}
+
+/// Opened and planned datasets, ready to run.
+pub struct Prepared<'a> {
+    pub engine: Engine,
+    pub selected: Vec<&'a Suite>,
+    pub opened: Vec<Result<OpenDataset, DatasetError>>,
+    pub plans: Vec<Vec<PlannedCheck>>,
+}
+
+/// Opens every needed dataset and plans every selected suite. Configuration problems come back as
+/// diagnostics; unreadable datasets are kept as errors for the result.
+pub async fn prepare<'a>(
+    project: &Project,
+    suites: &'a [Suite],
+    opts: &RunOptions,
+) -> Result<Prepared<'a>, Vec<Diagnostic>> {
+    let diags = Diags::default();
+    let (selected, extra) = select(suites, &opts.datasets, &diags);
+    if !diags.is_empty() {
+        return Err(diags.into_vec());
+    }
+    let engine = Engine::new(&project.engine)
+        .map_err(|e| vec![Diagnostic::plain(format!("cannot start the query engine: {e}"))])?;
+
+    let all: Vec<&Suite> = selected.iter().chain(extra.iter()).copied().collect();
+    let opened: Vec<Result<OpenDataset, DatasetError>> = futures::stream::iter(all.iter().map(|s| {
+        let zone_dir = project.zone_dir(s.dataset.zone.get_ref()).unwrap_or_default();
+        let files = opts
+            .files
+            .as_ref()
+            .filter(|(name, _)| name == s.dataset.name.get_ref())
+            .map(|(_, f)| f.clone());
+        let engine = &engine;
+        async move { engine.open(s, &zone_dir, files).await }
+    }))
+    .buffered(project.engine.concurrency.max(1))
+    .collect()
+    .await;
+
+    let mut schemas: HashMap<String, SchemaRef> = HashMap::new();
+    let mut unreadable = Vec::new();
+    for (s, o) in all.iter().zip(&opened) {
+        match o {
+            Ok(ds) => {
+                schemas.insert(ds.name.clone(), ds.schema.clone());
+            }
+            Err(_) => unreadable.push(s.dataset.name.get_ref().clone()),
+        }
+    }
+    let mut plans = Vec::new();
+    let mut problems = Vec::new();
+    for (s, o) in selected.iter().zip(&opened) {
+        match o {
+            Ok(ds) => match engine.plan(s, ds, &schemas, &unreadable) {
+                Ok(p) => plans.push(p),
+                Err(d) => {
+                    problems.extend(d);
+                    plans.push(Vec::new());
+                }
+            },
+            Err(_) => plans.push(Vec::new()),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let n = selected.len();
+    Ok(Prepared {
+        engine,
+        selected,
+        opened: opened.into_iter().take(n).collect(),
+        plans,
+    })
+}
+
+fn check_result(
+    suite: &Suite,
+    index: usize,
+    verdict: Result<crate::checks::Verdict, String>,
+    sample: Vec<serde_json::Value>,
+) -> CheckResult {
+    let decl = &suite.checks[index];
+    let columns: Vec<String> = decl
+        .check
+        .columns()
+        .into_iter()
+        .map(toml::Spanned::into_inner)
+        .collect();
+    let (status, v) = match verdict {
+        Ok(v) => {
+            let status = match (v.failed, decl.common.severity) {
+                (false, _) => Status::Pass,
+                (true, crate::checks::Severity::Error) => Status::Fail,
+                (true, crate::checks::Severity::Warn) => Status::Warn,
+            };
+            (status, v)
+        }
+        Err(e) => (
+            Status::Error,
+            crate::checks::Verdict {
+                failed: true,
+                failing_rows: None,
+                failing_fraction: None,
+                observed: serde_json::Value::Null,
+                expected: serde_json::Value::Null,
+                message: format!("The check could not be evaluated: {e}"),
+            },
+        ),
+    };
+    CheckResult {
+        id: decl.id.clone(),
+        name: decl.name.clone(),
+        kind: decl.check.kind().to_string(),
+        column: columns.first().cloned(),
+        columns,
+        severity: decl.common.severity,
+        status,
+        failing_rows: v.failing_rows,
+        failing_fraction: v.failing_fraction,
+        observed: v.observed,
+        expected: v.expected,
+        message: v.message,
+        where_: decl.common.where_.as_ref().map(|w| w.get_ref().clone()),
+        description: decl.common.description.clone(),
+        sample,
+        source: SourceRef {
+            file: display_path(&suite.file.path),
+            line: decl.line(&suite.file),
+        },
+    }
+}
+
+/// Runs the checks of the selected datasets.
+pub async fn check(project: &Project, suites: &[Suite], opts: &RunOptions) -> Outcome {
+    let started_at = opts.clock.wall();
+    let now = if opts.clock.is_fixed() {
+        opts.clock.now()
+    } else {
+        started_at
+    };
+    let prepared = match prepare(project, suites, opts).await {
+        Ok(p) => p,
+        Err(d) => return Outcome::Config(d),
+    };
+    let Prepared {
+        engine,
+        selected,
+        opened,
+        plans,
+    } = prepared;
+    let engine = &engine;
+    let jobs = selected
+        .iter()
+        .zip(opened)
+        .zip(plans)
+        .map(|((suite, open), plan)| async move {
+            let t0 = std::time::Instant::now();
+            let mut result = DatasetResult {
+                name: suite.dataset.name.get_ref().clone(),
+                zone: suite.dataset.zone.get_ref().clone(),
+                location: String::new(),
+                format: None,
+                suite: display_path(&suite.file.path),
+                files: 0,
+                rows: None,
+                status: Status::Pass,
+                queries: 0,
+                sample_queries: 0,
+                duration_ms: 0,
+                error: None,
+                checks: Vec::new(),
+            };
+            let zone_dir = project.zone_dir(suite.dataset.zone.get_ref()).unwrap_or_default();
+            result.location = display_path(&zone_dir.join(suite.dataset.path.get_ref()));
+            match open {
+                Err(e) => {
+                    tracing::error!(dataset = %result.name, "{e}");
+                    result.error = Some(e.to_string());
+                }
+                Ok(ds) => {
+                    result.format = Some(ds.format.as_str().to_string());
+                    result.files = ds.files.len();
+                    let run = engine.run(suite, &ds, &plan, now).await;
+                    result.rows = run.rows;
+                    result.queries = run.queries;
+                    result.sample_queries = run.sample_queries;
+                    if let Some(e) = run.error {
+                        tracing::error!(dataset = %result.name, "{e}");
+                        result.error = Some(format!("dataset `{}`: {e}", result.name));
+                    }
+                    result.checks = run
+                        .checks
+                        .into_iter()
+                        .map(|c| check_result(suite, c.index, c.verdict, c.sample))
+                        .collect();
+                }
+            }
+            result.duration_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+            result.finalize();
+            result
+        });
+    let datasets: Vec<DatasetResult> = futures::stream::iter(jobs)
+        .buffered(project.engine.concurrency.max(1))
+        .collect()
+        .await;
+    let mut run = RunResult {
+        lakegate: env!("CARGO_PKG_VERSION"),
+        format_version: crate::results::FORMAT_VERSION,
+        run_id: uuid::Uuid::now_v7().to_string(),
+        command: opts.command.clone(),
+        started_at,
+        finished_at: opts.clock.wall(),
+        now,
+        status: Status::Pass,
+        summary: crate::results::Summary::default(),
+        datasets,
+    };
+    run.finalize();
+    Outcome::Ran(run)
+}

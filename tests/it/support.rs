@@ -1,0 +1,180 @@
+//! Test fixtures: a temporary project directory, the real `lakegate` binary run in it with a fixed
+//! clock, and JSON results normalized for comparison (run ids, times and durations removed).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use datafusion::arrow::array::RecordBatch;
+use serde_json::Value;
+
+/// The clock every test run uses (the demo lake's orders end two hours before it).
+pub const NOW: &str = "2026-01-15T12:00:00Z";
+
+/// A project in a temporary directory.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+/// What a run printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+pub const DEFAULT_CONFIG: &str = "suites = [\"checks/*.toml\"]\n\n[lake]\nroot = \"lake\"\n";
+
+impl Project {
+    /// An empty project with a default `lakegate.toml` (lake under `lake/`, suites in `checks/`).
+    pub fn new() -> Self {
+        let p = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        p.file("lakegate.toml", DEFAULT_CONFIG);
+        p
+    }
+
+    /// A copy of the repository's demo project and lake.
+    pub fn demo() -> Self {
+        let p = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        p.file(
+            "lakegate.toml",
+            &std::fs::read_to_string(repo.join("lakegate.toml")).unwrap(),
+        );
+        for entry in std::fs::read_dir(repo.join("checks")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            p.file(&format!("checks/{name}"), &std::fs::read_to_string(&path).unwrap());
+        }
+        crate::fixtures::write_lake(&p.path().join("fixtures/lake"));
+        p
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a text file (parents created).
+    pub fn file(&self, rel: &str, content: &str) -> &Self {
+        self.bytes(rel, content.as_bytes())
+    }
+
+    pub fn bytes(&self, rel: &str, content: &[u8]) -> &Self {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        self
+    }
+
+    /// Writes one record batch as a Parquet file.
+    pub fn parquet(&self, rel: &str, batch: &RecordBatch) -> &Self {
+        self.bytes(rel, &crate::fixtures::parquet_bytes(batch))
+    }
+
+    /// A suite `checks/NAME.toml` for dataset NAME in zone raw, at `lake/raw/PATH`.
+    pub fn suite(&self, name: &str, dataset_extra: &str, checks: &str) -> &Self {
+        self.file(
+            &format!("checks/{name}.toml"),
+            &format!("[dataset]\nname = \"{name}\"\nzone = \"raw\"\npath = \"{name}\"\n{dataset_extra}\n{checks}"),
+        )
+    }
+
+    /// Runs `lakegate ARGS` in the project with the fixed clock.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_lakegate"))
+            .args(args)
+            .arg("--now")
+            .arg(NOW)
+            .current_dir(self.path())
+            .env_remove("LAKEGATE_LOG")
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `lakegate check --format json` and its parsed result.
+    pub fn check_json(&self, extra: &[&str]) -> (i32, Value) {
+        let mut args = vec!["check", "--format", "json"];
+        args.extend_from_slice(extra);
+        let r = self.run(&args);
+        let code = r.code;
+        (code, r.json())
+    }
+}
+
+/// The result of one check by id.
+pub fn check<'a>(result: &'a Value, id: &str) -> &'a Value {
+    result["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["checks"].as_array().unwrap())
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check `{id}` in {}", serde_json::to_string_pretty(result).unwrap()))
+}
+
+/// The result of one dataset by name.
+pub fn dataset<'a>(result: &'a Value, name: &str) -> &'a Value {
+    result["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == name)
+        .unwrap()
+}
+
+/// Removes what changes between runs (ids, times, durations, temp paths).
+pub fn normalize(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for k in ["run_id", "started_at", "finished_at", "duration_ms", "lakegate"] {
+                    m.remove(k);
+                }
+                for (_, x) in m.iter_mut() {
+                    walk(x);
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
+/// Compares a value with a JSON snapshot file; `LAKEGATE_BLESS=1` writes it.
+pub fn assert_snapshot(path: &Path, actual: &Value) {
+    let text = serde_json::to_string_pretty(actual).unwrap() + "\n";
+    if std::env::var_os("LAKEGATE_BLESS").is_some() {
+        std::fs::write(path, &text).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run LAKEGATE_BLESS=1 cargo test to create it", path.display()));
+    if expected != text {
+        panic!(
+            "snapshot {} differs (LAKEGATE_BLESS=1 cargo test updates it):\n--- expected\n{expected}\n--- actual\n{text}",
+            path.display()
+        );
+    }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
