@@ -292,22 +292,29 @@ fn check_result(
 /// Runs the checks of the selected datasets.
 pub async fn check(project: &Project, suites: &[Suite], opts: &RunOptions) -> Outcome {
     let started_at = opts.clock.wall();
+    match prepare(project, suites, opts).await {
+        Ok(p) => Outcome::Ran(execute(project, &p, opts, started_at).await),
+        Err(d) => Outcome::Config(d),
+    }
+}
+
+/// Runs prepared datasets and assembles the run's result.
+pub async fn execute(
+    project: &Project,
+    prepared: &Prepared<'_>,
+    opts: &RunOptions,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> RunResult {
     let now = if opts.clock.is_fixed() {
         opts.clock.now()
     } else {
         started_at
     };
-    let prepared = match prepare(project, suites, opts).await {
-        Ok(p) => p,
-        Err(d) => return Outcome::Config(d),
-    };
-    let Prepared {
-        engine,
-        selected,
-        opened,
-        plans,
-    } = prepared;
-    let engine = &engine;
+    let engine = &prepared.engine;
+    let selected = &prepared.selected;
+    let opened = prepared.opened.iter();
+    let plans = prepared.plans.iter();
+
     let jobs = selected
         .iter()
         .zip(opened)
@@ -339,7 +346,7 @@ pub async fn check(project: &Project, suites: &[Suite], opts: &RunOptions) -> Ou
                 Ok(ds) => {
                     result.format = Some(ds.format.as_str().to_string());
                     result.files = ds.files.len();
-                    let run = engine.run(suite, &ds, &plan, now).await;
+                    let run = engine.run(suite, ds, plan, now).await;
                     result.rows = run.rows;
                     result.queries = run.queries;
                     result.sample_queries = run.sample_queries;
@@ -375,5 +382,5 @@ pub async fn check(project: &Project, suites: &[Suite], opts: &RunOptions) -> Ou
         datasets,
     };
     run.finalize();
-    Outcome::Ran(run)
+    run
 }

@@ -1,6 +1,7 @@
 //! The command line: global flags and one module per subcommand.
 
 pub mod check;
+pub mod promote;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -66,6 +67,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
 pub enum Command {
     /// Run the suites (all, or the named datasets) and print the results.
     Check(check::CheckArgs),
+    /// Check a batch with its suite and publish it into the next zone only if it passes.
+    Promote(promote::PromoteArgs),
     /// Check every suite against the datasets' schemas without scanning rows.
     Validate,
 }

@@ -48,6 +48,8 @@ pub struct OpenDataset {
     pub files: Vec<DataFile>,
     pub file_schemas: Vec<FileSchema>,
     pub schema: SchemaRef,
+    /// Hive partition keys (the last columns of `schema`).
+    pub partition_keys: Vec<String>,
     /// The registered table name.
     pub table: String,
 }
@@ -140,11 +142,12 @@ impl Engine {
         Ok(OpenDataset {
             name,
             zone: spec.zone.get_ref().clone(),
-            root: d.root,
+            root: d.root.clone(),
             format: d.format,
-            files: d.files,
+            files: d.files.clone(),
             file_schemas,
             schema: unified,
+            partition_keys: d.partition_keys,
             table: spec.name.get_ref().clone(),
         })
     }

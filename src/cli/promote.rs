@@ -1,0 +1,96 @@
+//! `lakegate promote`: check a batch and publish it into the next zone only if it passes.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{Global, OutputFormat, print_stdout, report_diagnostics};
+use crate::diag::Diags;
+use crate::exit;
+use crate::promote::{self, Mode, PromoteError, PromoteOptions};
+use crate::results::text;
+use crate::runner;
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The dataset to promote (its suite says where it is and what it must satisfy).
+    pub dataset: String,
+    /// The target zone (default: the zone after the dataset's own, e.g. raw → cleaned).
+    #[arg(long, value_name = "ZONE")]
+    pub to: Option<String>,
+    /// `batch`: all files or none; `split`: passing rows to the target, failing rows to quarantine.
+    #[arg(long, value_enum, default_value_t = Mode::Batch)]
+    pub mode: Mode,
+    /// Remove the source files once the publish is durable.
+    #[arg(long = "move")]
+    pub move_sources: bool,
+    /// Run the gate and say what would be published, without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only finish or clean up an interrupted promotion of the dataset.
+    #[arg(long)]
+    pub recover: bool,
+    /// Seconds to wait for another promotion of the dataset to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub lock_timeout: u64,
+}
+
+pub async fn run(global: &Global, args: &PromoteArgs) -> u8 {
+    let diags = Diags::default();
+    let Some(project) = global.project(&diags) else {
+        return report_diagnostics(global, &diags.into_vec());
+    };
+    let suites = runner::load_suites(&project, &diags);
+    if !diags.is_empty() {
+        return report_diagnostics(global, &diags.into_vec());
+    }
+    let opts = PromoteOptions {
+        dataset: args.dataset.clone(),
+        to: args.to.clone(),
+        mode: args.mode,
+        move_sources: args.move_sources,
+        dry_run: args.dry_run,
+        recover_only: args.recover,
+        lock_timeout: Duration::from_secs(args.lock_timeout),
+        clock: global.clock(),
+    };
+    let report = match promote::promote(&project, &suites, &opts).await {
+        Ok(r) => r,
+        Err(PromoteError::Config(d)) => return report_diagnostics(global, &d),
+        Err(e) => {
+            eprintln!("error: {e}");
+            if global.format == OutputFormat::Json {
+                print_stdout(&serde_json::json!({ "status": "error", "message": e.to_string() }).to_string());
+            }
+            return exit::RUN_FAILED;
+        }
+    };
+    match global.format {
+        OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&report).unwrap_or_default()),
+        OutputFormat::Text => {
+            let mut out = String::new();
+            for r in &report.recovered {
+                let _ = writeln!(out, "recovery: {r}");
+            }
+            if let Some(run) = &report.results
+                && !global.quiet
+            {
+                out.push_str(&text::render(run, global.verbose > 0));
+                out.push('\n');
+            }
+            if global.verbose > 0 {
+                for f in &report.published {
+                    let _ = writeln!(out, "  published {f}");
+                }
+            }
+            let _ = write!(
+                out,
+                "{} {} → {}: {}",
+                report.dataset, report.from_zone, report.to_zone, report.message
+            );
+            print_stdout(&out);
+        }
+    }
+    if report.failed() { exit::CHECKS_FAILED } else { exit::OK }
+}

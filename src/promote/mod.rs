@@ -1,0 +1,427 @@
+//! `lakegate promote`: the gate between zones.
+//!
+//! A promotion locks the dataset, finishes any interrupted promotion, snapshots the source files,
+//! runs the dataset's suite on exactly that snapshot, and — only if it passes — publishes the batch
+//! into the target zone through [`publish`] (all or nothing, crash-safe). A failing batch leaves the
+//! target untouched and, with `on_fail = "quarantine"`, moves to the quarantine zone with its
+//! results. Split mode writes passing rows to the target and failing rows to quarantine.
+
+pub mod lock;
+pub mod publish;
+pub mod snapshot;
+mod split;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::config::Project;
+use crate::diag::{Diagnostic, backticked, closest, display_path};
+use crate::engine::{DatasetError, discover};
+use crate::fs_atomic::{self, fault_point};
+use crate::paths::{is_glob, literal_prefix};
+use crate::results::{RunResult, Status};
+use crate::runner::{self, RunOptions};
+use crate::suite::{OnFail, Suite};
+use publish::{Manifest, SplitRows, Target};
+use snapshot::{BatchFile, SnapFile};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The whole batch passes or none of it moves.
+    Batch,
+    /// Passing rows go to the target, failing rows to quarantine.
+    Split,
+}
+
+#[derive(Debug, Clone)]
+pub struct PromoteOptions {
+    pub dataset: String,
+    pub to: Option<String>,
+    pub mode: Mode,
+    pub move_sources: bool,
+    pub dry_run: bool,
+    /// Only finish or clean up interrupted promotions.
+    pub recover_only: bool,
+    pub lock_timeout: Duration,
+    pub clock: Clock,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PromoteError {
+    #[error("configuration problems")]
+    Config(Vec<Diagnostic>),
+    #[error("dataset `{dataset}` is being promoted by {holder}; waited {}s", waited.as_secs())]
+    Locked {
+        dataset: String,
+        holder: String,
+        waited: Duration,
+    },
+    #[error("{0}")]
+    Dataset(#[from] DatasetError),
+    #[error("{}: {message}", display_path(path))]
+    Io { path: PathBuf, message: String },
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl PromoteError {
+    pub fn io(path: &Path, e: &std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// What a promotion did.
+#[derive(Debug, Serialize)]
+pub struct PromoteReport {
+    pub lakegate: &'static str,
+    pub run_id: String,
+    pub dataset: String,
+    pub from_zone: String,
+    pub to_zone: String,
+    pub mode: Mode,
+    /// promoted | already_promoted | nothing_to_promote | failed | would_promote | would_fail | recovered
+    pub status: &'static str,
+    pub message: String,
+    /// The checked batch (relative to the source dataset directory).
+    pub batch: Vec<SnapFile>,
+    /// Files written to the target (relative to the target dataset directory).
+    pub published: Vec<String>,
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<SplitRows>,
+    pub recovered: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<RunResult>,
+}
+
+impl PromoteReport {
+    pub fn failed(&self) -> bool {
+        matches!(self.status, "failed" | "would_fail")
+    }
+}
+
+/// The directory a dataset's files live in, relative to its zone (the literal part of its path).
+fn dataset_base(suite: &Suite, zone_dir: &Path) -> PathBuf {
+    let p = suite.dataset.path.get_ref().trim_end_matches('/');
+    let base = if is_glob(p) {
+        literal_prefix(p).to_string()
+    } else {
+        p.to_string()
+    };
+    let full = zone_dir.join(&base);
+    if full.is_file() {
+        full.parent().map_or(full.clone(), Path::to_path_buf)
+    } else {
+        full
+    }
+}
+
+fn target_zone(project: &Project, suite: &Suite, to: Option<&str>) -> Result<String, Diagnostic> {
+    let zones = project.zone_names();
+    if let Some(t) = to {
+        if zones.contains(&t) {
+            return Ok(t.to_string());
+        }
+        let help = match closest(t, zones.iter().copied()) {
+            Some(c) => format!("did you mean `{c}`? zones: {}", backticked(&zones)),
+            None => format!("zones: {}", backticked(&zones)),
+        };
+        return Err(Diagnostic::plain(format!("zone `{t}` is not defined in lakegate.toml")).help(help));
+    }
+    let from = suite.dataset.zone.get_ref();
+    let order: Vec<&str> = zones.iter().copied().filter(|z| *z != "quarantine").collect();
+    order
+        .iter()
+        .position(|z| z == from)
+        .and_then(|i| order.get(i + 1))
+        .map(|z| (*z).to_string())
+        .ok_or_else(|| {
+            Diagnostic::plain(format!(
+                "zone `{from}` has no next zone to promote `{}` into",
+                suite.dataset.name.get_ref()
+            ))
+            .help("pass --to ZONE")
+        })
+}
+
+fn find_suite<'a>(suites: &'a [Suite], name: &str) -> Result<&'a Suite, PromoteError> {
+    suites.iter().find(|s| s.dataset.name.get_ref() == name).ok_or_else(|| {
+        let names: Vec<&str> = suites.iter().map(|s| s.dataset.name.get_ref().as_str()).collect();
+        let help = match closest(name, names.iter().copied()) {
+            Some(c) => format!("did you mean `{c}`? datasets: {}", backticked(&names)),
+            None => format!("datasets: {}", backticked(&names)),
+        };
+        PromoteError::Config(vec![
+            Diagnostic::plain(format!("no suite declares a dataset named `{name}`")).help(help),
+        ])
+    })
+}
+
+/// Runs a promotion.
+pub async fn promote(
+    project: &Project,
+    suites: &[Suite],
+    opts: &PromoteOptions,
+) -> Result<PromoteReport, PromoteError> {
+    let suite = find_suite(suites, &opts.dataset)?;
+    let from_zone = suite.dataset.zone.get_ref().clone();
+    let to_zone = target_zone(project, suite, opts.to.as_deref()).map_err(|d| PromoteError::Config(vec![d]))?;
+    if to_zone == from_zone {
+        return Err(PromoteError::Config(vec![Diagnostic::plain(format!(
+            "`{}` is already in zone `{to_zone}`",
+            opts.dataset
+        ))]));
+    }
+    let from_dir = project.zone_dir(&from_zone).unwrap_or_default();
+    let to_dir = project.zone_dir(&to_zone).unwrap_or_default();
+    let source_base = dataset_base(suite, &from_dir);
+    let rel_base = source_base
+        .strip_prefix(&from_dir)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    let target = Target {
+        dir: to_dir.join(&rel_base),
+    };
+    let run_id = uuid::Uuid::now_v7().to_string();
+
+    let holder = format!(
+        "pid {} (run {run_id}, started {})",
+        std::process::id(),
+        opts.clock.wall().to_rfc3339()
+    );
+    let _lock = lock::acquire(
+        &project.lake_root.join("_lakegate/locks"),
+        &opts.dataset,
+        opts.lock_timeout,
+        &holder,
+    )?;
+    let recovered = publish::recover(&target).map_err(|e| PromoteError::io(&target.meta(), &e))?;
+
+    let mut report = PromoteReport {
+        lakegate: env!("CARGO_PKG_VERSION"),
+        run_id: run_id.clone(),
+        dataset: opts.dataset.clone(),
+        from_zone: from_zone.clone(),
+        to_zone: to_zone.clone(),
+        mode: opts.mode,
+        status: "recovered",
+        message: String::new(),
+        batch: Vec::new(),
+        published: Vec::new(),
+        target: display_path(&target.dir),
+        quarantine: None,
+        rows: None,
+        recovered,
+        results: None,
+    };
+    if opts.recover_only {
+        report.message = if report.recovered.is_empty() {
+            "Nothing to recover.".into()
+        } else {
+            format!("Recovered: {}.", report.recovered.join("; "))
+        };
+        return Ok(report);
+    }
+
+    // The batch: the source files now, minus those already published unchanged.
+    let found = discover::discover(&from_dir, &suite.dataset)?;
+    let snap = snapshot::take(&found.files).map_err(|e| PromoteError::io(&source_base, &e))?;
+    let done: Vec<SnapFile> = target.manifests().into_iter().flat_map(|m| m.batch).collect();
+    let (already, batch): (Vec<BatchFile>, Vec<BatchFile>) = snap.into_iter().partition(|f| {
+        done.iter()
+            .any(|d| d.path == f.record.path && d.sha256 == f.record.sha256)
+    });
+    report.batch = batch.iter().map(|f| f.record.clone()).collect();
+    if batch.is_empty() {
+        report.status = if already.is_empty() {
+            "nothing_to_promote"
+        } else {
+            "already_promoted"
+        };
+        report.message = if already.is_empty() {
+            format!(
+                "`{}` has no files in zone `{from_zone}`; nothing to promote.",
+                opts.dataset
+            )
+        } else {
+            format!(
+                "All {} files of `{}` were already promoted to `{to_zone}` unchanged; nothing to do.",
+                already.len(),
+                opts.dataset
+            )
+        };
+        return Ok(report);
+    }
+    fault_point("after-snapshot");
+
+    // The gate: the suite on exactly the batch.
+    let run_opts = RunOptions {
+        datasets: vec![opts.dataset.clone()],
+        clock: opts.clock,
+        command: "promote".into(),
+        files: Some((opts.dataset.clone(), batch.iter().map(|f| f.source.clone()).collect())),
+    };
+    let started = opts.clock.wall();
+    let prepared = runner::prepare(project, suites, &run_opts)
+        .await
+        .map_err(PromoteError::Config)?;
+    let result = runner::execute(project, &prepared, &run_opts, started).await;
+    if let Some(e) = result.datasets.first().and_then(|d| d.error.clone()) {
+        return Err(PromoteError::Refused(e));
+    }
+
+    let passed = match opts.mode {
+        Mode::Batch => matches!(result.status, Status::Pass | Status::Warn),
+        Mode::Split => split::gate_passes(&result, prepared.plans.first().map_or(&[][..], Vec::as_slice)),
+    };
+    report.results = Some(result.clone());
+    if !passed {
+        report.status = if opts.dry_run { "would_fail" } else { "failed" };
+        report.message = format!(
+            "The batch of {} files failed the `{}` suite; `{to_zone}` is untouched.",
+            batch.len(),
+            opts.dataset
+        );
+        if suite.dataset.on_fail == OnFail::Quarantine && !opts.dry_run {
+            let q = quarantine_batch(project, &rel_base, &run_id, &batch, &result)?;
+            report.message.push_str(&format!(" The batch was moved to {q}."));
+            report.quarantine = Some(q);
+        }
+        return Ok(report);
+    }
+    if opts.dry_run {
+        report.status = "would_promote";
+        report.published = batch.iter().map(|f| f.record.path.clone()).collect();
+        report.message = format!(
+            "The batch of {} files passed; it would be published to {}.",
+            batch.len(),
+            report.target
+        );
+        return Ok(report);
+    }
+
+    let staging = target.staging(&run_id);
+    let mut manifest = Manifest {
+        lakegate: env!("CARGO_PKG_VERSION").into(),
+        format_version: 1,
+        run_id: run_id.clone(),
+        dataset: opts.dataset.clone(),
+        from_zone,
+        to_zone: to_zone.clone(),
+        mode: match opts.mode {
+            Mode::Batch => "batch".into(),
+            Mode::Split => "split".into(),
+        },
+        promoted_at: opts.clock.wall(),
+        files: Vec::new(),
+        batch: report.batch.clone(),
+        moved: opts.move_sources,
+        sources: batch.iter().map(|f| f.source.clone()).collect(),
+        rows: None,
+        quarantine: None,
+        results: serde_json::to_value(&result).unwrap_or_default(),
+    };
+    let staged = match opts.mode {
+        Mode::Batch => stage_copies(&target, &staging, &batch),
+        Mode::Split => {
+            let (rows, files, q) = split::stage(project, &prepared, suite, &staging, &rel_base, &run_id).await?;
+            manifest.rows = Some(rows);
+            manifest.quarantine = q.clone();
+            report.rows = Some(rows);
+            report.quarantine = q;
+            Ok(files)
+        }
+    };
+    let files = match staged {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = fs_atomic::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    fault_point("after-staging");
+    manifest.files = files;
+    publish::commit(&target, &staging, &manifest).map_err(|e| PromoteError::io(&target.dir, &e))?;
+    report.published = manifest.files.iter().map(|f| f.path.clone()).collect();
+    report.status = "promoted";
+    report.message = match manifest.rows {
+        Some(r) => format!(
+            "{} of {} rows passed and were published to {}; {} rows went to quarantine.",
+            r.passed, r.total, report.target, r.quarantined
+        ),
+        None => format!("Published {} files to {}.", manifest.files.len(), report.target),
+    };
+    if opts.move_sources {
+        report.message.push_str(" The source files were removed.");
+    }
+    Ok(report)
+}
+
+/// Copies the batch into staging and verifies every copy against the snapshot's checksum.
+fn stage_copies(target: &Target, staging: &Path, batch: &[BatchFile]) -> Result<Vec<SnapFile>, PromoteError> {
+    for f in batch {
+        let dest = target.dir.join(&f.record.path);
+        if dest.exists() {
+            let same = snapshot::sha256_file(&dest).is_ok_and(|s| s == f.record.sha256);
+            if !same {
+                return Err(PromoteError::Refused(format!(
+                    "{} already exists with other content; lakegate never overwrites a published file",
+                    display_path(&dest)
+                )));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for f in batch {
+        let dst = staging.join(&f.record.path);
+        fs_atomic::copy_durable(&f.source, &dst).map_err(|e| PromoteError::io(&f.source, &e))?;
+        let sum = snapshot::sha256_file(&dst).map_err(|e| PromoteError::io(&dst, &e))?;
+        if sum != f.record.sha256 {
+            return Err(PromoteError::Refused(format!(
+                "{} changed after it was checked (checksum mismatch); nothing was published",
+                display_path(&f.source)
+            )));
+        }
+        out.push(f.record.clone());
+    }
+    Ok(out)
+}
+
+/// Moves a failed batch to `QUARANTINE/DATASET_DIR/RUN_ID/` with its results beside it.
+fn quarantine_batch(
+    project: &Project,
+    rel_base: &Path,
+    run_id: &str,
+    batch: &[BatchFile],
+    result: &RunResult,
+) -> Result<String, PromoteError> {
+    let qzone = project.zone_dir("quarantine").ok_or_else(|| {
+        PromoteError::Config(vec![Diagnostic::plain(
+            "`on_fail = \"quarantine\"` needs a `quarantine` zone in lakegate.toml",
+        )])
+    })?;
+    let qbase = qzone.join(rel_base);
+    let staging = qbase.join(publish::META_DIR).join("staging").join(run_id);
+    let dest = qbase.join(run_id);
+    let io = |p: &Path, e: std::io::Error| PromoteError::io(p, &e);
+    for f in batch {
+        let dst = staging.join(&f.record.path);
+        fs_atomic::copy_durable(&f.source, &dst).map_err(|e| io(&f.source, e))?;
+    }
+    let json = serde_json::to_vec_pretty(result).unwrap_or_default();
+    fs_atomic::write_atomic(&staging.join("_lakegate_results.json"), &json).map_err(|e| io(&staging, e))?;
+    fs_atomic::rename_durable(&staging, &dest).map_err(|e| io(&dest, e))?;
+    let sources: Vec<PathBuf> = batch.iter().map(|f| f.source.clone()).collect();
+    let records: Vec<SnapFile> = batch.iter().map(|f| f.record.clone()).collect();
+    publish::remove_sources(&sources, &records).map_err(|e| io(&qbase, e))?;
+    Ok(display_path(&dest))
+}

@@ -1,0 +1,182 @@
+//! Publishing a checked batch into the target zone: all of it or none of it, even across crashes.
+//!
+//! Protocol (per target dataset directory `T`):
+//! 1. Files are written into `T/_lakegate/staging/RUN_ID/` (same filesystem as `T`), fsynced, and
+//!    their checksums verified against the snapshot.
+//! 2. The manifest is written into the staging directory as `_intent.json`: the commit point.
+//! 3. Each file is renamed into place (`T/<relative path>`), directories fsynced.
+//! 4. The manifest is written to `T/_lakegate/RUN_ID.json`; with `--move` the sources are removed
+//!    (only those whose checksum still matches), and the staging directory is removed.
+//!
+//! Recovery (at the start of every promotion of the dataset, under its lock, or `--recover`): a
+//! staging directory with an intent is rolled forward (steps 3–4 are idempotent); one without is
+//! removed. So after a crash and a recovery the target holds the whole batch or none of it, and a
+//! source file is only ever removed after its published copy is durable.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::snapshot::{SnapFile, sha256_file};
+use crate::fs_atomic::{self, fault_point};
+
+/// The directory of lakegate's bookkeeping inside a dataset directory (hidden from readers).
+pub const META_DIR: &str = "_lakegate";
+const INTENT: &str = "_intent.json";
+
+/// Rows of a split promotion.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SplitRows {
+    pub total: u64,
+    pub passed: u64,
+    pub quarantined: u64,
+}
+
+/// What a promotion published; written last, as `_lakegate/RUN_ID.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub lakegate: String,
+    pub format_version: u32,
+    pub run_id: String,
+    pub dataset: String,
+    pub from_zone: String,
+    pub to_zone: String,
+    pub mode: String,
+    pub promoted_at: DateTime<Utc>,
+    /// Files as published, relative to the target dataset directory.
+    pub files: Vec<SnapFile>,
+    /// The batch that was checked, relative to the source dataset directory.
+    pub batch: Vec<SnapFile>,
+    /// Whether the sources are removed after publishing (`--move`).
+    pub moved: bool,
+    /// Absolute paths of the batch's source files (removed on `--move`).
+    pub sources: Vec<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<SplitRows>,
+    /// Where quarantined rows went (split mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<String>,
+    /// The gate's run result.
+    pub results: serde_json::Value,
+}
+
+/// A dataset directory in the target zone.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub dir: PathBuf,
+}
+
+impl Target {
+    pub fn meta(&self) -> PathBuf {
+        self.dir.join(META_DIR)
+    }
+
+    pub fn staging(&self, run_id: &str) -> PathBuf {
+        self.meta().join("staging").join(run_id)
+    }
+
+    /// Every readable manifest (a torn or foreign file is skipped with a warning).
+    pub fn manifests(&self) -> Vec<Manifest> {
+        let Ok(entries) = std::fs::read_dir(self.meta()) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            match std::fs::read(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<Manifest>(&b).map_err(|e| e.to_string()))
+            {
+                Ok(m) => out.push(m),
+                Err(err) => tracing::warn!(file = %p.display(), %err, "Skipping an unreadable promotion manifest."),
+            }
+        }
+        out.sort_by_key(|m| m.promoted_at);
+        out
+    }
+}
+
+/// Steps 2–4: records the intent, then publishes. The staging directory holds `manifest.files`.
+pub fn commit(target: &Target, staging: &Path, manifest: &Manifest) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
+    fs_atomic::write_atomic(&staging.join(INTENT), &json)?;
+    fault_point("after-intent");
+    roll_forward(target, staging, manifest)
+}
+
+fn roll_forward(target: &Target, staging: &Path, manifest: &Manifest) -> std::io::Result<()> {
+    for (i, f) in manifest.files.iter().enumerate() {
+        let from = staging.join(&f.path);
+        if from.exists() {
+            fs_atomic::rename_durable(&from, &target.dir.join(&f.path))?;
+        }
+        if i == 0 {
+            fault_point("after-first-rename");
+        }
+    }
+    let json = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
+    fs_atomic::write_atomic(&target.meta().join(format!("{}.json", manifest.run_id)), &json)?;
+    fault_point("after-manifest");
+    if manifest.moved {
+        remove_sources(&manifest.sources, &manifest.batch)?;
+    }
+    fs_atomic::remove_dir_all(staging)?;
+    Ok(())
+}
+
+/// Removes source files whose content is still the content that was checked.
+pub fn remove_sources(sources: &[PathBuf], batch: &[SnapFile]) -> std::io::Result<()> {
+    for (i, (src, rec)) in sources.iter().zip(batch).enumerate() {
+        if src.exists() {
+            if sha256_file(src)? == rec.sha256 {
+                fs_atomic::remove_file(src)?;
+            } else {
+                tracing::warn!(file = %src.display(), "Not removing a source file that changed after it was promoted.");
+            }
+        }
+        if i == 0 {
+            fault_point("after-first-source-removed");
+        }
+    }
+    Ok(())
+}
+
+/// Finishes or removes what an interrupted promotion left in `T/_lakegate/staging`.
+pub fn recover(target: &Target) -> std::io::Result<Vec<String>> {
+    let root = target.meta().join("staging");
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        return Ok(Vec::new());
+    };
+    let mut done = Vec::new();
+    for e in entries.flatten() {
+        let staging = e.path();
+        if !staging.is_dir() {
+            continue;
+        }
+        let intent = std::fs::read(staging.join(INTENT))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok());
+        match intent {
+            Some(m) => {
+                roll_forward(target, &staging, &m)?;
+                done.push(format!(
+                    "finished the interrupted promotion {} ({} files)",
+                    m.run_id,
+                    m.files.len()
+                ));
+            }
+            None => {
+                fs_atomic::remove_dir_all(&staging)?;
+                done.push(format!(
+                    "removed the staging directory of an interrupted promotion that had not published ({})",
+                    e.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    Ok(done)
+}
