@@ -8,9 +8,12 @@
 
 use std::ops::Range;
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::DFSchema;
-use datafusion::common::tree_node::TreeNode;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::functions::core::expr_fn::nullif;
 use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{ExprSchemable, Operator, lit};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -47,25 +50,41 @@ pub fn parse(
 ) -> Result<Expr, Diagnostic> {
     let expr = ctx.parse_sql_expr(frag.get_ref(), schema).map_err(|e| {
         let msg = e.to_string();
-        if msg.contains("No field named") {
+        if let Some(i) = msg.find("No field named ") {
+            let rest = &msg[i + "No field named ".len()..];
+            let name: String = rest
+                .trim_start_matches('"')
+                .chars()
+                .take_while(|c| *c != '"' && *c != '.' && *c != ' ')
+                .collect();
             let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            let span = inner_start(file, frag)
+                .and_then(|start| frag.get_ref().find(&name).map(|at| start + at..start + at + name.len()))
+                .unwrap_or_else(|| frag.span());
+            let near = cols
+                .iter()
+                .find(|c| c.eq_ignore_ascii_case(&name))
+                .copied()
+                .or_else(|| crate::diag::closest(&name, cols.iter().copied()));
+            let help = match near {
+                Some(c) if c.chars().any(|ch| ch.is_ascii_uppercase()) || c.contains(' ') => {
+                    format!("did you mean `{c}`? write it in double quotes: \"{c}\" (names are case-sensitive)")
+                }
+                Some(c) => format!("did you mean `{c}`? the dataset has {}", backticked(&cols)),
+                None => format!("the dataset has {}", backticked(&cols)),
+            };
             Diagnostic::at(
                 file,
-                frag.span(),
-                format!(
-                    "the SQL expression names a column the dataset does not have: {}",
-                    clean(&msg)
-                ),
+                span,
+                format!("the SQL expression names a column the dataset does not have: `{name}`"),
             )
             .label("unknown column")
-            .help(format!(
-                "the dataset has {}; quote names with capitals or spaces in double quotes",
-                backticked(cols)
-            ))
+            .help(help)
         } else {
             parse_error(file, frag, &msg)
         }
     })?;
+    let expr = safe_division(expr, schema);
     let has_subquery = expr
         .exists(|e| {
             Ok(matches!(
@@ -106,8 +125,64 @@ pub fn parse(
                     .label("window function"),
             )
         }
+        FragmentRole::Aggregate if bare_column(&expr) => Err(Diagnostic::at(
+            file,
+            frag.span(),
+            "a metric must not use a column outside an aggregate function",
+        )
+        .label("column outside an aggregate")
+        .help("a metric is one value for the whole dataset: wrap every column in an aggregate, e.g. max(amount) - min(amount)")),
+        FragmentRole::RowPredicate => match expr.get_type(schema) {
+            Ok(DataType::Boolean | DataType::Null) => Ok(expr),
+            Ok(other) => Err(Diagnostic::at(file, frag.span(), format!("the expression is {other}, not a true/false condition"))
+                .label("not a condition")
+                .help("write a condition such as \"amount >= 0\" or \"status <> 'cancelled'\"")),
+            Err(e) => Err(Diagnostic::at(file, frag.span(), format!("the expression cannot be evaluated: {}", clean(&e.to_string())))
+                .label("type error")),
+        },
         _ => Ok(expr),
     }
+}
+
+/// Whether a column is referenced outside every aggregate function.
+fn bare_column(e: &Expr) -> bool {
+    let mut found = false;
+    let _ = e.apply(|node| {
+        Ok(match node {
+            Expr::AggregateFunction(_) => TreeNodeRecursion::Jump,
+            Expr::Column(_) => {
+                found = true;
+                TreeNodeRecursion::Stop
+            }
+            _ => TreeNodeRecursion::Continue,
+        })
+    });
+    found
+}
+
+/// SQL's `/` as data engineers expect it (and as DuckDB and Postgres-with-numerics do): integer
+/// operands divide as floats, and a division by zero is null rather than an error that would stop
+/// the whole scan.
+fn safe_division(e: Expr, schema: &DFSchema) -> Expr {
+    let float = |x: Expr| Expr::Cast(datafusion::logical_expr::Cast::new(Box::new(x), DataType::Float64));
+    e.transform_up(|node| {
+        Ok(match node {
+            Expr::BinaryExpr(b) if b.op == Operator::Divide => {
+                let ints = |x: &Expr| x.get_type(schema).is_ok_and(|t| t.is_integer());
+                let (l, r) = if ints(&b.left) && ints(&b.right) {
+                    (float(*b.left), float(*b.right))
+                } else {
+                    (*b.left, *b.right)
+                };
+                Transformed::yes(l / nullif(r, lit(0)))
+            }
+            other => Transformed::no(other),
+        })
+    })
+    .map_or_else(
+        |_| Expr::Literal(datafusion::scalar::ScalarValue::Null, None),
+        |t| t.data,
+    )
 }
 
 fn clean(msg: &str) -> String {
@@ -132,19 +207,9 @@ fn parse_error(file: &SourceFile, frag: &Spanned<String>, msg: &str) -> Diagnost
         .help("write a single SQL expression, e.g. \"status <> 'cancelled' AND amount > 0\"")
 }
 
-/// Maps "at Line: L, Column: C" inside the fragment onto the suite file when the TOML string has
-/// no escapes (its source text equals its value).
-fn locate(file: &SourceFile, frag: &Spanned<String>, msg: &str) -> Option<Range<usize>> {
-    let i = msg.find("at Line: ")?;
-    let rest = &msg[i + "at Line: ".len()..];
-    let (line, rest) = rest.split_once(", Column: ")?;
-    let line: usize = line.trim().parse().ok()?;
-    let col: usize = rest
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .ok()?;
+/// Where the fragment's text starts in the file, when the TOML string has no escapes (its source
+/// text equals its value).
+fn inner_start(file: &SourceFile, frag: &Spanned<String>) -> Option<usize> {
     let span = frag.span();
     let raw = file.text.get(span.clone())?;
     let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
@@ -158,10 +223,24 @@ fn locate(file: &SourceFile, frag: &Spanned<String>, msg: &str) -> Option<Range<
     } else {
         inner
     };
-    if inner != frag.get_ref() {
-        return None;
-    }
-    let inner_start = span.start + (raw.len() - quote - inner.len());
+    (inner == frag.get_ref()).then(|| span.start + (raw.len() - quote - inner.len()))
+}
+
+/// Maps "at Line: L, Column: C" inside the fragment onto the suite file when the TOML string has
+/// no escapes (its source text equals its value).
+fn locate(file: &SourceFile, frag: &Spanned<String>, msg: &str) -> Option<Range<usize>> {
+    let i = msg.find("at Line: ")?;
+    let rest = &msg[i + "at Line: ".len()..];
+    let (line, rest) = rest.split_once(", Column: ")?;
+    let line: usize = line.trim().parse().ok()?;
+    let col: usize = rest
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()?;
+    let inner_start = inner_start(file, frag)?;
+    let inner = frag.get_ref().as_str();
     let line_start: usize = inner.split('\n').take(line - 1).map(|l| l.len() + 1).sum();
     let line_text = inner[line_start..].split('\n').next()?;
     let byte_col: usize = line_text.chars().take(col.saturating_sub(1)).map(char::len_utf8).sum();

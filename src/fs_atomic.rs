@@ -135,3 +135,32 @@ pub fn fault_point(step: &str) {
     // If `kill` is unavailable, die as abruptly as Rust allows.
     std::process::abort();
 }
+
+/// Publishes a new file only if nothing exists at `path` (a hard link from a fsynced temp file, so
+/// the name appears whole or not at all). Returns `false` when the name was taken.
+pub fn publish_new(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("a file path has no directory"))?;
+    create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    {
+        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    let linked = fs::hard_link(&tmp, path);
+    fs::remove_file(&tmp)?;
+    match linked {
+        Ok(()) => {
+            fsync_dir(dir)?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod exit;
 pub mod fragment;
 pub mod fs_atomic;
+pub mod history;
 pub mod paths;
 pub mod promote;
 pub mod results;

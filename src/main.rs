@@ -2,7 +2,7 @@
 //! [`lakegate::exit`] decided.
 
 use clap::Parser;
-use lakegate::cli::{Cli, Command, check, promote, validate};
+use lakegate::cli::{Cli, Command, check, history, promote, schema, validate};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -31,6 +31,8 @@ fn main() -> std::process::ExitCode {
     let code = runtime.block_on(async {
         match &cli.command {
             Command::Check(args) => check::run(&cli.global, args).await,
+            Command::History(args) => history::run(&cli.global, args).await,
+            Command::Schema(args) => schema::run(&cli.global, args).await,
             Command::Promote(args) => promote::run(&cli.global, args).await,
             Command::Validate => validate::run(&cli.global).await,
         }

@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub command: String,
     /// Check exactly these files for one dataset instead of listing its path.
     pub files: Option<(String, Vec<PathBuf>)>,
+    /// The history store to read baselines and accepted schemas from and to record the run in.
+    pub history: Option<crate::history::Store>,
 }
 
 /// A run that happened, or the configuration problems that stopped it.
@@ -248,6 +250,7 @@ fn check_result(
     let (status, v) = match verdict {
         Ok(v) => {
             let status = match (v.failed, decl.common.severity) {
+                (false, _) if v.warn => Status::Warn,
                 (false, _) => Status::Pass,
                 (true, crate::checks::Severity::Error) => Status::Fail,
                 (true, crate::checks::Severity::Warn) => Status::Warn,
@@ -263,6 +266,7 @@ fn check_result(
                 observed: serde_json::Value::Null,
                 expected: serde_json::Value::Null,
                 message: format!("The check could not be evaluated: {e}"),
+                ..Default::default()
             },
         ),
     };
@@ -276,6 +280,7 @@ fn check_result(
         status,
         failing_rows: v.failing_rows,
         failing_fraction: v.failing_fraction,
+        value: v.value,
         observed: v.observed,
         expected: v.expected,
         message: v.message,
@@ -346,7 +351,16 @@ pub async fn execute(
                 Ok(ds) => {
                     result.format = Some(ds.format.as_str().to_string());
                     result.files = ds.files.len();
-                    let run = engine.run(suite, ds, plan, now).await;
+                    let history = opts
+                        .history
+                        .as_ref()
+                        .map_or_else(crate::checks::DatasetHistory::default, |s| {
+                            crate::checks::DatasetHistory {
+                                accepted: s.catalog().latest(&ds.name),
+                                baselines: s.baselines(&ds.name),
+                            }
+                        });
+                    let run = engine.run(suite, ds, plan, now, &history).await;
                     result.rows = run.rows;
                     result.queries = run.queries;
                     result.sample_queries = run.sample_queries;
@@ -382,5 +396,41 @@ pub async fn execute(
         datasets,
     };
     run.finalize();
+    if let Some(store) = &opts.history {
+        record(store, &run, prepared);
+    }
     run
+}
+
+/// Records a run in the history store; a dataset's first recorded run accepts its schema as
+/// version 1. A failure to write is logged loudly but does not change the run's outcome.
+fn record(store: &crate::history::Store, run: &RunResult, prepared: &Prepared<'_>) {
+    let catalog = store.catalog();
+    let mut versions = HashMap::new();
+    for ds in prepared.opened.iter().flatten() {
+        if !run.datasets.iter().any(|d| d.name == ds.name && d.error.is_none()) || ds.is_empty() {
+            continue;
+        }
+        let version = match catalog.latest(&ds.name) {
+            Some(v) => Ok(v.version),
+            None => catalog
+                .accept(
+                    &ds.name,
+                    crate::history::catalog::columns_of(&ds.schema),
+                    "first run",
+                    Some(run.run_id.clone()),
+                    run.started_at,
+                )
+                .map(|(v, _)| v),
+        };
+        match version {
+            Ok(v) => {
+                versions.insert(ds.name.clone(), v);
+            }
+            Err(e) => tracing::error!(dataset = %ds.name, error = %e, "Could not record the accepted schema."),
+        }
+    }
+    if let Err(e) = store.append(run, &versions) {
+        tracing::error!(dir = %store.dir.display(), error = %e, "Could not record this run in the history store.");
+    }
 }

@@ -1,6 +1,6 @@
 //! `accepted_values`: every value is one of a fixed list.
 
-use datafusion::logical_expr::{Expr, lit};
+use datafusion::logical_expr::lit;
 use serde_json::json;
 use toml::Spanned;
 
@@ -80,7 +80,8 @@ impl Check for AcceptedValues {
                 Literal::Float(f) if is_numeric(dt) => lit(*f),
                 Literal::Bool(b) if *dt == datafusion::arrow::datatypes::DataType::Boolean => lit(*b),
                 // Dates and timestamps compare with their text form.
-                Literal::Str(s) if crate::types::is_temporal(dt) => lit(s.clone()),
+                // Dates and timestamps compare as values of the column's type.
+                Literal::Str(_) if crate::types::is_temporal(dt) => super::range::bound(cx, name, dt, v, "values")?,
                 _ => {
                     return Err(cx
                         .error(
@@ -100,15 +101,7 @@ impl Check for AcceptedValues {
             list.push(e);
         }
         let c = column(name);
-        let failing = if crate::types::is_temporal(dt) {
-            Expr::Cast(datafusion::logical_expr::Cast::new(
-                Box::new(c),
-                datafusion::arrow::datatypes::DataType::Utf8,
-            ))
-            .in_list(list, true)
-        } else {
-            c.in_list(list, true)
-        };
+        let failing = c.in_list(list, true);
         Ok(Shape::Rows { failing })
     }
 

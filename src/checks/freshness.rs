@@ -190,6 +190,8 @@ impl Check for Freshness {
             observed,
             expected: expected.clone(),
             message,
+            value: None,
+            warn: false,
         };
         if cx.in_scope == 0 {
             return stale(
@@ -236,6 +238,9 @@ impl Check for Freshness {
             observed: json!({ "latest": latest_text, "age_seconds": age.num_seconds() }),
             expected: json!({ "max_age": self.max_age_text, "max_age_seconds": allowed }),
             message,
+            #[allow(clippy::cast_precision_loss)]
+            value: Some(age.num_seconds() as f64),
+            warn: false,
         }
     }
 }

@@ -90,6 +90,8 @@ impl Check for Metric {
             observed: raw.map_or(serde_json::Value::Null, scalar_json),
             expected: json!({ "min": self.min, "max": self.max }),
             message: String::new(),
+            value: raw.and_then(scalar_f64),
+            warn: false,
         };
         let Some(v) = raw.and_then(scalar_f64) else {
             return Verdict {

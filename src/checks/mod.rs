@@ -10,6 +10,7 @@
 pub mod common;
 
 mod accepted_values;
+mod anomaly;
 mod expression;
 mod freshness;
 mod length;
@@ -64,6 +65,7 @@ pub struct KindSpec {
 /// Every check kind, sorted by name (a test keeps it sorted and complete).
 pub const REGISTRY: &[&KindSpec] = &[
     &accepted_values::SPEC,
+    &anomaly::SPEC,
     &expression::SPEC,
     &freshness::SPEC,
     &length::SPEC,
@@ -77,8 +79,8 @@ pub const REGISTRY: &[&KindSpec] = &[
     &unique::SPEC,
 ];
 
-/// Kinds that are designed but come with a later version (history-based).
-pub const LATER_KINDS: &[&str] = &["anomaly"];
+/// Kinds that are designed but come with a later version.
+pub const LATER_KINDS: &[&str] = &[];
 
 pub fn kind(name: &str) -> Option<&'static KindSpec> {
     REGISTRY.iter().copied().find(|k| k.name == name)
@@ -128,6 +130,8 @@ pub enum Observation<'a> {
         files: &'a [FileSchema],
         unified: &'a Schema,
         compare_file_types: bool,
+        /// The latest accepted schema version, when the history store has one.
+        accepted: Option<&'a crate::history::catalog::SchemaVersion>,
     },
     /// The dataset has no files: nothing was queried and every count is zero.
     Empty,
@@ -201,12 +205,26 @@ pub struct EvalCx<'a> {
     /// Rows the check applies to (after its `where`).
     pub in_scope: u64,
     pub now: DateTime<Utc>,
+    /// This check's values in earlier runs in which it did not fail, most recent first.
+    pub baseline: &'a [f64],
+}
+
+/// What the history store knows about a dataset before a run.
+#[derive(Debug, Clone, Default)]
+pub struct DatasetHistory {
+    pub accepted: Option<crate::history::catalog::SchemaVersion>,
+    /// Per check id, values of earlier runs in which the check did not fail, most recent first.
+    pub baselines: HashMap<String, Vec<f64>>,
 }
 
 /// A check's judgement, before severity turns "failed" into `fail` or `warn`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Verdict {
     pub failed: bool,
+    /// Not failed, but worth a warning whatever the severity (e.g. schema drift with `drift = "warn"`).
+    pub warn: bool,
+    /// The check's measure, kept in the history for trends and anomaly baselines.
+    pub value: Option<f64>,
     pub failing_rows: Option<u64>,
     pub failing_fraction: Option<f64>,
     pub observed: Value,
@@ -267,6 +285,9 @@ pub fn row_verdict(cx: &EvalCx<'_>, failing: u64, what: &str, expected_rows: &st
         observed: failing.into(),
         expected,
         message,
+        #[allow(clippy::cast_precision_loss)]
+        value: Some(failing as f64),
+        warn: false,
     }
 }
 

@@ -89,6 +89,9 @@ impl Check for RowCount {
             observed: json!(n),
             expected: json!(expected),
             message,
+            #[allow(clippy::cast_precision_loss)]
+            value: Some(n as f64),
+            warn: false,
         }
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{Check, EvalCx, FileSchema, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict};
 use crate::diag::{Diagnostic, backticked};
+use crate::history::catalog::{Change, columns_of, diff};
 use crate::spanned::TableReader;
 use crate::types::{TYPE_NAMES, TypeName, family_name};
 
@@ -31,9 +32,9 @@ pub const SPEC: KindSpec = KindSpec {
         },
         KeyDoc {
             name: "drift",
-            ty: "\"ignore\"",
+            ty: "\"fail\" | \"warn\" | \"ignore\"",
             required: false,
-            doc: "Drift from the last accepted schema needs the history store of a later version; only \"ignore\" is accepted now.",
+            doc: "What a difference from the latest accepted schema version (see `lakegate schema`) does: `fail` (default), `warn`, or `ignore`. Added, removed and retyped columns (by family) and columns that became nullable are drift; a wider integer or float of the same kind (int32 → int64) is reported but is not drift.",
         },
     ],
     example: "[[check]]\nkind = \"schema\"\nmode = \"exact\"\ncolumns = { order_id = \"int64\", amount = \"float64\", created_at = \"timestamp\" }\n",
@@ -44,6 +45,14 @@ pub const SPEC: KindSpec = KindSpec {
 struct Schema {
     columns: Vec<(String, TypeName)>,
     exact: bool,
+    drift: Drift,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drift {
+    Fail,
+    Warn,
+    Ignore,
 }
 
 fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
@@ -73,22 +82,21 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
         }
         None => false,
     };
-    if let Some(d) = t.str("drift")
-        && d.get_ref() != "ignore"
-    {
-        t.push(
-            t.error(
-                d.span(),
-                format!(
-                    "drift = \"{}\" needs the history store, which this version does not have",
-                    d.get_ref()
-                ),
-            )
-            .label("not available yet")
-            .help("remove `drift` (or set it to \"ignore\"); drift detection comes with the history store"),
-        );
-    }
-    vec![Box::new(Schema { columns, exact })]
+    let drift = match t.str("drift") {
+        Some(d) if d.get_ref() == "fail" => Drift::Fail,
+        Some(d) if d.get_ref() == "warn" => Drift::Warn,
+        Some(d) if d.get_ref() == "ignore" => Drift::Ignore,
+        Some(d) => {
+            t.push(
+                t.error(d.span(), format!("`{}` is not a drift policy", d.get_ref()))
+                    .label("unknown policy")
+                    .help("use \"fail\" (the default), \"warn\" or \"ignore\""),
+            );
+            Drift::Fail
+        }
+        None => Drift::Fail,
+    };
+    vec![Box::new(Schema { columns, exact, drift })]
 }
 
 /// Differences of one file from the schema most files share.
@@ -182,6 +190,7 @@ impl Check for Schema {
             files,
             unified,
             compare_file_types,
+            accepted,
         } = obs
         else {
             return Verdict {
@@ -191,6 +200,7 @@ impl Check for Schema {
                 observed: json!({ "files": 0 }),
                 expected: json!({ "mode": if self.exact { "exact" } else { "superset" } }),
                 message: "The dataset has no files, so there is no schema to compare.".into(),
+                ..Verdict::default()
             };
         };
         let mut problems = Vec::new();
@@ -233,7 +243,31 @@ impl Check for Schema {
             }
         }
         problems.extend(file_disagreements(files, *compare_file_types));
+
+        // Drift from the latest accepted version of the schema.
+        let mut warnings = Vec::new();
+        let mut notes = Vec::new();
+        let mut changes = Vec::new();
+        if let Some(v) = accepted {
+            changes = diff(&v.columns, &columns_of(unified));
+            let drift: Vec<String> = changes.iter().filter(|c| c.is_drift()).map(Change::describe).collect();
+            notes = changes.iter().filter(|c| !c.is_drift()).map(Change::describe).collect();
+            if !drift.is_empty() {
+                let text = format!(
+                    "drifted from accepted schema version {}: {}",
+                    v.version,
+                    drift.join(", ")
+                );
+                match self.drift {
+                    Drift::Fail => problems.push(text),
+                    Drift::Warn => warnings.push(text),
+                    Drift::Ignore => notes.push(text),
+                }
+            }
+        }
         let observed = json!({
+            "accepted_version": accepted.map(|v| v.version),
+            "changes": changes,
             "columns": unified.fields().iter().map(|f| (f.name().clone(), json!(family_name(f.data_type())))).collect::<serde_json::Map<_, _>>(),
             "files": files.len(),
         });
@@ -241,7 +275,8 @@ impl Check for Schema {
             "columns": self.columns.iter().map(|(n, t)| (n.clone(), json!(t.to_string()))).collect::<serde_json::Map<_, _>>(),
             "mode": if self.exact { "exact" } else { "superset" },
         });
-        let message = if problems.is_empty() {
+        let shown: Vec<String> = problems.iter().chain(&warnings).cloned().collect();
+        let message = if shown.is_empty() {
             if files.is_empty() {
                 "The dataset has no files, so there is no schema to compare.".to_string()
             } else {
@@ -251,20 +286,27 @@ impl Check for Schema {
                 )
             }
         } else {
-            let mut m = problems.join("; ");
+            let mut m = shown.join("; ");
             if let Some(first) = m.get_mut(0..1) {
                 first.make_ascii_uppercase();
             }
             m.push('.');
             m
         };
+        let message = if notes.is_empty() {
+            message
+        } else {
+            format!("{message} Noted, not drift: {}.", notes.join(", "))
+        };
         Verdict {
             failed: !problems.is_empty(),
+            warn: !warnings.is_empty(),
             failing_rows: None,
             failing_fraction: None,
             observed,
             expected,
             message,
+            value: None,
         }
     }
 }

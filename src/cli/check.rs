@@ -36,6 +36,7 @@ pub async fn run(global: &Global, args: &CheckArgs) -> u8 {
         clock: global.clock(),
         command: "check".into(),
         files: None,
+        history: global.history(&project),
     };
     let run = match runner::check(&project, &suites, &opts).await {
         Outcome::Config(d) => return report_diagnostics(global, &d),

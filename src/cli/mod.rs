@@ -1,7 +1,9 @@
 //! The command line: global flags and one module per subcommand.
 
 pub mod check;
+pub mod history;
 pub mod promote;
+pub mod schema;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -45,6 +47,9 @@ pub struct Global {
     /// Memory DataFusion may use before spilling to disk (e.g. 256MB, 2GB); overrides [engine] memory_limit.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
+    /// Do not record this run in the history store.
+    #[arg(long, global = true)]
+    pub no_history: bool,
     /// Print only the verdict (and errors).
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -67,6 +72,10 @@ fn parse_size(s: &str) -> Result<u64, String> {
 pub enum Command {
     /// Run the suites (all, or the named datasets) and print the results.
     Check(check::CheckArgs),
+    /// Show a dataset's recent runs, or query the history store with SQL.
+    History(history::HistoryArgs),
+    /// The versioned schema catalog: accept, show, history.
+    Schema(schema::SchemaArgs),
     /// Check a batch with its suite and publish it into the next zone only if it passes.
     Promote(promote::PromoteArgs),
     /// Check every suite against the datasets' schemas without scanning rows.
@@ -77,6 +86,13 @@ impl Global {
     pub fn clock(&self) -> crate::clock::Clock {
         self.now
             .map_or_else(crate::clock::Clock::system, crate::clock::Clock::fixed)
+    }
+
+    /// The history store, unless `--no-history`.
+    pub fn history(&self, project: &crate::config::Project) -> Option<crate::history::Store> {
+        (!self.no_history).then(|| crate::history::Store {
+            dir: project.history_dir.clone(),
+        })
     }
 
     /// Loads the project, applying command-line overrides.

@@ -54,6 +54,7 @@ pub async fn run(global: &Global, args: &PromoteArgs) -> u8 {
         recover_only: args.recover,
         lock_timeout: Duration::from_secs(args.lock_timeout),
         clock: global.clock(),
+        history: global.history(&project),
     };
     let report = match promote::promote(&project, &suites, &opts).await {
         Ok(r) => r,

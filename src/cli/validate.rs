@@ -19,6 +19,7 @@ pub async fn run(global: &Global) -> u8 {
         clock: global.clock(),
         command: "validate".into(),
         files: None,
+        history: None,
     };
     let prepared = match runner::prepare(&project, &suites, &opts).await {
         Ok(p) => p,

@@ -11,7 +11,7 @@ use crate::spanned::{TableReader, parse_document};
 
 /// Sections that later versions of lakegate read; this version accepts and ignores them with a
 /// warning rather than rejecting a project written for the whole design.
-const RESERVED_SECTIONS: &[&str] = &["alerts", "report", "history", "lineage", "audit"];
+const RESERVED_SECTIONS: &[&str] = &["alerts", "report", "lineage", "audit"];
 
 /// The resolved project configuration.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct Project {
     /// Zones in promotion order (raw → cleaned → curated), then any others.
     pub zones: Vec<(String, PathBuf)>,
     pub suite_patterns: Vec<String>,
+    /// `[history] dir`: the history store.
+    pub history_dir: PathBuf,
     pub engine: EngineConfig,
     /// Sections present but not read by this version (reported once as a warning).
     pub ignored_sections: Vec<String>,
@@ -215,6 +217,14 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         e.finish();
     }
 
+    let mut history_dir = dir.join(".lakegate/history");
+    if let Some(mut h) = top.table("history", "`[history]`") {
+        if let Some(d) = h.str("dir") {
+            history_dir = dir.join(d.get_ref());
+        }
+        h.finish();
+    }
+
     let mut ignored_sections = Vec::new();
     for s in RESERVED_SECTIONS {
         if top.has(s) {
@@ -235,6 +245,7 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         lake_root: lake_root?,
         zones,
         suite_patterns,
+        history_dir,
         engine,
         ignored_sections,
     })

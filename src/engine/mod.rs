@@ -9,7 +9,7 @@
 pub mod discover;
 pub mod error;
 mod run;
-mod sample;
+pub mod sample;
 mod source;
 
 use std::collections::HashMap;
@@ -25,6 +25,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 pub use discover::{DataFile, Discovered};
 pub use error::DatasetError;
 pub use run::DatasetRun;
+pub use sample::to_json as batches_to_json;
 
 use crate::checks::{FileSchema, FragmentRole, PlanCx, Shape};
 use crate::config::EngineConfig;

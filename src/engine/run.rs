@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
+use datafusion::common::TableReference;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result as DfResult;
 use datafusion::functions_aggregate::expr_fn::{count, sum};
@@ -14,7 +15,7 @@ use serde_json::Value;
 
 use super::error::clean;
 use super::{Engine, OpenDataset, PlannedCheck, sample};
-use crate::checks::{EvalCx, Observation, Shape, Verdict, column};
+use crate::checks::{DatasetHistory, EvalCx, Observation, Shape, Verdict, column};
 use crate::suite::Suite;
 
 /// What running one dataset's suite produced.
@@ -104,6 +105,30 @@ fn first_row(batches: &[RecordBatch]) -> DfResult<Vec<ScalarValue>> {
         .collect()
 }
 
+/// Whether an error comes from reading the files (the dataset is unreadable) rather than from
+/// evaluating a check (a cast or a division that fails on some value).
+fn is_read_error(e: &datafusion::error::DataFusionError) -> bool {
+    use datafusion::arrow::error::ArrowError;
+    use datafusion::error::DataFusionError as E;
+    match e {
+        E::ParquetError(_) | E::ObjectStore(_) | E::IoError(_) => true,
+        E::ArrowError(a, _) => matches!(
+            a.as_ref(),
+            ArrowError::CsvError(_)
+                | ArrowError::JsonError(_)
+                | ArrowError::IoError(..)
+                | ArrowError::ParquetError(_)
+                | ArrowError::ExternalError(_)
+        ),
+        E::Context(_, inner) => is_read_error(inner),
+        E::Shared(inner) => is_read_error(inner),
+        E::External(inner) => inner
+            .downcast_ref::<datafusion::error::DataFusionError>()
+            .is_none_or(is_read_error),
+        _ => false,
+    }
+}
+
 /// Position of an expression in the aggregate list, adding it once.
 fn slot(aggs: &mut Vec<Expr>, e: Expr) -> usize {
     if let Some(i) = aggs.iter().position(|x| *x == e) {
@@ -155,7 +180,11 @@ impl Engine {
             .enumerate()
             .map(|(i, e)| e.alias(format!("m{i}")))
             .collect();
-        let df = self.ctx.table(table).await?.aggregate(vec![], aliased)?;
+        let df = self
+            .ctx
+            .table(TableReference::bare(table))
+            .await?
+            .aggregate(vec![], aliased)?;
         let row = first_row(&self.collect(df, counter).await?)?;
         let measured = slots
             .into_iter()
@@ -221,6 +250,7 @@ impl Engine {
         ds: &OpenDataset,
         planned: &[PlannedCheck],
         now: DateTime<Utc>,
+        history: &DatasetHistory,
     ) -> DatasetRun {
         let queries = AtomicU32::new(0);
         let samples = AtomicU32::new(0);
@@ -230,6 +260,7 @@ impl Engine {
                 common: &decl.common,
                 in_scope,
                 now,
+                baseline: history.baselines.get(&decl.id).map_or(&[][..], Vec::as_slice),
             };
             decl.check.evaluate(&cx, obs)
         };
@@ -263,7 +294,7 @@ impl Engine {
             }
             Err(first) => {
                 let mut rows = None;
-                if all.len() > 1 {
+                if !is_read_error(&first) {
                     for p in &all {
                         match self.fused(&ds.table, &[*p], &queries).await {
                             Ok((r, mut m)) => {
@@ -272,6 +303,10 @@ impl Engine {
                             }
                             Err(e) => measured.push(Err(clean(&e))),
                         }
+                    }
+                    if rows.is_none() && !measured.is_empty() {
+                        // Every check failed on its own: count the rows to tell data from checks.
+                        rows = self.fused(&ds.table, &[], &queries).await.ok().map(|(r, _)| r);
                     }
                 }
                 if rows.is_none() {
@@ -323,6 +358,7 @@ impl Engine {
                         files: &ds.file_schemas,
                         unified: &ds.schema,
                         compare_file_types: ds.format == crate::suite::Format::Parquet,
+                        accepted: history.accepted.as_ref(),
                     },
                 )),
                 Shape::Unique { columns } => self

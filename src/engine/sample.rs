@@ -5,8 +5,10 @@
 //! `where` mention. Rows are ordered so that the same data gives the same sample.
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::json::WriterBuilder;
 use datafusion::arrow::json::writer::JsonArray;
+use datafusion::common::TableReference;
 use datafusion::error::Result as DfResult;
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::{Expr, JoinType, lit};
@@ -26,7 +28,7 @@ pub async fn keyed_rows(ctx: &SessionContext, table: &str, keys: &[Expr], scope:
     if let Some(s) = scope {
         pred = s.clone().and(pred);
     }
-    ctx.table(table).await?.filter(pred)
+    ctx.table(TableReference::bare(table)).await?.filter(pred)
 }
 
 /// Rows in scope whose `col` is absent from `other.to`, as one column `__lakegate_v`.
@@ -42,14 +44,26 @@ pub async fn orphans(
         .await?
         .select(vec![column(col).alias("__lakegate_v")])?;
     let child_type = child.schema().field(0).data_type().clone();
-    let parent = ctx.table(other).await?;
+    let parent = ctx.table(TableReference::bare(other)).await?;
     let parent_type = parent.schema().field_with_unqualified_name(to)?.data_type().clone();
-    let mut parent_col = column(to);
-    if crate::types::family(&parent_type) != crate::types::family(&child_type) {
-        parent_col = Expr::TryCast(datafusion::logical_expr::TryCast::new(Box::new(parent_col), child_type));
-    }
+    // Compare in a common type: numbers as Float64 when int and float meet, text when either side
+    // is text (so "007" never equals 7), otherwise the child's type.
+    let common = if crate::types::family(&parent_type) == crate::types::family(&child_type) {
+        None
+    } else if crate::types::is_numeric(&parent_type) && crate::types::is_numeric(&child_type) {
+        Some(DataType::Float64)
+    } else if crate::types::is_string(&parent_type) || crate::types::is_string(&child_type) {
+        Some(DataType::Utf8)
+    } else {
+        Some(child_type.clone())
+    };
+    let cast = |e: Expr| match &common {
+        Some(t) => Expr::TryCast(datafusion::logical_expr::TryCast::new(Box::new(e), t.clone())),
+        None => e,
+    };
+    let child = child.select(vec![cast(column("__lakegate_v")).alias("__lakegate_v")])?;
     let parent = parent
-        .select(vec![parent_col.alias("__lakegate_ref")])?
+        .select(vec![cast(column(to)).alias("__lakegate_ref")])?
         .filter(column("__lakegate_ref").is_not_null())?;
     child.join_on(
         parent,
@@ -89,7 +103,7 @@ pub async fn failing_rows(
     for c in &mentioned {
         add(c);
     }
-    let df = ctx.table(table).await?;
+    let df = ctx.table(TableReference::bare(table)).await?;
     if cols.is_empty() {
         cols = df.schema().fields().iter().take(8).map(|f| f.name().clone()).collect();
     }

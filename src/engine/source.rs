@@ -64,12 +64,15 @@ fn format_for(
     }
 }
 
-/// `^(NA|N/A|)$` for the null markers, or `None` when the empty string is the only one.
+/// `^(|NA|N/A)$` for the null markers, or `None` when the empty string is the only one. The empty
+/// string is always included: arrow's CSV reader reads an empty field as null in every column, so
+/// inference must treat it the same way.
 fn null_regex(values: &[String]) -> Option<String> {
-    if values.is_empty() || (values.len() == 1 && values[0].is_empty()) {
+    if values.iter().all(String::is_empty) {
         return None;
     }
-    let alts: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
+    let mut alts: Vec<String> = vec![String::new()];
+    alts.extend(values.iter().filter(|v| !v.is_empty()).map(|v| regex::escape(v)));
     Some(format!("^({})$", alts.join("|")))
 }
 
@@ -108,6 +111,12 @@ pub fn unified_schema(spec: &DatasetSpec, d: &Discovered, schemas: &[SchemaRef])
                 Some((_, t)) => *t = unify(t, f.data_type()),
                 None => fields.push((f.name().clone(), f.data_type().clone())),
             }
+        }
+    }
+    // A column with no value in any file is inferred as Null; read it as (null) strings.
+    for (_, t) in &mut fields {
+        if *t == DataType::Null {
+            *t = DataType::Utf8;
         }
     }
     for k in &d.partition_keys {

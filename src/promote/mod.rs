@@ -48,6 +48,7 @@ pub struct PromoteOptions {
     pub recover_only: bool,
     pub lock_timeout: Duration,
     pub clock: Clock,
+    pub history: Option<crate::history::Store>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -269,6 +270,7 @@ pub async fn promote(
         clock: opts.clock,
         command: "promote".into(),
         files: Some((opts.dataset.clone(), batch.iter().map(|f| f.source.clone()).collect())),
+        history: opts.history.clone(),
     };
     let started = opts.clock.wall();
     let prepared = runner::prepare(project, suites, &run_opts)

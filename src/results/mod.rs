@@ -17,7 +17,7 @@ use crate::checks::Severity;
 /// Bumped when the JSON shape changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
@@ -96,6 +96,8 @@ pub struct CheckResult {
     pub status: Status,
     pub failing_rows: Option<u64>,
     pub failing_fraction: Option<f64>,
+    /// The check's measure for trends: failing rows, the row count, the metric value, the age in seconds.
+    pub value: Option<f64>,
     pub observed: Value,
     pub expected: Value,
     pub message: String,

@@ -144,9 +144,18 @@ pub fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
     }
     top.finish();
 
-    // Ids and names must be unique within a suite.
+    // Explicit names must be unique within a suite; generated ids of unnamed checks that coincide
+    // (two `expression` checks, two ranges on one column) are numbered: `orders.expression#2`.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for c in &checks {
+    for c in &mut checks {
+        if c.common.name.is_none() && seen.contains_key(&c.id) {
+            let mut n = 2;
+            while seen.contains_key(&format!("{}#{n}", c.id)) {
+                n += 1;
+            }
+            c.id = format!("{}#{n}", c.id);
+            c.name = format!("{}#{n}", c.name);
+        }
         if let Some(first) = seen.get(&c.id) {
             let span = c.common.name.as_ref().map_or(c.common.kind.span(), Spanned::span);
             diags.push(
@@ -291,13 +300,19 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_ids_are_reported() {
+    fn duplicate_names_are_reported_and_generated_ids_numbered() {
         let (_, d) = parse(&format!(
-            "{HEAD}[[check]]\nkind = \"not_null\"\ncolumn = \"a\"\n[[check]]\nkind = \"not_null\"\ncolumn = \"a\"\n"
+            "{HEAD}[[check]]\nname = \"x\"\nkind = \"not_null\"\ncolumn = \"a\"\n[[check]]\nname = \"x\"\nkind = \"not_null\"\ncolumn = \"b\"\n"
         ));
         assert_eq!(d.len(), 1, "{d:?}");
-        assert!(d[0].message.contains("duplicate check `orders.a.not_null`"));
-        assert_eq!(d[0].location().unwrap().1, 9);
+        assert!(d[0].message.contains("duplicate check `orders.x`"));
+        assert_eq!(d[0].location().unwrap().1, 10);
+        let (s, d) = parse(&format!(
+            "{HEAD}[[check]]\nkind = \"not_null\"\ncolumn = \"a\"\n[[check]]\nkind = \"not_null\"\ncolumn = \"a\"\nwhere = \"b > 1\"\n"
+        ));
+        assert!(d.is_empty(), "{d:?}");
+        let ids: Vec<_> = s.unwrap().checks.iter().map(|c| c.id.clone()).collect();
+        assert_eq!(ids, ["orders.a.not_null", "orders.a.not_null#2"]);
     }
 
     #[test]

@@ -7,5 +7,6 @@ mod cases;
 mod cli;
 mod docs;
 mod fixtures;
+mod kinds;
 mod promote;
 mod support;

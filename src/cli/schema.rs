@@ -1,0 +1,183 @@
+//! `lakegate schema accept|show|history DATASET`: the versioned schema catalog.
+
+use std::fmt::Write as _;
+
+use clap::{Args, Subcommand};
+
+use super::{Global, OutputFormat, print_stdout, report_diagnostics};
+use crate::diag::Diags;
+use crate::exit;
+use crate::history::Store;
+use crate::history::catalog::{SchemaVersion, columns_of, diff};
+use crate::runner::{self, RunOptions};
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    #[command(subcommand)]
+    pub action: SchemaAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaAction {
+    /// Accept the dataset's current schema as a new version (a deliberate change).
+    Accept { dataset: String },
+    /// Show the latest accepted version, or `--version N`.
+    Show {
+        dataset: String,
+        #[arg(long)]
+        version: Option<u32>,
+    },
+    /// List every version with what changed from the one before.
+    History { dataset: String },
+}
+
+fn render(v: &SchemaVersion) -> String {
+    let mut out = format!(
+        "{} schema version {} — accepted {} by {}\n",
+        v.dataset,
+        v.version,
+        v.accepted_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        v.accepted_by
+    );
+    for c in &v.columns {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<16} {}",
+            c.name,
+            c.family,
+            if c.nullable { "nullable" } else { "not null" }
+        );
+    }
+    out
+}
+
+pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
+    let diags = Diags::default();
+    let Some(project) = global.project(&diags) else {
+        return report_diagnostics(global, &diags.into_vec());
+    };
+    let catalog = Store {
+        dir: project.history_dir.clone(),
+    }
+    .catalog();
+    match &args.action {
+        SchemaAction::Accept { dataset } => {
+            let suites = runner::load_suites(&project, &diags);
+            if !diags.is_empty() {
+                return report_diagnostics(global, &diags.into_vec());
+            }
+            let opts = RunOptions {
+                datasets: vec![dataset.clone()],
+                clock: global.clock(),
+                command: "schema accept".into(),
+                files: None,
+                history: None,
+            };
+            let prepared = match runner::prepare(&project, &suites, &opts).await {
+                Ok(p) => p,
+                Err(d) => return report_diagnostics(global, &d),
+            };
+            let ds = match prepared.opened.first() {
+                Some(Ok(ds)) => ds,
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    return exit::RUN_FAILED;
+                }
+                None => return exit::CONFIG,
+            };
+            let previous = catalog.latest(dataset);
+            match catalog.accept(
+                dataset,
+                columns_of(&ds.schema),
+                "schema accept",
+                None,
+                global.clock().wall(),
+            ) {
+                Ok((v, true)) => {
+                    let changes = previous
+                        .map(|p| diff(&p.columns, &columns_of(&ds.schema)))
+                        .unwrap_or_default();
+                    let what: Vec<String> = changes.iter().map(crate::history::catalog::Change::describe).collect();
+                    print_stdout(&format!(
+                        "Accepted the current schema of `{dataset}` as version {v}{}",
+                        if what.is_empty() {
+                            ".".to_string()
+                        } else {
+                            format!(": {}.", what.join(", "))
+                        }
+                    ));
+                    exit::OK
+                }
+                Ok((v, false)) => {
+                    print_stdout(&format!(
+                        "The current schema of `{dataset}` is already the accepted version {v}; nothing to do."
+                    ));
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("error: cannot write the schema catalog: {e}");
+                    exit::RUN_FAILED
+                }
+            }
+        }
+        SchemaAction::Show { dataset, version } => {
+            let versions = catalog.versions(dataset);
+            let v = match version {
+                Some(n) => versions.into_iter().find(|v| v.version == *n),
+                None => versions.into_iter().last(),
+            };
+            let Some(v) = v else {
+                eprintln!(
+                    "error: no accepted schema version{} of `{dataset}` in the catalog",
+                    version.map(|n| format!(" {n}")).unwrap_or_default()
+                );
+                eprintln!(
+                    "  = help: a dataset's first recorded `lakegate check` accepts version 1; `lakegate schema accept {dataset}` adds one"
+                );
+                return exit::CONFIG;
+            };
+            match global.format {
+                OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&v).unwrap_or_default()),
+                OutputFormat::Text => print_stdout(&render(&v)),
+            }
+            exit::OK
+        }
+        SchemaAction::History { dataset } => {
+            let versions = catalog.versions(dataset);
+            if versions.is_empty() {
+                print_stdout(&format!("No accepted schema versions of `{dataset}`."));
+                return exit::OK;
+            }
+            if global.format == OutputFormat::Json {
+                let items: Vec<_> = versions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let changes = if i == 0 { Vec::new() } else { diff(&versions[i - 1].columns, &v.columns) };
+                        serde_json::json!({ "version": v.version, "accepted_at": v.accepted_at, "accepted_by": v.accepted_by, "columns": v.columns.len(), "changes": changes })
+                    })
+                    .collect();
+                print_stdout(&serde_json::to_string_pretty(&items).unwrap_or_default());
+                return exit::OK;
+            }
+            let mut out = String::new();
+            for (i, v) in versions.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "version {} — {} by {}, {} columns",
+                    v.version,
+                    v.accepted_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    v.accepted_by,
+                    v.columns.len()
+                );
+                if i > 0 {
+                    for c in diff(&versions[i - 1].columns, &v.columns) {
+                        let _ = writeln!(out, "  {}", c.describe());
+                    }
+                }
+            }
+            print_stdout(&out);
+            exit::OK
+        }
+    }
+}

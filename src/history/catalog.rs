@@ -1,0 +1,286 @@
+//! The versioned schema catalog: numbered, accepted versions of each dataset's schema.
+//!
+//! A dataset's first recorded run accepts its schema as version 1; `lakegate schema accept` adds a
+//! version deliberately. Versions are never rewritten: a new one is published with a hard link, which
+//! fails if that number exists, so two processes accepting at once get two versions, never one torn.
+//!
+//! Drift compares the current schema with the latest version by type family: a change of
+//! representation (Utf8 ↔ Utf8View, timestamp units) is no change; a wider integer or float of the
+//! same kind (int32 → int64, as when a CSV infers int64 where Parquet had int32) is `widened`, reported
+//! but not drift; anything else — a column added, removed, of another family (int64 → string), or
+//! becoming nullable — is drift.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use datafusion::arrow::datatypes::Schema;
+use serde::{Deserialize, Serialize};
+
+use crate::types::{TypeName, family, family_name};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnRecord {
+    pub name: String,
+    /// Arrow's name of the type, for reference.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// The type family drift compares (`string`, `int64`, `timestamp`, `decimal(10,2)`, …).
+    pub family: String,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SchemaVersion {
+    pub dataset: String,
+    pub version: u32,
+    pub accepted_at: DateTime<Utc>,
+    /// "first run", "schema accept", …
+    pub accepted_by: String,
+    pub run_id: Option<String>,
+    pub columns: Vec<ColumnRecord>,
+}
+
+pub fn columns_of(schema: &Schema) -> Vec<ColumnRecord> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| ColumnRecord {
+            name: f.name().clone(),
+            data_type: f.data_type().to_string(),
+            family: family_name(f.data_type()),
+            nullable: f.is_nullable(),
+        })
+        .collect()
+}
+
+/// One difference between an accepted schema and the current one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub column: String,
+    /// added | removed | type_changed | widened | became_nullable | became_required
+    pub change: &'static str,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl Change {
+    /// Whether the change is drift (as opposed to a widening or a tightening).
+    pub fn is_drift(&self) -> bool {
+        !matches!(self.change, "widened" | "became_required")
+    }
+
+    pub fn describe(&self) -> String {
+        match self.change {
+            "added" => format!("`{}` was added ({})", self.column, self.to.as_deref().unwrap_or("?")),
+            "removed" => format!(
+                "`{}` was removed (was {})",
+                self.column,
+                self.from.as_deref().unwrap_or("?")
+            ),
+            "type_changed" => format!(
+                "`{}` changed from {} to {}",
+                self.column,
+                self.from.as_deref().unwrap_or("?"),
+                self.to.as_deref().unwrap_or("?")
+            ),
+            "widened" => format!(
+                "`{}` widened from {} to {}",
+                self.column,
+                self.from.as_deref().unwrap_or("?"),
+                self.to.as_deref().unwrap_or("?")
+            ),
+            "became_nullable" => format!("`{}` became nullable", self.column),
+            _ => format!("`{}` became non-nullable", self.column),
+        }
+    }
+}
+
+fn width(f: &str) -> Option<(&'static str, u32)> {
+    match TypeName::parse(f)? {
+        TypeName::Int(w) => Some(("int", u32::from(w))),
+        TypeName::UInt(w) => Some(("uint", u32::from(w))),
+        TypeName::Float(w) => Some(("float", u32::from(w))),
+        _ => None,
+    }
+}
+
+/// Differences from `old` to `new`, in column order.
+pub fn diff(old: &[ColumnRecord], new: &[ColumnRecord]) -> Vec<Change> {
+    let mut out = Vec::new();
+    for o in old {
+        match new.iter().find(|n| n.name == o.name) {
+            None => out.push(Change {
+                column: o.name.clone(),
+                change: "removed",
+                from: Some(o.family.clone()),
+                to: None,
+            }),
+            Some(n) => {
+                if n.family != o.family {
+                    let widened = matches!((width(&o.family), width(&n.family)), (Some((ka, wa)), Some((kb, wb))) if ka == kb && wb > wa);
+                    out.push(Change {
+                        column: o.name.clone(),
+                        change: if widened { "widened" } else { "type_changed" },
+                        from: Some(o.family.clone()),
+                        to: Some(n.family.clone()),
+                    });
+                }
+                if n.nullable != o.nullable {
+                    out.push(Change {
+                        column: o.name.clone(),
+                        change: if n.nullable {
+                            "became_nullable"
+                        } else {
+                            "became_required"
+                        },
+                        from: None,
+                        to: None,
+                    });
+                }
+            }
+        }
+    }
+    for n in new {
+        if !old.iter().any(|o| o.name == n.name) {
+            out.push(Change {
+                column: n.name.clone(),
+                change: "added",
+                from: None,
+                to: Some(n.family.clone()),
+            });
+        }
+    }
+    out
+}
+
+/// The catalog of one store.
+pub struct Catalog {
+    pub dir: PathBuf,
+}
+
+impl Catalog {
+    fn dataset_dir(&self, dataset: &str) -> PathBuf {
+        self.dir.join("schemas").join(dataset)
+    }
+
+    /// Every version of a dataset's schema, oldest first (unreadable files skipped with a warning).
+    pub fn versions(&self, dataset: &str) -> Vec<SchemaVersion> {
+        let Ok(entries) = std::fs::read_dir(self.dataset_dir(dataset)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<SchemaVersion> = entries
+            .flatten()
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().to_string();
+                n.starts_with('v') && n.ends_with(".json")
+            })
+            .filter_map(|e| {
+                match std::fs::read(e.path())
+                    .map_err(|x| x.to_string())
+                    .and_then(|b| serde_json::from_slice(&b).map_err(|x| x.to_string()))
+                {
+                    Ok(v) => Some(v),
+                    Err(err) => {
+                        tracing::warn!(file = %e.path().display(), %err, "Skipping an unreadable schema version.");
+                        None
+                    }
+                }
+            })
+            .collect();
+        out.sort_by_key(|v| v.version);
+        out
+    }
+
+    pub fn latest(&self, dataset: &str) -> Option<SchemaVersion> {
+        self.versions(dataset).pop()
+    }
+
+    /// Accepts `columns` as the next version unless they equal the latest one. Returns the version
+    /// and whether it is new.
+    pub fn accept(
+        &self,
+        dataset: &str,
+        columns: Vec<ColumnRecord>,
+        by: &str,
+        run_id: Option<String>,
+        at: DateTime<Utc>,
+    ) -> std::io::Result<(u32, bool)> {
+        loop {
+            let latest = self.latest(dataset);
+            if let Some(l) = &latest
+                && l.columns == columns
+            {
+                return Ok((l.version, false));
+            }
+            let version = latest.map_or(1, |l| l.version + 1);
+            let v = SchemaVersion {
+                dataset: dataset.to_string(),
+                version,
+                accepted_at: at,
+                accepted_by: by.to_string(),
+                run_id: run_id.clone(),
+                columns: columns.clone(),
+            };
+            let bytes = serde_json::to_vec_pretty(&v).map_err(std::io::Error::other)?;
+            let path = self.dataset_dir(dataset).join(format!("v{version:06}.json"));
+            if crate::fs_atomic::publish_new(&path, &bytes)? {
+                return Ok((version, true));
+            }
+            // Another process took this number: look again.
+        }
+    }
+}
+
+/// Whether two Arrow types are the same family (for callers without records at hand).
+pub fn same_family(a: &datafusion::arrow::datatypes::DataType, b: &datafusion::arrow::datatypes::DataType) -> bool {
+    family(a) == family(b)
+}
+
+/// The path of a version file (for messages).
+pub fn version_path(dir: &Path, dataset: &str, version: u32) -> PathBuf {
+    dir.join("schemas").join(dataset).join(format!("v{version:06}.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, family: &str, nullable: bool) -> ColumnRecord {
+        ColumnRecord {
+            name: name.into(),
+            data_type: family.into(),
+            family: family.into(),
+            nullable,
+        }
+    }
+
+    #[test]
+    fn diff_classifies_changes() {
+        let old = vec![
+            col("a", "int32", true),
+            col("b", "int64", true),
+            col("c", "string", true),
+            col("d", "string", false),
+        ];
+        let new = vec![
+            col("a", "int64", true),
+            col("b", "string", true),
+            col("d", "string", true),
+            col("e", "date", true),
+        ];
+        let d = diff(&old, &new);
+        let kinds: Vec<_> = d.iter().map(|c| (c.column.as_str(), c.change)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("a", "widened"),
+                ("b", "type_changed"),
+                ("c", "removed"),
+                ("d", "became_nullable"),
+                ("e", "added")
+            ]
+        );
+        assert!(!d[0].is_drift());
+        assert!(d[1].is_drift() && d[2].is_drift() && d[3].is_drift() && d[4].is_drift());
+    }
+}

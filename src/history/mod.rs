@@ -1,0 +1,229 @@
+//! The history store: every run's records, and the versioned schema catalog.
+//!
+//! Layout under `[history] dir` (default `.lakegate/history`), plain NDJSON so DataFusion (and
+//! `lakegate history --sql`) can query it directly:
+//!
+//! ```text
+//! runs/DATASET/YYYY-MM-DD/RUN_ID.json     one line: the dataset's run record
+//! checks/DATASET/YYYY-MM-DD/RUN_ID.json   one line per check
+//! schemas/DATASET/v000001.json            accepted schema versions
+//! ```
+//!
+//! Each file is written once, atomically (temp name starting with `.`, fsync, rename), and named by
+//! its run id, so concurrent runs never touch the same file and a torn write is never visible under a
+//! data name. Files that do not parse (foreign or damaged) are skipped with a warning.
+
+pub mod catalog;
+pub mod query;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::fs_atomic;
+use crate::results::{DatasetResult, RunResult, Status};
+
+/// One dataset's part of a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub command: String,
+    pub dataset: String,
+    pub zone: String,
+    pub location: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub status: Status,
+    pub rows: Option<u64>,
+    pub files: usize,
+    pub queries: u32,
+    pub duration_ms: u64,
+    pub checks: usize,
+    pub passed: usize,
+    pub warned: usize,
+    pub failed: usize,
+    pub errored: usize,
+    pub schema_version: Option<u32>,
+    pub error: Option<String>,
+}
+
+/// One check's outcome in a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckRecord {
+    pub run_id: String,
+    pub dataset: String,
+    pub started_at: DateTime<Utc>,
+    pub check_id: String,
+    pub name: String,
+    pub kind: String,
+    pub column: Option<String>,
+    pub severity: String,
+    pub status: Status,
+    pub failing_rows: Option<u64>,
+    pub failing_fraction: Option<f64>,
+    /// The check's measure for trends: failing rows, the row count, the metric, the age in seconds.
+    pub value: Option<f64>,
+    pub message: String,
+}
+
+/// The store at a directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub dir: PathBuf,
+}
+
+fn records<T: serde::de::DeserializeOwned>(root: &Path) -> Vec<T> {
+    let mut out = Vec::new();
+    if !root.exists() {
+        return out;
+    }
+    for e in walkdir::WalkDir::new(root).sort_by_file_name().into_iter().flatten() {
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy();
+        if name.starts_with('.') || !name.ends_with(".json") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(e.path()) else {
+            tracing::warn!(file = %e.path().display(), "Skipping an unreadable history file.");
+            continue;
+        };
+        let parsed: Result<Vec<T>, _> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect();
+        match parsed {
+            Ok(v) => out.extend(v),
+            Err(err) => {
+                tracing::warn!(file = %e.path().display(), %err, "Skipping a history file that is not a lakegate record.")
+            }
+        }
+    }
+    out
+}
+
+fn ndjson<T: Serialize>(items: &[T]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in items {
+        if let Ok(line) = serde_json::to_vec(i) {
+            out.extend(line);
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+impl Store {
+    pub fn catalog(&self) -> catalog::Catalog {
+        catalog::Catalog { dir: self.dir.clone() }
+    }
+
+    pub fn runs_dir(&self) -> PathBuf {
+        self.dir.join("runs")
+    }
+
+    pub fn checks_dir(&self) -> PathBuf {
+        self.dir.join("checks")
+    }
+
+    /// Appends a run: per dataset, its checks first, then the run record that makes it visible.
+    pub fn append(&self, run: &RunResult, schema_versions: &HashMap<String, u32>) -> std::io::Result<()> {
+        for d in &run.datasets {
+            let date = run.started_at.format("%Y-%m-%d").to_string();
+            let name = format!("{}.json", run.run_id);
+            let checks: Vec<CheckRecord> = d
+                .checks
+                .iter()
+                .map(|c| CheckRecord {
+                    run_id: run.run_id.clone(),
+                    dataset: d.name.clone(),
+                    started_at: run.started_at,
+                    check_id: c.id.clone(),
+                    name: c.name.clone(),
+                    kind: c.kind.clone(),
+                    column: c.column.clone(),
+                    severity: c.severity.as_str().to_string(),
+                    status: c.status,
+                    failing_rows: c.failing_rows,
+                    failing_fraction: c.failing_fraction,
+                    value: c.value,
+                    message: c.message.clone(),
+                })
+                .collect();
+            fs_atomic::write_atomic(
+                &self.checks_dir().join(&d.name).join(&date).join(&name),
+                &ndjson(&checks),
+            )?;
+            let record = run_record(run, d, schema_versions.get(&d.name).copied());
+            fs_atomic::write_atomic(
+                &self.runs_dir().join(&d.name).join(&date).join(&name),
+                &ndjson(&[record]),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A dataset's runs, oldest first.
+    pub fn runs(&self, dataset: &str) -> Vec<RunRecord> {
+        let mut v: Vec<RunRecord> = records(&self.runs_dir().join(dataset));
+        v.sort_by_key(|r| r.started_at);
+        v
+    }
+
+    /// A dataset's check records of runs that completed (whose run record exists), oldest first.
+    pub fn checks(&self, dataset: &str) -> Vec<CheckRecord> {
+        let runs: std::collections::HashSet<String> = self.runs(dataset).into_iter().map(|r| r.run_id).collect();
+        let mut v: Vec<CheckRecord> = records(&self.checks_dir().join(dataset));
+        v.retain(|c| runs.contains(&c.run_id));
+        v.sort_by_key(|r| r.started_at);
+        v
+    }
+
+    /// The status of a dataset's previous run (for alerts on a change of status).
+    pub fn previous_status(&self, dataset: &str) -> Option<Status> {
+        self.runs(dataset).last().map(|r| r.status)
+    }
+
+    /// Baselines for history-based checks: per check id, the values of earlier runs in which the
+    /// check did not fail, most recent first.
+    pub fn baselines(&self, dataset: &str) -> HashMap<String, Vec<f64>> {
+        let mut out: HashMap<String, Vec<f64>> = HashMap::new();
+        for c in self.checks(dataset).into_iter().rev() {
+            if matches!(c.status, Status::Pass | Status::Warn)
+                && let Some(v) = c.value
+            {
+                out.entry(c.check_id).or_default().push(v);
+            }
+        }
+        out
+    }
+}
+
+fn run_record(run: &RunResult, d: &DatasetResult, schema_version: Option<u32>) -> RunRecord {
+    let count = |s: Status| d.checks.iter().filter(|c| c.status == s).count();
+    RunRecord {
+        run_id: run.run_id.clone(),
+        command: run.command.clone(),
+        dataset: d.name.clone(),
+        zone: d.zone.clone(),
+        location: d.location.clone(),
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        status: d.status,
+        rows: d.rows,
+        files: d.files,
+        queries: d.queries,
+        duration_ms: d.duration_ms,
+        checks: d.checks.len(),
+        passed: count(Status::Pass),
+        warned: count(Status::Warn),
+        failed: count(Status::Fail),
+        errored: count(Status::Error),
+        schema_version,
+        error: d.error.clone(),
+    }
+}

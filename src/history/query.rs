@@ -1,0 +1,130 @@
+//! `lakegate history --sql`: the history store as two DataFusion tables, `runs` and `checks`.
+//!
+//! The tables have fixed, documented schemas (see docs/history.md). Only files that parse as
+//! lakegate records are registered — a foreign or damaged file is skipped with a warning, never read
+//! as data — and the query runs with DDL, DML and statements disabled.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::common::TableReference;
+use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::Result as DfResult;
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::SessionContext;
+
+use super::{CheckRecord, RunRecord, Store};
+
+fn ts() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+pub fn runs_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("command", DataType::Utf8, true),
+        Field::new("dataset", DataType::Utf8, false),
+        Field::new("zone", DataType::Utf8, true),
+        Field::new("location", DataType::Utf8, true),
+        Field::new("started_at", ts(), false),
+        Field::new("finished_at", ts(), true),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("rows", DataType::Int64, true),
+        Field::new("files", DataType::Int64, true),
+        Field::new("queries", DataType::Int64, true),
+        Field::new("duration_ms", DataType::Int64, true),
+        Field::new("checks", DataType::Int64, true),
+        Field::new("passed", DataType::Int64, true),
+        Field::new("warned", DataType::Int64, true),
+        Field::new("failed", DataType::Int64, true),
+        Field::new("errored", DataType::Int64, true),
+        Field::new("schema_version", DataType::Int64, true),
+        Field::new("error", DataType::Utf8, true),
+    ]))
+}
+
+pub fn checks_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("dataset", DataType::Utf8, false),
+        Field::new("started_at", ts(), false),
+        Field::new("check_id", DataType::Utf8, false),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("kind", DataType::Utf8, true),
+        Field::new("column", DataType::Utf8, true),
+        Field::new("severity", DataType::Utf8, true),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("failing_rows", DataType::Int64, true),
+        Field::new("failing_fraction", DataType::Float64, true),
+        Field::new("value", DataType::Float64, true),
+        Field::new("message", DataType::Utf8, true),
+    ]))
+}
+
+/// Files under `root` whose every line parses as `T`.
+fn valid_files<T: serde::de::DeserializeOwned>(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if !root.exists() {
+        return out;
+    }
+    for e in walkdir::WalkDir::new(root).sort_by_file_name().into_iter().flatten() {
+        let name = e.file_name().to_string_lossy();
+        if !e.file_type().is_file() || name.starts_with('.') || !name.ends_with(".json") {
+            continue;
+        }
+        let ok = std::fs::read_to_string(e.path()).ok().is_some_and(|t| {
+            t.lines()
+                .filter(|l| !l.trim().is_empty())
+                .all(|l| serde_json::from_str::<T>(l).is_ok())
+        });
+        if ok {
+            out.push(e.path().to_path_buf());
+        } else {
+            tracing::warn!(file = %e.path().display(), "Skipping a history file that is not a lakegate record.");
+        }
+    }
+    out
+}
+
+fn register(ctx: &SessionContext, name: &str, schema: SchemaRef, files: &[std::path::PathBuf]) -> DfResult<()> {
+    if files.is_empty() {
+        let t = MemTable::try_new(schema.clone(), vec![vec![RecordBatch::new_empty(schema)]])?;
+        ctx.register_table(TableReference::bare(name), Arc::new(t))?;
+        return Ok(());
+    }
+    let urls = files
+        .iter()
+        .map(|f| ListingTableUrl::parse(f.to_string_lossy()))
+        .collect::<DfResult<Vec<_>>>()?;
+    let opts = ListingOptions::new(Arc::new(JsonFormat::default())).with_file_extension("");
+    let cfg = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(opts)
+        .with_schema(schema);
+    ctx.register_table(TableReference::bare(name), Arc::new(ListingTable::try_new(cfg)?))?;
+    Ok(())
+}
+
+/// Runs a read-only SQL query over `runs` and `checks`.
+pub async fn query(store: &Store, sql: &str) -> DfResult<Vec<RecordBatch>> {
+    let ctx = SessionContext::new();
+    register(
+        &ctx,
+        "runs",
+        runs_schema(),
+        &valid_files::<RunRecord>(&store.runs_dir()),
+    )?;
+    register(
+        &ctx,
+        "checks",
+        checks_schema(),
+        &valid_files::<CheckRecord>(&store.checks_dir()),
+    )?;
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    ctx.sql_with_options(sql, options).await?.collect().await
+}
