@@ -158,6 +158,7 @@ impl Store {
                 &self.checks_dir().join(&d.name).join(&date).join(&name),
                 &ndjson(&checks),
             )?;
+            fs_atomic::fault_point("history-between-files");
             let record = run_record(run, d, schema_versions.get(&d.name).copied());
             fs_atomic::write_atomic(
                 &self.runs_dir().join(&d.name).join(&date).join(&name),

@@ -7,6 +7,7 @@ mod cases;
 mod cli;
 mod docs;
 mod fixtures;
+mod history;
 mod kinds;
 mod promote;
 mod support;
