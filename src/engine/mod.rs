@@ -35,6 +35,9 @@ use crate::suite::{Format, Suite};
 /// A DataFusion session with lakegate's settings and a bounded memory pool.
 pub struct Engine {
     ctx: SessionContext,
+    /// The same catalog with one partition per scan: a `LIMIT` sample query then reads the files in
+    /// order and stops at the first matches, so samples are cheap and deterministic.
+    sample_ctx: SessionContext,
     config: EngineConfig,
 }
 
@@ -49,6 +52,9 @@ pub struct OpenDataset {
     pub files: Vec<DataFile>,
     pub file_schemas: Vec<FileSchema>,
     pub schema: SchemaRef,
+    /// Whether the table is one scan over its files (not a union of file groups): its rows then come
+    /// in file order from a single-partition scan.
+    pub single_scan: bool,
     /// Hive partition keys (the last columns of `schema`).
     pub partition_keys: Vec<String>,
     /// The registered table name.
@@ -80,8 +86,17 @@ impl Engine {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(usize::try_from(config.memory_limit).unwrap_or(usize::MAX), 1.0)
             .build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(session, runtime);
+        let state = ctx.state();
+        let one = state.config().clone().with_target_partitions(1);
+        let sample_ctx = SessionContext::new_with_state(
+            datafusion::execution::SessionStateBuilder::new_from_existing(state)
+                .with_config(one)
+                .build(),
+        );
         Ok(Self {
-            ctx: SessionContext::new_with_config_rt(session, runtime),
+            ctx,
+            sample_ctx,
             config: config.clone(),
         })
     }
@@ -131,6 +146,14 @@ impl Engine {
                 dataset: name.clone(),
                 message: error::clean(&e),
             })?;
+        let mut groups: Vec<(&SchemaRef, &Vec<Option<String>>)> = Vec::new();
+        for (f, s) in d.files.iter().zip(&schemas) {
+            if !groups.contains(&(s, &f.partitions)) {
+                groups.push((s, &f.partitions));
+            }
+        }
+        let single_scan = groups.len() <= 1;
+        drop(groups);
         let file_schemas = d
             .files
             .iter()
@@ -149,6 +172,7 @@ impl Engine {
             file_schemas,
             schema: unified,
             partition_keys: d.partition_keys,
+            single_scan,
             table: spec.name.get_ref().clone(),
         })
     }

@@ -7,7 +7,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::common::TableReference;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result as DfResult;
-use datafusion::functions_aggregate::expr_fn::{count, sum};
+use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, lit};
 use datafusion::prelude::DataFrame;
 use datafusion::scalar::ScalarValue;
@@ -203,22 +203,56 @@ impl Engine {
         table: &str,
         columns: &[String],
         scope: Option<&Expr>,
+        n: usize,
         counter: &AtomicU32,
-    ) -> DfResult<(u64, u64)> {
+    ) -> DfResult<(u64, u64, Vec<Value>)> {
+        // One grouped query yields the counts and the sample: the duplicated keys stream back and
+        // are summed here, keeping the `n` most repeated (ties by key) as the sample.
         let keys: Vec<Expr> = columns.iter().map(|c| column(c)).collect();
-        let df = sample::keyed_rows(&self.ctx, table, &keys, scope).await?;
-        let df = df
-            .aggregate(keys, vec![count(lit(1i64)).alias("__lakegate_n")])?
-            .filter(column("__lakegate_n").gt(lit(1i64)))?
-            .aggregate(
-                vec![],
-                vec![
-                    sum(column("__lakegate_n")).alias("rows"),
-                    count(lit(1i64)).alias("keys"),
-                ],
-            )?;
-        let row = first_row(&self.collect(df, counter).await?)?;
-        Ok((as_u64(&row[0]), as_u64(&row[1])))
+        let df = sample::keyed_rows(&self.ctx, table, &keys, scope)
+            .await?
+            .aggregate(keys, vec![count(lit(1i64)).alias("count")])?
+            .filter(column("count").gt(lit(1i64)))?;
+        counter.fetch_add(1, Ordering::Relaxed);
+        let mut stream = df.execute_stream().await?;
+        let (mut rows, mut dup_keys) = (0u64, 0u64);
+        let mut pool: Vec<(i64, String, Value)> = Vec::new();
+        while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+            let batch = batch?;
+            let counts = batch
+                .column(batch.num_columns() - 1)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .cloned();
+            let Some(counts) = counts else { continue };
+            dup_keys += batch.num_rows() as u64;
+            rows += counts
+                .values()
+                .iter()
+                .map(|c| u64::try_from(*c).unwrap_or(0))
+                .sum::<u64>();
+            if n == 0 {
+                continue;
+            }
+            let floor = if pool.len() >= n {
+                pool.iter().map(|p| p.0).min().unwrap_or(0)
+            } else {
+                0
+            };
+            for (i, c) in counts.values().iter().enumerate() {
+                if *c >= floor {
+                    let row = sample::to_json(&[batch.slice(i, 1)]).pop().unwrap_or(Value::Null);
+                    pool.push((*c, row.to_string(), row));
+                }
+            }
+            if pool.len() > 4 * n {
+                pool.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+                pool.truncate(n);
+            }
+        }
+        pool.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        pool.truncate(n);
+        Ok((rows, dup_keys, pool.into_iter().map(|p| p.2).collect()))
     }
 
     /// Rows whose value is absent from the other dataset, and how many distinct values that is.
@@ -324,6 +358,7 @@ impl Engine {
 
         // 2. Keyed queries and verdicts.
         let mut checks = Vec::with_capacity(planned.len());
+        let mut unique_samples: Vec<(usize, Vec<Value>)> = Vec::new();
         for (p, m) in planned.iter().zip(measured) {
             let m = match m {
                 Ok(m) => m,
@@ -361,20 +396,26 @@ impl Engine {
                         accepted: history.accepted.as_ref(),
                     },
                 )),
-                Shape::Unique { columns } => self
-                    .unique(&ds.table, columns, p.scope.as_ref(), &queries)
-                    .await
-                    .map(|(failing_rows, duplicate_keys)| {
-                        evaluate(
-                            p,
-                            m.in_scope,
-                            &Observation::Unique {
-                                failing_rows,
-                                duplicate_keys,
-                            },
-                        )
-                    })
-                    .map_err(|e| clean(&e)),
+                Shape::Unique { columns } => {
+                    let n = suite.checks[p.index].common.sample;
+                    match self.unique(&ds.table, columns, p.scope.as_ref(), n, &queries).await {
+                        Ok((failing_rows, duplicate_keys, sample)) => {
+                            let v = evaluate(
+                                p,
+                                m.in_scope,
+                                &Observation::Unique {
+                                    failing_rows,
+                                    duplicate_keys,
+                                },
+                            );
+                            if v.failed {
+                                unique_samples.push((p.index, sample));
+                            }
+                            Ok(v)
+                        }
+                        Err(e) => Err(clean(&e)),
+                    }
+                }
                 Shape::Reference {
                     column,
                     dataset,
@@ -411,19 +452,25 @@ impl Engine {
             let key = &suite.dataset.key;
             let df = match &p.shape {
                 Shape::Rows { failing } => {
+                    let ctx = if ds.single_scan { &self.sample_ctx } else { &self.ctx };
                     sample::failing_rows(
-                        &self.ctx,
+                        ctx,
                         &ds.table,
                         failing,
                         p.scope.as_ref(),
                         key,
                         &decl.check.columns(),
                         n,
+                        ds.single_scan,
                     )
                     .await
                 }
-                Shape::Unique { columns } => {
-                    sample::duplicate_keys(&self.ctx, &ds.table, columns, p.scope.as_ref(), n).await
+                Shape::Unique { .. } => {
+                    // Taken from the unique query itself.
+                    if let Some(pos) = unique_samples.iter().position(|(i, _)| *i == p.index) {
+                        run.sample = unique_samples.swap_remove(pos).1;
+                    }
+                    continue;
                 }
                 Shape::Reference {
                     column,

@@ -73,6 +73,7 @@ pub async fn orphans(
 }
 
 /// Sample rows failing a row-level check.
+#[allow(clippy::too_many_arguments)] // each argument is one fact about the sample; a struct would only rename them
 pub async fn failing_rows(
     ctx: &SessionContext,
     table: &str,
@@ -81,6 +82,7 @@ pub async fn failing_rows(
     key: &[String],
     check_columns: &[Spanned<String>],
     n: usize,
+    ordered: bool,
 ) -> DfResult<DataFrame> {
     let pred = match scope {
         Some(s) => s.clone().and(failing.clone()),
@@ -107,30 +109,17 @@ pub async fn failing_rows(
     if cols.is_empty() {
         cols = df.schema().fields().iter().take(8).map(|f| f.name().clone()).collect();
     }
-    let order = cols.iter().map(|c| column(c).sort(true, true)).collect();
-    df.filter(pred)?
-        .select(cols.iter().map(|c| column(c)).collect::<Vec<_>>())?
-        .sort(order)?
-        .limit(0, Some(n))
-}
-
-/// The most repeated keys of a `unique` check, with their counts.
-pub async fn duplicate_keys(
-    ctx: &SessionContext,
-    table: &str,
-    columns: &[String],
-    scope: Option<&Expr>,
-    n: usize,
-) -> DfResult<DataFrame> {
-    let keys: Vec<Expr> = columns.iter().map(|c| column(c)).collect();
-    let mut order = vec![column("count").sort(false, true)];
-    order.extend(keys.iter().map(|k| k.clone().sort(true, true)));
-    keyed_rows(ctx, table, &keys, scope)
-        .await?
-        .aggregate(keys, vec![count(lit(1i64)).alias("count")])?
-        .filter(column("count").gt(lit(1i64)))?
-        .sort(order)?
-        .limit(0, Some(n))
+    let df = df
+        .filter(pred)?
+        .select(cols.iter().map(|c| column(c)).collect::<Vec<_>>())?;
+    // In file order (from a single-partition scan) the first failing rows end the scan early;
+    // a union of file groups has no order, so its sample is sorted to stay deterministic.
+    let df = if ordered {
+        df
+    } else {
+        df.sort(cols.iter().map(|c| column(c).sort(true, true)).collect())?
+    };
+    df.limit(0, Some(n))
 }
 
 /// The most frequent values missing from the referenced dataset, with their row counts.
