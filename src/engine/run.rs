@@ -443,27 +443,23 @@ impl Engine {
         }
 
         // 3. Samples, only for checks that failed.
-        for (run, p) in checks.iter_mut().zip(planned) {
+        let key = &suite.dataset.key;
+        let mut row_samples: Vec<(usize, sample::RowSample)> = Vec::new();
+        for (slot, (run, p)) in checks.iter_mut().zip(planned).enumerate() {
             let decl = &suite.checks[p.index];
             let n = decl.common.sample;
             if n == 0 || !run.verdict.as_ref().is_ok_and(|v| v.failed) {
                 continue;
             }
-            let key = &suite.dataset.key;
             let df = match &p.shape {
                 Shape::Rows { failing } => {
-                    let ctx = if ds.single_scan { &self.sample_ctx } else { &self.ctx };
-                    sample::failing_rows(
-                        ctx,
-                        &ds.table,
-                        failing,
-                        p.scope.as_ref(),
-                        key,
-                        &decl.check.columns(),
-                        n,
-                        ds.single_scan,
-                    )
-                    .await
+                    let pred = match &p.scope {
+                        Some(s) => s.clone().and(failing.clone()),
+                        None => failing.clone(),
+                    };
+                    let columns = sample::sample_columns(failing, p.scope.as_ref(), key, &decl.check.columns());
+                    row_samples.push((slot, sample::RowSample { pred, columns, n }));
+                    continue;
                 }
                 Shape::Unique { .. } => {
                     // Taken from the unique query itself.
@@ -481,18 +477,56 @@ impl Engine {
                 }
                 Shape::Aggregates(_) | Shape::Schema => continue,
             };
-            let df = match df {
-                Ok(df) => df,
-                Err(e) => {
-                    tracing::warn!(check = %decl.id, error = %clean(&e), "Could not plan the failing-row sample.");
-                    continue;
+            let fetched = match df {
+                Ok(df) => {
+                    samples.fetch_add(1, Ordering::Relaxed);
+                    self.collect(df, &queries).await
                 }
+                Err(e) => Err(e),
             };
-            samples.fetch_add(1, Ordering::Relaxed);
-            match self.collect(df, &queries).await {
+            match fetched {
                 Ok(batches) => run.sample = sample::to_json(&batches),
                 Err(e) => {
                     tracing::warn!(check = %decl.id, error = %clean(&e), "Could not fetch the failing-row sample.")
+                }
+            }
+        }
+        if !row_samples.is_empty() {
+            if ds.single_scan {
+                // One query for every row-level sample, stopping as soon as each has its rows.
+                samples.fetch_add(1, Ordering::Relaxed);
+                queries.fetch_add(1, Ordering::Relaxed);
+                let wanted: Vec<sample::RowSample> = row_samples
+                    .iter()
+                    .map(|(_, w)| sample::RowSample {
+                        pred: w.pred.clone(),
+                        columns: w.columns.clone(),
+                        n: w.n,
+                    })
+                    .collect();
+                match sample::failing_rows_in_file_order(&self.sample_ctx, &ds.table, &wanted).await {
+                    Ok(found) => {
+                        for ((slot, _), rows) in row_samples.iter().zip(found) {
+                            checks[*slot].sample = rows;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(dataset = %ds.name, error = %clean(&e), "Could not fetch the failing-row samples.")
+                    }
+                }
+            } else {
+                for (slot, want) in &row_samples {
+                    samples.fetch_add(1, Ordering::Relaxed);
+                    let fetched = match sample::failing_rows_sorted(&self.ctx, &ds.table, want).await {
+                        Ok(df) => self.collect(df, &queries).await,
+                        Err(e) => Err(e),
+                    };
+                    match fetched {
+                        Ok(batches) => checks[*slot].sample = sample::to_json(&batches),
+                        Err(e) => {
+                            tracing::warn!(dataset = %ds.name, error = %clean(&e), "Could not fetch a failing-row sample.")
+                        }
+                    }
                 }
             }
         }

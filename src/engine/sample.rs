@@ -4,7 +4,8 @@
 //! explain the failure: the dataset's `key`, the check's columns and the columns its predicate and
 //! `where` mention. Rows are ordered so that the same data gives the same sample.
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{BooleanArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::json::WriterBuilder;
 use datafusion::arrow::json::writer::JsonArray;
@@ -73,21 +74,14 @@ pub async fn orphans(
 }
 
 /// Sample rows failing a row-level check.
-#[allow(clippy::too_many_arguments)] // each argument is one fact about the sample; a struct would only rename them
-pub async fn failing_rows(
-    ctx: &SessionContext,
-    table: &str,
+/// The columns that explain a row-level failure: the dataset's key, the check's columns, then the
+/// columns its predicate and `where` mention.
+pub fn sample_columns(
     failing: &Expr,
     scope: Option<&Expr>,
     key: &[String],
     check_columns: &[Spanned<String>],
-    n: usize,
-    ordered: bool,
-) -> DfResult<DataFrame> {
-    let pred = match scope {
-        Some(s) => s.clone().and(failing.clone()),
-        None => failing.clone(),
-    };
+) -> Vec<String> {
     let mut cols: Vec<String> = key.to_vec();
     let mut add = |c: &str| {
         if !cols.iter().any(|x| x == c) {
@@ -105,21 +99,81 @@ pub async fn failing_rows(
     for c in &mentioned {
         add(c);
     }
+    cols
+}
+
+/// A failing-row sample to fetch: rows where `pred` is true, these columns, at most `n`.
+pub struct RowSample {
+    pub pred: Expr,
+    pub columns: Vec<String>,
+    pub n: usize,
+}
+
+/// Fetches the samples of several row-level checks with one query. On a table that is one scan over
+/// its files and a single-partition context, rows stream in file order and the scan stops as soon as
+/// every check has its sample, so the result is deterministic and usually costs a fraction of a scan.
+pub async fn failing_rows_in_file_order(
+    ctx: &SessionContext,
+    table: &str,
+    wanted: &[RowSample],
+) -> DfResult<Vec<Vec<Value>>> {
     let df = ctx.table(TableReference::bare(table)).await?;
-    if cols.is_empty() {
-        cols = df.schema().fields().iter().take(8).map(|f| f.name().clone()).collect();
+    let fallback: Vec<String> = df.schema().fields().iter().take(8).map(|f| f.name().clone()).collect();
+    let mut cols: Vec<String> = Vec::new();
+    for w in wanted {
+        for c in if w.columns.is_empty() { &fallback } else { &w.columns } {
+            if !cols.contains(c) {
+                cols.push(c.clone());
+            }
+        }
     }
-    let df = df
-        .filter(pred)?
-        .select(cols.iter().map(|c| column(c)).collect::<Vec<_>>())?;
-    // In file order (from a single-partition scan) the first failing rows end the scan early;
-    // a union of file groups has no order, so its sample is sorted to stay deterministic.
-    let df = if ordered {
-        df
+    let mut exprs: Vec<Expr> = cols.iter().map(|c| column(c)).collect();
+    for (i, w) in wanted.iter().enumerate() {
+        exprs.push(Expr::IsTrue(Box::new(w.pred.clone())).alias(format!("__lakegate_f{i}")));
+    }
+    let any = wanted
+        .iter()
+        .map(|w| w.pred.clone())
+        .reduce(Expr::or)
+        .unwrap_or(lit(false));
+    let mut stream = df.filter(any)?.select(exprs)?.execute_stream().await?;
+    let mut out: Vec<Vec<Value>> = vec![Vec::new(); wanted.len()];
+    while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+        let batch = batch?;
+        for (i, w) in wanted.iter().enumerate() {
+            let need = w.n.saturating_sub(out[i].len());
+            if need == 0 {
+                continue;
+            }
+            let Some(flags) = batch.column(cols.len() + i).as_any().downcast_ref::<BooleanArray>() else {
+                continue;
+            };
+            let hits = filter_record_batch(&batch, flags)?;
+            let take = hits.slice(0, need.min(hits.num_rows()));
+            let own = if w.columns.is_empty() { &fallback } else { &w.columns };
+            let idx: Vec<usize> = own.iter().filter_map(|c| cols.iter().position(|x| x == c)).collect();
+            out[i].extend(to_json(&[take.project(&idx)?]));
+        }
+        if wanted.iter().zip(&out).all(|(w, o)| o.len() >= w.n) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Sample rows failing a row-level check, sorted so that a table without a file order (a union of
+/// file groups) still gives the same sample for the same data.
+pub async fn failing_rows_sorted(ctx: &SessionContext, table: &str, want: &RowSample) -> DfResult<DataFrame> {
+    let df = ctx.table(TableReference::bare(table)).await?;
+    let cols = if want.columns.is_empty() {
+        df.schema().fields().iter().take(8).map(|f| f.name().clone()).collect()
     } else {
-        df.sort(cols.iter().map(|c| column(c).sort(true, true)).collect())?
+        want.columns.clone()
     };
-    df.limit(0, Some(n))
+    df.filter(want.pred.clone())?
+        .select(cols.iter().map(|c| column(c)).collect::<Vec<_>>())?
+        .sort(cols.iter().map(|c| column(c).sort(true, true)).collect())?
+        .limit(0, Some(want.n))
 }
 
 /// The most frequent values missing from the referenced dataset, with their row counts.
