@@ -57,6 +57,9 @@ pub struct Manifest {
     /// Where quarantined rows went (split mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<String>,
+    /// The accepted schema version of the dataset when the batch was checked (history store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<u32>,
     /// The gate's run result.
     pub results: serde_json::Value,
 }
