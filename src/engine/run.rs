@@ -8,7 +8,7 @@ use datafusion::common::TableReference;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result as DfResult;
 use datafusion::functions_aggregate::expr_fn::count;
-use datafusion::logical_expr::{Expr, ExprFunctionExt, lit};
+use datafusion::logical_expr::{Expr, lit};
 use datafusion::prelude::DataFrame;
 use datafusion::scalar::ScalarValue;
 use serde_json::Value;
@@ -67,14 +67,6 @@ fn scoped(e: Expr, scope: Option<&Expr>) -> DfResult<Expr> {
         })
     })
     .map(|t| t.data)
-}
-
-/// `count(*) FILTER (WHERE pred)`.
-fn count_where(pred: Option<Expr>) -> DfResult<Expr> {
-    match pred {
-        None => Ok(count(lit(1i64))),
-        Some(p) => count(lit(1i64)).filter(p).build(),
-    }
 }
 
 fn as_u64(v: &ScalarValue) -> u64 {
@@ -152,22 +144,35 @@ impl Engine {
         checks: &[&PlannedCheck],
         counter: &AtomicU32,
     ) -> DfResult<(u64, Vec<Measured>)> {
-        let mut aggs = vec![count_where(None)?];
+        /// Where a number comes from in the fused row.
+        #[derive(Clone, Copy)]
+        enum At {
+            Total,
+            Count(usize),
+            Agg(usize),
+        }
+        // Row counts (rows in scope, failing rows) are predicates counted by one `lakegate_count_true`;
+        // other aggregates (max, avg, user metrics) are computed beside it. Identical ones are shared.
+        let mut preds: Vec<Expr> = Vec::new();
+        let mut aggs: Vec<Expr> = Vec::new();
         let mut slots = Vec::with_capacity(checks.len());
         for c in checks {
-            let in_scope = slot(&mut aggs, count_where(c.scope.clone())?);
+            let in_scope = match &c.scope {
+                None => At::Total,
+                Some(s) => At::Count(slot(&mut preds, s.clone())),
+            };
             let (failing, values) = match &c.shape {
                 Shape::Rows { failing } => {
                     let pred = match &c.scope {
                         Some(s) => s.clone().and(failing.clone()),
                         None => failing.clone(),
                     };
-                    (Some(slot(&mut aggs, count_where(Some(pred))?)), Vec::new())
+                    (Some(At::Count(slot(&mut preds, pred))), Vec::new())
                 }
                 Shape::Aggregates(exprs) => {
                     let mut v = Vec::new();
                     for e in exprs {
-                        v.push(slot(&mut aggs, scoped(e.clone(), c.scope.as_ref())?));
+                        v.push(At::Agg(slot(&mut aggs, scoped(e.clone(), c.scope.as_ref())?)));
                     }
                     (None, v)
                 }
@@ -175,26 +180,47 @@ impl Engine {
             };
             slots.push((in_scope, failing, values));
         }
-        let aliased: Vec<Expr> = aggs
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| e.alias(format!("m{i}")))
-            .collect();
+        let mut list = vec![count(lit(1i64)).alias("rows")];
+        let counted = !preds.is_empty();
+        if counted {
+            list.push(super::count_true::count_true(preds).alias("counts"));
+        }
+        let first_agg = list.len();
+        list.extend(aggs.into_iter().enumerate().map(|(i, e)| e.alias(format!("m{i}"))));
         let df = self
             .ctx
             .table(TableReference::bare(table))
             .await?
-            .aggregate(vec![], aliased)?;
+            .aggregate(vec![], list)?;
         let row = first_row(&self.collect(df, counter).await?)?;
+        let total = as_u64(&row[0]);
+        let counts = if counted {
+            super::count_true::counts_of(&row[1])
+        } else {
+            Vec::new()
+        };
+        let get = |at: At| -> u64 {
+            match at {
+                At::Total => total,
+                At::Count(i) => counts.get(i).copied().unwrap_or(0),
+                At::Agg(i) => as_u64(&row[first_agg + i]),
+            }
+        };
         let measured = slots
             .into_iter()
             .map(|(in_scope, failing, values)| Measured {
-                in_scope: as_u64(&row[in_scope]),
-                failing: failing.map(|i| as_u64(&row[i])),
-                values: values.into_iter().map(|i| row[i].clone()).collect(),
+                in_scope: get(in_scope),
+                failing: failing.map(get),
+                values: values
+                    .into_iter()
+                    .map(|at| match at {
+                        At::Agg(i) => row[first_agg + i].clone(),
+                        _ => ScalarValue::Null,
+                    })
+                    .collect(),
             })
             .collect();
-        Ok((as_u64(&row[0]), measured))
+        Ok((total, measured))
     }
 
     /// Failing rows and duplicated keys of a `unique` check.

@@ -330,7 +330,11 @@ pub async fn promote(
         sources: batch.iter().map(|f| f.source.clone()).collect(),
         rows: None,
         quarantine: None,
-        schema_version: opts.history.as_ref().and_then(|s| s.catalog().latest(&opts.dataset)).map(|v| v.version),
+        schema_version: opts
+            .history
+            .as_ref()
+            .and_then(|s| s.catalog().latest(&opts.dataset))
+            .map(|v| v.version),
         results: serde_json::to_value(&result).unwrap_or_default(),
     };
     let staged = match opts.mode {

@@ -103,7 +103,10 @@ fn passing_batch_is_published_with_its_layout_and_a_manifest() {
     assert_eq!(m["files"].as_array().unwrap().len(), 2);
     assert_eq!(m["files"][0]["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(m["results"]["status"], "pass");
-    assert_eq!(m["schema_version"], 1, "the gate's run accepted the schema as version 1");
+    assert_eq!(
+        m["schema_version"], 1,
+        "the gate's run accepted the schema as version 1"
+    );
     // The sources stay (no --move), no staging is left, and the cleaned zone's own suite passes.
     assert_eq!(data_files(&p.path().join("lake/raw/sales")).len(), 2);
     assert!(!cleaned.join("_lakegate/staging").exists() || data_files(&cleaned.join("_lakegate/staging")).is_empty());
