@@ -37,8 +37,9 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes a whole file atomically: temp file, fsync, rename, fsync of the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Writes `bytes` to a hidden, fsynced temporary file beside `path`; returns the directory and the
+/// temporary path. Readers skip names starting with `.`, so a crash leaves nothing they would read.
+fn write_temp<'a>(path: &'a Path, bytes: &[u8]) -> io::Result<(&'a Path, std::path::PathBuf)> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("a file path has no directory"))?;
@@ -48,11 +49,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
+    let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok((dir, tmp))
+}
+
+/// Writes a whole file atomically: temp file, fsync, rename, fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let (dir, tmp) = write_temp(path, bytes)?;
     fs::rename(&tmp, path)?;
     fsync_dir(dir)
 }
@@ -139,20 +144,7 @@ pub fn fault_point(step: &str) {
 /// Publishes a new file only if nothing exists at `path` (a hard link from a fsynced temp file, so
 /// the name appears whole or not at all). Returns `false` when the name was taken.
 pub fn publish_new(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("a file path has no directory"))?;
-    create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
+    let (dir, tmp) = write_temp(path, bytes)?;
     let linked = fs::hard_link(&tmp, path);
     fs::remove_file(&tmp)?;
     match linked {

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{Global, OutputFormat, print_stdout, report_diagnostics};
-use crate::diag::Diags;
 use crate::exit::{self, FailOn};
 use crate::results::{self, junit, text};
 use crate::runner::{self, Outcome, RunOptions};
@@ -23,14 +22,10 @@ pub struct CheckArgs {
 }
 
 pub async fn run(global: &Global, args: &CheckArgs) -> u8 {
-    let diags = Diags::default();
-    let Some(project) = global.project(&diags) else {
-        return report_diagnostics(global, &diags.into_vec());
+    let (project, suites) = match global.project_and_suites() {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let suites = runner::load_suites(&project, &diags);
-    if !diags.is_empty() {
-        return report_diagnostics(global, &diags.into_vec());
-    }
     let opts = RunOptions {
         datasets: args.datasets.clone(),
         clock: global.clock(),

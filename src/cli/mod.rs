@@ -95,6 +95,19 @@ impl Global {
         })
     }
 
+    /// Loads the project and every suite; configuration problems are reported (exit code 2).
+    pub fn project_and_suites(&self) -> Result<(crate::config::Project, Vec<crate::suite::Suite>), u8> {
+        let diags = Diags::default();
+        let Some(project) = self.project(&diags) else {
+            return Err(report_diagnostics(self, &diags.into_vec()));
+        };
+        let suites = crate::runner::load_suites(&project, &diags);
+        if !diags.is_empty() {
+            return Err(report_diagnostics(self, &diags.into_vec()));
+        }
+        Ok((project, suites))
+    }
+
     /// Loads the project, applying command-line overrides.
     pub fn project(&self, diags: &Diags) -> Option<crate::config::Project> {
         let mut p = crate::config::load(&self.config, diags)?;

@@ -6,11 +6,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{Global, OutputFormat, print_stdout, report_diagnostics};
-use crate::diag::Diags;
 use crate::exit;
 use crate::promote::{self, Mode, PromoteError, PromoteOptions};
 use crate::results::text;
-use crate::runner;
 
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
@@ -37,14 +35,10 @@ pub struct PromoteArgs {
 }
 
 pub async fn run(global: &Global, args: &PromoteArgs) -> u8 {
-    let diags = Diags::default();
-    let Some(project) = global.project(&diags) else {
-        return report_diagnostics(global, &diags.into_vec());
+    let (project, suites) = match global.project_and_suites() {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let suites = runner::load_suites(&project, &diags);
-    if !diags.is_empty() {
-        return report_diagnostics(global, &diags.into_vec());
-    }
     let opts = PromoteOptions {
         dataset: args.dataset.clone(),
         to: args.to.clone(),

@@ -1,19 +1,14 @@
 //! `lakegate validate`: every suite parsed and planned against the real schemas; no rows scanned.
 
 use super::{Global, OutputFormat, print_stdout, report_diagnostics};
-use crate::diag::Diags;
 use crate::exit;
 use crate::runner::{self, RunOptions};
 
 pub async fn run(global: &Global) -> u8 {
-    let diags = Diags::default();
-    let Some(project) = global.project(&diags) else {
-        return report_diagnostics(global, &diags.into_vec());
+    let (project, suites) = match global.project_and_suites() {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let suites = runner::load_suites(&project, &diags);
-    if !diags.is_empty() {
-        return report_diagnostics(global, &diags.into_vec());
-    }
     let opts = RunOptions {
         datasets: Vec::new(),
         clock: global.clock(),
