@@ -65,7 +65,7 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
-    crate::config::parse_size(s)
+    crate::config::parse_memory_limit(s)
 }
 
 #[derive(Debug, Subcommand)]

@@ -70,6 +70,21 @@ impl Project {
     }
 }
 
+/// The smallest memory pool lakegate accepts: below it DataFusion spills batch by batch and a scan can
+/// take unboundedly long, which is worse than a clear refusal.
+pub const MIN_MEMORY_LIMIT: u64 = 16 << 20;
+
+/// Parses a memory limit: a size of at least [`MIN_MEMORY_LIMIT`].
+pub fn parse_memory_limit(s: &str) -> Result<u64, String> {
+    let b = parse_size(s)?;
+    if b < MIN_MEMORY_LIMIT {
+        return Err(format!(
+            "`{s}` is too little memory to run a query; use at least 16MB (operators spill to disk beyond the limit)"
+        ));
+    }
+    Ok(b)
+}
+
 /// Parses a size such as `256MB`, `2GiB` or `1048576`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -196,7 +211,7 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let mut engine = EngineConfig::default();
     if let Some(mut e) = top.table("engine", "`[engine]`") {
         if let Some(m) = e.str("memory_limit") {
-            match parse_size(m.get_ref()) {
+            match parse_memory_limit(m.get_ref()) {
                 Ok(b) => engine.memory_limit = b,
                 Err(msg) => e.push(
                     e.error(m.span(), msg)

@@ -128,6 +128,14 @@ fn ten_column_batch(rows: i64) -> RecordBatch {
 }
 
 #[test]
+fn a_memory_limit_too_small_to_run_is_refused_clearly() {
+    let p = Project::demo();
+    let r = p.run(&["check", "--memory-limit", "1MB"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("at least 16MB"), "{}", r.stderr);
+}
+
+#[test]
 fn ten_row_level_checks_cost_one_query() {
     let p = Project::new();
     p.parquet("lake/raw/t/part-0.parquet", &ten_column_batch(1000));
