@@ -103,27 +103,9 @@ pub fn load_suites(project: &Project, diags: &Diags) -> Vec<Suite> {
     suites
 }
 
-/// Datasets referenced by a suite's `reference` checks (looked up by a dry plan-free scan of keys).
+/// Datasets other than its own that a suite's checks read (e.g. the target of a `reference`).
 fn referenced(suite: &Suite) -> Vec<String> {
-    // A reference's target is only known to the check; read it back from the suite text cheaply by
-    // asking each reference check for its dataset through its TOML table.
-    let Ok(doc) = toml::de::DeTable::parse(&suite.file.text) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    if let Some(checks) = doc.get_ref().get("check")
-        && let toml::de::DeValue::Array(items) = checks.get_ref()
-    {
-        for item in items.iter() {
-            if let toml::de::DeValue::Table(t) = item.get_ref()
-                && t.get("kind").and_then(|k| k.get_ref().as_str()) == Some("reference")
-                && let Some(d) = t.get("dataset").and_then(|d| d.get_ref().as_str())
-            {
-                out.push(d.to_string());
-            }
-        }
-    }
-    out
+    suite.checks.iter().filter_map(|c| c.check.other_dataset()).collect()
 }
 
 /// Which suites to run, and which others must be opened because they are referenced.

@@ -241,6 +241,11 @@ pub trait Check: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
 
+    /// Another dataset this check reads (it must be opened too when only this suite is run).
+    fn other_dataset(&self) -> Option<String> {
+        None
+    }
+
     fn plan(&self, cx: &PlanCx<'_>) -> Result<Shape, Diagnostic>;
 
     fn evaluate(&self, cx: &EvalCx<'_>, obs: &Observation<'_>) -> Verdict;

@@ -68,6 +68,10 @@ impl Check for Reference {
         vec![self.column.clone()]
     }
 
+    fn other_dataset(&self) -> Option<String> {
+        Some(self.dataset.get_ref().clone())
+    }
+
     fn plan(&self, cx: &PlanCx<'_>) -> Result<Shape, Diagnostic> {
         let name = self.dataset.get_ref();
         if cx.unreadable.contains(name) {

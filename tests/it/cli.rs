@@ -97,6 +97,10 @@ fn selecting_a_dataset_runs_only_it() {
     let (code, r) = p.check_json(&["customers"]);
     assert_eq!(code, 1);
     assert_eq!(r["datasets"].as_array().unwrap().len(), 1);
+    // A dataset whose `reference` reads another one still runs alone: the other is opened, not checked.
+    let (_, r) = p.check_json(&["orders"]);
+    assert_eq!(r["datasets"].as_array().unwrap().len(), 1);
+    assert_eq!(check(&r, "orders.customer_id.reference")["failing_rows"], 1);
     let r = p.run(&["check", "custmers"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("did you mean `customers`?"), "{}", r.stderr);
