@@ -221,6 +221,7 @@ fn check_result(
     index: usize,
     verdict: Result<crate::checks::Verdict, String>,
     sample: Vec<serde_json::Value>,
+    from_statistics: bool,
 ) -> CheckResult {
     let decl = &suite.checks[index];
     let columns: Vec<String> = decl
@@ -266,6 +267,7 @@ fn check_result(
         observed: v.observed,
         expected: v.expected,
         message: v.message,
+        from_statistics,
         where_: decl.common.where_.as_ref().map(|w| w.get_ref().clone()),
         description: decl.common.description.clone(),
         sample,
@@ -319,6 +321,7 @@ pub async fn execute(
                 status: Status::Pass,
                 queries: 0,
                 sample_queries: 0,
+                scanned_columns: Vec::new(),
                 duration_ms: 0,
                 error: None,
                 checks: Vec::new(),
@@ -351,6 +354,7 @@ pub async fn execute(
                     result.rows = run.rows;
                     result.queries = run.queries;
                     result.sample_queries = run.sample_queries;
+                    result.scanned_columns = run.scanned_columns;
                     if let Some(e) = run.error {
                         tracing::error!(dataset = %result.name, "{e}");
                         result.error = Some(format!("dataset `{}`: {e}", result.name));
@@ -358,7 +362,7 @@ pub async fn execute(
                     result.checks = run
                         .checks
                         .into_iter()
-                        .map(|c| check_result(suite, c.index, c.verdict, c.sample))
+                        .map(|c| check_result(suite, c.index, c.verdict, c.sample, c.from_statistics))
                         .collect();
                 }
             }

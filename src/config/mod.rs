@@ -42,6 +42,8 @@ pub struct EngineConfig {
     pub target_partitions: usize,
     /// Records read per CSV/JSON file to infer its schema.
     pub infer_rows: usize,
+    /// Answer counts and bounds from Parquet footers when they state them exactly.
+    pub statistics: bool,
 }
 
 impl Default for EngineConfig {
@@ -52,6 +54,7 @@ impl Default for EngineConfig {
             concurrency: cores.clamp(1, 4),
             target_partitions: cores,
             infer_rows: 1_000_000,
+            statistics: true,
         }
     }
 }
@@ -228,6 +231,9 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         }
         if let Some(c) = e.uint("infer_rows") {
             engine.infer_rows = usize::try_from(*c.get_ref()).unwrap_or(usize::MAX).max(1);
+        }
+        if let Some(b) = e.bool("statistics") {
+            engine.statistics = b.into_inner();
         }
         e.finish();
     }

@@ -12,6 +12,7 @@ pub mod error;
 mod run;
 pub mod sample;
 mod source;
+mod stats;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

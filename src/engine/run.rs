@@ -14,6 +14,7 @@ use datafusion::scalar::ScalarValue;
 use serde_json::Value;
 
 use super::error::clean;
+use super::stats::FooterStats;
 use super::{Engine, OpenDataset, PlannedCheck, sample};
 use crate::checks::{DatasetHistory, EvalCx, Observation, Shape, Verdict, column};
 use crate::suite::Suite;
@@ -30,6 +31,8 @@ pub struct DatasetRun {
     pub checks: Vec<CheckRun>,
     /// Set when the dataset could not be read at all.
     pub error: Option<String>,
+    /// The columns the fused scan read (none when Parquet footers answered every check).
+    pub scanned_columns: Vec<String>,
 }
 
 /// One check's outcome.
@@ -40,6 +43,8 @@ pub struct CheckRun {
     /// The verdict, or why the check could not be evaluated.
     pub verdict: Result<Verdict, String>,
     pub sample: Vec<Value>,
+    /// The numbers came from Parquet footers, not a scan.
+    pub from_statistics: bool,
 }
 
 /// Numbers the fused scan measured for one check.
@@ -48,6 +53,47 @@ struct Measured {
     in_scope: u64,
     failing: Option<u64>,
     values: Vec<ScalarValue>,
+    /// Answered from Parquet footers rather than a scan.
+    from_statistics: bool,
+}
+
+/// What the fused query (or the footers) measured.
+struct Fused {
+    total: u64,
+    measured: Vec<Measured>,
+    /// The columns the scan read (none when the footers answered everything).
+    scanned: Vec<String>,
+}
+
+/// The columns the file scans of a physical plan read, from each scan's own projection (a scan may
+/// also compute expressions over them).
+fn scanned_columns(plan: &std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> Vec<String> {
+    use datafusion::datasource::physical_plan::FileScanConfig;
+    use datafusion::datasource::source::DataSourceExec;
+    let mut out: Vec<String> = Vec::new();
+    let mut stack = vec![plan.clone()];
+    while let Some(p) = stack.pop() {
+        let scan = p
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|d| d.data_source().downcast_ref::<FileScanConfig>());
+        if let Some(scan) = scan {
+            let schema = scan.file_source.table_schema().table_schema();
+            let indices = match scan.file_source.projection() {
+                Some(proj) => proj.column_indices(),
+                None => (0..schema.fields().len()).collect(),
+            };
+            for i in indices {
+                if let Some(f) = schema.fields().get(i)
+                    && !out.contains(f.name())
+                {
+                    out.push(f.name().clone());
+                }
+            }
+        }
+        stack.extend(p.children().into_iter().cloned());
+    }
+    out.sort();
+    out
 }
 
 /// Adds the check's scope to every aggregate inside an expression (`FILTER (WHERE …)`).
@@ -138,18 +184,22 @@ impl Engine {
     }
 
     /// One aggregate query for every check given: rows in scope, failing rows, aggregate values.
+    /// What the Parquet footers state exactly (`stats`) is taken from them instead; when that
+    /// answers every check, no query runs at all.
     async fn fused(
         &self,
         table: &str,
         checks: &[&PlannedCheck],
+        stats: Option<&FooterStats>,
         counter: &AtomicU32,
-    ) -> DfResult<(u64, Vec<Measured>)> {
-        /// Where a number comes from in the fused row.
-        #[derive(Clone, Copy)]
+    ) -> DfResult<Fused> {
+        /// Where a number comes from.
+        #[derive(Clone)]
         enum At {
             Total,
             Count(usize),
             Agg(usize),
+            Known(ScalarValue),
         }
         // Row counts (rows in scope, failing rows) are predicates counted by one `lakegate_count_true`;
         // other aggregates (max, avg, user metrics) are computed beside it. Identical ones are shared.
@@ -157,19 +207,33 @@ impl Engine {
         let mut aggs: Vec<Expr> = Vec::new();
         let mut slots = Vec::with_capacity(checks.len());
         for c in checks {
+            let footers = stats.filter(|_| c.scope.is_none());
             let in_scope = match &c.scope {
                 None => At::Total,
                 Some(s) => At::Count(slot(&mut preds, s.clone())),
             };
-            let (failing, values) = match &c.shape {
-                Shape::Rows { failing } => {
+            let known = footers.and_then(|st| match &c.shape {
+                Shape::Rows { failing } => st
+                    .count_true(failing)
+                    .map(|n| (Some(At::Known(ScalarValue::UInt64(Some(n)))), Vec::new())),
+                Shape::Aggregates(exprs) => exprs
+                    .iter()
+                    .map(|e| st.aggregate(e).map(At::Known))
+                    .collect::<Option<Vec<_>>>()
+                    .map(|v| (None, v)),
+                _ => None,
+            });
+            let from_statistics = known.is_some();
+            let (failing, values) = match (known, &c.shape) {
+                (Some(k), _) => k,
+                (None, Shape::Rows { failing }) => {
                     let pred = match &c.scope {
                         Some(s) => s.clone().and(failing.clone()),
                         None => failing.clone(),
                     };
                     (Some(At::Count(slot(&mut preds, pred))), Vec::new())
                 }
-                Shape::Aggregates(exprs) => {
+                (None, Shape::Aggregates(exprs)) => {
                     let mut v = Vec::new();
                     for e in exprs {
                         v.push(At::Agg(slot(&mut aggs, scoped(e.clone(), c.scope.as_ref())?)));
@@ -178,49 +242,60 @@ impl Engine {
                 }
                 _ => (None, Vec::new()),
             };
-            slots.push((in_scope, failing, values));
+            slots.push((in_scope, failing, values, from_statistics));
         }
-        let mut list = vec![count(lit(1i64)).alias("rows")];
-        let counted = !preds.is_empty();
-        if counted {
-            list.push(super::count_true::count_true(preds).alias("counts"));
-        }
-        let first_agg = list.len();
-        list.extend(aggs.into_iter().enumerate().map(|(i, e)| e.alias(format!("m{i}"))));
-        let df = self
-            .ctx
-            .table(TableReference::bare(table))
-            .await?
-            .aggregate(vec![], list)?;
-        let row = first_row(&self.collect(df, counter).await?)?;
-        let total = as_u64(&row[0]);
-        let counts = if counted {
-            super::count_true::counts_of(&row[1])
-        } else {
-            Vec::new()
+        let mut scanned = Vec::new();
+        let (total, counts, agg_values) = match stats {
+            // Everything is known: the footers' row count is exact.
+            Some(st) if preds.is_empty() && aggs.is_empty() => (st.rows(), Vec::new(), Vec::new()),
+            _ => {
+                let mut list = vec![count(lit(1i64)).alias("rows")];
+                let counted = !preds.is_empty();
+                if counted {
+                    list.push(super::count_true::count_true(preds).alias("counts"));
+                }
+                let first_agg = list.len();
+                list.extend(aggs.into_iter().enumerate().map(|(i, e)| e.alias(format!("m{i}"))));
+                let df = self
+                    .ctx
+                    .table(TableReference::bare(table))
+                    .await?
+                    .aggregate(vec![], list)?;
+                let plan = df.create_physical_plan().await?;
+                scanned = scanned_columns(&plan);
+                counter.fetch_add(1, Ordering::Relaxed);
+                let batches = datafusion::physical_plan::collect(plan, self.ctx.task_ctx()).await?;
+                let mut row = first_row(&batches)?;
+                let counts = if counted {
+                    super::count_true::counts_of(&row[1])
+                } else {
+                    Vec::new()
+                };
+                (as_u64(&row[0]), counts, row.split_off(first_agg))
+            }
         };
-        let get = |at: At| -> u64 {
+        let value = |at: At| -> ScalarValue {
             match at {
-                At::Total => total,
-                At::Count(i) => counts.get(i).copied().unwrap_or(0),
-                At::Agg(i) => as_u64(&row[first_agg + i]),
+                At::Total => ScalarValue::UInt64(Some(total)),
+                At::Count(i) => ScalarValue::UInt64(Some(counts.get(i).copied().unwrap_or(0))),
+                At::Agg(i) => agg_values[i].clone(),
+                At::Known(v) => v,
             }
         };
         let measured = slots
             .into_iter()
-            .map(|(in_scope, failing, values)| Measured {
-                in_scope: get(in_scope),
-                failing: failing.map(get),
-                values: values
-                    .into_iter()
-                    .map(|at| match at {
-                        At::Agg(i) => row[first_agg + i].clone(),
-                        _ => ScalarValue::Null,
-                    })
-                    .collect(),
+            .map(|(in_scope, failing, values, from_statistics)| Measured {
+                in_scope: as_u64(&value(in_scope)),
+                failing: failing.map(|f| as_u64(&value(f))),
+                values: values.into_iter().map(value).collect(),
+                from_statistics,
             })
             .collect();
-        Ok((total, measured))
+        Ok(Fused {
+            total,
+            measured,
+            scanned,
+        })
     }
 
     /// Failing rows and duplicated keys of a `unique` check.
@@ -332,6 +407,7 @@ impl Engine {
                     index: p.index,
                     verdict: Ok(evaluate(p, 0, &Observation::Empty)),
                     sample: Vec::new(),
+                    from_statistics: false,
                 })
                 .collect();
             return DatasetRun {
@@ -340,33 +416,48 @@ impl Engine {
                 sample_queries: 0,
                 checks,
                 error: None,
+                scanned_columns: Vec::new(),
             };
         }
+
+        // Footers answer what they state exactly (checks without `where` only).
+        let stats = if self.config.statistics && planned.iter().any(|p| p.scope.is_none()) {
+            FooterStats::read(ds)
+        } else {
+            None
+        };
 
         // 1. The fused scan. If it fails, run each check alone to find the one that cannot be
         //    evaluated; if every one fails, the dataset itself cannot be read.
         let all: Vec<&PlannedCheck> = planned.iter().collect();
         let mut measured: Vec<Result<Measured, String>> = Vec::new();
-        let rows = match self.fused(&ds.table, &all, &queries).await {
-            Ok((rows, m)) => {
-                measured.extend(m.into_iter().map(Ok));
-                Some(rows)
+        let mut scanned: Vec<String> = Vec::new();
+        let rows = match self.fused(&ds.table, &all, stats.as_ref(), &queries).await {
+            Ok(f) => {
+                measured.extend(f.measured.into_iter().map(Ok));
+                scanned = f.scanned;
+                Some(f.total)
             }
             Err(first) => {
                 let mut rows = None;
                 if !is_read_error(&first) {
                     for p in &all {
-                        match self.fused(&ds.table, &[*p], &queries).await {
-                            Ok((r, mut m)) => {
-                                rows = Some(r);
-                                measured.push(Ok(m.remove(0)));
+                        match self.fused(&ds.table, &[*p], stats.as_ref(), &queries).await {
+                            Ok(mut f) => {
+                                rows = Some(f.total);
+                                measured.push(Ok(f.measured.remove(0)));
+                                for c in f.scanned {
+                                    if !scanned.contains(&c) {
+                                        scanned.push(c);
+                                    }
+                                }
                             }
                             Err(e) => measured.push(Err(clean(&e))),
                         }
                     }
                     if rows.is_none() && !measured.is_empty() {
                         // Every check failed on its own: count the rows to tell data from checks.
-                        rows = self.fused(&ds.table, &[], &queries).await.ok().map(|(r, _)| r);
+                        rows = self.fused(&ds.table, &[], None, &queries).await.ok().map(|f| f.total);
                     }
                 }
                 if rows.is_none() {
@@ -376,6 +467,7 @@ impl Engine {
                         sample_queries: 0,
                         checks: Vec::new(),
                         error: Some(format!("cannot read the data: {}", clean(&first))),
+                        scanned_columns: Vec::new(),
                     };
                 }
                 rows
@@ -393,6 +485,7 @@ impl Engine {
                         index: p.index,
                         verdict: Err(e),
                         sample: Vec::new(),
+                        from_statistics: false,
                     });
                     continue;
                 }
@@ -465,6 +558,7 @@ impl Engine {
                 index: p.index,
                 verdict,
                 sample: Vec::new(),
+                from_statistics: m.from_statistics,
             });
         }
 
@@ -563,6 +657,7 @@ impl Engine {
             sample_queries: samples.load(Ordering::Relaxed),
             checks,
             error: None,
+            scanned_columns: scanned,
         }
     }
 }

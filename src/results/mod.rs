@@ -77,6 +77,9 @@ pub struct DatasetResult {
     pub queries: u32,
     /// Of `queries`, those that fetched failing-row samples.
     pub sample_queries: u32,
+    /// The columns the dataset's fused scan read; empty when Parquet statistics answered every
+    /// check that needed one.
+    pub scanned_columns: Vec<String>,
     pub duration_ms: u64,
     /// Why the dataset could not be checked at all.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,6 +104,8 @@ pub struct CheckResult {
     pub observed: Value,
     pub expected: Value,
     pub message: String,
+    /// The numbers came from Parquet footers (exact statistics), not from a scan.
+    pub from_statistics: bool,
     #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
     pub where_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

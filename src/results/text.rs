@@ -43,6 +43,9 @@ pub fn render(run: &RunResult, verbose: bool) -> String {
             let _ = write!(out, "  {}  {:<width$}", badge(c.status), c.name);
             if show_message {
                 let _ = write!(out, "  {}", c.message);
+                if verbose && c.from_statistics {
+                    out.push_str(" (from Parquet statistics)");
+                }
             }
             let trimmed = out.trim_end_matches(' ').len();
             out.truncate(trimmed);

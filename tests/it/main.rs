@@ -10,4 +10,5 @@ mod fixtures;
 mod history;
 mod kinds;
 mod promote;
+mod stats;
 mod support;
