@@ -89,10 +89,13 @@ def suite_100(fmt: str) -> str:
     return "\n".join(out)
 
 
-def project(name: str, data: Path, suite: str) -> Path:
+def project(name: str, data: Path, suite: str, statistics: bool = True) -> Path:
     p = BENCH / "projects" / name
     (p / "checks").mkdir(parents=True, exist_ok=True)
-    (p / "lakegate.toml").write_text(f'suites = ["checks/*.toml"]\n[lake]\nroot = "{data}"\n[engine]\nmemory_limit = "2GB"\n')
+    stats = "true" if statistics else "false"
+    (p / "lakegate.toml").write_text(
+        f'suites = ["checks/*.toml"]\n[lake]\nroot = "{data}"\n[engine]\nmemory_limit = "2GB"\nstatistics = {stats}\n'
+    )
     (p / "checks" / "orders.toml").write_text(suite)
     return p
 
@@ -111,11 +114,13 @@ def data_dir(rows: int, csv: bool) -> Path:
     return d
 
 
-def timed(cmd: list[str], **kw) -> tuple[float, int, str]:
+def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, int, str]:
     """Best wall time of REPEAT runs (seconds), its peak RSS (MiB) and its stdout."""
     best = None
     for _ in range(REPEAT):
-        r = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M"] + cmd, capture_output=True, text=True, **kw)
+        r = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M"] + cmd, capture_output=True, text=True)
+        if r.returncode not in ok:
+            sys.exit(f"{' '.join(cmd[:3])} … exited with {r.returncode}:\n{r.stderr}")
         line = [l for l in r.stderr.splitlines() if l.startswith("TIME ")][-1].split()
         wall, rss = float(line[1]), int(line[2]) / 1024
         if best is None or wall < best[0]:
@@ -128,6 +133,7 @@ import duckdb, sys, json
 src, csv = sys.argv[1], sys.argv[2] == "csv"
 rel = f"read_csv_auto('{src}')" if csv else f"read_parquet('{src}')"
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 fused = con.execute(f'''SELECT count(*),
   count(*) FILTER (WHERE order_id IS NULL),
   count(*) FILTER (WHERE email IS NULL),
@@ -146,7 +152,7 @@ print(json.dumps({"rows": fused[0], "order_id.not_null": fused[1], "emails": fus
 
 def lakegate(proj: Path):
     cmd = [str(BIN / "lakegate"), "--config", str(proj / "lakegate.toml"), "check", "--now", NOW, "--no-history", "--format", "json"]
-    wall, rss, out = timed(cmd)
+    wall, rss, out = timed(cmd, ok=(0, 1))  # 1: some check failed, as it should
     doc = json.loads(out)
     ds = doc["datasets"][0]
     counts = {c["id"].removeprefix("orders."): c["failing_rows"] for c in ds["checks"] if c["failing_rows"] is not None}
@@ -175,8 +181,15 @@ def main() -> int:
             rows_out.append((label, "floor (DataFusion, 2 queries)", f_wall, f_rss, 2, f_wall, f_rss))
             rows_out.append((label, "lakegate, 10 checks", lw, lr, lq, f_wall, f_rss))
             if not csv:
+                sw, sr, sq, sc = lakegate(project(f"p10s-{rows}", d, SUITE_10.format(fmt=fmt), statistics=False))
+                if sc != lc:
+                    agree = False
+                    print(f"MISMATCH {label}: with statistics {lc} vs without {sc}", file=sys.stderr)
+                rows_out.append((label, "lakegate, 10, no statistics", sw, sr, sq, f_wall, f_rss))
                 hw, hr, hq, _ = lakegate(project(f"p100-{rows}", d, suite_100("")))
                 rows_out.append((label, "lakegate, 100 checks", hw, hr, hq, f_wall, f_rss))
+                hw, hr, hq, _ = lakegate(project(f"p100s-{rows}", d, suite_100(""), statistics=False))
+                rows_out.append((label, "lakegate, 100, no statistics", hw, hr, hq, f_wall, f_rss))
             rows_out.append((label, "DuckDB, hand-fused SQL", dw, dr, 2, f_wall, f_rss))
     print(f"\n{'data':<22} {'variant':<30} {'wall s':>7} {'peak MiB':>9} {'queries':>7} {'× floor time':>12} {'× floor RSS':>11}")
     for label, name, w, r, q, fw, fr in rows_out:

@@ -6,6 +6,7 @@
 //! and aggregate check, one query per `unique` and `reference` check, then samples for failed
 //! checks only.
 
+mod class_match;
 mod count_true;
 pub mod discover;
 pub mod error;

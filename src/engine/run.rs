@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::error::clean;
 use super::stats::FooterStats;
-use super::{Engine, OpenDataset, PlannedCheck, sample};
+use super::{Engine, OpenDataset, PlannedCheck, class_match, sample};
 use crate::checks::{DatasetHistory, EvalCx, Observation, Shape, Verdict, column};
 use crate::suite::Suite;
 
@@ -210,7 +210,7 @@ impl Engine {
             let footers = stats.filter(|_| c.scope.is_none());
             let in_scope = match &c.scope {
                 None => At::Total,
-                Some(s) => At::Count(slot(&mut preds, s.clone())),
+                Some(s) => At::Count(slot(&mut preds, class_match::rewrite(s.clone()))),
             };
             let known = footers.and_then(|st| match &c.shape {
                 Shape::Rows { failing } => st
@@ -231,7 +231,10 @@ impl Engine {
                         Some(s) => s.clone().and(failing.clone()),
                         None => failing.clone(),
                     };
-                    (Some(At::Count(slot(&mut preds, pred))), Vec::new())
+                    (
+                        Some(At::Count(slot(&mut preds, class_match::rewrite(pred)))),
+                        Vec::new(),
+                    )
                 }
                 (None, Shape::Aggregates(exprs)) => {
                     let mut v = Vec::new();

@@ -266,7 +266,10 @@ fn file_column(meta: &ParquetMetaData, schema: &Schema, name: &str, dt: &DataTyp
 
     let ordered = exact_order(dt)
         && parquet_schema.column(idx).physical_type() != PhysicalType::INT96
-        && matches!(meta.file_metadata().column_order(idx), ColumnOrder::TYPE_DEFINED_ORDER(_));
+        && matches!(
+            meta.file_metadata().column_order(idx),
+            ColumnOrder::TYPE_DEFINED_ORDER(_)
+        );
     let extremes = || -> Option<(Extreme, Extreme)> {
         let nulls = nulls.as_ref()?;
         let mins = conv.row_group_mins(groups).ok()?;

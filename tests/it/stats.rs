@@ -32,7 +32,11 @@ fn batch(first: i64, n: i64) -> RecordBatch {
         Field::new("name", DataType::Utf8, true),
         Field::new("score", DataType::Float64, true),
         Field::new("nothing", DataType::Int64, true),
-        Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter(rows.clone().map(|i| (i % 50 != 7).then_some(i)))),
@@ -42,9 +46,10 @@ fn batch(first: i64, n: i64) -> RecordBatch {
         Arc::new(StringArray::from_iter_values(
             rows.clone().map(|i| format!("customer-name-{:05}", i % 997)),
         )),
-        Arc::new(Float64Array::from_iter_values(rows.clone().map(|i| {
-            if i % 70 == 3 { f64::NAN } else { (i % 10) as f64 / 10.0 }
-        }))),
+        Arc::new(Float64Array::from_iter_values(
+            rows.clone()
+                .map(|i| if i % 70 == 3 { f64::NAN } else { (i % 10) as f64 / 10.0 }),
+        )),
         Arc::new(Int64Array::from(vec![None::<i64>; usize::try_from(n).unwrap()])),
         Arc::new(
             TimestampMicrosecondArray::from_iter_values(rows.map(|i| (JAN15_10H - 3600 * (i % 48)) * 1_000_000))
@@ -170,11 +175,17 @@ fn both_ways(files: &[Stats]) -> (Value, Value) {
     let p = Project::new();
     for (i, s) in files.iter().enumerate() {
         let first = i64::try_from(i).unwrap() * 1000;
-        p.bytes(&format!("lake/raw/t/part-{i}.parquet"), &parquet(&batch(first, 1000), *s));
+        p.bytes(
+            &format!("lake/raw/t/part-{i}.parquet"),
+            &parquet(&batch(first, 1000), *s),
+        );
     }
     p.suite("t", "", SUITE);
     let (_, with) = p.check_json(&[]);
-    p.file("lakegate.toml", &format!("{DEFAULT_CONFIG}\n[engine]\nstatistics = false\n"));
+    p.file(
+        "lakegate.toml",
+        &format!("{DEFAULT_CONFIG}\n[engine]\nstatistics = false\n"),
+    );
     let (_, without) = p.check_json(&[]);
     (with, without)
 }
@@ -228,7 +239,10 @@ fn exact_statistics_answer_what_they_can_and_agree_with_the_scan() {
     assert_eq!(check(&with, "t.qty above 50")["failing_rows"], 1000);
     assert_eq!(check(&with, "t.ids counted")["observed"], 1960);
     assert_eq!(check(&with, "t.largest qty")["observed"], 100);
-    assert_eq!(check(&with, "t.ts.freshness")["observed"]["latest"], "2026-01-15T10:00:00Z");
+    assert_eq!(
+        check(&with, "t.ts.freshness")["observed"]["latest"],
+        "2026-01-15T10:00:00Z"
+    );
     // NaN is above every bound in a query but absent from Parquet bounds: floats are scanned.
     assert_eq!(check(&with, "t.score in range")["status"], "fail");
     assert_eq!(check(&with, "t.score in range")["failing_rows"], 29);
@@ -292,7 +306,10 @@ max_age = "6h"
     assert_eq!(dataset(&with, "t")["queries"], 0);
     assert_eq!(dataset(&with, "t")["rows"], 500);
     assert!(scanned(&with).is_empty());
-    p.file("lakegate.toml", &format!("{DEFAULT_CONFIG}\n[engine]\nstatistics = false\n"));
+    p.file(
+        "lakegate.toml",
+        &format!("{DEFAULT_CONFIG}\n[engine]\nstatistics = false\n"),
+    );
     let (_, without) = p.check_json(&[]);
     assert_eq!(dataset(&without, "t")["queries"], 1);
     assert_eq!(verdicts(&with), verdicts(&without));
@@ -302,7 +319,11 @@ max_age = "6h"
 fn a_failing_check_answered_from_statistics_still_gets_its_sample() {
     let p = Project::new();
     p.bytes("lake/raw/t/a.parquet", &parquet(&batch(0, 500), Stats::Exact));
-    p.suite("t", "key = [\"qty\"]", "[[check]]\nkind = \"not_null\"\ncolumn = \"id\"\n");
+    p.suite(
+        "t",
+        "key = [\"qty\"]",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"id\"\n",
+    );
     let (code, r) = p.check_json(&[]);
     assert_eq!(code, 1);
     let c = check(&r, "t.id.not_null");
