@@ -581,6 +581,9 @@ impl Engine {
                         None => failing.clone(),
                     };
                     let columns = sample::sample_columns(failing, p.scope.as_ref(), key, &decl.check.columns());
+                    // The scan stops once it has found every failing row there is, if fewer than `n`.
+                    let failing_rows = run.verdict.as_ref().ok().and_then(|v| v.failing_rows);
+                    let n = failing_rows.map_or(n, |f| n.min(usize::try_from(f).unwrap_or(usize::MAX)));
                     row_samples.push((slot, sample::RowSample { pred, columns, n }));
                     continue;
                 }
