@@ -79,7 +79,6 @@ impl Check for AcceptedValues {
                 Literal::Int(i) if is_numeric(dt) => lit(*i),
                 Literal::Float(f) if is_numeric(dt) => lit(*f),
                 Literal::Bool(b) if *dt == datafusion::arrow::datatypes::DataType::Boolean => lit(*b),
-                // Dates and timestamps compare with their text form.
                 // Dates and timestamps compare as values of the column's type.
                 Literal::Str(_) if crate::types::is_temporal(dt) => super::range::bound(cx, name, dt, v, "values")?,
                 _ => {

@@ -6,7 +6,6 @@
 //! and aggregate check, one query per `unique` and `reference` check, then samples for failed
 //! checks only.
 
-mod class_match;
 mod count_true;
 pub mod discover;
 pub mod error;
@@ -14,6 +13,7 @@ mod run;
 pub mod sample;
 mod source;
 mod stats;
+mod string_match;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::error::clean;
 use super::stats::FooterStats;
-use super::{Engine, OpenDataset, PlannedCheck, class_match, sample};
+use super::{Engine, OpenDataset, PlannedCheck, sample, string_match};
 use crate::checks::{DatasetHistory, EvalCx, Observation, Shape, Verdict, column};
 use crate::suite::Suite;
 
@@ -203,6 +203,8 @@ impl Engine {
         }
         // Row counts (rows in scope, failing rows) are predicates counted by one `lakegate_count_true`;
         // other aggregates (max, avg, user metrics) are computed beside it. Identical ones are shared.
+        let base = self.ctx.table(TableReference::bare(table)).await?;
+        let schema = base.schema().clone();
         let mut preds: Vec<Expr> = Vec::new();
         let mut aggs: Vec<Expr> = Vec::new();
         let mut slots = Vec::with_capacity(checks.len());
@@ -210,7 +212,7 @@ impl Engine {
             let footers = stats.filter(|_| c.scope.is_none());
             let in_scope = match &c.scope {
                 None => At::Total,
-                Some(s) => At::Count(slot(&mut preds, class_match::rewrite(s.clone()))),
+                Some(s) => At::Count(slot(&mut preds, string_match::rewrite(s.clone(), &schema))),
             };
             let known = footers.and_then(|st| match &c.shape {
                 Shape::Rows { failing } => st
@@ -232,7 +234,7 @@ impl Engine {
                         None => failing.clone(),
                     };
                     (
-                        Some(At::Count(slot(&mut preds, class_match::rewrite(pred)))),
+                        Some(At::Count(slot(&mut preds, string_match::rewrite(pred, &schema)))),
                         Vec::new(),
                     )
                 }
@@ -259,11 +261,7 @@ impl Engine {
                 }
                 let first_agg = list.len();
                 list.extend(aggs.into_iter().enumerate().map(|(i, e)| e.alias(format!("m{i}"))));
-                let df = self
-                    .ctx
-                    .table(TableReference::bare(table))
-                    .await?
-                    .aggregate(vec![], list)?;
+                let df = base.aggregate(vec![], list)?;
                 let plan = df.create_physical_plan().await?;
                 scanned = scanned_columns(&plan);
                 counter.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,489 @@
+//! Fast paths for the two most common string checks, used by the fused scan.
+//!
+//! - `pattern` regexes that are a fixed-length sequence of ASCII character classes anchored at both
+//!   ends (`^[A-Z]{2}$`, `^[0-9]{5}$`, `^[A-Z]{3}-[0-9]{4}$`): a value matches exactly when it has
+//!   one byte per class and each byte is in its class, which a loop over the bytes decides in a
+//!   fraction of a regex engine's time.
+//! - `accepted_values` lists of strings (`x [NOT] IN ('a', 'b', …)`): a value of 12 bytes or fewer
+//!   is stored inline in a Utf8View array, so it is in the list exactly when its 16-byte view
+//!   equals one of the list's views — one integer comparison per listed value, no hashing.
+//!
+//! [`rewrite`] replaces those predicates over string columns by `lakegate_match`; anything else
+//! (alternation, optional parts, Unicode classes like `\d`, multi-line anchors, non-string
+//! columns, lists with nulls) keeps DataFusion's own kernels. Unit tests compare both ways on a
+//! corpus; every `pattern` and `accepted_values` test runs through the fast path.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray, BooleanArray};
+use datafusion::arrow::buffer::BooleanBuffer;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result, ScalarValue, exec_err};
+use datafusion::logical_expr::expr::InList;
+use datafusion::logical_expr::{
+    BinaryExpr, ColumnarValue, Expr, ExprSchemable, Operator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    TypeSignature, Volatility,
+};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
+
+/// The longest sequence compiled (longer patterns are rare and keep the regex).
+const MAX_LEN: usize = 64;
+
+/// One set of ASCII bytes per position.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClassSeq(Vec<u128>);
+
+impl ClassSeq {
+    /// The sequence a regex stands for, when it is one.
+    pub fn compile(regex: &str) -> Option<Self> {
+        let hir = regex_syntax::ParserBuilder::new().build().parse(regex).ok()?;
+        let HirKind::Concat(items) = hir.kind() else {
+            return None;
+        };
+        let (first, rest) = items.split_first()?;
+        let (last, middle) = rest.split_last()?;
+        if !matches!(first.kind(), HirKind::Look(Look::Start)) || !matches!(last.kind(), HirKind::Look(Look::End)) {
+            return None;
+        }
+        let mut sets = Vec::new();
+        for h in middle {
+            push(h, &mut sets)?;
+        }
+        Some(Self(sets))
+    }
+
+    pub fn matches(&self, value: &[u8]) -> bool {
+        value.len() == self.0.len()
+            && value
+                .iter()
+                .zip(&self.0)
+                .all(|(b, set)| *b < 128 && set & (1u128 << b) != 0)
+    }
+}
+
+/// Appends the positions `h` stands for, or `None` when it is not a fixed sequence of ASCII sets.
+fn push(h: &Hir, sets: &mut Vec<u128>) -> Option<()> {
+    match h.kind() {
+        HirKind::Literal(lit) => {
+            for b in lit.0.iter() {
+                if *b >= 128 {
+                    return None;
+                }
+                sets.push(1u128 << b);
+            }
+        }
+        HirKind::Class(class) => sets.push(ascii_set(class)?),
+        HirKind::Repetition(r) if Some(r.min) == r.max => {
+            for _ in 0..r.min {
+                push(&r.sub, sets)?;
+                if sets.len() > MAX_LEN {
+                    return None;
+                }
+            }
+        }
+        HirKind::Capture(c) => push(&c.sub, sets)?,
+        HirKind::Concat(items) => {
+            for i in items {
+                push(i, sets)?;
+            }
+        }
+        _ => return None,
+    }
+    (sets.len() <= MAX_LEN).then_some(())
+}
+
+fn ascii_set(class: &Class) -> Option<u128> {
+    let ranges: Vec<(u32, u32)> = match class {
+        Class::Unicode(c) => c.ranges().iter().map(|r| (r.start() as u32, r.end() as u32)).collect(),
+        Class::Bytes(c) => c
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect(),
+    };
+    let mut set = 0u128;
+    for (a, b) in ranges {
+        if b >= 128 {
+            return None;
+        }
+        for x in a..=b {
+            set |= 1u128 << x;
+        }
+    }
+    Some(set)
+}
+
+/// The strings of an `IN` list, as Utf8View inline views where they fit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StringSet {
+    /// Views of the values of at most 12 bytes.
+    inline: Vec<u128>,
+    /// The values longer than that.
+    long: Vec<String>,
+}
+
+/// The Utf8View view of a value of at most 12 bytes: its length, then its bytes, zero-padded.
+fn inline_view(b: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    buf[..4].copy_from_slice(&u32::try_from(b.len()).unwrap_or(u32::MAX).to_le_bytes());
+    buf[4..4 + b.len()].copy_from_slice(b);
+    u128::from_le_bytes(buf)
+}
+
+impl StringSet {
+    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
+        let (mut inline, mut long) = (Vec::new(), Vec::new());
+        for v in values {
+            if v.len() <= 12 {
+                inline.push(inline_view(v.as_bytes()));
+            } else {
+                long.push(v.to_string());
+            }
+        }
+        inline.sort_unstable();
+        inline.dedup();
+        long.sort_unstable();
+        long.dedup();
+        Self { inline, long }
+    }
+
+    pub fn contains(&self, v: &str) -> bool {
+        if v.len() <= 12 {
+            self.inline.contains(&inline_view(v.as_bytes()))
+        } else {
+            self.long.iter().any(|l| l == v)
+        }
+    }
+
+    /// Whether a Utf8View view (and, for long values, its string) is in the set.
+    fn contains_view(&self, view: u128, value: impl FnOnce() -> bool) -> bool {
+        if (view as u32) <= 12 {
+            self.inline.contains(&view)
+        } else {
+            !self.long.is_empty() && value()
+        }
+    }
+}
+
+/// What `lakegate_match` tests.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Matcher {
+    Classes(ClassSeq),
+    Set(StringSet),
+}
+
+impl Matcher {
+    fn test(&self, v: &str) -> bool {
+        match self {
+            Matcher::Classes(c) => c.matches(v.as_bytes()),
+            Matcher::Set(s) => s.contains(v),
+        }
+    }
+}
+
+/// `lakegate_match(value)`: whether a string matches (negated for `!~` and `NOT IN`); null for null.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Match {
+    matcher: Matcher,
+    negated: bool,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for Match {
+    fn name(&self) -> &'static str {
+        match (&self.matcher, self.negated) {
+            (Matcher::Classes(_), false) => "lakegate_matches_classes",
+            (Matcher::Classes(_), true) => "lakegate_not_matches_classes",
+            (Matcher::Set(_), false) => "lakegate_in_set",
+            (Matcher::Set(_), true) => "lakegate_not_in_set",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        match &args.args[0] {
+            ColumnarValue::Scalar(s) => {
+                let v = match s {
+                    ScalarValue::Utf8(v) | ScalarValue::Utf8View(v) | ScalarValue::LargeUtf8(v) => {
+                        v.as_deref().map(|v| self.matcher.test(v) != self.negated)
+                    }
+                    other => return exec_err!("{}: unexpected {}", self.name(), other.data_type()),
+                };
+                Ok(ColumnarValue::Scalar(ScalarValue::Boolean(v)))
+            }
+            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(Arc::new(self.evaluate(a)?))),
+        }
+    }
+}
+
+impl Match {
+    fn evaluate(&self, a: &dyn Array) -> Result<BooleanArray> {
+        let test = |v: &str| self.matcher.test(v) != self.negated;
+        let values: BooleanBuffer = match a.data_type() {
+            DataType::Utf8View => {
+                let s = a.as_string_view();
+                match &self.matcher {
+                    Matcher::Set(set) => s
+                        .views()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, view)| set.contains_view(*view, || set.contains(s.value(i))) != self.negated)
+                        .collect(),
+                    Matcher::Classes(_) => (0..s.len()).map(|i| test(s.value(i))).collect(),
+                }
+            }
+            DataType::Utf8 => {
+                let s = a.as_string::<i32>();
+                (0..s.len()).map(|i| test(s.value(i))).collect()
+            }
+            DataType::LargeUtf8 => {
+                let s = a.as_string::<i64>();
+                (0..s.len()).map(|i| test(s.value(i))).collect()
+            }
+            other => return exec_err!("{}: unexpected {other}", self.name()),
+        };
+        Ok(BooleanArray::new(values, a.nulls().cloned()))
+    }
+}
+
+fn is_string(dt: &DataType) -> bool {
+    matches!(dt, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+}
+
+/// The fast matcher for a predicate, when it has one: `(value, matcher, negated)`.
+fn fast_form<'a>(e: &'a Expr, schema: &DFSchema) -> Option<(&'a Expr, Matcher, bool)> {
+    let (value, matcher, negated) = match e {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let negated = match op {
+                Operator::RegexMatch => false,
+                Operator::RegexNotMatch => true,
+                _ => return None,
+            };
+            let Expr::Literal(ScalarValue::Utf8(Some(re)), _) = right.as_ref() else {
+                return None;
+            };
+            (left.as_ref(), Matcher::Classes(ClassSeq::compile(re)?), negated)
+        }
+        Expr::InList(InList { expr, list, negated }) => {
+            let values = list
+                .iter()
+                .map(|item| match item {
+                    Expr::Literal(ScalarValue::Utf8(Some(v)) | ScalarValue::Utf8View(Some(v)), _) => Some(v.as_str()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            (expr.as_ref(), Matcher::Set(StringSet::new(values)), *negated)
+        }
+        _ => return None,
+    };
+    is_string(&value.get_type(schema).ok()?).then_some((value, matcher, negated))
+}
+
+/// Replaces string predicates that have a fast form (see the module documentation).
+pub fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
+    let original = e.clone();
+    e.transform_up(|node| {
+        let Some((value, matcher, negated)) = fast_form(&node, schema) else {
+            return Ok(Transformed::no(node));
+        };
+        let udf = ScalarUDF::new_from_impl(Match {
+            matcher,
+            negated,
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::Exact(vec![DataType::Utf8View]),
+                    TypeSignature::Exact(vec![DataType::Utf8]),
+                    TypeSignature::Exact(vec![DataType::LargeUtf8]),
+                ],
+                Volatility::Immutable,
+            ),
+        });
+        Ok(Transformed::yes(udf.call(vec![value.clone()])))
+    })
+    .map_or(original, |t| t.data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REGEXES: &[&str] = &[
+        "^[A-Z]{2}$",
+        "^[0-9]{5}$",
+        "^[A-Z]{3}-[0-9]{4}$",
+        "^ab[cd]$",
+        "^[[:alpha:]][[:digit:]]$",
+        "^(?:[a-c][0-9]){2}$",
+        r"^\.$",
+        "^(a|b)[0-9]$",
+        "^$",
+    ];
+
+    const NOT_SEQUENCES: &[&str] = &[
+        "[A-Z]{2}",
+        "^[A-Z]{2}",
+        r"^\d{5}$",
+        "^[A-Z]{2,3}$",
+        "^(ab|c)$",
+        "^a?$",
+        "^é$",
+        "(?m)^[A-Z]{2}$",
+        r"^\w+$",
+        "^.$",
+        "^[^a]{2}$",
+    ];
+
+    fn corpus() -> Vec<String> {
+        let mut v: Vec<String> = [
+            "", "U", "US", "us", "Us", "USA", "U1", "1U", "12345", "1234", "123456", "ABC-1234", "ABC1234", "abc-1234",
+            "ab", "ac", "abc", "abd", "abe", "a", "b", "a1b2", "c9c9", "d1a1", "..", ".", "x", "é", "éé", "Ü", "US\n",
+            "\nUS", "U S", "٣٣", "1٣", "A٣",
+        ]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+        for a in 0u8..128 {
+            v.push(char::from(a).to_string());
+            v.push(format!("{}{}", char::from(a), char::from(b'A' + a % 26)));
+        }
+        v
+    }
+
+    #[test]
+    fn sequences_match_exactly_what_the_regex_matches() {
+        for re in REGEXES {
+            let seq = ClassSeq::compile(re).unwrap_or_else(|| panic!("{re} should compile"));
+            let regex = regex::Regex::new(re).unwrap();
+            for s in corpus() {
+                assert_eq!(seq.matches(s.as_bytes()), regex.is_match(&s), "{re} on {s:?}");
+            }
+        }
+    }
+
+    fn schema() -> DFSchema {
+        use datafusion::arrow::datatypes::{Field, Schema};
+        DFSchema::try_from(Schema::new(vec![
+            Field::new("country", DataType::Utf8View, true),
+            Field::new("n", DataType::Int64, true),
+        ]))
+        .unwrap()
+    }
+
+    fn name_of(e: &Expr) -> Option<&str> {
+        match e {
+            Expr::ScalarFunction(f) => Some(f.name()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_fused_scan_gets_the_matcher_only_for_string_sequences_and_lists() {
+        use datafusion::logical_expr::lit;
+        let col = crate::checks::column;
+        let regex = |c: &str, re: &str| {
+            Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(col(c)),
+                Operator::RegexNotMatch,
+                Box::new(lit(re)),
+            ))
+        };
+        let s = schema();
+        assert_eq!(
+            name_of(&rewrite(regex("country", "^[A-Z]{2}$"), &s)),
+            Some("lakegate_not_matches_classes")
+        );
+        assert_eq!(rewrite(regex("country", "^a?$"), &s), regex("country", "^a?$"));
+        let list = col("country").in_list(vec![lit("a"), lit("b")], true);
+        assert_eq!(name_of(&rewrite(list, &s)), Some("lakegate_not_in_set"));
+        let ints = col("n").in_list(vec![lit(1i64), lit(2i64)], false);
+        assert_eq!(rewrite(ints.clone(), &s), ints);
+        let with_null = col("country").in_list(vec![lit("a"), lit(ScalarValue::Utf8(None))], false);
+        assert_eq!(rewrite(with_null.clone(), &s), with_null);
+        // Inside a larger predicate (a `where` and a check), both sides are rewritten.
+        let both = col("n").gt(lit(1i64)).and(regex("country", "^[A-Z]{2}$"));
+        let Expr::BinaryExpr(b) = rewrite(both, &s) else {
+            panic!()
+        };
+        assert_eq!(name_of(&b.right), Some("lakegate_not_matches_classes"));
+    }
+
+    #[test]
+    fn sets_agree_with_plain_membership_on_every_array_type() {
+        use datafusion::arrow::array::{LargeStringArray, StringArray, StringViewArray};
+        let listed = [
+            "placed",
+            "shipped",
+            "",
+            "exactly12byt",
+            "thirteen-byte",
+            "a much longer accepted value",
+            "é",
+        ];
+        let mut values: Vec<Option<String>> = corpus().into_iter().map(Some).collect();
+        values.extend(listed.iter().map(|v| Some((*v).to_string())));
+        values.extend(
+            [
+                "exactly12byx",
+                "thirteen-bytx",
+                "placed ",
+                "Placed",
+                "a much longer accepted valuex",
+            ]
+            .map(|v| Some(v.to_string())),
+        );
+        values.push(None);
+        for negated in [false, true] {
+            let m = Match {
+                matcher: Matcher::Set(StringSet::new(listed)),
+                negated,
+                signature: Signature::exact(vec![DataType::Utf8View], Volatility::Immutable),
+            };
+            let expected: Vec<Option<bool>> = values
+                .iter()
+                .map(|v| v.as_ref().map(|v| listed.contains(&v.as_str()) != negated))
+                .collect();
+            let arrays: Vec<Box<dyn Array>> = vec![
+                Box::new(StringViewArray::from_iter(values.iter().map(Option::as_deref))),
+                Box::new(StringArray::from_iter(values.iter().map(Option::as_deref))),
+                Box::new(LargeStringArray::from_iter(values.iter().map(Option::as_deref))),
+            ];
+            for a in arrays {
+                let got: Vec<Option<bool>> = m.evaluate(a.as_ref()).unwrap().iter().collect();
+                assert_eq!(got, expected, "{} negated={negated}", a.data_type());
+            }
+        }
+    }
+
+    #[test]
+    fn class_sequences_agree_with_the_regex_on_views() {
+        use datafusion::arrow::array::StringViewArray;
+        let values = corpus();
+        let a = StringViewArray::from_iter_values(values.iter());
+        for re in REGEXES {
+            let m = Match {
+                matcher: Matcher::Classes(ClassSeq::compile(re).unwrap()),
+                negated: true,
+                signature: Signature::exact(vec![DataType::Utf8View], Volatility::Immutable),
+            };
+            let regex = regex::Regex::new(re).unwrap();
+            let got: Vec<Option<bool>> = m.evaluate(&a).unwrap().iter().collect();
+            let expected: Vec<Option<bool>> = values.iter().map(|v| Some(!regex.is_match(v))).collect();
+            assert_eq!(got, expected, "{re}");
+        }
+    }
+
+    #[test]
+    fn other_regexes_keep_the_regex_engine() {
+        for re in NOT_SEQUENCES {
+            assert!(ClassSeq::compile(re).is_none(), "{re} is not a fixed ASCII sequence");
+        }
+    }
+}
