@@ -428,6 +428,7 @@ impl Engine {
             None
         };
 
+        let started = std::time::Instant::now();
         // 1. The fused scan. If it fails, run each check alone to find the one that cannot be
         //    evaluated; if every one fails, the dataset itself cannot be read.
         let all: Vec<&PlannedCheck> = planned.iter().collect();
@@ -563,6 +564,8 @@ impl Engine {
             });
         }
 
+        tracing::debug!(dataset = %ds.name, ms = started.elapsed().as_millis(), "Counted (fused scan and keyed queries).");
+        let sampling = std::time::Instant::now();
         // 3. Samples, only for checks that failed.
         let key = &suite.dataset.key;
         let mut row_samples: Vec<(usize, sample::RowSample)> = Vec::new();
@@ -655,6 +658,9 @@ impl Engine {
             }
         }
 
+        if !row_samples.is_empty() {
+            tracing::debug!(dataset = %ds.name, ms = sampling.elapsed().as_millis(), "Fetched failing-row samples.");
+        }
         DatasetRun {
             rows,
             queries: queries.load(Ordering::Relaxed),

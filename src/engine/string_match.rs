@@ -156,13 +156,13 @@ impl StringSet {
         }
     }
 
-    /// Whether a Utf8View view (and, for long values, its string) is in the set.
+    /// Whether a Utf8View view (and, for long values, its string) is in the set. The listed views
+    /// are compared without an early exit: which one matches changes from row to row, and a
+    /// mispredicted branch costs more than the comparisons it saves. A long value's view (length
+    /// above 12) never equals an inline one.
     fn contains_view(&self, view: u128, value: impl FnOnce() -> bool) -> bool {
-        if (view as u32) <= 12 {
-            self.inline.contains(&view)
-        } else {
-            !self.long.is_empty() && value()
-        }
+        let inline = self.inline.iter().fold(false, |hit, v| hit | (*v == view));
+        inline || (!self.long.is_empty() && (view as u32) > 12 && value())
     }
 }
 
@@ -227,26 +227,27 @@ impl ScalarUDFImpl for Match {
 impl Match {
     fn evaluate(&self, a: &dyn Array) -> Result<BooleanArray> {
         let test = |v: &str| self.matcher.test(v) != self.negated;
-        let values: BooleanBuffer = match a.data_type() {
+        // `collect_bool` packs 64 results per word; collecting an iterator of bools appends bit by bit.
+        let values = match a.data_type() {
             DataType::Utf8View => {
                 let s = a.as_string_view();
                 match &self.matcher {
-                    Matcher::Set(set) => s
-                        .views()
-                        .iter()
-                        .enumerate()
-                        .map(|(i, view)| set.contains_view(*view, || set.contains(s.value(i))) != self.negated)
-                        .collect(),
-                    Matcher::Classes(_) => (0..s.len()).map(|i| test(s.value(i))).collect(),
+                    Matcher::Set(set) => {
+                        let views = s.views();
+                        BooleanBuffer::collect_bool(s.len(), |i| {
+                            set.contains_view(views[i], || set.contains(s.value(i))) != self.negated
+                        })
+                    }
+                    Matcher::Classes(_) => BooleanBuffer::collect_bool(s.len(), |i| test(s.value(i))),
                 }
             }
             DataType::Utf8 => {
                 let s = a.as_string::<i32>();
-                (0..s.len()).map(|i| test(s.value(i))).collect()
+                BooleanBuffer::collect_bool(s.len(), |i| test(s.value(i)))
             }
             DataType::LargeUtf8 => {
                 let s = a.as_string::<i64>();
-                (0..s.len()).map(|i| test(s.value(i))).collect()
+                BooleanBuffer::collect_bool(s.len(), |i| test(s.value(i)))
             }
             other => return exec_err!("{}: unexpected {other}", self.name()),
         };
