@@ -127,16 +127,15 @@ pub async fn failing_rows_in_file_order(
             }
         }
     }
+    // Each predicate is evaluated once per row, as a flag column, and rows are picked here: a
+    // `WHERE p1 OR … OR pk` in front would evaluate every predicate a second time.
+    let schema = df.schema().clone();
     let mut exprs: Vec<Expr> = cols.iter().map(|c| column(c)).collect();
     for (i, w) in wanted.iter().enumerate() {
-        exprs.push(Expr::IsTrue(Box::new(w.pred.clone())).alias(format!("__lakegate_f{i}")));
+        let pred = super::string_match::rewrite(w.pred.clone(), &schema);
+        exprs.push(Expr::IsTrue(Box::new(pred)).alias(format!("__lakegate_f{i}")));
     }
-    let any = wanted
-        .iter()
-        .map(|w| w.pred.clone())
-        .reduce(Expr::or)
-        .unwrap_or(lit(false));
-    let mut stream = df.filter(any)?.select(exprs)?.execute_stream().await?;
+    let mut stream = df.select(exprs)?.execute_stream().await?;
     let mut out: Vec<Vec<Value>> = vec![Vec::new(); wanted.len()];
     while let Some(batch) = futures::StreamExt::next(&mut stream).await {
         let batch = batch?;
@@ -148,11 +147,13 @@ pub async fn failing_rows_in_file_order(
             let Some(flags) = batch.column(cols.len() + i).as_any().downcast_ref::<BooleanArray>() else {
                 continue;
             };
-            let hits = filter_record_batch(&batch, flags)?;
-            let take = hits.slice(0, need.min(hits.num_rows()));
+            if flags.true_count() == 0 {
+                continue;
+            }
             let own = if w.columns.is_empty() { &fallback } else { &w.columns };
             let idx: Vec<usize> = own.iter().filter_map(|c| cols.iter().position(|x| x == c)).collect();
-            out[i].extend(to_json(&[take.project(&idx)?]));
+            let hits = filter_record_batch(&batch.project(&idx)?, flags)?;
+            out[i].extend(to_json(&[hits.slice(0, need.min(hits.num_rows()))]));
         }
         if wanted.iter().zip(&out).all(|(w, o)| o.len() >= w.n) {
             break;
