@@ -53,7 +53,7 @@ impl Default for EngineConfig {
             memory_limit: 2 << 30,
             concurrency: cores.clamp(1, 4),
             target_partitions: cores,
-            infer_rows: 1_000_000,
+            infer_rows: 20_000,
             statistics: true,
         }
     }

@@ -178,6 +178,21 @@ fn slot(aggs: &mut Vec<Expr>, e: Expr) -> usize {
 }
 
 impl Engine {
+    /// An evaluation error in words, with what to do when a CSV/JSON value does not fit the type
+    /// inferred from the first `infer_rows` records.
+    fn explain(&self, ds: &OpenDataset, e: &datafusion::error::DataFusionError) -> String {
+        let message = clean(e);
+        if ds.format == crate::suite::Format::Parquet || !message.contains("Cast error") {
+            return message;
+        }
+        format!(
+            "{message}. Column types of CSV and JSON files are inferred from their first {} records; \
+             declare the column's type in the suite's [dataset] (types = {{ column = \"string\" }}) or \
+             raise `infer_rows` in [engine]",
+            crate::checks::fmt_count(self.config.infer_rows as u64)
+        )
+    }
+
     async fn collect(&self, df: DataFrame, counter: &AtomicU32) -> DfResult<Vec<RecordBatch>> {
         counter.fetch_add(1, Ordering::Relaxed);
         df.collect().await
@@ -454,7 +469,7 @@ impl Engine {
                                     }
                                 }
                             }
-                            Err(e) => measured.push(Err(clean(&e))),
+                            Err(e) => measured.push(Err(self.explain(ds, &e))),
                         }
                     }
                     if rows.is_none() && !measured.is_empty() {

@@ -99,6 +99,14 @@ pub async fn file_schema(
         .infer_schema(&ctx.state(), &u)
         .await
         .map_err(|e| unreadable(clean(&e)))?;
+    // A column with no value in the sample says nothing about its type: read the whole file.
+    let undecided = schema
+        .fields()
+        .iter()
+        .any(|f| *f.data_type() == DataType::Null && !spec.types.iter().any(|(n, _)| n.get_ref() == f.name()));
+    if format != Format::Parquet && infer_rows != usize::MAX && undecided {
+        return Box::pin(file_schema(ctx, spec, format, usize::MAX, file)).await;
+    }
     Ok(schema)
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod docs;
 mod fixtures;
 mod history;
+mod inference;
 mod kinds;
 mod promote;
 mod stats;
