@@ -332,3 +332,34 @@ fn a_failing_check_answered_from_statistics_still_gets_its_sample() {
     assert_eq!(c["sample"][0]["qty"], 8, "{c}");
     assert_eq!(c["sample"][0]["id"], Value::Null);
 }
+
+#[test]
+fn files_that_disagree_on_a_column_are_scanned_for_it() {
+    // The second file lacks `qty` (read as null there) and stores `id` as int32 (unified to int64).
+    let p = Project::new();
+    p.bytes("lake/raw/t/a.parquet", &parquet(&batch(0, 300), Stats::Exact));
+    let b = batch(300, 300);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int32, true),
+        Field::new("ts", b.schema().field(5).data_type().clone(), true),
+    ]));
+    let ids = Int32Array::from_iter((300..600).map(|i| (i % 50 != 7).then_some(i)));
+    let other = RecordBatch::try_new(schema, vec![Arc::new(ids) as ArrayRef, b.column(5).clone()]).unwrap();
+    p.bytes("lake/raw/t/b.parquet", &parquet(&other, Stats::Exact));
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"not_null\"\ncolumns = [\"id\", \"qty\", \"ts\"]\n",
+    );
+    let (_, with) = p.check_json(&[]);
+    p.file(
+        "lakegate.toml",
+        &format!("{DEFAULT_CONFIG}\n[engine]\nstatistics = false\n"),
+    );
+    let (_, without) = p.check_json(&[]);
+    assert_eq!(verdicts(&with), verdicts(&without));
+    assert_eq!(check(&with, "t.qty.not_null")["failing_rows"], 300);
+    assert_eq!(check(&with, "t.id.not_null")["failing_rows"], 12);
+    assert_eq!(answered_from_footers(&with), ["t.ts.not_null"]);
+    assert_eq!(scanned(&with), ["id", "qty"]);
+}
