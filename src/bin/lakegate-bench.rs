@@ -2,10 +2,11 @@
 //!
 //! - `lakegate-bench gen --rows N --files F --out DIR [--csv FILE]`: a deterministic `orders`
 //!   dataset with injected defects, as Parquet (several row groups per file) and optionally CSV.
-//! - `lakegate-bench floor PATH [--csv]`: the least work any correct checker must do on it, run by
-//!   DataFusion itself: one scan of the referenced columns with a filter-count over them (a bare
-//!   `count(col)` would be answered from Parquet statistics and read nothing), then the duplicate-key
-//!   query. Prints the two answers so a run can be compared with lakegate's.
+//! - `lakegate-bench floor PATH [--csv] [--also COLUMN]…`: the least work any correct checker must do
+//!   on it, run by DataFusion itself: one scan of the referenced columns with a filter-count over
+//!   them (a bare `count(col)` would be answered from Parquet statistics and read nothing), then the
+//!   duplicate-key query. `--also` adds a column a larger suite references (the 100-check suite
+//!   reads `updated_at` too). Prints the two answers so a run can be compared with lakegate's.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -190,11 +191,15 @@ async fn floor(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         ctx.register_parquet("orders", path, ParquetReadOptions::default())
             .await?;
     }
-    let scan = "SELECT count(*) AS n FROM orders WHERE order_id IS NULL OR email IS NULL OR amount < 0 \
-                OR quantity < 1 OR status IS NULL OR country IS NULL OR created_at IS NULL";
+    let mut scan = "SELECT count(*) AS n FROM orders WHERE order_id IS NULL OR email IS NULL OR amount < 0 \
+                OR quantity < 1 OR status IS NULL OR country IS NULL OR created_at IS NULL"
+        .to_string();
+    for w in args.windows(2).filter(|w| w[0] == "--also") {
+        scan.push_str(&format!(" OR \"{}\" IS NULL", w[1].replace('"', "")));
+    }
     let keys = "SELECT count(*) AS keys, sum(n) AS rows FROM (SELECT order_id, count(*) AS n FROM orders \
                 WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1)";
-    for q in [scan, keys] {
+    for q in [scan.as_str(), keys] {
         let batches = ctx.sql(q).await?.collect().await?;
         println!("{}", datafusion::arrow::util::pretty::pretty_format_batches(&batches)?);
     }
@@ -207,7 +212,7 @@ async fn main() {
     let result = match args.first().map(String::as_str) {
         Some("gen") => generate(&args),
         Some("floor") => floor(&args).await,
-        _ => Err("usage: lakegate-bench gen --rows N [--files F] --out DIR [--csv FILE] | floor PATH [--csv]".into()),
+        _ => Err("usage: lakegate-bench gen --rows N [--files F] --out DIR [--csv FILE] | floor PATH [--csv] [--also COLUMN]".into()),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
