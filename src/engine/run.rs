@@ -287,7 +287,9 @@ impl Engine {
                 } else {
                     Vec::new()
                 };
-                (as_u64(&row[0]), counts, row.split_off(first_agg))
+                // The footers' row count is exact; using it keeps `row_count` "from statistics" true.
+                let total = stats.map_or_else(|| as_u64(&row[0]), FooterStats::rows);
+                (total, counts, row.split_off(first_agg))
             }
         };
         let value = |at: At| -> ScalarValue {
