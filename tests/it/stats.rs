@@ -181,6 +181,11 @@ fn both_ways(files: &[Stats]) -> (Value, Value) {
         );
     }
     p.suite("t", "", SUITE);
+    run_both(&p)
+}
+
+/// `check` with footers used, then with `[engine] statistics = false`.
+fn run_both(p: &Project) -> (Value, Value) {
     let (_, with) = p.check_json(&[]);
     p.file(
         "lakegate.toml",
@@ -301,16 +306,11 @@ column = "ts"
 max_age = "6h"
 "#,
     );
-    let (code, with) = p.check_json(&[]);
-    assert_eq!(code, 0, "{with}");
+    let (with, without) = run_both(&p);
+    assert_eq!(dataset(&with, "t")["status"], "pass", "{with}");
     assert_eq!(dataset(&with, "t")["queries"], 0);
     assert_eq!(dataset(&with, "t")["rows"], 500);
     assert!(scanned(&with).is_empty());
-    p.file(
-        "lakegate.toml",
-        &format!("{DEFAULT_CONFIG}\n[engine]\nstatistics = false\n"),
-    );
-    let (_, without) = p.check_json(&[]);
     assert_eq!(dataset(&without, "t")["queries"], 1);
     assert_eq!(verdicts(&with), verdicts(&without));
 }
@@ -351,12 +351,7 @@ fn files_that_disagree_on_a_column_are_scanned_for_it() {
         "",
         "[[check]]\nkind = \"not_null\"\ncolumns = [\"id\", \"qty\", \"ts\"]\n",
     );
-    let (_, with) = p.check_json(&[]);
-    p.file(
-        "lakegate.toml",
-        &format!("{DEFAULT_CONFIG}\n[engine]\nstatistics = false\n"),
-    );
-    let (_, without) = p.check_json(&[]);
+    let (with, without) = run_both(&p);
     assert_eq!(verdicts(&with), verdicts(&without));
     assert_eq!(check(&with, "t.qty.not_null")["failing_rows"], 300);
     assert_eq!(check(&with, "t.id.not_null")["failing_rows"], 12);
