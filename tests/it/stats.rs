@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    TimestampMillisecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::parquet::arrow::ArrowWriter;
@@ -357,4 +358,104 @@ fn files_that_disagree_on_a_column_are_scanned_for_it() {
     assert_eq!(check(&with, "t.id.not_null")["failing_rows"], 12);
     assert_eq!(answered_from_footers(&with), ["t.ts.not_null"]);
     assert_eq!(scanned(&with), ["id", "qty"]);
+}
+
+#[test]
+fn dates_decimals_naive_timestamps_and_booleans_agree_with_the_scan() {
+    use datafusion::arrow::array::{BooleanArray, Date32Array, Decimal128Array};
+    let n = 400;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("day", DataType::Date32, true),
+        Field::new("price", DataType::Decimal128(10, 2), true),
+        Field::new("at", DataType::Timestamp(TimeUnit::Millisecond, None), true),
+        Field::new("flag", DataType::Boolean, true),
+    ]));
+    // 2026-01-01 is day 20454 since the epoch.
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Date32Array::from_iter(
+            (0..n).map(|i| (i % 9 != 4).then_some(20_454 + i % 14)),
+        )),
+        Arc::new(
+            Decimal128Array::from_iter((0..n).map(|i| (i % 11 != 3).then_some(i128::from(i) * 25 - 500)))
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        ),
+        Arc::new(TimestampMillisecondArray::from_iter_values(
+            (0..n).map(|i| (JAN15_10H - 60 * i64::from(i)) * 1000),
+        )),
+        Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i % 3 == 0)))),
+    ];
+    let b = RecordBatch::try_new(schema, columns).unwrap();
+    let p = Project::new();
+    p.bytes("lake/raw/t/a.parquet", &parquet(&b, Stats::Exact));
+    p.suite(
+        "t",
+        "",
+        r#"[[check]]
+kind = "not_null"
+columns = ["day", "price", "flag"]
+
+[[check]]
+name = "days in January"
+kind = "range"
+column = "day"
+min = "2026-01-01"
+max = "2026-01-31"
+
+[[check]]
+name = "days in the first week"
+kind = "range"
+column = "day"
+max = "2026-01-07"
+
+[[check]]
+name = "prices"
+kind = "range"
+column = "price"
+min = -5
+max = 94.75
+
+[[check]]
+name = "prices above 0.5"
+kind = "range"
+column = "price"
+min = 0.5
+
+[[check]]
+kind = "freshness"
+column = "day"
+max_age = "2d"
+
+[[check]]
+kind = "freshness"
+column = "at"
+max_age = "3h"
+
+[[check]]
+name = "flags"
+kind = "accepted_values"
+column = "flag"
+values = [true]
+"#,
+    );
+    let (with, without) = run_both(&p);
+    assert_eq!(verdicts(&with), verdicts(&without));
+    assert_eq!(
+        answered_from_footers(&with),
+        [
+            "t.day.not_null",
+            "t.price.not_null",
+            "t.flag.not_null",
+            "t.days in January",
+            "t.prices",
+            "t.day.freshness",
+            "t.at.freshness",
+        ]
+    );
+    assert_eq!(check(&with, "t.day.not_null")["failing_rows"], 44);
+    assert_eq!(
+        check(&with, "t.at.freshness")["observed"]["latest"],
+        "2026-01-15T10:00:00Z"
+    );
+    assert_eq!(check(&with, "t.prices above 0.5")["status"], "fail");
 }
