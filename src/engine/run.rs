@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::error::clean;
 use super::stats::FooterStats;
-use super::{Engine, OpenDataset, PlannedCheck, sample, string_match};
+use super::{Engine, OpenDataset, PlannedCheck, sample};
 use crate::checks::{DatasetHistory, EvalCx, Observation, Shape, Verdict, column};
 use crate::suite::Suite;
 
@@ -227,7 +227,7 @@ impl Engine {
             let footers = stats.filter(|_| c.scope.is_none());
             let in_scope = match &c.scope {
                 None => At::Total,
-                Some(s) => At::Count(slot(&mut preds, string_match::rewrite(s.clone(), &schema))),
+                Some(s) => At::Count(slot(&mut preds, super::fast_paths(s.clone(), &schema))),
             };
             let known = footers.and_then(|st| match &c.shape {
                 Shape::Rows { failing } => st
@@ -249,7 +249,7 @@ impl Engine {
                         None => failing.clone(),
                     };
                     (
-                        Some(At::Count(slot(&mut preds, string_match::rewrite(pred, &schema)))),
+                        Some(At::Count(slot(&mut preds, super::fast_paths(pred, &schema)))),
                         Vec::new(),
                     )
                 }

@@ -132,7 +132,7 @@ pub async fn failing_rows_in_file_order(
     let schema = df.schema().clone();
     let mut exprs: Vec<Expr> = cols.iter().map(|c| column(c)).collect();
     for (i, w) in wanted.iter().enumerate() {
-        let pred = super::string_match::rewrite(w.pred.clone(), &schema);
+        let pred = super::fast_paths(w.pred.clone(), &schema);
         exprs.push(Expr::IsTrue(Box::new(pred)).alias(format!("__lakegate_f{i}")));
     }
     let mut stream = df.select(exprs)?.execute_stream().await?;

@@ -1,0 +1,390 @@
+//! A one-pass kernel for two-sided `range` checks: `value < lo OR value > hi` in one loop.
+//!
+//! DataFusion evaluates that predicate as two comparison kernels and an `OR` kernel, and before
+//! each float comparison it scans the whole array for `-0.0`; a suite with many ranges spends most
+//! of its predicate time there. [`rewrite`] replaces the predicate, when both sides compare the same
+//! numeric or temporal column with a literal of its own type, by `lakegate_outside(value)`, which
+//! keeps DataFusion's semantics exactly: floats compare in IEEE total order after `-0.0` becomes
+//! `0.0` (so a NaN is above every bound and a negative NaN below), and null stays null. Unit tests
+//! compare it with DataFusion's kernels on edge values.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::buffer::BooleanBuffer;
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Date64Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type,
+    UInt16Type, UInt32Type,
+};
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result, ScalarValue, exec_err};
+use datafusion::logical_expr::{
+    BinaryExpr, ColumnarValue, Expr, ExprSchemable, Operator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
+
+/// A bound in the column's domain: integers (and dates, timestamps) as i64, floats as f64.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Bound {
+    Int(i64),
+    Float(f64),
+}
+
+/// `value < lo` (or `<=` when `lo_inclusive` fails too) or `value > hi` (or `>=`).
+#[derive(Debug, Clone, PartialEq)]
+struct Outside {
+    lo: Bound,
+    lo_eq: bool,
+    hi: Bound,
+    hi_eq: bool,
+}
+
+impl Eq for Outside {}
+
+impl std::hash::Hash for Outside {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for (b, eq) in [(self.lo, self.lo_eq), (self.hi, self.hi_eq)] {
+            match b {
+                Bound::Int(i) => i.hash(state),
+                Bound::Float(f) => f.to_bits().hash(state),
+            }
+            eq.hash(state);
+        }
+    }
+}
+
+/// The total order DataFusion compares floats in, with `-0.0` equal to `0.0`.
+fn float_cmp(v: f64, b: f64) -> Ordering {
+    let v = if v == 0.0 { 0.0 } else { v };
+    v.total_cmp(&b)
+}
+
+impl Outside {
+    fn int(&self, v: i64) -> bool {
+        let (Bound::Int(lo), Bound::Int(hi)) = (self.lo, self.hi) else {
+            return false;
+        };
+        (v < lo || (self.lo_eq && v == lo)) || (v > hi || (self.hi_eq && v == hi))
+    }
+
+    fn float(&self, v: f64) -> bool {
+        let (Bound::Float(lo), Bound::Float(hi)) = (self.lo, self.hi) else {
+            return false;
+        };
+        let below = match float_cmp(v, lo) {
+            Ordering::Less => true,
+            Ordering::Equal => self.lo_eq,
+            Ordering::Greater => false,
+        };
+        let above = match float_cmp(v, hi) {
+            Ordering::Greater => true,
+            Ordering::Equal => self.hi_eq,
+            Ordering::Less => false,
+        };
+        below | above
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct OutsideUdf {
+    outside: Outside,
+    signature: Signature,
+}
+
+macro_rules! ints {
+    ($a:expr, $o:expr, $t:ty) => {{
+        let p = $a.as_primitive::<$t>();
+        BooleanBuffer::collect_bool(p.len(), |i| $o.int(i64::from(p.value(i))))
+    }};
+}
+
+impl OutsideUdf {
+    fn evaluate(&self, a: &dyn Array) -> Result<BooleanArray> {
+        let o = &self.outside;
+        let values = match a.data_type() {
+            DataType::Float64 => {
+                let p = a.as_primitive::<Float64Type>();
+                BooleanBuffer::collect_bool(p.len(), |i| o.float(p.value(i)))
+            }
+            DataType::Float32 => {
+                let p = a.as_primitive::<Float32Type>();
+                BooleanBuffer::collect_bool(p.len(), |i| o.float(f64::from(p.value(i))))
+            }
+            DataType::Int8 => ints!(a, o, Int8Type),
+            DataType::Int16 => ints!(a, o, Int16Type),
+            DataType::Int32 => ints!(a, o, Int32Type),
+            DataType::Int64 => ints!(a, o, Int64Type),
+            DataType::UInt8 => ints!(a, o, UInt8Type),
+            DataType::UInt16 => ints!(a, o, UInt16Type),
+            DataType::UInt32 => ints!(a, o, UInt32Type),
+            DataType::Date32 => ints!(a, o, Date32Type),
+            DataType::Date64 => ints!(a, o, Date64Type),
+            DataType::Timestamp(TimeUnit::Second, _) => ints!(a, o, TimestampSecondType),
+            DataType::Timestamp(TimeUnit::Millisecond, _) => ints!(a, o, TimestampMillisecondType),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => ints!(a, o, TimestampMicrosecondType),
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => ints!(a, o, TimestampNanosecondType),
+            other => return exec_err!("lakegate_outside: unexpected {other}"),
+        };
+        Ok(BooleanArray::new(values, a.nulls().cloned()))
+    }
+}
+
+impl ScalarUDFImpl for OutsideUdf {
+    fn name(&self) -> &'static str {
+        "lakegate_outside"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let array: ArrayRef = match &args.args[0] {
+            ColumnarValue::Array(a) => Arc::clone(a),
+            ColumnarValue::Scalar(s) => s.to_array()?,
+        };
+        let out = self.evaluate(array.as_ref())?;
+        match &args.args[0] {
+            ColumnarValue::Scalar(_) => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)),
+            ColumnarValue::Array(_) => Ok(ColumnarValue::Array(Arc::new(out))),
+        }
+    }
+}
+
+/// A literal as a bound of a column of type `dt`, when it converts without loss.
+fn bound(v: &ScalarValue, dt: &DataType) -> Option<Bound> {
+    if v.is_null() {
+        return None;
+    }
+    let same = if &v.data_type() == dt {
+        v.clone()
+    } else {
+        let cast = v.cast_to(dt).ok()?;
+        (cast.cast_to(&v.data_type()).ok()? == *v).then_some(cast)?
+    };
+    match same {
+        ScalarValue::Float64(Some(f)) if !f.is_nan() => Some(Bound::Float(if f == 0.0 { 0.0 } else { f })),
+        ScalarValue::Float32(Some(f)) if !f.is_nan() => Some(Bound::Float(if f == 0.0 { 0.0 } else { f64::from(f) })),
+        ScalarValue::Float64(_) | ScalarValue::Float32(_) => None,
+        other => match other.cast_to(&DataType::Int64).ok()? {
+            ScalarValue::Int64(Some(i)) => Some(Bound::Int(i)),
+            _ => None,
+        },
+    }
+}
+
+fn supported(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Float64
+            | DataType::Float32
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Timestamp(..)
+    )
+}
+
+/// `(column, bound, inclusive)` of `column < lit` / `column <= lit` (`below`) or `>` / `>=`.
+fn side(e: &Expr, below: bool, dt: impl Fn(&Expr) -> Option<DataType>) -> Option<(&Expr, Bound, bool)> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = e else {
+        return None;
+    };
+    let Expr::Literal(v, _) = right.as_ref() else {
+        return None;
+    };
+    let eq = match (op, below) {
+        (Operator::Lt, true) | (Operator::Gt, false) => false,
+        (Operator::LtEq, true) | (Operator::GtEq, false) => true,
+        _ => return None,
+    };
+    let t = dt(left)?;
+    Some((left.as_ref(), bound(v, &t)?, eq))
+}
+
+/// Replaces `x < lo OR x > hi` (either side inclusive) by the one-pass kernel where it applies.
+pub fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
+    let original = e.clone();
+    let column_type = |x: &Expr| {
+        matches!(x, Expr::Column(_))
+            .then(|| x.get_type(schema).ok())
+            .flatten()
+            .filter(supported)
+    };
+    e.transform_up(|node| {
+        let Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) = &node
+        else {
+            return Ok(Transformed::no(node));
+        };
+        let (Some((a, lo, lo_eq)), Some((b, hi, hi_eq))) =
+            (side(left, true, column_type), side(right, false, column_type))
+        else {
+            return Ok(Transformed::no(node));
+        };
+        if a != b || std::mem::discriminant(&lo) != std::mem::discriminant(&hi) {
+            return Ok(Transformed::no(node));
+        }
+        let t = column_type(a).unwrap_or(DataType::Null);
+        let udf = ScalarUDF::new_from_impl(OutsideUdf {
+            outside: Outside { lo, lo_eq, hi, hi_eq },
+            signature: Signature::exact(vec![t], Volatility::Immutable),
+        });
+        Ok(Transformed::yes(udf.call(vec![a.clone()])))
+    })
+    .map_or(original, |t| t.data)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Float64Array, Int32Array, TimestampMillisecondArray};
+    use datafusion::arrow::compute::kernels::{boolean, cmp};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::logical_expr::lit;
+
+    use super::*;
+
+    fn schema() -> DFSchema {
+        DFSchema::try_from(Schema::new(vec![
+            Field::new("f", DataType::Float64, true),
+            Field::new("i", DataType::Int32, true),
+            Field::new("s", DataType::Utf8, true),
+        ]))
+        .unwrap()
+    }
+
+    fn udf_of(e: &Expr) -> &OutsideUdf {
+        let Expr::ScalarFunction(f) = e else {
+            panic!("not rewritten: {e}")
+        };
+        f.func.inner().downcast_ref::<OutsideUdf>().unwrap()
+    }
+
+    /// What DataFusion computes: its comparison kernels on normalized floats, then OR.
+    fn reference(a: &Float64Array, lo: f64, hi: f64, lo_eq: bool, hi_eq: bool) -> Vec<Option<bool>> {
+        let norm = Float64Array::from_iter(a.iter().map(|v| v.map(|x| if x == 0.0 { 0.0 } else { x })));
+        // DataFusion normalizes the literals too.
+        let lo = Float64Array::new_scalar(if lo == 0.0 { 0.0 } else { lo });
+        let hi = Float64Array::new_scalar(if hi == 0.0 { 0.0 } else { hi });
+        let below = if lo_eq {
+            cmp::lt_eq(&norm, &lo)
+        } else {
+            cmp::lt(&norm, &lo)
+        }
+        .unwrap();
+        let above = if hi_eq {
+            cmp::gt_eq(&norm, &hi)
+        } else {
+            cmp::gt(&norm, &hi)
+        }
+        .unwrap();
+        boolean::or_kleene(&below, &above).unwrap().iter().collect()
+    }
+
+    #[test]
+    fn floats_keep_datafusion_semantics_for_nan_and_negative_zero() {
+        let values = Float64Array::from(vec![
+            Some(-0.0),
+            Some(0.0),
+            Some(f64::NAN),
+            Some(-f64::NAN),
+            Some(f64::INFINITY),
+            Some(f64::NEG_INFINITY),
+            Some(-1.0),
+            Some(10_000.0),
+            Some(10_000.5),
+            Some(5.0),
+            None,
+        ]);
+        for (lo, hi) in [(0.0, 10_000.0), (-0.0, 1.0), (-1.0, 10_000.5)] {
+            for (lo_eq, hi_eq) in [(false, false), (true, true), (true, false)] {
+                let udf = OutsideUdf {
+                    outside: Outside {
+                        lo: Bound::Float(if lo == 0.0 { 0.0 } else { lo }),
+                        lo_eq,
+                        hi: Bound::Float(hi),
+                        hi_eq,
+                    },
+                    signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable),
+                };
+                let got: Vec<Option<bool>> = udf.evaluate(&values).unwrap().iter().collect();
+                assert_eq!(
+                    got,
+                    reference(&values, lo, hi, lo_eq, hi_eq),
+                    "[{lo}, {hi}] {lo_eq} {hi_eq}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn integers_and_timestamps_match_the_comparisons() {
+        let udf = OutsideUdf {
+            outside: Outside {
+                lo: Bound::Int(1),
+                lo_eq: false,
+                hi: Bound::Int(100),
+                hi_eq: true,
+            },
+            signature: Signature::exact(vec![DataType::Int32], Volatility::Immutable),
+        };
+        let ints = Int32Array::from(vec![
+            Some(0),
+            Some(1),
+            Some(50),
+            Some(99),
+            Some(100),
+            Some(101),
+            None,
+            Some(i32::MIN),
+        ]);
+        let got: Vec<Option<bool>> = udf.evaluate(&ints).unwrap().iter().collect();
+        let expected: Vec<Option<bool>> = ints.iter().map(|v| v.map(|v| !(1..100).contains(&v))).collect();
+        assert_eq!(got, expected);
+        let ts = TimestampMillisecondArray::from(vec![Some(0i64), Some(1), Some(100), None]).with_timezone("UTC");
+        let got: Vec<Option<bool>> = udf.evaluate(&ts).unwrap().iter().collect();
+        assert_eq!(got, [Some(true), Some(false), Some(true), None]);
+    }
+
+    #[test]
+    fn only_two_sided_comparisons_of_one_column_with_lossless_bounds_are_rewritten() {
+        let s = schema();
+        let c = crate::checks::column;
+        let range = |col: &str, lo: Expr, hi: Expr| c(col).lt(lo).or(c(col).gt(hi));
+        let r = rewrite(range("f", lit(0i64), lit(10_000i64)), &s);
+        assert_eq!(udf_of(&r).outside.lo, Bound::Float(0.0));
+        let r = rewrite(range("i", lit(1i64), lit(100i64)), &s);
+        assert_eq!(udf_of(&r).outside.hi, Bound::Int(100));
+        // 0.5 is not an Int32; strings, one-sided checks and two columns keep DataFusion's kernels.
+        for e in [
+            range("i", lit(0.5), lit(100i64)),
+            range("s", lit("a"), lit("b")),
+            c("f").lt(lit(0.0)),
+            c("f").lt(lit(0.0)).or(c("i").gt(lit(5i64))),
+            c("f").gt(lit(0.0)).or(c("f").lt(lit(5.0))),
+        ] {
+            assert_eq!(rewrite(e.clone(), &s), e);
+        }
+        // Inside a scope: `where AND failing` keeps its `where`.
+        let scoped = c("i").gt(lit(0i64)).and(range("f", lit(0.0), lit(1.0)));
+        let Expr::BinaryExpr(b) = rewrite(scoped, &s) else {
+            panic!()
+        };
+        assert_eq!(udf_of(&b.right).outside.hi, Bound::Float(1.0));
+    }
+}
