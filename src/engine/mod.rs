@@ -12,6 +12,7 @@ pub mod discover;
 pub mod error;
 mod run;
 pub mod sample;
+mod shared_lists;
 mod source;
 mod stats;
 mod string_match;

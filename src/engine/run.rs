@@ -272,6 +272,7 @@ impl Engine {
                 let mut list = vec![count(lit(1i64)).alias("rows")];
                 let counted = !preds.is_empty();
                 if counted {
+                    let preds = super::shared_lists::share(preds);
                     list.push(super::count_true::count_true(preds).alias("counts"));
                 }
                 let first_agg = list.len();

@@ -118,13 +118,13 @@ fn ascii_set(class: &Class) -> Option<u128> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StringSet {
     /// Views of the values of at most 12 bytes.
-    inline: Vec<u128>,
+    pub(super) inline: Vec<u128>,
     /// The values longer than that.
-    long: Vec<String>,
+    pub(super) long: Vec<String>,
 }
 
 /// The Utf8View view of a value of at most 12 bytes: its length, then its bytes, zero-padded.
-fn inline_view(b: &[u8]) -> u128 {
+pub(super) fn inline_view(b: &[u8]) -> u128 {
     let mut buf = [0u8; 16];
     buf[..4].copy_from_slice(&u32::try_from(b.len()).unwrap_or(u32::MAX).to_le_bytes());
     buf[4..4 + b.len()].copy_from_slice(b);
@@ -168,7 +168,7 @@ impl StringSet {
 
 /// What `lakegate_match` tests.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Matcher {
+pub(super) enum Matcher {
     Classes(ClassSeq),
     Set(StringSet),
 }
@@ -184,9 +184,9 @@ impl Matcher {
 
 /// `lakegate_match(value)`: whether a string matches (negated for `!~` and `NOT IN`); null for null.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct Match {
-    matcher: Matcher,
-    negated: bool,
+pub(super) struct Match {
+    pub(super) matcher: Matcher,
+    pub(super) negated: bool,
     signature: Signature,
 }
 

@@ -1,0 +1,333 @@
+//! Several `accepted_values` lists over one string column share one pass over it.
+//!
+//! After [`super::string_match`] each list is its own `lakegate_in_set(column)`, which compares
+//! every value with every listed value. When two or more lists test the same column,
+//! [`share`] replaces them by `lakegate_list_bit(lakegate_list_mask(column), bit)`: the mask says,
+//! per row, which of the lists (up to 64) contain the value, computed once per batch (DataFusion
+//! eliminates the repeated `lakegate_list_mask(column)` as a common subexpression), and each
+//! check only tests its bit. Unit tests compare both forms.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt64Array};
+use datafusion::arrow::buffer::{BooleanBuffer, ScalarBuffer};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+};
+
+use super::string_match::{Match, Matcher, StringSet, inline_view};
+
+/// The most lists one mask holds.
+const MAX_LISTS: usize = 64;
+
+/// `lakegate_list_mask(value)`: per row, the bitmask of the lists that contain the value.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ListMask {
+    /// Every listed value of at most 12 bytes, as its Utf8View view, with the lists it is in.
+    inline: Vec<(u128, u64)>,
+    /// The longer listed values, with the lists they are in.
+    long: Vec<(String, u64)>,
+    signature: Signature,
+}
+
+impl ListMask {
+    fn new(sets: &[&StringSet]) -> Self {
+        let mut inline: Vec<(u128, u64)> = Vec::new();
+        let mut long: Vec<(String, u64)> = Vec::new();
+        for (bit, set) in sets.iter().enumerate() {
+            for v in &set.inline {
+                match inline.iter_mut().find(|(x, _)| x == v) {
+                    Some((_, m)) => *m |= 1 << bit,
+                    None => inline.push((*v, 1 << bit)),
+                }
+            }
+            for v in &set.long {
+                match long.iter_mut().find(|(x, _)| x == v) {
+                    Some((_, m)) => *m |= 1 << bit,
+                    None => long.push((v.clone(), 1 << bit)),
+                }
+            }
+        }
+        Self {
+            inline,
+            long,
+            signature: string_signature(),
+        }
+    }
+
+    fn of_str(&self, v: &str) -> u64 {
+        if v.len() <= 12 {
+            self.of_view(inline_view(v.as_bytes()))
+        } else {
+            self.long.iter().find(|(x, _)| x == v).map_or(0, |(_, m)| *m)
+        }
+    }
+
+    /// Branch-free over the inline values: which one matches changes from row to row.
+    fn of_view(&self, view: u128) -> u64 {
+        self.inline
+            .iter()
+            .fold(0, |acc, (v, m)| acc | (m & 0u64.wrapping_sub(u64::from(*v == view))))
+    }
+
+    fn evaluate(&self, a: &dyn Array) -> Result<UInt64Array> {
+        let masks: Vec<u64> = match a.data_type() {
+            DataType::Utf8View => {
+                let s = a.as_string_view();
+                s.views()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, view)| {
+                        if (*view as u32) <= 12 || self.long.is_empty() {
+                            self.of_view(*view)
+                        } else {
+                            self.of_str(s.value(i))
+                        }
+                    })
+                    .collect()
+            }
+            DataType::Utf8 => {
+                let s = a.as_string::<i32>();
+                (0..s.len()).map(|i| self.of_str(s.value(i))).collect()
+            }
+            DataType::LargeUtf8 => {
+                let s = a.as_string::<i64>();
+                (0..s.len()).map(|i| self.of_str(s.value(i))).collect()
+            }
+            other => return exec_err!("lakegate_list_mask: unexpected {other}"),
+        };
+        Ok(UInt64Array::new(ScalarBuffer::from(masks), a.nulls().cloned()))
+    }
+}
+
+impl ScalarUDFImpl for ListMask {
+    fn name(&self) -> &'static str {
+        "lakegate_list_mask"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::UInt64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        match &args.args[0] {
+            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(Arc::new(self.evaluate(a.as_ref())?))),
+            ColumnarValue::Scalar(s) => {
+                let out = self.evaluate(s.to_array()?.as_ref())?;
+                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+            }
+        }
+    }
+}
+
+/// `lakegate_list_bit(mask)`: whether the value is in list `bit` (negated for `NOT IN`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ListBit {
+    bit: u32,
+    negated: bool,
+    signature: Signature,
+}
+
+impl ListBit {
+    fn evaluate(&self, masks: &UInt64Array) -> BooleanArray {
+        let v = masks.values();
+        let values = BooleanBuffer::collect_bool(v.len(), |i| ((v[i] >> self.bit) & 1 == 1) != self.negated);
+        BooleanArray::new(values, masks.nulls().cloned())
+    }
+}
+
+impl ScalarUDFImpl for ListBit {
+    fn name(&self) -> &'static str {
+        if self.negated {
+            "lakegate_not_list_bit"
+        } else {
+            "lakegate_list_bit"
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let array: ArrayRef = match &args.args[0] {
+            ColumnarValue::Array(a) => Arc::clone(a),
+            ColumnarValue::Scalar(s) => s.to_array()?,
+        };
+        let Some(masks) = array.as_any().downcast_ref::<UInt64Array>() else {
+            return exec_err!("lakegate_list_bit: unexpected {}", array.data_type());
+        };
+        let out = self.evaluate(masks);
+        match &args.args[0] {
+            ColumnarValue::Scalar(_) => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)),
+            ColumnarValue::Array(_) => Ok(ColumnarValue::Array(Arc::new(out))),
+        }
+    }
+}
+
+fn string_signature() -> Signature {
+    Signature::one_of(
+        vec![
+            TypeSignature::Exact(vec![DataType::Utf8View]),
+            TypeSignature::Exact(vec![DataType::Utf8]),
+            TypeSignature::Exact(vec![DataType::LargeUtf8]),
+        ],
+        Volatility::Immutable,
+    )
+}
+
+/// The list test in `e`, when it is one: `(value, set, negated)`.
+fn list_test(e: &Expr) -> Option<(&Expr, &StringSet, bool)> {
+    let Expr::ScalarFunction(f) = e else { return None };
+    let m = f.func.inner().downcast_ref::<Match>()?;
+    match &m.matcher {
+        Matcher::Set(set) if f.args.len() == 1 => Some((&f.args[0], set, m.negated)),
+        _ => None,
+    }
+}
+
+/// Rewrites the predicates so that lists over one column share its mask (see the module docs).
+pub fn share(preds: Vec<Expr>) -> Vec<Expr> {
+    // Distinct lists per tested value, in order of appearance.
+    let mut groups: Vec<(Expr, Vec<StringSet>)> = Vec::new();
+    for p in &preds {
+        let _ = p.apply(|node| {
+            if let Some((value, set, _)) = list_test(node) {
+                match groups.iter_mut().find(|(v, _)| v == value) {
+                    Some((_, sets)) if !sets.contains(set) => sets.push(set.clone()),
+                    Some(_) => {}
+                    None => groups.push((value.clone(), vec![set.clone()])),
+                }
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+    }
+    groups.retain(|(_, sets)| (2..=MAX_LISTS).contains(&sets.len()));
+    if groups.is_empty() {
+        return preds;
+    }
+    let masks: Vec<Expr> = groups
+        .iter()
+        .map(|(value, sets)| {
+            let refs: Vec<&StringSet> = sets.iter().collect();
+            ScalarUDF::new_from_impl(ListMask::new(&refs)).call(vec![value.clone()])
+        })
+        .collect();
+    preds
+        .into_iter()
+        .map(|p| {
+            let original = p.clone();
+            p.transform_up(|node| {
+                let Some((value, set, negated)) = list_test(&node) else {
+                    return Ok(Transformed::no(node));
+                };
+                let Some(g) = groups.iter().position(|(v, _)| v == value) else {
+                    return Ok(Transformed::no(node));
+                };
+                let bit = groups[g].1.iter().position(|s| s == set).unwrap_or(0);
+                let udf = ScalarUDF::new_from_impl(ListBit {
+                    bit: u32::try_from(bit).unwrap_or(0),
+                    negated,
+                    signature: Signature::exact(vec![DataType::UInt64], Volatility::Immutable),
+                });
+                Ok(Transformed::yes(udf.call(vec![masks[g].clone()])))
+            })
+            .map_or(original, |t| t.data)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::StringViewArray;
+
+    use super::*;
+
+    fn name_of(e: &Expr) -> &str {
+        match e {
+            Expr::ScalarFunction(f) => f.name(),
+            _ => "",
+        }
+    }
+
+    #[test]
+    fn lists_over_one_column_share_its_mask() {
+        use datafusion::arrow::datatypes::{Field, Schema};
+        use datafusion::common::DFSchema;
+        use datafusion::logical_expr::lit;
+        let schema = DFSchema::try_from(Schema::new(vec![
+            Field::new("status", DataType::Utf8View, true),
+            Field::new("country", DataType::Utf8View, true),
+        ]))
+        .unwrap();
+        let c = crate::checks::column;
+        let list = |col: &str, vals: &[&str]| {
+            super::super::string_match::rewrite(c(col).in_list(vals.iter().map(|v| lit(*v)).collect(), true), &schema)
+        };
+        let preds = vec![
+            list("status", &["a", "b"]),
+            list("status", &["a", "c"]),
+            list("country", &["x"]),
+            list("status", &["a", "b"]),
+        ];
+        let shared = share(preds.clone());
+        assert_eq!(name_of(&shared[0]), "lakegate_not_list_bit");
+        assert_eq!(name_of(&shared[1]), "lakegate_not_list_bit");
+        assert_eq!(shared[2], preds[2], "one list on a column stays as it is");
+        assert_eq!(shared[3], shared[0], "the same list is the same bit");
+        let Expr::ScalarFunction(f) = &shared[1] else { panic!() };
+        assert_eq!(name_of(&f.args[0]), "lakegate_list_mask");
+    }
+
+    #[test]
+    fn shared_masks_answer_like_separate_lists() {
+        let lists: Vec<Vec<&str>> = vec![
+            vec!["placed", "shipped", "delivered", "cancelled"],
+            vec!["placed", "shipped", "delivered", "cancelled", "x1"],
+            vec!["a much longer accepted value", "placed"],
+            vec![],
+        ];
+        let sets: Vec<StringSet> = lists.iter().map(|l| StringSet::new(l.iter().copied())).collect();
+        let values = [
+            Some("placed"),
+            Some("x1"),
+            Some("a much longer accepted value"),
+            Some("a much longer accepted valuf"),
+            Some("exactly12byt"),
+            Some(""),
+            None,
+            Some("cancelled"),
+        ];
+        let mask = ListMask::new(&sets.iter().collect::<Vec<_>>());
+        for array in [
+            Arc::new(StringViewArray::from_iter(values)) as ArrayRef,
+            Arc::new(datafusion::arrow::array::StringArray::from_iter(values)) as ArrayRef,
+        ] {
+            let masks = mask.evaluate(array.as_ref()).unwrap();
+            for (bit, list) in lists.iter().enumerate() {
+                for negated in [false, true] {
+                    let b = ListBit {
+                        bit: u32::try_from(bit).unwrap(),
+                        negated,
+                        signature: Signature::exact(vec![DataType::UInt64], Volatility::Immutable),
+                    };
+                    let got: Vec<Option<bool>> = b.evaluate(&masks).iter().collect();
+                    let expected: Vec<Option<bool>> =
+                        values.iter().map(|v| v.map(|v| list.contains(&v) != negated)).collect();
+                    assert_eq!(got, expected, "list {bit} negated={negated} on {}", array.data_type());
+                }
+            }
+        }
+    }
+}
