@@ -68,20 +68,28 @@ fn float_key(v: f64) -> i64 {
 }
 
 impl Outside {
-    // Bitwise `|`/`&` rather than `||`/`&&`: no branches, so the loops vectorize.
-    fn int(&self, v: i64) -> bool {
-        let (Bound::Int(lo), Bound::Int(hi)) = (self.lo, self.hi) else {
-            return false;
+    /// The test for integer-like values, bounds resolved once. Bitwise `|`/`&` rather than
+    /// `||`/`&&`: no branches, so the loops vectorize.
+    fn int_test(&self) -> impl Fn(i64) -> bool + use<> {
+        let (lo, hi) = match (self.lo, self.hi) {
+            (Bound::Int(lo), Bound::Int(hi)) => (lo, hi),
+            // Never built: both bounds have the column's kind.
+            _ => (i64::MIN, i64::MAX),
         };
-        (v < lo) | (self.lo_eq & (v == lo)) | (v > hi) | (self.hi_eq & (v == hi))
+        let (lo_eq, hi_eq) = (self.lo_eq, self.hi_eq);
+        move |v| (v < lo) | (lo_eq & (v == lo)) | (v > hi) | (hi_eq & (v == hi))
     }
 
-    fn float(&self, v: f64) -> bool {
-        let (Bound::Float(lo), Bound::Float(hi)) = (self.lo, self.hi) else {
-            return false;
+    fn float_test(&self) -> impl Fn(f64) -> bool + use<> {
+        let (lo, hi) = match (self.lo, self.hi) {
+            (Bound::Float(lo), Bound::Float(hi)) => (float_key(lo), float_key(hi)),
+            _ => (i64::MIN, i64::MAX),
         };
-        let (k, lo, hi) = (float_key(v), float_key(lo), float_key(hi));
-        (k < lo) | (self.lo_eq & (k == lo)) | (k > hi) | (self.hi_eq & (k == hi))
+        let (lo_eq, hi_eq) = (self.lo_eq, self.hi_eq);
+        move |v| {
+            let k = float_key(v);
+            (k < lo) | (lo_eq & (k == lo)) | (k > hi) | (hi_eq & (k == hi))
+        }
     }
 }
 
@@ -93,8 +101,9 @@ struct OutsideUdf {
 
 macro_rules! ints {
     ($a:expr, $o:expr, $t:ty) => {{
-        let p = $a.as_primitive::<$t>();
-        BooleanBuffer::collect_bool(p.len(), |i| $o.int(i64::from(p.value(i))))
+        let v = $a.as_primitive::<$t>().values();
+        let test = $o.int_test();
+        BooleanBuffer::collect_bool(v.len(), |i| test(i64::from(v[i])))
     }};
 }
 
@@ -103,12 +112,14 @@ impl OutsideUdf {
         let o = &self.outside;
         let values = match a.data_type() {
             DataType::Float64 => {
-                let p = a.as_primitive::<Float64Type>();
-                BooleanBuffer::collect_bool(p.len(), |i| o.float(p.value(i)))
+                let v = a.as_primitive::<Float64Type>().values();
+                let test = o.float_test();
+                BooleanBuffer::collect_bool(v.len(), |i| test(v[i]))
             }
             DataType::Float32 => {
-                let p = a.as_primitive::<Float32Type>();
-                BooleanBuffer::collect_bool(p.len(), |i| o.float(f64::from(p.value(i))))
+                let v = a.as_primitive::<Float32Type>().values();
+                let test = o.float_test();
+                BooleanBuffer::collect_bool(v.len(), |i| test(f64::from(v[i])))
             }
             DataType::Int8 => ints!(a, o, Int8Type),
             DataType::Int16 => ints!(a, o, Int16Type),
