@@ -154,29 +154,13 @@ impl ScalarUDFImpl for OutsideUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let array: ArrayRef = match &args.args[0] {
-            ColumnarValue::Array(a) => Arc::clone(a),
-            ColumnarValue::Scalar(s) => s.to_array()?,
-        };
-        let out = self.evaluate(array.as_ref())?;
-        match &args.args[0] {
-            ColumnarValue::Scalar(_) => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)),
-            ColumnarValue::Array(_) => Ok(ColumnarValue::Array(Arc::new(out))),
-        }
+        super::kernel::on_array(&args.args[0], |a| Ok(Arc::new(self.evaluate(a)?) as ArrayRef))
     }
 }
 
 /// A literal as a bound of a column of type `dt`, when it converts without loss.
 fn bound(v: &ScalarValue, dt: &DataType) -> Option<Bound> {
-    if v.is_null() {
-        return None;
-    }
-    let same = if &v.data_type() == dt {
-        v.clone()
-    } else {
-        let cast = v.cast_to(dt).ok()?;
-        (cast.cast_to(&v.data_type()).ok()? == *v).then_some(cast)?
-    };
+    let same = super::kernel::lossless(v, dt)?;
     match same {
         ScalarValue::Float64(Some(f)) if !f.is_nan() => Some(Bound::Float(if f == 0.0 { 0.0 } else { f })),
         ScalarValue::Float32(Some(f)) if !f.is_nan() => Some(Bound::Float(if f == 0.0 { 0.0 } else { f64::from(f) })),

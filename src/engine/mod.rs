@@ -10,6 +10,7 @@ mod bounds;
 mod count_true;
 pub mod discover;
 pub mod error;
+mod kernel;
 mod run;
 pub mod sample;
 mod shared_lists;

@@ -13,9 +13,9 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt64Arr
 use datafusion::arrow::buffer::{BooleanBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
 use super::string_match::{Match, Matcher, StringSet, inline_view};
@@ -54,7 +54,7 @@ impl ListMask {
         Self {
             inline,
             long,
-            signature: string_signature(),
+            signature: super::kernel::string_signature(),
         }
     }
 
@@ -117,13 +117,7 @@ impl ScalarUDFImpl for ListMask {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        match &args.args[0] {
-            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(Arc::new(self.evaluate(a.as_ref())?))),
-            ColumnarValue::Scalar(s) => {
-                let out = self.evaluate(s.to_array()?.as_ref())?;
-                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-            }
-        }
+        super::kernel::on_array(&args.args[0], |a| Ok(Arc::new(self.evaluate(a)?) as ArrayRef))
     }
 }
 
@@ -161,30 +155,13 @@ impl ScalarUDFImpl for ListBit {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let array: ArrayRef = match &args.args[0] {
-            ColumnarValue::Array(a) => Arc::clone(a),
-            ColumnarValue::Scalar(s) => s.to_array()?,
-        };
-        let Some(masks) = array.as_any().downcast_ref::<UInt64Array>() else {
-            return exec_err!("lakegate_list_bit: unexpected {}", array.data_type());
-        };
-        let out = self.evaluate(masks);
-        match &args.args[0] {
-            ColumnarValue::Scalar(_) => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)),
-            ColumnarValue::Array(_) => Ok(ColumnarValue::Array(Arc::new(out))),
-        }
+        super::kernel::on_array(&args.args[0], |a| {
+            let Some(masks) = a.as_any().downcast_ref::<UInt64Array>() else {
+                return exec_err!("lakegate_list_bit: unexpected {}", a.data_type());
+            };
+            Ok(Arc::new(self.evaluate(masks)) as ArrayRef)
+        })
     }
-}
-
-fn string_signature() -> Signature {
-    Signature::one_of(
-        vec![
-            TypeSignature::Exact(vec![DataType::Utf8View]),
-            TypeSignature::Exact(vec![DataType::Utf8]),
-            TypeSignature::Exact(vec![DataType::LargeUtf8]),
-        ],
-        Volatility::Immutable,
-    )
 }
 
 /// The list test in `e`, when it is one: `(value, set, negated)`.

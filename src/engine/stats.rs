@@ -186,7 +186,7 @@ impl FooterStats {
                     // Only nulls: no comparison is true.
                     return Some(false);
                 };
-                let v = same_type(value, &min.data_type())?;
+                let v = super::kernel::lossless(value, &min.data_type())?;
                 let possible = match op {
                     Operator::Lt => min.partial_cmp(&v)? == Ordering::Less,
                     Operator::LtEq => min.partial_cmp(&v)? != Ordering::Greater,
@@ -198,19 +198,6 @@ impl FooterStats {
             _ => None,
         }
     }
-}
-
-/// A literal in the column's type, when it converts without losing anything (`0.5` never becomes
-/// `0` for an integer column).
-fn same_type(v: &ScalarValue, dt: &DataType) -> Option<ScalarValue> {
-    if v.is_null() {
-        return None;
-    }
-    if &v.data_type() == dt {
-        return Some(v.clone());
-    }
-    let cast = v.cast_to(dt).ok()?;
-    (cast.cast_to(&v.data_type()).ok()? == *v).then_some(cast)
 }
 
 /// Whether Parquet's min/max of a type order values the way a query compares them.

@@ -23,7 +23,6 @@ use datafusion::common::{DFSchema, Result, ScalarValue, exec_err};
 use datafusion::logical_expr::expr::InList;
 use datafusion::logical_expr::{
     BinaryExpr, ColumnarValue, Expr, ExprSchemable, Operator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    TypeSignature, Volatility,
 };
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
@@ -209,18 +208,7 @@ impl ScalarUDFImpl for Match {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        match &args.args[0] {
-            ColumnarValue::Scalar(s) => {
-                let v = match s {
-                    ScalarValue::Utf8(v) | ScalarValue::Utf8View(v) | ScalarValue::LargeUtf8(v) => {
-                        v.as_deref().map(|v| self.matcher.test(v) != self.negated)
-                    }
-                    other => return exec_err!("{}: unexpected {}", self.name(), other.data_type()),
-                };
-                Ok(ColumnarValue::Scalar(ScalarValue::Boolean(v)))
-            }
-            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(Arc::new(self.evaluate(a)?))),
-        }
+        super::kernel::on_array(&args.args[0], |a| Ok(Arc::new(self.evaluate(a)?) as _))
     }
 }
 
@@ -298,14 +286,7 @@ pub fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
         let udf = ScalarUDF::new_from_impl(Match {
             matcher,
             negated,
-            signature: Signature::one_of(
-                vec![
-                    TypeSignature::Exact(vec![DataType::Utf8View]),
-                    TypeSignature::Exact(vec![DataType::Utf8]),
-                    TypeSignature::Exact(vec![DataType::LargeUtf8]),
-                ],
-                Volatility::Immutable,
-            ),
+            signature: super::kernel::string_signature(),
         });
         Ok(Transformed::yes(udf.call(vec![value.clone()])))
     })
@@ -445,7 +426,7 @@ mod tests {
             let m = Match {
                 matcher: Matcher::Set(StringSet::new(listed)),
                 negated,
-                signature: Signature::exact(vec![DataType::Utf8View], Volatility::Immutable),
+                signature: super::super::kernel::string_signature(),
             };
             let expected: Vec<Option<bool>> = values
                 .iter()
@@ -472,7 +453,7 @@ mod tests {
             let m = Match {
                 matcher: Matcher::Classes(ClassSeq::compile(re).unwrap()),
                 negated: true,
-                signature: Signature::exact(vec![DataType::Utf8View], Volatility::Immutable),
+                signature: super::super::kernel::string_signature(),
             };
             let regex = regex::Regex::new(re).unwrap();
             let got: Vec<Option<bool>> = m.evaluate(&a).unwrap().iter().collect();

@@ -1,0 +1,44 @@
+//! What the engine's own scalar functions (`bounds`, `string_match`, `shared_lists`) and the
+//! footer answers (`stats`) share: running an array kernel on a column or a literal, the signature
+//! of a function over strings, and converting a literal to a column's type without loss.
+
+use datafusion::arrow::array::{Array, ArrayRef};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::{ColumnarValue, Signature, TypeSignature, Volatility};
+
+/// Runs `kernel` on a function's argument; a literal argument gives a literal result.
+pub fn on_array(arg: &ColumnarValue, kernel: impl FnOnce(&dyn Array) -> Result<ArrayRef>) -> Result<ColumnarValue> {
+    match arg {
+        ColumnarValue::Array(a) => Ok(ColumnarValue::Array(kernel(a.as_ref())?)),
+        ColumnarValue::Scalar(s) => {
+            let out = kernel(s.to_array()?.as_ref())?;
+            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+        }
+    }
+}
+
+/// One string argument, in any of Arrow's string layouts.
+pub fn string_signature() -> Signature {
+    Signature::one_of(
+        vec![
+            TypeSignature::Exact(vec![DataType::Utf8View]),
+            TypeSignature::Exact(vec![DataType::Utf8]),
+            TypeSignature::Exact(vec![DataType::LargeUtf8]),
+        ],
+        Volatility::Immutable,
+    )
+}
+
+/// A literal in the type `dt`, when it converts and back without loss (`0.5` never becomes `0`
+/// for an integer column).
+pub fn lossless(v: &ScalarValue, dt: &DataType) -> Option<ScalarValue> {
+    if v.is_null() {
+        return None;
+    }
+    if &v.data_type() == dt {
+        return Some(v.clone());
+    }
+    let cast = v.cast_to(dt).ok()?;
+    (cast.cast_to(&v.data_type()).ok()? == *v).then_some(cast)
+}
