@@ -180,16 +180,18 @@ fn slot(aggs: &mut Vec<Expr>, e: Expr) -> usize {
 impl Engine {
     /// An evaluation error in words, with what to do when a CSV/JSON value does not fit the type
     /// inferred from the first `infer_rows` records.
-    fn explain(&self, ds: &OpenDataset, e: &datafusion::error::DataFusionError) -> String {
+    /// `column` is the check's own column, named in the advice when there is one.
+    fn explain(&self, ds: &OpenDataset, e: &datafusion::error::DataFusionError, column: Option<&str>) -> String {
         let message = clean(e);
         if ds.format == crate::suite::Format::Parquet || !message.contains("Cast error") {
             return message;
         }
         format!(
             "{message}. Column types of CSV and JSON files are inferred from their first {} records; \
-             declare the column's type in the suite's [dataset] (types = {{ column = \"string\" }}) or \
+             declare the column's type in the suite's [dataset] (types = {{ {} = \"string\" }}) or \
              raise `infer_rows` in [engine]",
-            crate::checks::fmt_count(self.config.infer_rows as u64)
+            crate::checks::fmt_count(self.config.infer_rows as u64),
+            column.unwrap_or("column")
         )
     }
 
@@ -472,7 +474,11 @@ impl Engine {
                                     }
                                 }
                             }
-                            Err(e) => measured.push(Err(self.explain(ds, &e))),
+                            Err(e) => {
+                                let columns = suite.checks[p.index].check.columns();
+                                let column = columns.first().map(|c| c.get_ref().as_str());
+                                measured.push(Err(self.explain(ds, &e, column)));
+                            }
                         }
                     }
                     if rows.is_none() && !measured.is_empty() {

@@ -42,7 +42,7 @@ fn a_value_past_the_sample_that_does_not_fit_says_what_to_declare() {
     let message = x["message"].as_str().unwrap();
     assert!(message.contains("n/a"), "{message}");
     assert!(message.contains("first 20,000 records"), "{message}");
-    assert!(message.contains("types = { column = \"string\" }"), "{message}");
+    assert!(message.contains("types = { x = \"string\" }"), "{message}");
 
     // Declaring the type (or reading the whole file) settles it.
     p.file(
