@@ -17,6 +17,7 @@ mod shared_lists;
 mod source;
 mod stats;
 mod string_match;
+mod view_table;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

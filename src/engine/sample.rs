@@ -109,9 +109,12 @@ pub struct RowSample {
     pub n: usize,
 }
 
-/// Fetches the samples of several row-level checks with one query. On a table that is one scan over
+/// Fetches the samples of several row-level checks with one scan. On a table that is one scan over
 /// its files and a single-partition context, rows stream in file order and the scan stops as soon as
 /// every check has its sample, so the result is deterministic and usually costs a fraction of a scan.
+/// The scan only reads columns; each check's predicate is evaluated here, once per row, and only
+/// while that check still lacks rows, so a check whose last failing rows lie deep in the data does
+/// not make every other check's predicate run to the end.
 pub async fn failing_rows_in_file_order(
     ctx: &SessionContext,
     table: &str,
@@ -119,40 +122,51 @@ pub async fn failing_rows_in_file_order(
 ) -> DfResult<Vec<Vec<Value>>> {
     let df = ctx.table(TableReference::bare(table)).await?;
     let fallback: Vec<String> = df.schema().fields().iter().take(8).map(|f| f.name().clone()).collect();
+    let schema = df.schema().clone();
     let mut cols: Vec<String> = Vec::new();
+    let mut add = |c: &str| {
+        if !cols.iter().any(|x| x == c) {
+            cols.push(c.to_string());
+        }
+    };
+    let mut preds = Vec::with_capacity(wanted.len());
     for w in wanted {
         for c in if w.columns.is_empty() { &fallback } else { &w.columns } {
-            if !cols.contains(c) {
-                cols.push(c.clone());
-            }
+            add(c);
         }
-    }
-    // Each predicate is evaluated once per row, as a flag column, and rows are picked here: a
-    // `WHERE p1 OR … OR pk` in front would evaluate every predicate a second time.
-    let schema = df.schema().clone();
-    let mut exprs: Vec<Expr> = cols.iter().map(|c| column(c)).collect();
-    for (i, w) in wanted.iter().enumerate() {
         let pred = super::fast_paths(w.pred.clone(), &schema);
-        exprs.push(Expr::IsTrue(Box::new(pred)).alias(format!("__lakegate_f{i}")));
+        for c in pred.column_refs() {
+            add(&c.name);
+        }
+        preds.push(pred);
     }
-    let mut stream = df.select(exprs)?.execute_stream().await?;
+    let df = df.select(cols.iter().map(|c| column(c)).collect::<Vec<_>>())?;
+    let state = ctx.state();
+    let mut checks = Vec::with_capacity(wanted.len());
+    for (w, pred) in wanted.iter().zip(preds) {
+        let test = state.create_physical_expr(pred, df.schema())?;
+        let own = if w.columns.is_empty() { &fallback } else { &w.columns };
+        let idx: Vec<usize> = own.iter().filter_map(|c| cols.iter().position(|x| x == c)).collect();
+        checks.push((test, idx));
+    }
+    let mut stream = df.execute_stream().await?;
     let mut out: Vec<Vec<Value>> = vec![Vec::new(); wanted.len()];
     while let Some(batch) = futures::StreamExt::next(&mut stream).await {
         let batch = batch?;
-        for (i, w) in wanted.iter().enumerate() {
+        for (i, (w, (test, idx))) in wanted.iter().zip(&checks).enumerate() {
             let need = w.n.saturating_sub(out[i].len());
             if need == 0 {
                 continue;
             }
-            let Some(flags) = batch.column(cols.len() + i).as_any().downcast_ref::<BooleanArray>() else {
+            let flags = test.evaluate(&batch)?.into_array(batch.num_rows())?;
+            let Some(flags) = flags.as_any().downcast_ref::<BooleanArray>() else {
                 continue;
             };
+            // A null predicate is not a failing row: `true_count` and the filter both skip nulls.
             if flags.true_count() == 0 {
                 continue;
             }
-            let own = if w.columns.is_empty() { &fallback } else { &w.columns };
-            let idx: Vec<usize> = own.iter().filter_map(|c| cols.iter().position(|x| x == c)).collect();
-            let hits = filter_record_batch(&batch.project(&idx)?, flags)?;
+            let hits = filter_record_batch(&batch.project(idx)?, flags)?;
             out[i].extend(to_json(&[hits.slice(0, need.min(hits.num_rows()))]));
         }
         if wanted.iter().zip(&out).all(|(w, o)| o.len() >= w.n) {

@@ -18,7 +18,8 @@ use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::string_match::{Match, Matcher, StringSet, inline_view};
+use super::string_match::{COMPARE_UP_TO, Match, Matcher, StringSet, inline_view};
+use super::view_table::ViewTable;
 
 /// The most lists one mask holds.
 const MAX_LISTS: usize = 64;
@@ -30,6 +31,8 @@ struct ListMask {
     inline: Vec<(u128, u64)>,
     /// The longer listed values, with the lists they are in.
     long: Vec<(String, u64)>,
+    /// `inline` as a hash table, when there are more than a few.
+    table: Option<ViewTable>,
     signature: Signature,
 }
 
@@ -51,9 +54,15 @@ impl ListMask {
                 }
             }
         }
+        let table = if inline.len() > COMPARE_UP_TO {
+            ViewTable::new(&inline)
+        } else {
+            None
+        };
         Self {
             inline,
             long,
+            table,
             signature: super::kernel::string_signature(),
         }
     }
@@ -68,9 +77,13 @@ impl ListMask {
 
     /// Branch-free over the inline values: which one matches changes from row to row.
     fn of_view(&self, view: u128) -> u64 {
-        self.inline
-            .iter()
-            .fold(0, |acc, (v, m)| acc | (m & 0u64.wrapping_sub(u64::from(*v == view))))
+        match &self.table {
+            Some(t) => t.get(view),
+            None => self
+                .inline
+                .iter()
+                .fold(0, |acc, (v, m)| acc | (m & 0u64.wrapping_sub(u64::from(*v == view)))),
+        }
     }
 
     fn evaluate(&self, a: &dyn Array) -> Result<UInt64Array> {

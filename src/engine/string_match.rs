@@ -26,6 +26,8 @@ use datafusion::logical_expr::{
 };
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
+use super::view_table::ViewTable;
+
 /// The longest sequence compiled (longer patterns are rare and keep the regex).
 const MAX_LEN: usize = 64;
 
@@ -120,7 +122,12 @@ pub struct StringSet {
     pub(super) inline: Vec<u128>,
     /// The values longer than that.
     pub(super) long: Vec<String>,
+    /// The inline views as a hash table, when there are more than a few.
+    table: Option<ViewTable>,
 }
+
+/// Up to this many listed values, comparing with each is cheaper than a table lookup.
+pub(super) const COMPARE_UP_TO: usize = 4;
 
 /// The Utf8View view of a value of at most 12 bytes: its length, then its bytes, zero-padded.
 pub(super) fn inline_view(b: &[u8]) -> u128 {
@@ -144,7 +151,12 @@ impl StringSet {
         inline.dedup();
         long.sort_unstable();
         long.dedup();
-        Self { inline, long }
+        let table = if inline.len() > COMPARE_UP_TO {
+            ViewTable::new(&inline.iter().map(|v| (*v, 1)).collect::<Vec<_>>())
+        } else {
+            None
+        };
+        Self { inline, long, table }
     }
 
     pub fn contains(&self, v: &str) -> bool {
@@ -160,7 +172,10 @@ impl StringSet {
     /// mispredicted branch costs more than the comparisons it saves. A long value's view (length
     /// above 12) never equals an inline one.
     fn contains_view(&self, view: u128, value: impl FnOnce() -> bool) -> bool {
-        let inline = self.inline.iter().fold(false, |hit, v| hit | (*v == view));
+        let inline = match &self.table {
+            Some(t) => t.get(view) != 0,
+            None => self.inline.iter().fold(false, |hit, v| hit | (*v == view)),
+        };
         inline || (!self.long.is_empty() && (view as u32) > 12 && value())
     }
 }
@@ -422,24 +437,27 @@ mod tests {
             .map(|v| Some(v.to_string())),
         );
         values.push(None);
-        for negated in [false, true] {
-            let m = Match {
-                matcher: Matcher::Set(StringSet::new(listed)),
-                negated,
-                signature: super::super::kernel::string_signature(),
-            };
-            let expected: Vec<Option<bool>> = values
-                .iter()
-                .map(|v| v.as_ref().map(|v| listed.contains(&v.as_str()) != negated))
-                .collect();
-            let arrays: Vec<Box<dyn Array>> = vec![
-                Box::new(StringViewArray::from_iter(values.iter().map(Option::as_deref))),
-                Box::new(StringArray::from_iter(values.iter().map(Option::as_deref))),
-                Box::new(LargeStringArray::from_iter(values.iter().map(Option::as_deref))),
-            ];
-            for a in arrays {
-                let got: Vec<Option<bool>> = m.evaluate(a.as_ref()).unwrap().iter().collect();
-                assert_eq!(got, expected, "{} negated={negated}", a.data_type());
+        // Five short values use the hash table, the first three the comparisons.
+        for listed in [&listed[..], &listed[..3]] {
+            for negated in [false, true] {
+                let m = Match {
+                    matcher: Matcher::Set(StringSet::new(listed.iter().copied())),
+                    negated,
+                    signature: super::super::kernel::string_signature(),
+                };
+                let expected: Vec<Option<bool>> = values
+                    .iter()
+                    .map(|v| v.as_ref().map(|v| listed.contains(&v.as_str()) != negated))
+                    .collect();
+                let arrays: Vec<Box<dyn Array>> = vec![
+                    Box::new(StringViewArray::from_iter(values.iter().map(Option::as_deref))),
+                    Box::new(StringArray::from_iter(values.iter().map(Option::as_deref))),
+                    Box::new(LargeStringArray::from_iter(values.iter().map(Option::as_deref))),
+                ];
+                for a in arrays {
+                    let got: Vec<Option<bool>> = m.evaluate(a.as_ref()).unwrap().iter().collect();
+                    assert_eq!(got, expected, "{} negated={negated}", a.data_type());
+                }
             }
         }
     }
