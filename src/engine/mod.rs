@@ -11,6 +11,7 @@ mod count_true;
 pub mod discover;
 pub mod error;
 mod kernel;
+mod key_bitmap;
 mod run;
 pub mod sample;
 mod shared_lists;

@@ -7,7 +7,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::common::TableReference;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result as DfResult;
-use datafusion::functions_aggregate::expr_fn::count;
+use datafusion::functions_aggregate::expr_fn::{count, max, min};
 use datafusion::logical_expr::{Expr, lit};
 use datafusion::prelude::DataFrame;
 use datafusion::scalar::ScalarValue;
@@ -167,6 +167,19 @@ fn is_read_error(e: &datafusion::error::DataFusionError) -> bool {
     }
 }
 
+/// A duplicated key of a `unique` sample: its count, its key values and its row.
+type Repeated = (i64, Vec<ScalarValue>, Value);
+
+/// The `n` most repeated keys, ties in key order.
+fn most_repeated(mut pool: Vec<Repeated>, n: usize) -> Vec<Repeated> {
+    pool.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+    });
+    pool.truncate(n);
+    pool
+}
+
 /// Position of an expression in the aggregate list, adding it once.
 fn slot(aggs: &mut Vec<Expr>, e: Expr) -> usize {
     if let Some(i) = aggs.iter().position(|x| *x == e) {
@@ -231,6 +244,22 @@ impl Engine {
                 None => At::Total,
                 Some(s) => At::Count(slot(&mut preds, super::fast_paths(s.clone(), &schema))),
             };
+            // The range of a `unique` check's integer key, over the whole dataset (it bounds the
+            // keys of any scope too), for the bitmap that finds repeated keys.
+            if let Shape::Unique { columns } = &c.shape
+                && let [key] = columns.as_slice()
+                && schema
+                    .field_with_unqualified_name(key)
+                    .is_ok_and(|f| super::key_bitmap::supported(f.data_type()))
+            {
+                let bounds =
+                    [min(column(key)), max(column(key))].map(|e| match stats.and_then(|st| st.aggregate(&e)) {
+                        Some(v) => At::Known(v),
+                        None => At::Agg(slot(&mut aggs, e)),
+                    });
+                slots.push((in_scope, None, bounds.to_vec(), false));
+                continue;
+            }
             let known = footers.and_then(|st| match &c.shape {
                 Shape::Rows { failing } => st
                     .count_true(failing)
@@ -319,18 +348,55 @@ impl Engine {
         })
     }
 
-    /// Failing rows and duplicated keys of a `unique` check.
+    /// Failing rows and duplicated keys of a `unique` check. A single integer key whose range
+    /// (`lo`, `span` keys) is known is counted with bitmaps (`key_bitmap`); otherwise, or when the
+    /// bitmaps do not fit, with one grouped query.
     async fn unique(
         &self,
         table: &str,
         columns: &[String],
         scope: Option<&Expr>,
         n: usize,
+        key_range: Option<(i64, u64)>,
         counter: &AtomicU32,
     ) -> DfResult<(u64, u64, Vec<Value>)> {
-        // One grouped query yields the counts and the sample: the duplicated keys stream back and
-        // are summed here, keeping the `n` most repeated (ties by key) as the sample.
         let keys: Vec<Expr> = columns.iter().map(|c| column(c)).collect();
+        if let (Some((lo, span)), [key]) = (key_range, columns) {
+            let df = sample::keyed_rows(&self.ctx, table, &keys, scope)
+                .await?
+                .select(keys.clone())?;
+            counter.fetch_add(1, Ordering::Relaxed);
+            if let Some(d) = super::key_bitmap::find(&self.ctx, df, lo, span).await? {
+                let rows = d.counts.values().sum();
+                let dup_keys = d.counts.len() as u64;
+                let mut counts: Vec<(i64, u64)> = d.counts.into_iter().collect();
+                // Only keys as repeated as the n-th most repeated can be in the sample.
+                if n > 0 && counts.len() > n {
+                    counts.select_nth_unstable_by(n - 1, |a, b| b.1.cmp(&a.1));
+                    let least = counts[n - 1].1;
+                    counts.retain(|c| c.1 >= least);
+                }
+                let pool = if n == 0 { Vec::new() } else { counts };
+                let pool = pool
+                    .into_iter()
+                    .map(|(k, c)| {
+                        let c = i64::try_from(c).unwrap_or(i64::MAX);
+                        let mut row = serde_json::Map::new();
+                        row.insert(key.clone(), Value::from(k));
+                        row.insert("count".to_string(), Value::from(c));
+                        (c, vec![ScalarValue::Int64(Some(k))], Value::Object(row))
+                    })
+                    .collect();
+                return Ok((
+                    rows,
+                    dup_keys,
+                    most_repeated(pool, n).into_iter().map(|p| p.2).collect(),
+                ));
+            }
+            tracing::debug!(key = %key, "The key bitmaps do not fit; grouping the keys instead.");
+        }
+        // One grouped query yields the counts and the sample: the duplicated keys stream back and
+        // are summed here, keeping the `n` most repeated (ties in key order) as the sample.
         let df = sample::keyed_rows(&self.ctx, table, &keys, scope)
             .await?
             .aggregate(keys, vec![count(lit(1i64)).alias("count")])?
@@ -338,7 +404,7 @@ impl Engine {
         counter.fetch_add(1, Ordering::Relaxed);
         let mut stream = df.execute_stream().await?;
         let (mut rows, mut dup_keys) = (0u64, 0u64);
-        let mut pool: Vec<(i64, String, Value)> = Vec::new();
+        let mut pool: Vec<Repeated> = Vec::new();
         while let Some(batch) = futures::StreamExt::next(&mut stream).await {
             let batch = batch?;
             let counts = batch
@@ -363,18 +429,22 @@ impl Engine {
             };
             for (i, c) in counts.values().iter().enumerate() {
                 if *c >= floor {
+                    let key = (0..batch.num_columns() - 1)
+                        .map(|j| ScalarValue::try_from_array(batch.column(j), i))
+                        .collect::<DfResult<Vec<_>>>()?;
                     let row = sample::to_json(&[batch.slice(i, 1)]).pop().unwrap_or(Value::Null);
-                    pool.push((*c, row.to_string(), row));
+                    pool.push((*c, key, row));
                 }
             }
             if pool.len() > 4 * n {
-                pool.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-                pool.truncate(n);
+                pool = most_repeated(pool, n);
             }
         }
-        pool.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        pool.truncate(n);
-        Ok((rows, dup_keys, pool.into_iter().map(|p| p.2).collect()))
+        Ok((
+            rows,
+            dup_keys,
+            most_repeated(pool, n).into_iter().map(|p| p.2).collect(),
+        ))
     }
 
     /// Rows whose value is absent from the other dataset, and how many distinct values that is.
@@ -543,7 +613,14 @@ impl Engine {
                 )),
                 Shape::Unique { columns } => {
                     let n = suite.checks[p.index].common.sample;
-                    match self.unique(&ds.table, columns, p.scope.as_ref(), n, &queries).await {
+                    let key_range = match m.values.as_slice() {
+                        [lo, hi] => super::key_bitmap::range(lo, hi, rows.unwrap_or(0)),
+                        _ => None,
+                    };
+                    match self
+                        .unique(&ds.table, columns, p.scope.as_ref(), n, key_range, &queries)
+                        .await
+                    {
                         Ok((failing_rows, duplicate_keys, sample)) => {
                             let v = evaluate(
                                 p,

@@ -9,6 +9,7 @@ mod docs;
 mod fixtures;
 mod history;
 mod inference;
+mod keys;
 mod kinds;
 mod promote;
 mod stats;

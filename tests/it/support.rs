@@ -92,12 +92,18 @@ impl Project {
 
     /// Runs `lakegate ARGS` in the project with the fixed clock.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// Runs `lakegate ARGS` with these environment variables (and no `LAKEGATE_LOG` otherwise).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_lakegate"))
             .args(args)
             .arg("--now")
             .arg(NOW)
             .current_dir(self.path())
             .env_remove("LAKEGATE_LOG")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         Run {

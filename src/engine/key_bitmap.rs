@@ -1,0 +1,173 @@
+//! Duplicated integer keys found with a bitmap over the key range instead of a hash aggregate.
+//!
+//! A `unique` check over one integer column is, by far, the most expensive query of a suite when
+//! run as `GROUP BY key HAVING count(*) > 1`: a hash table of every distinct key. Keys such as ids
+//! usually span a range not much wider than the row count, and the fused scan already knows that
+//! range (`min`/`max`, often straight from the Parquet footers). Then one bit per possible key
+//! suffices: a row whose bit is already set repeats a key and is counted in a small map. Each
+//! partition of the scan fills its own bitmap in parallel; keys seen by more than one partition
+//! are the bits set in two bitmaps. The bitmaps (range/8 bytes each) are reserved from the
+//! session's memory pool; when the range is too wide, the pool refuses, or a value falls outside
+//! the range (the data changed since it was measured), the caller runs the `GROUP BY` query, which
+//! can spill.
+
+use std::collections::HashMap;
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::common::ScalarValue;
+use datafusion::error::Result as DfResult;
+use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::prelude::{DataFrame, SessionContext};
+
+/// A key range wider than this many bits per row in scope is left to the hash aggregate: the
+/// bitmap would be mostly empty and its random accesses would miss the caches.
+const BITS_PER_ROW: u64 = 16;
+/// Any range up to this many keys is fine, whatever the row count.
+const SMALL_RANGE: u64 = 1 << 20;
+
+/// The integer types whose values convert to `i64` without loss.
+pub fn supported(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+    )
+}
+
+/// The keys `min..=max`, as given by the fused scan, when a bitmap of them is worth it.
+pub fn range(min: &ScalarValue, max: &ScalarValue, rows: u64) -> Option<(i64, u64)> {
+    let as_i64 = |v: &ScalarValue| match v.cast_to(&DataType::Int64).ok()? {
+        ScalarValue::Int64(Some(x)) => Some(x),
+        _ => None,
+    };
+    let (lo, hi) = (as_i64(min)?, as_i64(max)?);
+    let span = u64::try_from(i128::from(hi) - i128::from(lo) + 1).ok()?;
+    (span <= SMALL_RANGE.max(rows.saturating_mul(BITS_PER_ROW))).then_some((lo, span))
+}
+
+/// Keys occurring more than once, with their counts.
+pub struct Duplicates {
+    pub counts: HashMap<i64, u64>,
+}
+
+/// What one partition saw: a bit per key, and the keys it saw more than once with their counts.
+struct Seen {
+    bits: Vec<u64>,
+    repeats: HashMap<i64, u64>,
+}
+
+impl Seen {
+    fn has(&self, off: u64) -> bool {
+        #[allow(clippy::cast_possible_truncation)]
+        let word = (off >> 6) as usize;
+        self.bits[word] & (1 << (off & 63)) != 0
+    }
+}
+
+/// Fills one partition's bitmap; `None` when a key lies outside the range.
+async fn scan(mut stream: SendableRecordBatchStream, lo: i64, span: u64, words: usize) -> DfResult<Option<Seen>> {
+    let mut seen = Seen {
+        bits: vec![0; words],
+        repeats: HashMap::new(),
+    };
+    while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+        let batch = batch?;
+        let keys = cast(batch.column(0), &DataType::Int64)?;
+        let keys = keys.as_primitive::<Int64Type>();
+        for (i, &v) in keys.values().iter().enumerate() {
+            if keys.is_null(i) {
+                continue;
+            }
+            #[allow(clippy::cast_sign_loss)]
+            let off = v.wrapping_sub(lo) as u64;
+            if off >= span {
+                return Ok(None);
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let (word, bit) = ((off >> 6) as usize, 1u64 << (off & 63));
+            if seen.bits[word] & bit == 0 {
+                seen.bits[word] |= bit;
+            } else {
+                *seen.repeats.entry(v).or_insert(1) += 1;
+            }
+        }
+    }
+    Ok(Some(seen))
+}
+
+/// The duplicated keys of `keys` (a one-column frame of non-null integer keys within
+/// `lo..lo + span`), or `None` when the bitmaps do not fit the memory pool or a key was outside.
+pub async fn find(ctx: &SessionContext, keys: DataFrame, lo: i64, span: u64) -> DfResult<Option<Duplicates>> {
+    let words = usize::try_from(span.div_ceil(64)).unwrap_or(usize::MAX);
+    let streams = keys.execute_stream_partitioned().await?;
+    let parts = streams.len();
+    // One bitmap per partition, plus one to merge them.
+    let reservation = MemoryConsumer::new("lakegate unique keys").register(&ctx.runtime_env().memory_pool);
+    let bytes = words.saturating_mul(8).saturating_mul(parts + usize::from(parts > 1));
+    if reservation.try_grow(bytes).is_err() {
+        return Ok(None);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for s in streams {
+        tasks.spawn(scan(s, lo, span, words));
+    }
+    let mut seen = Vec::with_capacity(parts);
+    while let Some(done) = tasks.join_next().await {
+        match done.map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?? {
+            Some(s) => seen.push(s),
+            None => return Ok(None),
+        }
+    }
+    tracing::debug!(partitions = parts, keys = span, "Counted repeated keys with bitmaps.");
+    Ok(Some(merge(seen, lo)))
+}
+
+/// Totals over partitions: a key is duplicated when one partition repeats it or several saw it.
+fn merge(seen: Vec<Seen>, lo: i64) -> Duplicates {
+    let mut counts: HashMap<i64, u64> = HashMap::new();
+    if let [only] = seen.as_slice() {
+        counts.clone_from(&only.repeats);
+        return Duplicates { counts };
+    }
+    let words = seen.first().map_or(0, |s| s.bits.len());
+    // Keys set in at least two bitmaps.
+    let mut once = vec![0u64; words];
+    let mut twice = vec![0u64; words];
+    for s in &seen {
+        for ((o, t), b) in once.iter_mut().zip(twice.iter_mut()).zip(&s.bits) {
+            *t |= *o & b;
+            *o |= b;
+        }
+    }
+    let mut keys: Vec<i64> = seen.iter().flat_map(|s| s.repeats.keys().copied()).collect();
+    for (w, &t) in twice.iter().enumerate() {
+        let mut t = t;
+        while t != 0 {
+            let off = (w as u64) * 64 + u64::from(t.trailing_zeros());
+            #[allow(clippy::cast_possible_wrap)]
+            keys.push(lo.wrapping_add(off as i64));
+            t &= t - 1;
+        }
+    }
+    for k in keys {
+        if counts.contains_key(&k) {
+            continue;
+        }
+        #[allow(clippy::cast_sign_loss)]
+        let off = k.wrapping_sub(lo) as u64;
+        let total = seen
+            .iter()
+            .map(|s| s.repeats.get(&k).copied().unwrap_or_else(|| u64::from(s.has(off))))
+            .sum();
+        counts.insert(k, total);
+    }
+    Duplicates { counts }
+}
