@@ -12,13 +12,14 @@
 //! can spill.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result as DfResult;
-use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{DataFrame, SessionContext};
 
@@ -62,6 +63,8 @@ pub struct Duplicates {
 struct Seen {
     bits: Vec<u64>,
     repeats: HashMap<i64, u64>,
+    /// The pool's share of the two above, held until they are merged.
+    reservation: MemoryReservation,
 }
 
 impl Seen {
@@ -72,12 +75,30 @@ impl Seen {
     }
 }
 
-/// Fills one partition's bitmap; `None` when a key lies outside the range.
-async fn scan(mut stream: SendableRecordBatchStream, lo: i64, span: u64, words: usize) -> DfResult<Option<Seen>> {
+/// Bytes a repeated key takes in a partition's map (key, count, hash table overhead).
+const REPEAT_BYTES: usize = 32;
+/// Repeated keys reserved from the memory pool at a time.
+const REPEATS_PER_GROWTH: usize = 1 << 16;
+
+/// Fills one partition's bitmap, its memory reserved from the pool; `None` when the pool refuses
+/// or a key lies outside the range.
+async fn scan(
+    mut stream: SendableRecordBatchStream,
+    lo: i64,
+    span: u64,
+    words: usize,
+    pool: Arc<dyn MemoryPool>,
+) -> DfResult<Option<Seen>> {
+    let reservation = MemoryConsumer::new("lakegate unique keys").register(&pool);
+    if reservation.try_grow(words.saturating_mul(8)).is_err() {
+        return Ok(None);
+    }
     let mut seen = Seen {
         bits: vec![0; words],
         repeats: HashMap::new(),
+        reservation,
     };
+    let mut reserved_repeats = 0;
     while let Some(batch) = futures::StreamExt::next(&mut stream).await {
         let batch = batch?;
         let keys = cast(batch.column(0), &DataType::Int64)?;
@@ -99,6 +120,13 @@ async fn scan(mut stream: SendableRecordBatchStream, lo: i64, span: u64, words: 
                 *seen.repeats.entry(v).or_insert(1) += 1;
             }
         }
+        // Many repeated keys: the map grows, within the pool or not at all (the grouped query spills).
+        while seen.repeats.len() > reserved_repeats {
+            if seen.reservation.try_grow(REPEATS_PER_GROWTH * REPEAT_BYTES).is_err() {
+                return Ok(None);
+            }
+            reserved_repeats += REPEATS_PER_GROWTH;
+        }
     }
     Ok(Some(seen))
 }
@@ -109,15 +137,15 @@ pub async fn find(ctx: &SessionContext, keys: DataFrame, lo: i64, span: u64) -> 
     let words = usize::try_from(span.div_ceil(64)).unwrap_or(usize::MAX);
     let streams = keys.execute_stream_partitioned().await?;
     let parts = streams.len();
-    // One bitmap per partition, plus one to merge them.
-    let reservation = MemoryConsumer::new("lakegate unique keys").register(&ctx.runtime_env().memory_pool);
-    let bytes = words.saturating_mul(8).saturating_mul(parts + usize::from(parts > 1));
-    if reservation.try_grow(bytes).is_err() {
+    let pool = ctx.runtime_env().memory_pool.clone();
+    // Merging several partitions takes two more bitmaps.
+    let merging = MemoryConsumer::new("lakegate unique keys (merge)").register(&pool);
+    if parts > 1 && merging.try_grow(words.saturating_mul(16)).is_err() {
         return Ok(None);
     }
     let mut tasks = tokio::task::JoinSet::new();
     for s in streams {
-        tasks.spawn(scan(s, lo, span, words));
+        tasks.spawn(scan(s, lo, span, words, pool.clone()));
     }
     let mut seen = Vec::with_capacity(parts);
     while let Some(done) = tasks.join_next().await {
