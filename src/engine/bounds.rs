@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
-use datafusion::arrow::buffer::{BooleanBuffer, Buffer};
+use datafusion::arrow::buffer::BooleanBuffer;
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Date64Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type,
@@ -54,24 +54,6 @@ impl std::hash::Hash for Outside {
             eq.hash(state);
         }
     }
-}
-
-/// Packs `fails(v)` of each value into a bitmap, 64 values per word. Iterating whole chunks of the
-/// slice (no index, so no bounds check) with a branch-free test lets the compiler vectorize it.
-fn pack<T: Copy>(values: &[T], fails: impl Fn(T) -> bool) -> BooleanBuffer {
-    let word = |chunk: &[T]| {
-        chunk
-            .iter()
-            .enumerate()
-            .fold(0u64, |m, (j, &x)| m | (u64::from(fails(x)) << j))
-    };
-    let chunks = values.chunks_exact(64);
-    let rest = chunks.remainder();
-    let mut words: Vec<u64> = chunks.map(word).collect();
-    if !rest.is_empty() {
-        words.push(word(rest));
-    }
-    BooleanBuffer::new(Buffer::from_vec(words), 0, values.len())
 }
 
 /// An integer lane type: a value's distance above a lower bound, as the unsigned type of its width
@@ -128,7 +110,7 @@ impl Outside {
             Some((lo, hi)) if lo <= T::MAX && hi >= T::MIN => {
                 let lo = T::narrow(lo.max(T::MIN));
                 let span = T::narrow(hi.min(T::MAX)).offset(lo);
-                pack(values, |v| v.offset(lo) > span)
+                super::kernel::pack(values, |v| v.offset(lo) > span)
             }
             _ => BooleanBuffer::new_set(values.len()),
         }
@@ -143,10 +125,10 @@ impl Outside {
         };
         let (lo, hi) = (convert(lo), convert(hi));
         match (self.lo_eq, self.hi_eq) {
-            (false, false) => pack(values, |v| !((v >= lo) & (v <= hi))),
-            (true, false) => pack(values, |v| !((v > lo) & (v <= hi))),
-            (false, true) => pack(values, |v| !((v >= lo) & (v < hi))),
-            (true, true) => pack(values, |v| !((v > lo) & (v < hi))),
+            (false, false) => super::kernel::pack(values, |v| !((v >= lo) & (v <= hi))),
+            (true, false) => super::kernel::pack(values, |v| !((v > lo) & (v <= hi))),
+            (false, true) => super::kernel::pack(values, |v| !((v >= lo) & (v < hi))),
+            (true, true) => super::kernel::pack(values, |v| !((v > lo) & (v < hi))),
         }
     }
 }

@@ -17,6 +17,8 @@ use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Expr
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct CountTrue {
     signature: Signature,
+    /// Per argument: count the rows where it is not true (false or null) instead.
+    negated: Vec<bool>,
 }
 
 fn list_type() -> DataType {
@@ -37,19 +39,25 @@ impl AggregateUDFImpl for CountTrue {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(Counts(vec![0; args.exprs.len()])))
+        Ok(Box::new(Counts {
+            counts: vec![0; args.exprs.len()],
+            negated: self.negated.clone(),
+        }))
     }
 }
 
 #[derive(Debug)]
-struct Counts(Vec<u64>);
+struct Counts {
+    counts: Vec<u64>,
+    negated: Vec<bool>,
+}
 
 impl Counts {
     fn to_scalar(&self) -> ScalarValue {
-        let values = Arc::new(UInt64Array::from(self.0.clone())) as ArrayRef;
+        let values = Arc::new(UInt64Array::from(self.counts.clone())) as ArrayRef;
         let list = ListArray::new(
             FieldRef::new(Field::new_list_field(DataType::UInt64, false)),
-            datafusion::arrow::buffer::OffsetBuffer::from_lengths([self.0.len()]),
+            datafusion::arrow::buffer::OffsetBuffer::from_lengths([self.counts.len()]),
             values,
             None,
         );
@@ -59,12 +67,14 @@ impl Counts {
 
 impl Accumulator for Counts {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        for (count, array) in self.0.iter_mut().zip(values) {
+        for ((count, array), negated) in self.counts.iter_mut().zip(values).zip(&self.negated) {
             let Some(b) = array.as_any().downcast_ref::<BooleanArray>() else {
                 return internal_err!("lakegate_count_true takes boolean arguments, got {}", array.data_type());
             };
-            // `true_count` counts valid true values: a null predicate is not a failing row.
-            *count += b.true_count() as u64;
+            // `true_count` counts valid true values: a null predicate is not a failing row, and
+            // is a row where the predicate is not true.
+            let t = b.true_count() as u64;
+            *count += if *negated { b.len() as u64 - t } else { t };
         }
         Ok(())
     }
@@ -74,7 +84,7 @@ impl Accumulator for Counts {
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.0.capacity() * 8
+        std::mem::size_of_val(self) + self.counts.capacity() * 8 + self.negated.capacity()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
@@ -89,7 +99,7 @@ impl Accumulator for Counts {
             }
             let part = lists.value(i);
             let part = part.as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
-            for (count, v) in self.0.iter_mut().zip(part.values()) {
+            for (count, v) in self.counts.iter_mut().zip(part.values()) {
                 *count += v;
             }
         }
@@ -97,12 +107,23 @@ impl Accumulator for Counts {
     }
 }
 
-/// `lakegate_count_true(preds…)`: a list with one count per predicate.
+/// `lakegate_count_true(preds…)`: a list with one count per predicate. A predicate `p IS NOT TRUE`
+/// (an `expression` check's failing rows) is counted as the rows minus those where `p` is true,
+/// and `p IS TRUE` as `p`: the wrappers are never evaluated.
 pub fn count_true(preds: Vec<Expr>) -> Expr {
+    let (args, negated): (Vec<Expr>, Vec<bool>) = preds
+        .into_iter()
+        .map(|p| match p {
+            Expr::IsNotTrue(inner) => (*inner, true),
+            Expr::IsTrue(inner) => (*inner, false),
+            other => (other, false),
+        })
+        .unzip();
     AggregateUDF::from(CountTrue {
         signature: Signature::variadic_any(Volatility::Immutable),
+        negated,
     })
-    .call(preds)
+    .call(args)
 }
 
 /// The counts from the aggregate's value.

@@ -1,8 +1,10 @@
 //! What the engine's own scalar functions (`bounds`, `string_match`, `shared_lists`) and the
 //! footer answers (`stats`) share: running an array kernel on a column or a literal, the signature
-//! of a function over strings, and converting a literal to a column's type without loss.
+//! of a function over strings, converting a literal to a column's type without loss, and packing
+//! a test of each value into a bitmap.
 
 use datafusion::arrow::array::{Array, ArrayRef};
+use datafusion::arrow::buffer::{BooleanBuffer, Buffer};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, Signature, TypeSignature, Volatility};
@@ -41,4 +43,22 @@ pub fn lossless(v: &ScalarValue, dt: &DataType) -> Option<ScalarValue> {
     }
     let cast = v.cast_to(dt).ok()?;
     (cast.cast_to(&v.data_type()).ok()? == *v).then_some(cast)
+}
+
+/// Packs `test(v)` of each value into a bitmap, 64 values per word. Iterating whole chunks of the
+/// slice (no index, so no bounds check) with a branch-free test lets the compiler vectorize it.
+pub fn pack<T: Copy>(values: &[T], test: impl Fn(T) -> bool) -> BooleanBuffer {
+    let word = |chunk: &[T]| {
+        chunk
+            .iter()
+            .enumerate()
+            .fold(0u64, |m, (j, &x)| m | (u64::from(test(x)) << j))
+    };
+    let chunks = values.chunks_exact(64);
+    let rest = chunks.remainder();
+    let mut words: Vec<u64> = chunks.map(word).collect();
+    if !rest.is_empty() {
+        words.push(word(rest));
+    }
+    BooleanBuffer::new(Buffer::from_vec(words), 0, values.len())
 }

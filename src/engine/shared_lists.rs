@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt64Array};
-use datafusion::arrow::buffer::{BooleanBuffer, ScalarBuffer};
+use datafusion::arrow::buffer::ScalarBuffer;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Result, exec_err};
@@ -144,8 +144,8 @@ struct ListBit {
 
 impl ListBit {
     fn evaluate(&self, masks: &UInt64Array) -> BooleanArray {
-        let v = masks.values();
-        let values = BooleanBuffer::collect_bool(v.len(), |i| ((v[i] >> self.bit) & 1 == 1) != self.negated);
+        let (bit, flip) = (self.bit, u64::from(self.negated));
+        let values = super::kernel::pack(masks.values(), |m| ((m >> bit) & 1) ^ flip == 1);
         BooleanArray::new(values, masks.nulls().cloned())
     }
 }
