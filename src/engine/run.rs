@@ -195,8 +195,14 @@ impl Engine {
     /// inferred from the first `infer_rows` records.
     /// `column` is the check's own column, named in the advice when there is one.
     fn explain(&self, ds: &OpenDataset, e: &datafusion::error::DataFusionError, column: Option<&str>) -> String {
-        let message = clean(e);
-        if ds.format == crate::suite::Format::Parquet || !message.contains("Cast error") {
+        let mut message = clean(e);
+        // The CSV reader quotes the whole row; the value and its line say enough, and the row's
+        // other values do not belong in a report.
+        if let Some(at) = message.find(". Row data: ") {
+            message.truncate(at);
+        }
+        let misfit = message.contains("Cast error") || message.contains("Error while parsing value");
+        if ds.format == crate::suite::Format::Parquet || !misfit {
             return message;
         }
         format!(

@@ -8,9 +8,13 @@
 //! over the result still reads every file once.
 //!
 //! CSV null markers: DataFusion 55 honours `null_regex` when inferring a CSV schema but not when
-//! reading (apache/datafusion#25213). CSV groups are therefore read as all-Utf8 and each column is
-//! projected as `CAST(CASE WHEN c IN (markers) THEN NULL ELSE c END AS type)`. When a release carries
-//! the fix, [`csv_projection`] can become a plain column reference and `read_schema` the real schema.
+//! reading (apache/datafusion#25213). CSV groups of a dataset with null markers of its own (`NA`)
+//! are therefore read as all-Utf8 and each column is projected as
+//! `CAST(CASE WHEN c IN (markers) THEN NULL ELSE c END AS type)`. Without them (only the empty field,
+//! which arrow's reader already reads as null), columns are read in their inferred types and parsed
+//! once, by the reader; a column the dataset declares as text is read as text. When a release
+//! carries the fix, [`csv_projection`] can become a plain column reference and `read_schema` the
+//! real schema in every case.
 
 use std::sync::Arc;
 
@@ -203,14 +207,32 @@ pub fn build_table(
     let n_partitions = d.partition_keys.len();
     let data_fields = &unified.fields()[..unified.fields().len() - n_partitions];
 
+    let markers = !spec.csv.null_values.iter().all(String::is_empty);
     let mut combined: Option<DataFrame> = None;
     for (schema, partitions, files) in groups {
+        // CSV with null markers of its own: every column as text, markers removed by projection.
+        // Without them, arrow's reader already reads an empty field as null; columns are read in
+        // their inferred types, except those the dataset wants as text (`types = { zip = "string" }`
+        // keeps "007"), and parsed once, by the reader.
+        let as_text = |f: &Field| {
+            markers
+                || unified
+                    .field_with_name(f.name())
+                    .is_ok_and(|u| *u.data_type() == DataType::Utf8 && *f.data_type() != DataType::Utf8)
+        };
         let read_schema = if d.format == Format::Csv {
             Arc::new(Schema::new(
                 schema
                     .fields()
                     .iter()
-                    .map(|f| Field::new(f.name(), DataType::Utf8, true))
+                    .map(|f| {
+                        let t = if as_text(f) {
+                            DataType::Utf8
+                        } else {
+                            f.data_type().clone()
+                        };
+                        Field::new(f.name(), t, true)
+                    })
                     .collect::<Vec<_>>(),
             ))
         } else {
@@ -220,15 +242,14 @@ pub fn build_table(
         let opts = ListingOptions::new(format_for(ctx, d.format, &spec.csv, infer_rows, false)).with_file_extension("");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(opts)
-            .with_schema(read_schema);
+            .with_schema(read_schema.clone());
         let table = Arc::new(ListingTable::try_new(config)?);
 
-        let direct = d.format != Format::Csv
-            && n_partitions == 0
-            && data_fields.len() == schema.fields().len()
+        let direct = n_partitions == 0
+            && data_fields.len() == read_schema.fields().len()
             && data_fields
                 .iter()
-                .zip(schema.fields())
+                .zip(read_schema.fields())
                 .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
         if direct && combined.is_none() && d.files.len() == files.len() {
             // One group already in the dataset's shape: the listing table itself, no projection.
@@ -238,8 +259,10 @@ pub fn build_table(
         let mut exprs = Vec::with_capacity(unified.fields().len());
         for f in data_fields {
             let name = f.name();
-            let e = match schema.field_with_name(name) {
-                Ok(_) if d.format == Format::Csv => csv_projection(name, f.data_type(), &spec.csv)?,
+            let e = match read_schema.field_with_name(name) {
+                Ok(have) if d.format == Format::Csv && *have.data_type() == DataType::Utf8 => {
+                    csv_projection(name, f.data_type(), &spec.csv)?
+                }
                 Ok(have) if have.data_type() == f.data_type() => column(name),
                 Ok(_) => cast(column(name), f.data_type()),
                 Err(_) => typed_null(f.data_type()),

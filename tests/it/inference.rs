@@ -43,6 +43,9 @@ fn a_value_past_the_sample_that_does_not_fit_says_what_to_declare() {
     assert!(message.contains("n/a"), "{message}");
     assert!(message.contains("first 20,000 records"), "{message}");
     assert!(message.contains("types = { x = \"string\" }"), "{message}");
+    // Where it is; the row's other values stay out of the report.
+    assert!(message.contains("line 24000"), "{message}");
+    assert!(!message.contains("Row data"), "{message}");
 
     // Declaring the type (or reading the whole file) settles it.
     p.file(
@@ -75,4 +78,21 @@ fn a_column_empty_in_the_sample_is_inferred_from_the_whole_file() {
     assert_eq!(note["status"], "fail", "{note}");
     // Rows 21,001..25,000 with i % 5 == 4.
     assert_eq!(note["failing_rows"], 800);
+}
+
+#[test]
+fn a_column_declared_as_text_keeps_its_leading_zeros() {
+    // Inferred as integers, read as text because the suite says so: "00501" stays "00501".
+    let p = Project::new();
+    p.file("lake/raw/t/t.csv", "id,zip\n1,00501\n2,02134\n3,90210\n4,\n");
+    p.suite(
+        "t",
+        "types = { zip = \"string\" }",
+        "[[check]]\nkind = \"pattern\"\ncolumn = \"zip\"\nregex = '^[0-9]{5}$'\n\n[[check]]\nkind = \"not_null\"\ncolumn = \"zip\"\n",
+    );
+    let (code, r) = p.check_json(&[]);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(check(&r, "t.zip.pattern")["status"], "pass", "{r}");
+    // The empty field is null, as in every other column.
+    assert_eq!(check(&r, "t.zip.not_null")["failing_rows"], 1, "{r}");
 }
