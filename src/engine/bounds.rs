@@ -204,21 +204,11 @@ fn bound(v: &ScalarValue, dt: &DataType) -> Option<Bound> {
 }
 
 fn supported(dt: &DataType) -> bool {
-    matches!(
-        dt,
-        DataType::Float64
-            | DataType::Float32
-            | DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::Date32
-            | DataType::Date64
-            | DataType::Timestamp(..)
-    )
+    super::kernel::fits_i64(dt)
+        || matches!(
+            dt,
+            DataType::Float64 | DataType::Float32 | DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)
+        )
 }
 
 /// `(column, bound, inclusive)` of `column < lit` / `column <= lit` (`below`) or `>` / `>=`.

@@ -62,3 +62,17 @@ pub fn pack<T: Copy>(values: &[T], test: impl Fn(T) -> bool) -> BooleanBuffer {
     }
     BooleanBuffer::new(Buffer::from_vec(words), 0, values.len())
 }
+
+/// Integer types whose every value is an `i64` (`UInt64` is not).
+pub fn fits_i64(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+    )
+}

@@ -23,25 +23,11 @@ use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReser
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{DataFrame, SessionContext};
 
-/// A key range wider than this many bits per row in scope is left to the hash aggregate: the
+/// A key range wider than this many bits per row of the dataset is left to the hash aggregate: the
 /// bitmap would be mostly empty and its random accesses would miss the caches.
 const BITS_PER_ROW: u64 = 16;
 /// Any range up to this many keys is fine, whatever the row count.
 const SMALL_RANGE: u64 = 1 << 20;
-
-/// The integer types whose values convert to `i64` without loss.
-pub fn supported(dt: &DataType) -> bool {
-    matches!(
-        dt,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-    )
-}
 
 /// The keys `min..=max`, as given by the fused scan, when a bitmap of them is worth it.
 pub fn range(min: &ScalarValue, max: &ScalarValue, rows: u64) -> Option<(i64, u64)> {

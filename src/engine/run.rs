@@ -256,7 +256,7 @@ impl Engine {
                 && let [key] = columns.as_slice()
                 && schema
                     .field_with_unqualified_name(key)
-                    .is_ok_and(|f| super::key_bitmap::supported(f.data_type()))
+                    .is_ok_and(|f| super::kernel::fits_i64(f.data_type()))
             {
                 let bounds =
                     [min(column(key)), max(column(key))].map(|e| match stats.and_then(|st| st.aggregate(&e)) {
