@@ -205,7 +205,9 @@ pub async fn promote(
         opts.lock_timeout,
         &holder,
     )?;
-    let recovered = publish::recover(&target).map_err(|e| PromoteError::io(&target.meta(), &e))?;
+    let quarantine_dir = project.zone_dir("quarantine").map(|q| q.join(&rel_base));
+    let recovered =
+        publish::recover(&target, quarantine_dir.as_deref()).map_err(|e| PromoteError::io(&target.meta(), &e))?;
 
     let mut report = PromoteReport {
         lakegate: env!("CARGO_PKG_VERSION"),
@@ -330,6 +332,7 @@ pub async fn promote(
         sources: batch.iter().map(|f| f.source.clone()).collect(),
         rows: None,
         quarantine: None,
+        quarantine_move: None,
         schema_version: opts
             .history
             .as_ref()
@@ -342,9 +345,10 @@ pub async fn promote(
         Mode::Split => {
             let (rows, files, q) = split::stage(project, &prepared, suite, &staging, &rel_base, &run_id).await?;
             manifest.rows = Some(rows);
-            manifest.quarantine = q.clone();
+            manifest.quarantine = q.as_ref().map(|q| display_path(&q.to));
+            manifest.quarantine_move = q;
             report.rows = Some(rows);
-            report.quarantine = q;
+            report.quarantine = manifest.quarantine.clone();
             Ok(files)
         }
     };
@@ -426,6 +430,7 @@ fn quarantine_batch(
     }
     let json = serde_json::to_vec_pretty(result).unwrap_or_default();
     fs_atomic::write_atomic(&staging.join("_lakegate_results.json"), &json).map_err(|e| io(&staging, e))?;
+    fault_point("after-quarantine-staged");
     fs_atomic::rename_durable(&staging, &dest).map_err(|e| io(&dest, e))?;
     let sources: Vec<PathBuf> = batch.iter().map(|f| f.source.clone()).collect();
     let records: Vec<SnapFile> = batch.iter().map(|f| f.record.clone()).collect();

@@ -8,10 +8,15 @@
 //! 4. The manifest is written to `T/_lakegate/RUN_ID.json`; with `--move` the sources are removed
 //!    (only those whose checksum still matches), and the staging directory is removed.
 //!
+//! Split mode stages the failing rows under the quarantine zone's `_lakegate/staging/RUN_ID/`; the
+//! manifest names that directory, and step 3 renames it into the quarantine zone first.
+//!
 //! Recovery (at the start of every promotion of the dataset, under its lock, or `--recover`): a
 //! staging directory with an intent is rolled forward (steps 3–4 are idempotent); one without is
-//! removed. So after a crash and a recovery the target holds the whole batch or none of it, and a
-//! source file is only ever removed after its published copy is durable.
+//! removed, and so is anything left in the dataset's quarantine staging. So after a crash and a
+//! recovery the target holds the whole batch or none of it, quarantined rows appear exactly when
+//! their batch's passing rows do, and a source file is only ever removed after its published copy
+//! is durable.
 
 use std::path::{Path, PathBuf};
 
@@ -57,11 +62,22 @@ pub struct Manifest {
     /// Where quarantined rows went (split mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<String>,
+    /// Split mode: the quarantined rows' staging directory, renamed into the quarantine zone as the
+    /// first step of publishing (so they appear only if the passing rows are published too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_move: Option<QuarantineMove>,
     /// The accepted schema version of the dataset when the batch was checked (history store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_version: Option<u32>,
     /// The gate's run result.
     pub results: serde_json::Value,
+}
+
+/// A staged directory of quarantined rows and where it is published (absolute paths).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QuarantineMove {
+    pub from: PathBuf,
+    pub to: PathBuf,
 }
 
 /// A dataset directory in the target zone.
@@ -112,6 +128,11 @@ pub fn commit(target: &Target, staging: &Path, manifest: &Manifest) -> std::io::
 }
 
 fn roll_forward(target: &Target, staging: &Path, manifest: &Manifest) -> std::io::Result<()> {
+    if let Some(q) = &manifest.quarantine_move
+        && q.from.exists()
+    {
+        fs_atomic::rename_durable(&q.from, &q.to)?;
+    }
     for (i, f) in manifest.files.iter().enumerate() {
         let from = staging.join(&f.path);
         if from.exists() {
@@ -149,7 +170,29 @@ pub fn remove_sources(sources: &[PathBuf], batch: &[SnapFile]) -> std::io::Resul
 }
 
 /// Finishes or removes what an interrupted promotion left in `T/_lakegate/staging`.
-pub fn recover(target: &Target) -> std::io::Result<Vec<String>> {
+/// Recovers the target (see the module docs), then removes what interrupted promotions left in
+/// the dataset's quarantine staging (`quarantine`: the dataset's directory in the quarantine zone):
+/// after the target's roll-forward nothing there belongs to a committed promotion, and the dataset's
+/// promotions are serialized by its lock.
+pub fn recover(target: &Target, quarantine: Option<&Path>) -> std::io::Result<Vec<String>> {
+    let mut done = recover_target(target)?;
+    if let Some(q) = quarantine
+        && let Ok(entries) = std::fs::read_dir(q.join(META_DIR).join("staging"))
+    {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                fs_atomic::remove_dir_all(&e.path())?;
+                done.push(format!(
+                    "removed the quarantine staging directory of an interrupted promotion ({})",
+                    e.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    Ok(done)
+}
+
+fn recover_target(target: &Target) -> std::io::Result<Vec<String>> {
     let root = target.meta().join("staging");
     let Ok(entries) = std::fs::read_dir(&root) else {
         return Ok(Vec::new());

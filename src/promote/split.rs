@@ -81,8 +81,8 @@ fn fsync_tree(dir: &Path) -> Result<(), PromoteError> {
     Ok(())
 }
 
-/// Writes passing rows into `staging` and failing rows to the quarantine zone; returns the counts,
-/// the staged files, and where the quarantined rows are.
+/// Writes passing rows into `staging` and failing rows into the quarantine zone's staging; returns
+/// the counts, the staged files, and the quarantined rows' staging directory with its destination.
 pub async fn stage(
     project: &Project,
     prepared: &Prepared<'_>,
@@ -90,7 +90,7 @@ pub async fn stage(
     staging: &Path,
     rel_base: &Path,
     run_id: &str,
-) -> Result<(SplitRows, Vec<SnapFile>, Option<String>), PromoteError> {
+) -> Result<(SplitRows, Vec<SnapFile>, Option<publish::QuarantineMove>), PromoteError> {
     let ds = prepared
         .opened
         .first()
@@ -204,9 +204,11 @@ pub async fn stage(
         .await
         .map_err(|e| df_err(&e))?;
         fsync_tree(&qstaging)?;
-        let dest = qbase.join(run_id);
-        fs_atomic::rename_durable(&qstaging, &dest).map_err(|e| PromoteError::io(&dest, &e))?;
-        quarantine = Some(crate::diag::display_path(&dest));
+        // Renamed into place when the promotion commits (publish.rs), not before.
+        quarantine = Some(publish::QuarantineMove {
+            from: qstaging,
+            to: qbase.join(run_id),
+        });
     }
     Ok((rows, files, quarantine))
 }
