@@ -211,14 +211,15 @@ pub fn build_table(
     let mut combined: Option<DataFrame> = None;
     for (schema, partitions, files) in groups {
         // CSV with null markers of its own: every column as text, markers removed by projection.
-        // Without them, arrow's reader already reads an empty field as null; columns are read in
-        // their inferred types, except those the dataset wants as text (`types = { zip = "string" }`
-        // keeps "007"), and parsed once, by the reader.
+        // Without them, arrow's reader already reads an empty field as null, so a column whose
+        // inferred type is the dataset's type is read in it and parsed once, by the reader. A
+        // column the dataset types otherwise (declared `types`, or another file's wider type) is
+        // read as text and cast from it: `types = { zip = "string" }` keeps "007".
         let as_text = |f: &Field| {
             markers
                 || unified
                     .field_with_name(f.name())
-                    .is_ok_and(|u| *u.data_type() == DataType::Utf8 && *f.data_type() != DataType::Utf8)
+                    .is_ok_and(|u| u.data_type() != f.data_type())
         };
         let read_schema = if d.format == Format::Csv {
             Arc::new(Schema::new(
