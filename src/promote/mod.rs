@@ -430,10 +430,19 @@ fn quarantine_batch(
     }
     let json = serde_json::to_vec_pretty(result).unwrap_or_default();
     fs_atomic::write_atomic(&staging.join("_lakegate_results.json"), &json).map_err(|e| io(&staging, e))?;
+    // Published with the batch, removed once its sources are: a crash in between is finished by
+    // recovery instead of quarantining the batch a second time.
+    let pending = publish::PendingRemoval {
+        sources: batch.iter().map(|f| f.source.clone()).collect(),
+        batch: batch.iter().map(|f| f.record.clone()).collect(),
+    };
+    let json = serde_json::to_vec_pretty(&pending).unwrap_or_default();
+    fs_atomic::write_atomic(&staging.join(publish::QUARANTINE_PENDING), &json).map_err(|e| io(&staging, e))?;
     fault_point("after-quarantine-staged");
     fs_atomic::rename_durable(&staging, &dest).map_err(|e| io(&dest, e))?;
-    let sources: Vec<PathBuf> = batch.iter().map(|f| f.source.clone()).collect();
-    let records: Vec<SnapFile> = batch.iter().map(|f| f.record.clone()).collect();
-    publish::remove_sources(&sources, &records).map_err(|e| io(&qbase, e))?;
+    fault_point("after-quarantine-published");
+    publish::remove_sources(&pending.sources, &pending.batch).map_err(|e| io(&qbase, e))?;
+    let marker = dest.join(publish::QUARANTINE_PENDING);
+    fs_atomic::remove_file(&marker).map_err(|e| io(&marker, e))?;
     Ok(display_path(&dest))
 }

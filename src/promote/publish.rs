@@ -13,7 +13,9 @@
 //!
 //! Recovery (at the start of every promotion of the dataset, under its lock, or `--recover`): a
 //! staging directory with an intent is rolled forward (steps 3–4 are idempotent); one without is
-//! removed, and so is anything left in the dataset's quarantine staging. So after a crash and a
+//! removed, and so is anything left in the dataset's quarantine staging; a failed batch published to
+//! quarantine whose sources were not yet removed (its `_lakegate_pending.json` remains) has them
+//! removed. So after a crash and a
 //! recovery the target holds the whole batch or none of it, quarantined rows appear exactly when
 //! their batch's passing rows do, and a source file is only ever removed after its published copy
 //! is durable.
@@ -78,6 +80,18 @@ pub struct Manifest {
 pub struct QuarantineMove {
     pub from: PathBuf,
     pub to: PathBuf,
+}
+
+/// A failed batch moved to quarantine whose sources are still to be removed: written into the
+/// quarantine directory before it is published, removed once the sources are gone, finished by
+/// recovery after a crash in between.
+pub const QUARANTINE_PENDING: &str = "_lakegate_pending.json";
+
+/// The sources of a quarantined batch and what they held when checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingRemoval {
+    pub sources: Vec<PathBuf>,
+    pub batch: Vec<SnapFile>,
 }
 
 /// A dataset directory in the target zone.
@@ -176,9 +190,8 @@ pub fn remove_sources(sources: &[PathBuf], batch: &[SnapFile]) -> std::io::Resul
 /// promotions are serialized by its lock.
 pub fn recover(target: &Target, quarantine: Option<&Path>) -> std::io::Result<Vec<String>> {
     let mut done = recover_target(target)?;
-    if let Some(q) = quarantine
-        && let Ok(entries) = std::fs::read_dir(q.join(META_DIR).join("staging"))
-    {
+    let Some(q) = quarantine else { return Ok(done) };
+    if let Ok(entries) = std::fs::read_dir(q.join(META_DIR).join("staging")) {
         for e in entries.flatten() {
             if e.path().is_dir() {
                 fs_atomic::remove_dir_all(&e.path())?;
@@ -187,6 +200,24 @@ pub fn recover(target: &Target, quarantine: Option<&Path>) -> std::io::Result<Ve
                     e.file_name().to_string_lossy()
                 ));
             }
+        }
+    }
+    // A quarantined batch published before its sources were removed: remove them now.
+    if let Ok(entries) = std::fs::read_dir(q) {
+        for e in entries.flatten() {
+            let pending = e.path().join(QUARANTINE_PENDING);
+            let Some(p) = std::fs::read(&pending)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<PendingRemoval>(&b).ok())
+            else {
+                continue;
+            };
+            remove_sources(&p.sources, &p.batch)?;
+            fs_atomic::remove_file(&pending)?;
+            done.push(format!(
+                "finished moving the quarantined batch {} (its sources are removed)",
+                e.file_name().to_string_lossy()
+            ));
         }
     }
     Ok(done)

@@ -366,39 +366,44 @@ fn a_crash_in_split_mode_publishes_quarantined_rows_with_their_batch_or_not_at_a
 }
 
 #[test]
-fn a_crash_while_quarantining_a_failed_batch_leaves_nothing_behind_after_recovery() {
-    let p = sales(false, "on_fail = \"quarantine\"");
-    let quarantine = p.path().join("lake/quarantine/sales");
-    let child = spawn(
-        &p,
-        &["promote", "sales"],
-        &[("LAKEGATE_FAULT", "after-quarantine-staged")],
-    );
-    let (code, out, err) = finish(child);
-    assert_eq!(code, None, "the process should have been killed\n{out}{err}");
-    assert!(
-        quarantine
-            .join("_lakegate/staging")
-            .read_dir()
-            .unwrap()
-            .next()
-            .is_some()
-    );
+fn a_crash_while_quarantining_a_failed_batch_is_finished_or_undone_by_recovery() {
+    for step in ["after-quarantine-staged", "after-quarantine-published"] {
+        let p = sales(false, "on_fail = \"quarantine\"");
+        let raw = p.path().join("lake/raw/sales");
+        let quarantine = p.path().join("lake/quarantine/sales");
+        let child = spawn(&p, &["promote", "sales"], &[("LAKEGATE_FAULT", step)]);
+        let (code, out, err) = finish(child);
+        assert_eq!(code, None, "{step}: the process should have been killed\n{out}{err}");
 
-    let r = p.run(&["promote", "sales", "--recover"]);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("quarantine staging"), "{}", r.stdout);
-    assert!(
-        quarantine
-            .join("_lakegate/staging")
-            .read_dir()
-            .unwrap()
-            .next()
-            .is_none()
-    );
-    // Nothing was lost: the batch is still in raw, and quarantining it again works.
-    assert_eq!(data_files(&p.path().join("lake/raw/sales")).len(), 2);
-    let r = p.run(&["promote", "sales"]);
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert_eq!(data_files(&quarantine).len(), 2);
+        let r = p.run(&["promote", "sales", "--recover"]);
+        assert_eq!(r.code, 0, "{step}: {}{}", r.stdout, r.stderr);
+        assert!(
+            quarantine
+                .join("_lakegate/staging")
+                .read_dir()
+                .unwrap()
+                .next()
+                .is_none(),
+            "{step}: staging left"
+        );
+        // Either the batch is in quarantine and gone from raw, or still in raw and not in
+        // quarantine; never both, never neither.
+        let (in_raw, in_quarantine) = (data_files(&raw).len(), data_files(&quarantine).len());
+        assert_eq!(
+            in_raw + in_quarantine,
+            2,
+            "{step}: raw {in_raw}, quarantine {in_quarantine}"
+        );
+        let r = p.run(&["promote", "sales"]);
+        assert!(r.code == 0 || r.code == 1, "{step}: {}{}", r.stdout, r.stderr);
+        // Exactly one copy of the batch ends up in quarantine, with no marker left.
+        assert_eq!(data_files(&quarantine).len(), 2, "{step}");
+        assert!(data_files(&raw).is_empty(), "{step}");
+        let markers = walkdir::WalkDir::new(&quarantine)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_name() == "_lakegate_pending.json")
+            .count();
+        assert_eq!(markers, 0, "{step}");
+    }
 }
