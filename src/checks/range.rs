@@ -160,17 +160,32 @@ impl Check for Range {
         let name = self.column.get_ref();
         let dt = cx.column_type(name).clone();
         let c = column(name);
+        let lo = self.min.as_ref().map(|b| bound(cx, name, &dt, b, "min")).transpose()?;
+        let hi = self.max.as_ref().map(|b| bound(cx, name, &dt, b, "max")).transpose()?;
+        // Numbers are compared when the suite is read; dates, timestamps and strings only once
+        // the column's type is known.
+        if let (Some(Expr::Literal(a, _)), Some(Expr::Literal(b, _)), Some(min), Some(max)) =
+            (&lo, &hi, &self.min, &self.max)
+            && a.data_type() == b.data_type()
+            && !is_numeric(&a.data_type())
+            && a.partial_cmp(b) == Some(std::cmp::Ordering::Greater)
+        {
+            return Err(cx
+                .error(
+                    max.span(),
+                    format!("`max` ({}) comes before `min` ({})", max.get_ref(), min.get_ref()),
+                )
+                .label("empty range"));
+        }
         let mut parts = Vec::new();
-        if let Some(min) = &self.min {
-            let b = bound(cx, name, &dt, min, "min")?;
+        if let Some(b) = lo {
             parts.push(if self.exclusive {
                 c.clone().lt_eq(b)
             } else {
                 c.clone().lt(b)
             });
         }
-        if let Some(max) = &self.max {
-            let b = bound(cx, name, &dt, max, "max")?;
+        if let Some(b) = hi {
             parts.push(if self.exclusive {
                 c.clone().gt_eq(b)
             } else {

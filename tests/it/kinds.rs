@@ -447,6 +447,35 @@ fn range_with_max_below_min_is_a_config_error() {
     expect_config_error(&p, "checks/t.toml:10:7", "`max` (1) is smaller than `min` (10)");
 }
 
+#[test]
+fn reversed_date_and_string_bounds_are_config_errors() {
+    let p = Project::new();
+    p.file("lake/raw/t/a.csv", "id,day,code\n1,2026-01-10,b\n");
+    p.suite(
+        "t",
+        "types = { day = \"date\" }",
+        "[[check]]\nkind = \"range\"\ncolumn = \"day\"\nmin = \"2026-02-01\"\nmax = \"2026-01-01\"\n",
+    );
+    expect_config_error(
+        &p,
+        "checks/t.toml:10:7",
+        "`max` (\"2026-01-01\") comes before `min` (\"2026-02-01\")",
+    );
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"range\"\ncolumn = \"code\"\nmin = \"m\"\nmax = \"c\"\n",
+    );
+    expect_config_error(&p, "checks/t.toml:10:7", "`max` (\"c\") comes before `min` (\"m\")");
+    // Equal bounds are a valid (one-value) range.
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"range\"\ncolumn = \"code\"\nmin = \"b\"\nmax = \"b\"\n",
+    );
+    assert_eq!(p.run(&["check"]).code, 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // accepted_values
 // ---------------------------------------------------------------------------------------------
