@@ -6,6 +6,7 @@
 mod cases;
 mod cli;
 mod docs;
+mod fastpaths;
 mod fixtures;
 mod history;
 mod inference;
