@@ -145,12 +145,13 @@ pub async fn find(ctx: &SessionContext, keys: DataFrame, lo: i64, span: u64) -> 
 }
 
 /// Totals over partitions: a key is duplicated when one partition repeats it or several saw it.
-fn merge(seen: Vec<Seen>, lo: i64) -> Duplicates {
-    let mut counts: HashMap<i64, u64> = HashMap::new();
-    if let [only] = seen.as_slice() {
-        counts.clone_from(&only.repeats);
-        return Duplicates { counts };
+fn merge(mut seen: Vec<Seen>, lo: i64) -> Duplicates {
+    if seen.len() == 1
+        && let Some(only) = seen.pop()
+    {
+        return Duplicates { counts: only.repeats };
     }
+    let mut counts: HashMap<i64, u64> = HashMap::new();
     let words = seen.first().map_or(0, |s| s.bits.len());
     // Keys set in at least two bitmaps.
     let mut once = vec![0u64; words];
