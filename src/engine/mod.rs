@@ -12,6 +12,7 @@ pub mod discover;
 pub mod error;
 mod kernel;
 mod key_bitmap;
+mod key_list;
 mod run;
 pub mod sample;
 mod shared_lists;

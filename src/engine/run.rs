@@ -167,6 +167,43 @@ fn is_read_error(e: &datafusion::error::DataFusionError) -> bool {
     }
 }
 
+/// What the fused scan learned about a `unique` check's single integer key.
+enum KeyHint {
+    None,
+    /// The keys span `lo..lo + span`.
+    Range(i64, u64),
+    /// The keys in scope themselves.
+    Collected(Vec<i64>),
+}
+
+/// `(failing rows, duplicated keys, sample)` of an integer key from its repeated keys and counts.
+fn integer_duplicates(key: &str, mut counts: Vec<(i64, u64)>, n: usize) -> (u64, u64, Vec<Value>) {
+    let rows = counts.iter().map(|c| c.1).sum();
+    let dup_keys = counts.len() as u64;
+    // Only keys as repeated as the n-th most repeated can be in the sample.
+    if n > 0 && counts.len() > n {
+        counts.select_nth_unstable_by(n - 1, |a, b| b.1.cmp(&a.1));
+        let least = counts[n - 1].1;
+        counts.retain(|c| c.1 >= least);
+    }
+    let pool = if n == 0 { Vec::new() } else { counts };
+    let pool = pool
+        .into_iter()
+        .map(|(k, c)| {
+            let c = i64::try_from(c).unwrap_or(i64::MAX);
+            let mut row = serde_json::Map::new();
+            row.insert(key.to_string(), Value::from(k));
+            row.insert("count".to_string(), Value::from(c));
+            (c, vec![ScalarValue::Int64(Some(k))], Value::Object(row))
+        })
+        .collect();
+    (
+        rows,
+        dup_keys,
+        most_repeated(pool, n).into_iter().map(|p| p.2).collect(),
+    )
+}
+
 /// A duplicated key of a `unique` sample: its count, its key values and its row.
 type Repeated = (i64, Vec<ScalarValue>, Value);
 
@@ -227,6 +264,7 @@ impl Engine {
         table: &str,
         checks: &[&PlannedCheck],
         stats: Option<&FooterStats>,
+        collect_keys: bool,
         counter: &AtomicU32,
     ) -> DfResult<Fused> {
         /// Where a number comes from.
@@ -250,20 +288,28 @@ impl Engine {
                 None => At::Total,
                 Some(s) => At::Count(slot(&mut preds, super::fast_paths(s.clone(), &schema))),
             };
-            // The range of a `unique` check's integer key, over the whole dataset (it bounds the
-            // keys of any scope too), for the bitmap that finds repeated keys.
+            // A `unique` check's integer key: for CSV and JSON the keys in scope themselves
+            // (`key_list`: the file is parsed once); otherwise the key's range over the whole
+            // dataset (it bounds the keys of any scope too), for the bitmaps of `key_bitmap`.
             if let Shape::Unique { columns } = &c.shape
                 && let [key] = columns.as_slice()
                 && schema
                     .field_with_unqualified_name(key)
                     .is_ok_and(|f| super::kernel::fits_i64(f.data_type()))
             {
-                let bounds =
-                    [min(column(key)), max(column(key))].map(|e| match stats.and_then(|st| st.aggregate(&e)) {
-                        Some(v) => At::Known(v),
-                        None => At::Agg(slot(&mut aggs, e)),
-                    });
-                slots.push((in_scope, None, bounds.to_vec(), false));
+                let values = if collect_keys {
+                    let cap = usize::try_from(self.config.memory_limit / 4 / 8).unwrap_or(usize::MAX);
+                    let e = scoped(super::key_list::keys(column(key), cap), c.scope.as_ref())?;
+                    vec![At::Agg(slot(&mut aggs, e))]
+                } else {
+                    [min(column(key)), max(column(key))]
+                        .map(|e| match stats.and_then(|st| st.aggregate(&e)) {
+                            Some(v) => At::Known(v),
+                            None => At::Agg(slot(&mut aggs, e)),
+                        })
+                        .to_vec()
+                };
+                slots.push((in_scope, None, values, false));
                 continue;
             }
             let known = footers.and_then(|st| match &c.shape {
@@ -354,52 +400,39 @@ impl Engine {
         })
     }
 
-    /// Failing rows and duplicated keys of a `unique` check. A single integer key whose range
-    /// (`lo`, `span` keys) is known is counted with bitmaps (`key_bitmap`); otherwise, or when the
-    /// bitmaps do not fit, with one grouped query.
+    /// Failing rows and duplicated keys of a `unique` check. A single integer key is counted from
+    /// the keys the fused scan collected (`key_list`), or with bitmaps when its range (`lo`,
+    /// `span` keys) is known (`key_bitmap`); otherwise, or when the bitmaps do not fit, with one
+    /// grouped query.
     async fn unique(
         &self,
         table: &str,
         columns: &[String],
         scope: Option<&Expr>,
         n: usize,
-        key_range: Option<(i64, u64)>,
+        hint: KeyHint,
         counter: &AtomicU32,
     ) -> DfResult<(u64, u64, Vec<Value>)> {
         let keys: Vec<Expr> = columns.iter().map(|c| column(c)).collect();
-        if let (Some((lo, span)), [key]) = (key_range, columns) {
-            let df = sample::keyed_rows(&self.ctx, table, &keys, scope)
-                .await?
-                .select(keys.clone())?;
-            counter.fetch_add(1, Ordering::Relaxed);
-            if let Some(d) = super::key_bitmap::find(&self.ctx, df, lo, span).await? {
-                let rows = d.counts.values().sum();
-                let dup_keys = d.counts.len() as u64;
-                let mut counts: Vec<(i64, u64)> = d.counts.into_iter().collect();
-                // Only keys as repeated as the n-th most repeated can be in the sample.
-                if n > 0 && counts.len() > n {
-                    counts.select_nth_unstable_by(n - 1, |a, b| b.1.cmp(&a.1));
-                    let least = counts[n - 1].1;
-                    counts.retain(|c| c.1 >= least);
-                }
-                let pool = if n == 0 { Vec::new() } else { counts };
-                let pool = pool
-                    .into_iter()
-                    .map(|(k, c)| {
-                        let c = i64::try_from(c).unwrap_or(i64::MAX);
-                        let mut row = serde_json::Map::new();
-                        row.insert(key.clone(), Value::from(k));
-                        row.insert("count".to_string(), Value::from(c));
-                        (c, vec![ScalarValue::Int64(Some(k))], Value::Object(row))
-                    })
-                    .collect();
-                return Ok((
-                    rows,
-                    dup_keys,
-                    most_repeated(pool, n).into_iter().map(|p| p.2).collect(),
-                ));
+        match (hint, columns) {
+            (KeyHint::Collected(collected), [key]) => {
+                tracing::debug!(
+                    keys = collected.len(),
+                    "Counted repeated keys collected by the fused scan."
+                );
+                return Ok(integer_duplicates(key, super::key_list::repeated(collected), n));
             }
-            tracing::debug!(key = %key, "The key bitmaps do not fit; grouping the keys instead.");
+            (KeyHint::Range(lo, span), [key]) => {
+                let df = sample::keyed_rows(&self.ctx, table, &keys, scope)
+                    .await?
+                    .select(keys.clone())?;
+                counter.fetch_add(1, Ordering::Relaxed);
+                if let Some(d) = super::key_bitmap::find(&self.ctx, df, lo, span).await? {
+                    return Ok(integer_duplicates(key, d.counts.into_iter().collect(), n));
+                }
+                tracing::debug!(key = %key, "The key bitmaps do not fit; grouping the keys instead.");
+            }
+            _ => {}
         }
         // One grouped query yields the counts and the sample: the duplicated keys stream back and
         // are summed here, keeping the `n` most repeated (ties in key order) as the sample.
@@ -525,12 +558,17 @@ impl Engine {
         };
 
         let started = std::time::Instant::now();
+        // Files without footers are parsed once: the fused scan collects `unique` integer keys.
+        let collect_keys = ds.format != crate::suite::Format::Parquet;
         // 1. The fused scan. If it fails, run each check alone to find the one that cannot be
         //    evaluated; if every one fails, the dataset itself cannot be read.
         let all: Vec<&PlannedCheck> = planned.iter().collect();
         let mut measured: Vec<Result<Measured, String>> = Vec::new();
         let mut scanned: Vec<String> = Vec::new();
-        let rows = match self.fused(&ds.table, &all, stats.as_ref(), &queries).await {
+        let rows = match self
+            .fused(&ds.table, &all, stats.as_ref(), collect_keys, &queries)
+            .await
+        {
             Ok(f) => {
                 measured.extend(f.measured.into_iter().map(Ok));
                 scanned = f.scanned;
@@ -540,7 +578,10 @@ impl Engine {
                 let mut rows = None;
                 if !is_read_error(&first) {
                     for p in &all {
-                        match self.fused(&ds.table, &[*p], stats.as_ref(), &queries).await {
+                        match self
+                            .fused(&ds.table, &[*p], stats.as_ref(), collect_keys, &queries)
+                            .await
+                        {
                             Ok(mut f) => {
                                 rows = Some(f.total);
                                 measured.push(Ok(f.measured.remove(0)));
@@ -559,7 +600,11 @@ impl Engine {
                     }
                     if rows.is_none() && !measured.is_empty() {
                         // Every check failed on its own: count the rows to tell data from checks.
-                        rows = self.fused(&ds.table, &[], None, &queries).await.ok().map(|f| f.total);
+                        rows = self
+                            .fused(&ds.table, &[], None, false, &queries)
+                            .await
+                            .ok()
+                            .map(|f| f.total);
                     }
                 }
                 if rows.is_none() {
@@ -619,12 +664,14 @@ impl Engine {
                 )),
                 Shape::Unique { columns } => {
                     let n = suite.checks[p.index].common.sample;
-                    let key_range = match m.values.as_slice() {
-                        [lo, hi] => super::key_bitmap::range(lo, hi, rows.unwrap_or(0)),
-                        _ => None,
+                    let hint = match m.values.as_slice() {
+                        [lo, hi] => super::key_bitmap::range(lo, hi, rows.unwrap_or(0))
+                            .map_or(KeyHint::None, |(lo, span)| KeyHint::Range(lo, span)),
+                        [keys] => super::key_list::collected(keys).map_or(KeyHint::None, KeyHint::Collected),
+                        _ => KeyHint::None,
                     };
                     match self
-                        .unique(&ds.table, columns, p.scope.as_ref(), n, key_range, &queries)
+                        .unique(&ds.table, columns, p.scope.as_ref(), n, hint, &queries)
                         .await
                     {
                         Ok((failing_rows, duplicate_keys, sample)) => {

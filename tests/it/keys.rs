@@ -2,7 +2,8 @@
 //! range is narrow (see `engine/key_bitmap.rs`), and with a grouped query otherwise. Both must
 //! report exactly what DataFusion's `GROUP BY key HAVING count(*) > 1` reports — across files and
 //! partitions (keys repeated inside one file and across files), with null keys and a `where` —
-//! and the debug log says which way was taken.
+//! and the debug log says which way was taken. Over CSV files the fused scan collects the keys
+//! itself, so the file is parsed once (one query), unless there are too many for its cap.
 
 use std::sync::Arc;
 
@@ -83,10 +84,14 @@ fn project(scale: i64, int32: bool) -> Project {
 
 /// `(failing rows, duplicated keys, the ten most repeated keys with their counts)` by SQL.
 fn by_sql(p: &Project, filter: &str) -> (u64, u64, Vec<(i64, i64)>) {
+    sql_over(&p.path().join("lake/raw/t"), filter)
+}
+
+/// The same over the Parquet files in `dir`.
+fn sql_over(dir: &std::path::Path, filter: &str) -> (u64, u64, Vec<(i64, i64)>) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let ctx = SessionContext::new();
-        let dir = p.path().join("lake/raw/t");
         ctx.register_parquet("t", dir.to_str().unwrap(), ParquetReadOptions::default())
             .await
             .unwrap();
@@ -156,4 +161,62 @@ fn wide_key_ranges_group_the_keys_and_agree_too() {
     for id in ["t.id.unique", "t.ids of group 1"] {
         assert_eq!(check(&result, id)["failing_rows"], check(&narrow, id)["failing_rows"]);
     }
+}
+
+/// The rows of `keys(file)` as CSV (`id,grp`, an empty field for a null key).
+fn csv(ids: &[Option<i64>]) -> String {
+    let mut out = String::from("id,grp\n");
+    for (i, v) in ids.iter().enumerate() {
+        out.push_str(&format!("{},{}\n", v.map_or(String::new(), |v| v.to_string()), i % 3));
+    }
+    out
+}
+
+#[test]
+fn csv_keys_are_collected_by_the_fused_scan_in_one_query() {
+    let p = Project::new();
+    let reference = tempfile::tempdir().unwrap();
+    for f in 0..4 {
+        let ids = keys(f);
+        p.file(&format!("lake/raw/t/part-{f}.csv"), &csv(&ids));
+        let bytes = crate::fixtures::parquet_bytes(&batch(&ids, 1, false));
+        std::fs::write(reference.path().join(format!("part-{f}.parquet")), bytes).unwrap();
+    }
+    p.suite("t", "", SUITE);
+    let r = p.run_env(&["check", "--format", "json"], &[("LAKEGATE_LOG", "lakegate=debug")]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Counted repeated keys collected by the fused scan"),
+        "{}",
+        r.stderr
+    );
+    let result = r.json();
+    // One pass over the files answers both checks.
+    assert_eq!(result["datasets"][0]["queries"], 1, "{result:#}");
+    assert_agrees(&result, "t.id.unique", &sql_over(reference.path(), ""));
+    assert_agrees(&result, "t.ids of group 1", &sql_over(reference.path(), "AND grp = 1"));
+}
+
+#[test]
+fn too_many_csv_keys_for_the_cap_take_the_key_query() {
+    // A 16MB memory pool caps the collected keys at 524,288; these are 600,000 (key 7 repeated).
+    let p = Project::new();
+    p.file(
+        "lakegate.toml",
+        &format!("{DEFAULT_CONFIG}\n[engine]\nmemory_limit = \"16MB\"\n"),
+    );
+    let ids: Vec<Option<i64>> = (0..600_000)
+        .map(|i| Some(if i % 100_000 == 0 { 7 } else { i }))
+        .collect();
+    p.file("lake/raw/t/a.csv", &csv(&ids));
+    p.suite("t", "", "[[check]]\nkind = \"unique\"\ncolumn = \"id\"\n");
+    let r = p.run_env(&["check", "--format", "json"], &[("LAKEGATE_LOG", "lakegate=debug")]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("collected by the fused scan"), "{}", r.stderr);
+    let result = r.json();
+    assert_eq!(result["datasets"][0]["queries"], 2, "{result:#}");
+    // Key 7 occurs at rows 0, 7, 100,000, …, 500,000: seven times.
+    let c = check(&result, "t.id.unique");
+    assert_eq!(c["failing_rows"], 7, "{c:#}");
+    assert_eq!(c["sample"][0], json!({"id": 7, "count": 7}));
 }
