@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, ListArray, UInt64Array};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt64Array};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, internal_err};
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Expr, Signature, Volatility};
@@ -19,10 +19,6 @@ struct CountTrue {
     signature: Signature,
     /// Per argument: count the rows where it is not true (false or null) instead.
     negated: Vec<bool>,
-}
-
-fn list_type() -> DataType {
-    DataType::List(FieldRef::new(Field::new_list_field(DataType::UInt64, false)))
 }
 
 impl AggregateUDFImpl for CountTrue {
@@ -35,7 +31,7 @@ impl AggregateUDFImpl for CountTrue {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(list_type())
+        Ok(super::kernel::list_type(DataType::UInt64))
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
@@ -54,14 +50,7 @@ struct Counts {
 
 impl Counts {
     fn to_scalar(&self) -> ScalarValue {
-        let values = Arc::new(UInt64Array::from(self.counts.clone())) as ArrayRef;
-        let list = ListArray::new(
-            FieldRef::new(Field::new_list_field(DataType::UInt64, false)),
-            datafusion::arrow::buffer::OffsetBuffer::from_lengths([self.counts.len()]),
-            values,
-            None,
-        );
-        ScalarValue::List(Arc::new(list))
+        super::kernel::list_scalar(Arc::new(UInt64Array::from(self.counts.clone())))
     }
 }
 

@@ -1,11 +1,13 @@
 //! What the engine's own scalar functions (`bounds`, `string_match`, `shared_lists`) and the
 //! footer answers (`stats`) share: running an array kernel on a column or a literal, the signature
 //! of a function over strings, converting a literal to a column's type without loss, and packing
-//! a test of each value into a bitmap.
+//! a test of each value into a bitmap, and the list values the engine's aggregates return.
 
-use datafusion::arrow::array::{Array, ArrayRef};
-use datafusion::arrow::buffer::{BooleanBuffer, Buffer};
-use datafusion::arrow::datatypes::DataType;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, ListArray};
+use datafusion::arrow::buffer::{BooleanBuffer, Buffer, OffsetBuffer};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, Signature, TypeSignature, Volatility};
 
@@ -75,4 +77,16 @@ pub fn fits_i64(dt: &DataType) -> bool {
             | DataType::UInt16
             | DataType::UInt32
     )
+}
+
+/// A list of non-null `item`s: what the engine's aggregates (`count_true`, `key_list`) return.
+pub fn list_type(item: DataType) -> DataType {
+    DataType::List(FieldRef::new(Field::new_list_field(item, false)))
+}
+
+/// `values` as one list value of [`list_type`].
+pub fn list_scalar(values: ArrayRef) -> ScalarValue {
+    let field = FieldRef::new(Field::new_list_field(values.data_type().clone(), false));
+    let offsets = OffsetBuffer::from_lengths([values.len()]);
+    ScalarValue::List(Arc::new(ListArray::new(field, offsets, values, None)))
 }

@@ -8,8 +8,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, ListArray};
-use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
 use datafusion::common::{Result, ScalarValue};
@@ -24,7 +23,7 @@ struct KeyList {
 }
 
 fn list_type() -> DataType {
-    DataType::List(FieldRef::new(Field::new_list_field(DataType::Int64, false)))
+    super::kernel::list_type(DataType::Int64)
 }
 
 impl AggregateUDFImpl for KeyList {
@@ -84,14 +83,7 @@ impl Keys {
     }
 
     fn list(&self) -> ScalarValue {
-        let values = Int64Array::from(self.keys.clone());
-        let list = ListArray::new(
-            FieldRef::new(Field::new_list_field(DataType::Int64, false)),
-            OffsetBuffer::from_lengths([values.len()]),
-            Arc::new(values),
-            None,
-        );
-        ScalarValue::List(Arc::new(list))
+        super::kernel::list_scalar(Arc::new(Int64Array::from(self.keys.clone())))
     }
 }
 

@@ -202,25 +202,19 @@ impl FooterStats {
 
 /// Whether Parquet's min/max of a type order values the way a query compares them.
 fn exact_order(dt: &DataType) -> bool {
-    matches!(
-        dt,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64
-            | DataType::Date32
-            | DataType::Date64
-            | DataType::Timestamp(..)
-            | DataType::Decimal128(..)
-            | DataType::Decimal256(..)
-            | DataType::Utf8
-            | DataType::LargeUtf8
-            | DataType::Utf8View
-    )
+    super::kernel::fits_i64(dt)
+        || matches!(
+            dt,
+            DataType::UInt64
+                | DataType::Date32
+                | DataType::Date64
+                | DataType::Timestamp(..)
+                | DataType::Decimal128(..)
+                | DataType::Decimal256(..)
+                | DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+        )
 }
 
 fn combine(a: Option<Extreme>, b: Option<Extreme>, keep: Ordering) -> Option<Extreme> {
