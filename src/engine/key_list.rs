@@ -3,8 +3,9 @@
 //! A CSV or JSON file has no footer stating its key range, and parsing it is most of what a scan
 //! costs: a separate key query would parse every line a second time. So for one integer key over
 //! such files the fused aggregate also collects the non-null keys (8 bytes each, within a cap), and
-//! the engine finds the repeated ones by sorting them (`repeated`). Past the cap the accumulator
-//! gives up (it never asks the memory pool for more) and the engine runs the key query instead.
+//! the engine finds the repeated ones (`repeated`: a bitmap when their range is narrow, as in
+//! `key_bitmap`, else a sort). Past the cap the accumulator gives up (it never asks the memory pool
+//! for more) and the engine runs the key query instead.
 
 use std::sync::Arc;
 
@@ -145,29 +146,79 @@ pub fn collected(v: &ScalarValue) -> Option<Vec<i64>> {
     }
 }
 
-/// Each key that occurs more than once, with its count.
-pub fn repeated(mut keys: Vec<i64>) -> Vec<(i64, u64)> {
-    keys.sort_unstable();
-    let mut out = Vec::new();
-    for run in keys.chunk_by(|a, b| a == b) {
-        if run.len() > 1 {
-            out.push((run[0], run.len() as u64));
+/// Each key that occurs more than once, with its count (in no particular order). Keys spanning a
+/// range narrow enough for `key_bitmap` are marked in a bitmap (one pass); others are sorted.
+pub fn repeated(keys: Vec<i64>) -> Vec<(i64, u64)> {
+    let (Some(&lo), Some(&hi)) = (keys.iter().min(), keys.iter().max()) else {
+        return Vec::new();
+    };
+    let bounds = (ScalarValue::Int64(Some(lo)), ScalarValue::Int64(Some(hi)));
+    match super::key_bitmap::range(&bounds.0, &bounds.1, keys.len() as u64) {
+        Some((lo, span)) => by_bitmap(&keys, lo, span),
+        None => by_sorting(keys),
+    }
+}
+
+fn by_bitmap(keys: &[i64], lo: i64, span: u64) -> Vec<(i64, u64)> {
+    let mut bits = vec![0u64; usize::try_from(span.div_ceil(64)).unwrap_or(usize::MAX)];
+    let mut repeats: std::collections::HashMap<i64, u64> = std::collections::HashMap::new();
+    for &k in keys {
+        #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+        let off = k.wrapping_sub(lo) as u64 as usize;
+        let (word, bit) = (off >> 6, 1u64 << (off & 63));
+        if bits[word] & bit == 0 {
+            bits[word] |= bit;
+        } else {
+            *repeats.entry(k).or_insert(1) += 1;
         }
     }
-    out
+    repeats.into_iter().collect()
+}
+
+fn by_sorting(mut keys: Vec<i64>) -> Vec<(i64, u64)> {
+    keys.sort_unstable();
+    keys.chunk_by(|a, b| a == b)
+        .filter(|run| run.len() > 1)
+        .map(|run| (run[0], run.len() as u64))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn sorted(mut v: Vec<(i64, u64)>) -> Vec<(i64, u64)> {
+        v.sort_unstable();
+        v
+    }
+
     #[test]
     fn repeated_keys_are_counted_and_unique_ones_left_out() {
+        // A range far too wide for a bitmap: sorted.
         assert_eq!(
-            repeated(vec![5, 1, 3, 5, 1, 5, 9, i64::MIN, i64::MIN]),
+            sorted(repeated(vec![5, 1, 3, 5, 1, 5, 9, i64::MIN, i64::MIN, i64::MAX])),
             [(i64::MIN, 2), (1, 2), (5, 3)]
         );
         assert!(repeated(vec![1, 2, 3]).is_empty());
+        assert!(repeated(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn the_bitmap_and_the_sort_agree() {
+        // Pseudo-random keys in a narrow range (bitmap), negative ones included.
+        let mut x: u64 = 42;
+        let keys: Vec<i64> = (0..50_000)
+            .map(|_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                i64::try_from(x >> 44).unwrap() - 300_000
+            })
+            .collect();
+        let lo = *keys.iter().min().unwrap();
+        let span = u64::try_from(keys.iter().max().unwrap() - lo + 1).unwrap();
+        let by_bits = sorted(by_bitmap(&keys, lo, span));
+        assert!(!by_bits.is_empty());
+        assert_eq!(by_bits, by_sorting(keys.clone()));
+        assert_eq!(sorted(repeated(keys)), by_bits);
     }
 
     #[test]
