@@ -66,6 +66,32 @@ const REPEAT_BYTES: usize = 32;
 /// Repeated keys reserved from the memory pool at a time.
 const REPEATS_PER_GROWTH: usize = 1 << 16;
 
+/// Sets the bit of each key (`lo..lo + span`) in `bits`, counting the keys met again in
+/// `repeats`; `false` at the first key outside the range.
+pub fn mark(
+    bits: &mut [u64],
+    repeats: &mut HashMap<i64, u64>,
+    lo: i64,
+    span: u64,
+    keys: impl Iterator<Item = i64>,
+) -> bool {
+    for v in keys {
+        #[allow(clippy::cast_sign_loss)]
+        let off = v.wrapping_sub(lo) as u64;
+        if off >= span {
+            return false;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        let (word, bit) = ((off >> 6) as usize, 1u64 << (off & 63));
+        if bits[word] & bit == 0 {
+            bits[word] |= bit;
+        } else {
+            *repeats.entry(v).or_insert(1) += 1;
+        }
+    }
+    true
+}
+
 /// Fills one partition's bitmap, its memory reserved from the pool; `None` when the pool refuses
 /// or a key lies outside the range.
 async fn scan(
@@ -89,22 +115,15 @@ async fn scan(
         let batch = batch?;
         let keys = cast(batch.column(0), &DataType::Int64)?;
         let keys = keys.as_primitive::<Int64Type>();
-        for (i, &v) in keys.values().iter().enumerate() {
-            if keys.is_null(i) {
-                continue;
-            }
-            #[allow(clippy::cast_sign_loss)]
-            let off = v.wrapping_sub(lo) as u64;
-            if off >= span {
-                return Ok(None);
-            }
-            #[allow(clippy::cast_possible_truncation)]
-            let (word, bit) = ((off >> 6) as usize, 1u64 << (off & 63));
-            if seen.bits[word] & bit == 0 {
-                seen.bits[word] |= bit;
-            } else {
-                *seen.repeats.entry(v).or_insert(1) += 1;
-            }
+        // The frame holds non-null keys only; a null would be skipped.
+        let all = keys.null_count() == 0;
+        let values = keys
+            .values()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| all || keys.is_valid(*i));
+        if !mark(&mut seen.bits, &mut seen.repeats, lo, span, values.map(|(_, v)| *v)) {
+            return Ok(None);
         }
         // Many repeated keys: the map grows, within the pool or not at all (the grouped query spills).
         while seen.repeats.len() > reserved_repeats {

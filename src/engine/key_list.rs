@@ -161,17 +161,9 @@ pub fn repeated(keys: Vec<i64>) -> Vec<(i64, u64)> {
 
 fn by_bitmap(keys: &[i64], lo: i64, span: u64) -> Vec<(i64, u64)> {
     let mut bits = vec![0u64; usize::try_from(span.div_ceil(64)).unwrap_or(usize::MAX)];
-    let mut repeats: std::collections::HashMap<i64, u64> = std::collections::HashMap::new();
-    for &k in keys {
-        #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
-        let off = k.wrapping_sub(lo) as u64 as usize;
-        let (word, bit) = (off >> 6, 1u64 << (off & 63));
-        if bits[word] & bit == 0 {
-            bits[word] |= bit;
-        } else {
-            *repeats.entry(k).or_insert(1) += 1;
-        }
-    }
+    let mut repeats = std::collections::HashMap::new();
+    // Every key lies in `lo..lo + span`: the range was taken from them.
+    super::key_bitmap::mark(&mut bits, &mut repeats, lo, span, keys.iter().copied());
     repeats.into_iter().collect()
 }
 
