@@ -103,10 +103,12 @@ impl Diagnostic {
 
     /// Renders the diagnostic as rustc does: message, location, the source line underlined, help.
     pub fn render(&self) -> String {
-        let mut out = format!("error: {}\n", self.message);
+        // Names in messages may come from data files: control characters are shown, not sent.
+        let esc = |s: &str| crate::term::escape(s).into_owned();
+        let mut out = format!("error: {}\n", esc(&self.message));
         let Some(file) = &self.file else {
             if let Some(help) = &self.help {
-                let _ = writeln!(out, "  = help: {help}");
+                let _ = writeln!(out, "  = help: {}", esc(help));
             }
             return out;
         };
@@ -114,8 +116,9 @@ impl Diagnostic {
         let (line, col) = file.line_col(span.start);
         let gutter = line.to_string().len();
         let pad = " ".repeat(gutter);
-        let _ = writeln!(out, "{pad}--> {}:{line}:{col}", display_path(&file.path));
+        let _ = writeln!(out, "{pad}--> {}:{line}:{col}", esc(&display_path(&file.path)));
         if self.span.is_some() {
+            // TOML allows no control characters but tab in a document, so the line is shown as is.
             let src_line = file.text.lines().nth(line - 1).unwrap_or("");
             let line_chars = src_line.chars().count();
             // Underline to the end of the span, or to the end of the line for multi-line spans.
@@ -129,12 +132,12 @@ impl Diagnostic {
             let _ = writeln!(out, "{line} | {src_line}");
             let _ = write!(out, "{pad} | {}{}", " ".repeat(col - 1), "^".repeat(width));
             if let Some(label) = &self.label {
-                let _ = write!(out, " {label}");
+                let _ = write!(out, " {}", esc(label));
             }
             out.push('\n');
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "{pad} = help: {help}");
+            let _ = writeln!(out, "{pad} = help: {}", esc(help));
         }
         out
     }

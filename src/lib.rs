@@ -23,4 +23,5 @@ pub mod results;
 pub mod runner;
 pub mod spanned;
 pub mod suite;
+pub mod term;
 pub mod types;

@@ -23,7 +23,7 @@ pub async fn run(global: &Global) -> u8 {
     let mut unreadable = Vec::new();
     for o in &prepared.opened {
         if let Err(e) = o {
-            eprintln!("error: {e}");
+            super::print_error(e);
             unreadable.push(e.to_string());
         }
     }
@@ -34,7 +34,10 @@ pub async fn run(global: &Global) -> u8 {
         .filter_map(|o| o.as_ref().ok().filter(|d| d.is_empty()).map(|d| d.name.as_str()))
         .collect();
     for e in &empty {
-        eprintln!("warning: dataset `{e}` has no files, so its columns could not be verified");
+        eprintln!(
+            "warning: dataset `{}` has no files, so its columns could not be verified",
+            crate::term::escape(e)
+        );
     }
     let ok = unreadable.is_empty();
     match global.format {
@@ -50,9 +53,10 @@ pub async fn run(global: &Global) -> u8 {
             .unwrap_or_default(),
         ),
         OutputFormat::Text if ok => print_stdout(&format!(
-            "valid: {} {}, {checks} checks planned against their datasets' schemas (no rows scanned)",
+            "valid: {} {}, {} planned against their datasets' schemas (no rows scanned)",
             suites.len(),
-            if suites.len() == 1 { "suite" } else { "suites" }
+            if suites.len() == 1 { "suite" } else { "suites" },
+            crate::checks::count_of(checks as u64, "check", "checks")
         )),
         OutputFormat::Text => {}
     }

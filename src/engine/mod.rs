@@ -13,6 +13,7 @@ pub mod error;
 mod kernel;
 mod key_bitmap;
 mod key_list;
+pub mod overflow;
 mod run;
 pub mod sample;
 mod shared_lists;
@@ -70,6 +71,37 @@ pub struct OpenDataset {
     pub table: String,
 }
 
+/// The session settings every query of lakegate runs with (partitions, no information schema).
+fn session_config(config: &EngineConfig) -> SessionConfig {
+    SessionConfig::new()
+        .with_target_partitions(config.target_partitions)
+        .with_information_schema(false)
+}
+
+/// A runtime whose memory pool is bounded by `memory_limit` (operators spill or fail beyond it).
+fn runtime(
+    config: &EngineConfig,
+) -> datafusion::error::Result<std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>> {
+    RuntimeEnvBuilder::new()
+        .with_memory_limit(usize::try_from(config.memory_limit).unwrap_or(usize::MAX), 1.0)
+        .build_arc()
+}
+
+/// A session for SQL written by a person (`history --sql`): the same memory pool and partitions
+/// as the checks, with SQL's usual case folding of unquoted names.
+pub fn bounded_session(config: &EngineConfig) -> datafusion::error::Result<SessionContext> {
+    Ok(SessionContext::new_with_config_rt(
+        session_config(config),
+        runtime(config)?,
+    ))
+}
+
+/// The deepest cause of a DataFusion error in one line (an optimizer failure says which rule failed
+/// first, the reason last).
+fn root_cause(e: &datafusion::error::DataFusionError) -> String {
+    error::clean(e.find_root())
+}
+
 /// Predicates rewritten into cheaper kernels with the same answers (`bounds`, `string_match`).
 fn fast_paths(e: Expr, schema: &DFSchema) -> Expr {
     bounds::rewrite(string_match::rewrite(e, schema), schema)
@@ -92,15 +124,10 @@ pub struct PlannedCheck {
 
 impl Engine {
     pub fn new(config: &EngineConfig) -> datafusion::error::Result<Self> {
-        let mut session = SessionConfig::new()
-            .with_target_partitions(config.target_partitions)
-            .with_information_schema(false);
+        let mut session = session_config(config);
         // Column names in `where`/`sql` fragments are taken as written (CSV headers keep their case).
         session.options_mut().sql_parser.enable_ident_normalization = false;
-        let runtime = RuntimeEnvBuilder::new()
-            .with_memory_limit(usize::try_from(config.memory_limit).unwrap_or(usize::MAX), 1.0)
-            .build_arc()?;
-        let ctx = SessionContext::new_with_config_rt(session, runtime);
+        let ctx = SessionContext::new_with_config_rt(session, runtime(config)?);
         let state = ctx.state();
         let one = state.config().clone().with_target_partitions(1);
         let sample_ctx = SessionContext::new_with_state(
@@ -191,6 +218,35 @@ impl Engine {
         })
     }
 
+    /// Whether DataFusion's analyzer and optimizer accept a check's expressions, planned over the
+    /// dataset's schema without reading it. A literal they refuse (a constant that overflows, a
+    /// bound that does not convert, a bad regex flag) would otherwise stop the whole dataset's
+    /// scan at run time and be reported as unreadable data; found here it is a configuration error
+    /// from `validate` and `check` alike.
+    fn optimizable(&self, schema: &SchemaRef, shape: &Shape, scope: Option<&Expr>) -> Result<(), String> {
+        use datafusion::functions_aggregate::expr_fn::count;
+        use datafusion::logical_expr::{LogicalPlanBuilder, LogicalTableSource, lit};
+        let build = || -> datafusion::error::Result<datafusion::logical_expr::LogicalPlan> {
+            let mut b =
+                LogicalPlanBuilder::scan("t", std::sync::Arc::new(LogicalTableSource::new(schema.clone())), None)?;
+            if let Some(s) = scope {
+                b = b.filter(s.clone())?;
+            }
+            let mut aggs = vec![count(lit(1i64))];
+            match shape {
+                Shape::Rows { failing } => b = b.filter(failing.clone())?,
+                Shape::Aggregates(exprs) => aggs.extend(exprs.iter().cloned()),
+                _ => {}
+            }
+            let aggs = aggs.into_iter().enumerate().map(|(i, e)| e.alias(format!("m{i}")));
+            b.aggregate(Vec::<Expr>::new(), aggs)?.build()
+        };
+        build()
+            .and_then(|plan| self.ctx.state().optimize(&plan))
+            .map(|_| ())
+            .map_err(|e| root_cause(&e))
+    }
+
     /// Lowers every check of a suite against its dataset's schema. All problems are returned.
     pub fn plan(
         &self,
@@ -276,6 +332,20 @@ impl Engine {
             }
             match decl.check.plan(&cx) {
                 Ok(shape) => {
+                    if let Err(reason) = self.optimizable(&ds.schema, &shape, scope.as_ref()) {
+                        let span = match &decl.common.where_ {
+                            Some(w) if self.optimizable(&ds.schema, &Shape::Schema, scope.as_ref()).is_err() => {
+                                w.span()
+                            }
+                            _ => decl.common.kind.span(),
+                        };
+                        diags.push(
+                            Diagnostic::at(file, span, format!("this check cannot be evaluated: {reason}"))
+                                .label("refused by the query planner")
+                                .help("a literal in the check does not fit the column or the function it is used with"),
+                        );
+                        continue;
+                    }
                     if decl.common.max_fraction > 0.0 && matches!(shape, Shape::Aggregates(_) | Shape::Schema) {
                         diags.push(
                             Diagnostic::at(
