@@ -52,6 +52,9 @@ pub struct Diagnostic {
     pub span: Option<Range<usize>>,
     pub label: Option<String>,
     pub help: Option<String>,
+    /// Set when the problem is a column the data lacks (named by the suite): that is the data
+    /// disagreeing with a valid suite, which a run reports as a failure rather than stopping.
+    pub lacks_column: Option<String>,
 }
 
 impl Diagnostic {
@@ -63,6 +66,7 @@ impl Diagnostic {
             span: Some(span),
             label: None,
             help: None,
+            lacks_column: None,
         }
     }
 
@@ -74,6 +78,22 @@ impl Diagnostic {
             span: None,
             label: None,
             help: None,
+            lacks_column: None,
+        }
+    }
+
+    /// Marks the problem as the data lacking `column` (see [`Diagnostic::lacks_column`]).
+    #[must_use]
+    pub fn lacking(mut self, column: impl Into<String>) -> Self {
+        self.lacks_column = Some(column.into());
+        self
+    }
+
+    /// The diagnostic as one sentence with its help, for a check result's message.
+    pub fn sentence(&self) -> String {
+        match &self.help {
+            Some(h) => format!("{}; {h}", self.message),
+            None => self.message.clone(),
         }
     }
 

@@ -80,6 +80,7 @@ pub fn parse(
             )
             .label("unknown column")
             .help(help)
+            .lacking(name)
         } else {
             parse_error(file, frag, &msg)
         }

@@ -107,6 +107,13 @@ pub enum Shape {
     },
     /// Answered from file metadata; no query.
     Schema,
+    /// The check names a column the data lacks (`column`; `dataset.column` for another dataset's):
+    /// it cannot be evaluated (`found` says why and where the suite names it), and the run reports
+    /// the missing column.
+    Missing {
+        column: String,
+        found: Box<crate::diag::Diagnostic>,
+    },
 }
 
 /// What the engine measured for one check.

@@ -275,18 +275,18 @@ impl Engine {
         };
         let mut planned = Vec::new();
         let mut diags = Vec::new();
-        for col in &suite.dataset.key {
-            if !columns.contains(&col.as_str()) && !ds.is_empty() {
-                diags.push(
-                    Diagnostic::plain(format!(
-                        "the `key` of dataset `{}` names a column it does not have: `{col}`",
-                        ds.name
-                    ))
-                    .in_file(file)
-                    .help(format!("the dataset has {}", backticked(&columns))),
-                );
-            }
-        }
+        // A column the suite names but the data lacks is not a mistake in the suite: the data
+        // disagrees with it. Such a check is planned as `Shape::Missing` (its status is `error`)
+        // and the run reports the missing columns (`runner`); a `key` column the data lacks is
+        // left out of samples and reported the same way.
+        let missing = |index: usize, d: Diagnostic| PlannedCheck {
+            index,
+            shape: Shape::Missing {
+                column: d.lacks_column.clone().unwrap_or_default(),
+                found: Box::new(d),
+            },
+            scope: None,
+        };
         for (index, decl) in suite.checks.iter().enumerate() {
             if ds.is_empty() {
                 // No files, no schema: every check is judged on zero rows without a query.
@@ -298,27 +298,32 @@ impl Engine {
                 continue;
             }
             let mut ok = true;
+            let mut lacking: Option<Diagnostic> = None;
             for col in decl.check.columns() {
-                if !columns.contains(&col.get_ref().as_str()) {
-                    ok = false;
+                if !columns.contains(&col.get_ref().as_str()) && lacking.is_none() {
                     let help = match closest(col.get_ref(), columns.iter().copied()) {
                         Some(c) => format!("did you mean `{c}`? dataset `{}` has {}", ds.name, backticked(&columns)),
                         None => format!("dataset `{}` has {}", ds.name, backticked(&columns)),
                     };
-                    diags.push(
+                    lacking = Some(
                         Diagnostic::at(
                             file,
                             col.span(),
                             format!("dataset `{}` has no column `{}`", ds.name, col.get_ref()),
                         )
                         .label("unknown column")
-                        .help(help),
+                        .help(help)
+                        .lacking(col.get_ref().clone()),
                     );
                 }
             }
             let scope = match &decl.common.where_ {
                 Some(w) => match parse(w, FragmentRole::RowPredicate) {
                     Ok(e) => Some(e),
+                    Err(d) if d.lacks_column.is_some() => {
+                        lacking.get_or_insert(d);
+                        None
+                    }
                     Err(d) => {
                         diags.push(d);
                         ok = false;
@@ -328,6 +333,10 @@ impl Engine {
                 None => None,
             };
             if !ok {
+                continue;
+            }
+            if let Some(d) = lacking {
+                planned.push(missing(index, d));
                 continue;
             }
             match decl.check.plan(&cx) {
@@ -359,6 +368,7 @@ impl Engine {
                     }
                     planned.push(PlannedCheck { index, shape, scope });
                 }
+                Err(d) if d.lacks_column.is_some() => planned.push(missing(index, d)),
                 Err(d) => diags.push(d),
             }
         }

@@ -438,3 +438,89 @@ fn counts_of_one_are_singular() {
         r.stderr
     );
 }
+
+// ---- item 13: a column the data lacks is a data failure ----
+
+#[test]
+fn a_column_the_data_lacks_fails_the_run_and_the_other_checks_still_run() {
+    let p = Project::new();
+    p.file("lake/raw/t/a.csv", "id,name\n1,a\n2,\n");
+    p.file("lake/raw/u/a.csv", "uid\n1\n");
+    p.suite(
+        "t",
+        "key = [\"id\", \"nokey\"]",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"nme\"\n\
+         [[check]]\nkind = \"not_null\"\ncolumn = \"name\"\n\
+         [[check]]\nkind = \"not_null\"\ncolumn = \"id\"\nwhere = \"amount > 0\"\n\
+         [[check]]\nkind = \"metric\"\nsql = \"avg(amount)\"\nmin = 1\n\
+         [[check]]\nkind = \"reference\"\ncolumn = \"id\"\ndataset = \"u\"\nto_column = \"id\"\n",
+    );
+    p.suite("u", "", "[[check]]\nkind = \"row_count\"\nmin = 1\n");
+    let (code, r) = p.check_json(&[]);
+    assert_eq!(code, 1, "{r:#}");
+    let c = check(&r, "t.nme.not_null");
+    assert_eq!(c["status"], "error", "{c:#}");
+    let m = c["message"].as_str().unwrap();
+    assert!(
+        m.contains("dataset `t` has no column `nme`") && m.contains("did you mean `name`?"),
+        "{m}"
+    );
+    for id in ["t.id.not_null", "t.metric"] {
+        let c = check(&r, id);
+        assert_eq!(c["status"], "error", "{c:#}");
+        assert!(c["message"].as_str().unwrap().contains("`amount`"), "{c:#}");
+    }
+    let c = check(&r, "t.id.reference");
+    assert_eq!(c["status"], "error", "{c:#}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("dataset `u` has no column `id`"),
+        "{c:#}"
+    );
+    // The other checks ran, with samples keyed by the key columns the data has.
+    let c = check(&r, "t.name.not_null");
+    assert_eq!(
+        (c["status"].as_str(), c["failing_rows"].as_u64()),
+        (Some("fail"), Some(1))
+    );
+    assert_eq!(c["sample"], json!([{ "id": 2, "name": null }]));
+    assert_eq!(check(&r, "u.row_count")["status"], "pass");
+    // One failing check names every missing column.
+    let c = check(&r, "t.missing_columns");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert_eq!(c["kind"], "schema");
+    assert_eq!(c["observed"], json!({ "missing": ["nokey", "nme", "amount", "u.id"] }));
+    assert!(
+        c["message"].as_str().unwrap().starts_with("The data lacks 4 columns"),
+        "{c:#}"
+    );
+
+    // History records it like any failure.
+    let q = p.run(&[
+        "history",
+        "--sql",
+        "SELECT status FROM checks WHERE check_id = 't.missing_columns'",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(q.json(), json!([{ "status": "fail" }]), "{}", q.stderr);
+
+    // `validate`: the suites are valid, the data disagrees.
+    let v = p.run(&["validate"]);
+    assert_eq!(v.code, 1, "{}\n{}", v.stdout, v.stderr);
+    assert!(
+        v.stdout.contains("the data lacks 4 columns the suites name"),
+        "{}",
+        v.stdout
+    );
+    assert!(
+        v.stderr.contains("checks/t.toml:8:10"),
+        "`nme` is underlined: {}",
+        v.stderr
+    );
+    assert!(v.stderr.contains("`nokey`"), "{}", v.stderr);
+    let v = p.run(&["validate", "--format", "json"]);
+    assert_eq!(v.json()["status"], "missing_columns");
+}
