@@ -359,10 +359,21 @@ pub fn scalar_json(v: &ScalarValue) -> Value {
             |_| u64::try_from(*x).map_or_else(|_| Value::String(x.to_string()), Into::into),
             Into::into,
         ),
-        ScalarValue::Float32(Some(x)) => serde_json::Number::from_f64(f64::from(*x)).map_or(Value::Null, Into::into),
-        ScalarValue::Float64(Some(x)) => serde_json::Number::from_f64(*x).map_or(Value::Null, Into::into),
+        // NaN and the infinities are not JSON numbers; they are named rather than shown as null.
+        ScalarValue::Float32(Some(x)) => float_json(f64::from(*x)),
+        ScalarValue::Float64(Some(x)) => float_json(*x),
         ScalarValue::Boolean(Some(b)) => (*b).into(),
         other => Value::String(other.to_string()),
+    }
+}
+
+/// A float as a JSON number, or `"NaN"`, `"inf"`, `"-inf"` (never `null`, which means missing).
+pub fn float_json(x: f64) -> Value {
+    match serde_json::Number::from_f64(x) {
+        Some(n) => n.into(),
+        None if x.is_nan() => "NaN".into(),
+        None if x > 0.0 => "inf".into(),
+        None => "-inf".into(),
     }
 }
 

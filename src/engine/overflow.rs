@@ -8,6 +8,7 @@
 //! - `a + b`, `a - b` and `a * b` over integers call `lakegate_checked_{add,sub,mul}`, arrow's
 //!   checked kernels in the operands' common type: an overflow is an error of the check that
 //!   computes it (its status is `error`, the other checks run), never a wrapped value;
+//! - `-x` of a signed integer is `0 - x`, checked the same way (`-(-2^63)` wraps to itself);
 //! - `sum(x)` of an integer `x` adds in a 128-bit decimal (`sum(CAST(x AS DECIMAL(38, 0)))`), as
 //!   DuckDB widens to HUGEINT: the total of any 2^64 values of 64 bits is exact.
 //!
@@ -198,6 +199,13 @@ pub fn rewrite(e: Expr, schema: &DFSchema) -> Result<Expr, String> {
                     _ => Transformed::no(Expr::BinaryExpr(BinaryExpr { left, op, right })),
                 }
             }
+            // `-x` of the smallest integer wraps to itself: checked as `0 - x`.
+            Expr::Negative(x) if x.get_type(schema).is_ok_and(|t| t.is_signed_integer()) => {
+                let t = x.get_type(schema).unwrap_or(DataType::Int64);
+                let zero = datafusion::scalar::ScalarValue::new_zero(&t)
+                    .map_or_else(|_| datafusion::logical_expr::lit(0i64), |z| Expr::Literal(z, None));
+                Transformed::yes(checked(Op::Sub, t, zero, *x))
+            }
             Expr::AggregateFunction(mut af) if af.func.name() == "sum" && af.params.args.len() == 1 => {
                 if af.params.args[0].get_type(schema).is_ok_and(|t| t.is_integer()) {
                     let arg = af.params.args.remove(0);
@@ -280,6 +288,16 @@ mod tests {
             "{e}"
         );
         assert_eq!(rewrite(lit(2i64) * lit(3i64), &schema).unwrap(), lit(6i64));
+    }
+
+    #[tokio::test]
+    async fn negating_the_smallest_integer_is_an_error() {
+        let e = eval(vec![i64::MIN], (-col("v")).gt(lit(0i64)))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("integer overflow"), "{e}");
+        assert_eq!(eval(vec![-3], -col("v")).await.unwrap(), vec![i(3)]);
     }
 
     #[tokio::test]

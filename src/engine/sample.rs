@@ -236,18 +236,7 @@ pub fn to_json(batches: &[RecordBatch]) -> Vec<Value> {
 fn non_finite_as_text(batches: &[RecordBatch], rows: &mut [Value]) {
     use datafusion::arrow::array::AsArray;
     use datafusion::arrow::datatypes::{Float16Type, Float32Type, Float64Type};
-    let text = |x: f64| {
-        Value::String(
-            if x.is_nan() {
-                "NaN"
-            } else if x > 0.0 {
-                "inf"
-            } else {
-                "-inf"
-            }
-            .into(),
-        )
-    };
+    let text = crate::checks::float_json;
     let mut first = 0;
     for b in batches {
         for (field, col) in b.schema().fields().iter().zip(b.columns()) {

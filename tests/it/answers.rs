@@ -204,10 +204,13 @@ fn nan_and_infinities_are_named_in_samples() {
     p.suite(
         "t",
         "key = [\"id\"]",
-        "[[check]]\nkind = \"range\"\ncolumn = \"x\"\nmin = 0\nmax = 1\n",
+        "[[check]]\nkind = \"range\"\ncolumn = \"x\"\nmin = 0\nmax = 1\n\
+         [[check]]\nkind = \"metric\"\nname = \"largest\"\nsql = \"max(x)\"\nmax = 10\n",
     );
     let (code, r) = p.check_json(&[]);
     assert_eq!(code, 1);
+    // A NaN metric is observed as NaN, not as a missing value.
+    assert_eq!(check(&r, "t.largest")["observed"], "NaN", "{r:#}");
     let c = check(&r, "t.x.range");
     assert_eq!(c["failing_rows"], 3, "{c:#}");
     assert_eq!(
