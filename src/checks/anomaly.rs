@@ -233,7 +233,7 @@ impl Check for Anomaly {
             Metric::Max => numeric(max(c))?,
             Metric::DistinctCount => count_distinct(c),
             // An integer sum adds in 128 bits, as a `sum` in a `metric` does (`engine::overflow`).
-            Metric::Sum if dt.is_integer() => numeric(sum(crate::engine::overflow::wide_sum_arg(c)))?,
+            Metric::Sum if dt.is_integer() => numeric(crate::engine::overflow::wide_sum(c))?,
             Metric::Sum => numeric(sum(c))?,
         };
         Ok(Shape::Aggregates(vec![e]))
