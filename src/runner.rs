@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub files: Option<(String, Vec<PathBuf>)>,
     /// The history store to read baselines and accepted schemas from and to record the run in.
     pub history: Option<crate::history::Store>,
+    /// Whether to record the run in the history store (a dry run reads baselines, writes nothing).
+    pub record: bool,
 }
 
 /// A run that happened, or the configuration problems that stopped it.
@@ -43,7 +45,7 @@ pub enum Outcome {
 pub fn load_suites(project: &Project, diags: &Diags) -> Vec<Suite> {
     let mut paths = Vec::new();
     for pattern in &project.suite_patterns {
-        match glob_files(&project.dir, pattern) {
+        match glob_files(&project.dir, pattern, None) {
             Ok(found) => paths.extend(found),
             Err(e) => diags.push(Diagnostic::plain(format!("suite pattern `{pattern}`: {e}")).in_file(&project.file)),
         }
@@ -174,7 +176,7 @@ pub async fn prepare<'a>(
             .filter(|(name, _)| name == s.dataset.name.get_ref())
             .map(|(_, f)| f.clone());
         let engine = &engine;
-        async move { engine.open(s, &zone_dir, files).await }
+        async move { engine.open(s, &project.lake_root, &zone_dir, files).await }
     }))
     .buffered(project.engine.concurrency.max(1))
     .collect()
@@ -387,7 +389,7 @@ pub async fn execute(
         datasets,
     };
     run.finalize();
-    if let Some(store) = &opts.history {
+    if let Some(store) = opts.history.as_ref().filter(|_| opts.record) {
         record(store, &run, prepared);
     }
     run

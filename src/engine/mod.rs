@@ -123,13 +123,14 @@ impl Engine {
     pub async fn open(
         &self,
         suite: &Suite,
+        lake_root: &Path,
         zone_dir: &Path,
         files: Option<Vec<PathBuf>>,
     ) -> Result<OpenDataset, DatasetError> {
         let spec = &suite.dataset;
         let name = spec.name.get_ref().clone();
         let d = match files {
-            None => discover::discover(zone_dir, spec)?,
+            None => discover::discover(lake_root, zone_dir, spec)?,
             Some(list) => {
                 let root = zone_dir.join(spec.path.get_ref().trim_end_matches('/'));
                 let root = if root.is_file() {
