@@ -72,6 +72,7 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                 command: "schema accept".into(),
                 files: None,
                 history: None,
+                record: true,
             };
             let prepared = match runner::prepare(&project, &suites, &opts).await {
                 Ok(p) => p,

@@ -13,5 +13,6 @@ mod inference;
 mod keys;
 mod kinds;
 mod promote;
+mod promote_hostile;
 mod stats;
 mod support;
