@@ -201,17 +201,11 @@ pub async fn promote(
         lake_root: project.lake_root.clone(),
     };
     let quarantine_dir = project.zone_dir("quarantine").map(|q| q.join(&rel_base));
-    for dir in [Some(&source_base), Some(&target.dir), quarantine_dir.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        if !crate::paths::is_within(&project.lake_root, dir) {
-            return Err(PromoteError::Refused(format!(
-                "{} leads outside the lake root (through a link); lakegate promotes only inside the lake",
-                display_path(dir)
-            )));
-        }
-    }
+    check_layout(
+        project,
+        &[(&from_zone, &from_dir, &source_base), (&to_zone, &to_dir, &target.dir)],
+        quarantine_dir.as_deref(),
+    )?;
     let run_id = uuid::Uuid::now_v7().to_string();
 
     let holder = format!(
@@ -436,6 +430,51 @@ pub async fn promote(
     Ok(report)
 }
 
+/// Links resolved, every directory a promotion touches stays inside its zone, and the zones involved
+/// stay apart: a link planted at `cleaned/sales` pointing into `raw/sales` would otherwise make the
+/// published copies overwrite their sources, which `--move` then removes.
+fn check_layout(
+    project: &Project,
+    dirs: &[(&String, &PathBuf, &PathBuf)],
+    quarantine_dir: Option<&Path>,
+) -> Result<(), PromoteError> {
+    let refuse = |m: String| Err(PromoteError::Refused(m));
+    let mut zones: Vec<(String, PathBuf)> = Vec::new();
+    let q = project.zone_dir("quarantine");
+    let with_q = quarantine_dir.zip(q.as_deref()).map(|(d, z)| ("quarantine", z, d));
+    for (zone, zone_dir, dir) in dirs
+        .iter()
+        .map(|(z, zd, d)| (z.as_str(), zd.as_path(), d.as_path()))
+        .chain(with_q)
+    {
+        if !crate::paths::is_within(&project.lake_root, dir) {
+            return refuse(format!(
+                "{} leads outside the lake root (through a link); lakegate promotes only inside the lake",
+                display_path(dir)
+            ));
+        }
+        if !crate::paths::is_within(zone_dir, dir) {
+            return refuse(format!(
+                "{} leads outside zone `{zone}` (through a link); lakegate promotes only within each zone",
+                display_path(dir)
+            ));
+        }
+        let real = crate::paths::resolved(zone_dir);
+        for (other, other_real) in zones.iter().filter(|(o, _)| o != zone) {
+            if real.starts_with(other_real) || other_real.starts_with(&real) {
+                return refuse(format!(
+                    "zones `{zone}` and `{other}` resolve to overlapping directories ({} and {}, through a link); \
+                     each zone must be its own directory",
+                    real.display(),
+                    other_real.display()
+                ));
+            }
+        }
+        zones.push((zone.to_string(), real));
+    }
+    Ok(())
+}
+
 /// What happened to the sources of a `--move`, as a sentence.
 fn sources_sentence(total: usize, kept: &[String]) -> String {
     if kept.is_empty() {
@@ -532,6 +571,7 @@ fn quarantine_batch(
     fs_atomic::write_atomic(&staging.join(publish::QUARANTINE_PENDING), &json).map_err(|e| io(&staging, e))?;
     fault_point("after-quarantine-staged");
     fs_atomic::rename_durable(&staging, &dest).map_err(|e| io(&dest, e))?;
+    let _ = fs_atomic::remove_empty_dir(&qbase.join(publish::META_DIR).join("staging"));
     fault_point("after-quarantine-published");
     let kept = publish::remove_sources(&project.lake_root, &pending.sources, &pending.batch);
     let marker = dest.join(publish::QUARANTINE_PENDING);

@@ -500,3 +500,15 @@ fn concurrent_promotions_producers_and_kills_keep_every_row_exactly_once() {
         "the last promotions moved every row"
     );
 }
+
+#[test]
+fn a_target_linked_into_the_source_zone_is_refused_and_no_source_is_lost() {
+    let p = sales(true, "");
+    std::fs::create_dir_all(p.path().join("lake/cleaned")).unwrap();
+    std::os::unix::fs::symlink(p.path().join("lake/raw/sales"), p.path().join("lake/cleaned/sales")).unwrap();
+    let before = tree(&p.path().join("lake/raw"));
+    let r = p.run(&["promote", "sales", "--move"]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("outside zone `cleaned`"), "{}", r.stderr);
+    assert_eq!(tree(&p.path().join("lake/raw")), before);
+}
