@@ -402,12 +402,28 @@ pub async fn execute(
                 Ok(ds) => {
                     result.format = Some(ds.format.as_str().to_string());
                     result.files = ds.files.len();
+                    // A damaged catalog is a run that cannot happen (exit 3): the schema check would
+                    // compare with the wrong version and the first run would accept a new one.
+                    let accepted = match &opts.history {
+                        Some(s) => s.catalog().read_latest(&ds.name),
+                        None => Ok(None),
+                    };
+                    let accepted = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::error!(dataset = %result.name, "{e}");
+                            result.error = Some(format!("dataset `{}`: {e}", result.name));
+                            result.duration_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+                            result.finalize();
+                            return result;
+                        }
+                    };
                     let history = opts
                         .history
                         .as_ref()
                         .map_or_else(crate::checks::DatasetHistory::default, |s| {
                             crate::checks::DatasetHistory {
-                                accepted: s.catalog().latest(&ds.name),
+                                accepted,
                                 // Only history-based kinds need the (larger) check records.
                                 baselines: if suite.checks.iter().any(|c| c.check.kind() == "anomaly") {
                                     s.baselines(&ds.name)
@@ -484,9 +500,10 @@ fn record(store: &crate::history::Store, run: &RunResult, prepared: &Prepared<'_
         if !run.datasets.iter().any(|d| d.name == ds.name && d.error.is_none()) || ds.is_empty() {
             continue;
         }
-        let version = match catalog.latest(&ds.name) {
-            Some(v) => Ok(v.version),
-            None => catalog
+        let version = match catalog.read_latest(&ds.name) {
+            Err(e) => Err(e),
+            Ok(Some(v)) => Ok(v.version),
+            Ok(None) => catalog
                 .accept(
                     &ds.name,
                     crate::history::catalog::columns_of(&ds.schema),

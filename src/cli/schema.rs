@@ -86,7 +86,13 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                 }
                 None => return exit::CONFIG,
             };
-            let previous = catalog.latest(dataset);
+            let previous = match catalog.read_latest(dataset) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::RUN_FAILED;
+                }
+            };
             match catalog.accept(
                 dataset,
                 columns_of(&ds.schema),
@@ -116,13 +122,19 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                     exit::OK
                 }
                 Err(e) => {
-                    eprintln!("error: cannot write the schema catalog: {e}");
+                    eprintln!("error: {e}");
                     exit::RUN_FAILED
                 }
             }
         }
         SchemaAction::Show { dataset, version } => {
-            let versions = catalog.versions(dataset);
+            let versions = match catalog.versions(dataset) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::RUN_FAILED;
+                }
+            };
             let v = match version {
                 Some(n) => versions.into_iter().find(|v| v.version == *n),
                 None => versions.into_iter().last(),
@@ -144,7 +156,13 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
             exit::OK
         }
         SchemaAction::History { dataset } => {
-            let versions = catalog.versions(dataset);
+            let versions = match catalog.versions(dataset) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::RUN_FAILED;
+                }
+            };
             if versions.is_empty() {
                 print_stdout(&format!("No accepted schema versions of `{dataset}`."));
                 return exit::OK;
