@@ -41,15 +41,6 @@ pub fn check_syntax(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Dia
     }
 }
 
-/// How a fragment's diagnostic begins when it names a column the data lacks: the data disagrees
-/// with the suite, which a run reports as a failure of the data rather than of the configuration.
-pub const MISSING_COLUMN: &str = "the SQL expression names a column the dataset does not have: ";
-
-/// Whether a diagnostic says that a fragment names a column the data lacks.
-pub fn is_missing_column(d: &Diagnostic) -> bool {
-    d.message.starts_with(MISSING_COLUMN)
-}
-
 /// Parses a fragment against a dataset's schema and checks its role.
 pub fn parse(
     ctx: &SessionContext,
@@ -84,9 +75,13 @@ pub fn parse(
                 Some(c) => format!("did you mean `{c}`? the dataset has {}", backticked(&cols)),
                 None => format!("the dataset has {}", backticked(&cols)),
             };
-            Diagnostic::at(file, span, format!("{MISSING_COLUMN}`{name}`"))
-                .label("unknown column")
-                .help(help)
+            Diagnostic::at(
+                file,
+                span,
+                format!("the SQL expression names a column the dataset does not have: `{name}`"),
+            )
+            .label("unknown column")
+            .help(help)
         } else {
             parse_error(file, frag, &msg)
         }

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use crate::clock::Clock;
 use crate::config::Project;
 use crate::diag::{Diagnostic, Diags, backticked, closest, display_path};
-use crate::engine::{DatasetError, Engine, MissingColumns, OpenDataset, PlannedCheck};
+use crate::engine::{DatasetError, Engine, OpenDataset, PlannedCheck};
 use crate::paths::glob_files;
 use crate::results::{CheckResult, DatasetResult, RunResult, SourceRef, Status};
 use crate::suite::{self, Suite};
@@ -150,8 +150,6 @@ pub struct Prepared<'a> {
     pub selected: Vec<&'a Suite>,
     pub opened: Vec<Result<OpenDataset, DatasetError>>,
     pub plans: Vec<Vec<PlannedCheck>>,
-    /// Per selected dataset: the columns its suite names that its data lacks.
-    pub missing: Vec<MissingColumns>,
 }
 
 /// Opens every needed dataset and plans every selected suite. Configuration problems come back as
@@ -195,21 +193,18 @@ pub async fn prepare<'a>(
         }
     }
     let mut plans = Vec::new();
-    let mut missing = Vec::new();
     let mut problems = Vec::new();
     for (s, o) in selected.iter().zip(&opened) {
-        let (p, m) = match o {
+        match o {
             Ok(ds) => match engine.plan(s, ds, &schemas, &unreadable) {
-                Ok(p) => p,
+                Ok(p) => plans.push(p),
                 Err(d) => {
                     problems.extend(d);
-                    Default::default()
+                    plans.push(Vec::new());
                 }
             },
-            Err(_) => Default::default(),
-        };
-        plans.push(p);
-        missing.push(m);
+            Err(_) => plans.push(Vec::new()),
+        }
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -220,7 +215,6 @@ pub async fn prepare<'a>(
         selected,
         opened: opened.into_iter().take(n).collect(),
         plans,
-        missing,
     })
 }
 
@@ -286,64 +280,6 @@ fn check_result(
     }
 }
 
-/// The failing check that says which columns the suite names and the data lacks (a data failure:
-/// the suite may be right and the data wrong, so every other check still runs).
-pub fn missing_columns_result(suite: &Suite, missing: &MissingColumns) -> CheckResult {
-    let dataset = suite.dataset.name.get_ref();
-    let mut absent: Vec<String> = missing.checks.iter().flat_map(|u| u.columns.clone()).collect();
-    absent.extend(missing.key.iter().cloned());
-    absent.sort();
-    absent.dedup();
-    let readers: Vec<String> = missing
-        .checks
-        .iter()
-        .map(|u| suite.checks[u.index].id.clone())
-        .collect();
-    let mut message = format!(
-        "The data lacks {} the suite names: {}",
-        if absent.len() == 1 { "a column" } else { "columns" },
-        backticked(&absent)
-    );
-    if !readers.is_empty() {
-        message.push_str(&format!(
-            " ({} {} could not be evaluated: {})",
-            readers.len(),
-            if readers.len() == 1 { "check" } else { "checks" },
-            backticked(&readers)
-        ));
-    }
-    if !missing.key.is_empty() {
-        message.push_str(&format!("; the `key` names {}", backticked(&missing.key)));
-    }
-    message.push_str(&format!(
-        ". Dataset `{dataset}` has {}. Fix the data, or the suite if the column was renamed.",
-        backticked(&missing.available)
-    ));
-    CheckResult {
-        id: format!("{dataset}.missing_columns"),
-        name: "missing_columns".into(),
-        kind: "schema".into(),
-        column: absent.first().cloned(),
-        columns: absent.clone(),
-        severity: crate::checks::Severity::Error,
-        status: Status::Fail,
-        failing_rows: None,
-        failing_fraction: None,
-        value: None,
-        observed: serde_json::json!(missing.available),
-        expected: serde_json::json!(absent),
-        message,
-        from_statistics: false,
-        where_: None,
-        description: None,
-        sample: Vec::new(),
-        source: SourceRef {
-            file: display_path(&suite.file.path),
-            line: 1,
-        },
-    }
-}
-
 /// Runs the checks of the selected datasets.
 pub async fn check(project: &Project, suites: &[Suite], opts: &RunOptions) -> Outcome {
     let started_at = opts.clock.wall();
@@ -368,13 +304,13 @@ pub async fn execute(
     let engine = &prepared.engine;
     let selected = &prepared.selected;
     let opened = prepared.opened.iter();
-    let plans = prepared.plans.iter().zip(&prepared.missing);
+    let plans = prepared.plans.iter();
 
     let jobs = selected
         .iter()
         .zip(opened)
         .zip(plans)
-        .map(|((suite, open), (plan, missing))| async move {
+        .map(|((suite, open), plan)| async move {
             let t0 = std::time::Instant::now();
             let mut result = DatasetResult {
                 name: suite.dataset.name.get_ref().clone(),
@@ -441,27 +377,11 @@ pub async fn execute(
                         tracing::error!(dataset = %result.name, "{e}");
                         result.error = Some(format!("dataset `{}`: {e}", result.name));
                     }
-                    let mut checks: Vec<(usize, CheckResult)> = run
+                    result.checks = run
                         .checks
                         .into_iter()
-                        .map(|c| {
-                            (
-                                c.index,
-                                check_result(suite, c.index, c.verdict, c.sample, c.from_statistics),
-                            )
-                        })
+                        .map(|c| check_result(suite, c.index, c.verdict, c.sample, c.from_statistics))
                         .collect();
-                    for u in &missing.checks {
-                        checks.push((
-                            u.index,
-                            check_result(suite, u.index, Err(u.message.clone()), Vec::new(), false),
-                        ));
-                    }
-                    checks.sort_by_key(|(i, _)| *i);
-                    if !missing.is_empty() {
-                        checks.insert(0, (usize::MAX, missing_columns_result(suite, missing)));
-                    }
-                    result.checks = checks.into_iter().map(|(_, c)| c).collect();
                 }
             }
             result.duration_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -28,17 +28,7 @@ pub async fn run(global: &Global) -> u8 {
             unreadable.push(e.to_string());
         }
     }
-    // Columns the suites name but the data lacks: the suites are valid, the data disagrees (exit 1).
-    let mut disagree = Vec::new();
-    for (suite, missing) in prepared.selected.iter().zip(&prepared.missing) {
-        if !missing.is_empty() {
-            let message = runner::missing_columns_result(suite, missing).message;
-            eprintln!("error: dataset `{}`: {message}", suite.dataset.name.get_ref());
-            disagree.push(serde_json::json!({ "dataset": suite.dataset.name.get_ref(), "message": message }));
-        }
-    }
-    let checks: usize = prepared.plans.iter().map(Vec::len).sum::<usize>()
-        + prepared.missing.iter().map(|m| m.checks.len()).sum::<usize>();
+    let checks: usize = prepared.plans.iter().map(Vec::len).sum();
     let empty: Vec<&str> = prepared
         .opened
         .iter()
@@ -47,17 +37,16 @@ pub async fn run(global: &Global) -> u8 {
     for e in &empty {
         eprintln!("warning: dataset `{e}` has no files, so its columns could not be verified");
     }
-    let ok = unreadable.is_empty() && disagree.is_empty();
+    let ok = unreadable.is_empty();
     match global.format {
         OutputFormat::Json => print_stdout(
             &serde_json::to_string_pretty(&serde_json::json!({
                 "lakegate": env!("CARGO_PKG_VERSION"),
                 "format_version": crate::results::FORMAT_VERSION,
-                "status": if !unreadable.is_empty() { "unreadable" } else if ok { "valid" } else { "data_disagrees" },
+                "status": if ok { "valid" } else { "unreadable" },
                 "suites": suites.len(),
                 "checks": checks,
                 "unreadable": unreadable,
-                "missing_columns": disagree,
             }))
             .unwrap_or_default(),
         ),
@@ -68,11 +57,5 @@ pub async fn run(global: &Global) -> u8 {
         )),
         OutputFormat::Text => {}
     }
-    if !unreadable.is_empty() {
-        exit::RUN_FAILED
-    } else if ok {
-        exit::OK
-    } else {
-        exit::CHECKS_FAILED
-    }
+    if ok { exit::OK } else { exit::RUN_FAILED }
 }

@@ -82,30 +82,6 @@ impl OpenDataset {
     }
 }
 
-/// A check that names a column the data lacks: reported as `error` with `message`, not run.
-#[derive(Debug, Clone)]
-pub struct Unevaluable {
-    pub index: usize,
-    pub columns: Vec<String>,
-    pub message: String,
-}
-
-/// The columns a suite names that its dataset's data lacks.
-#[derive(Debug, Clone, Default)]
-pub struct MissingColumns {
-    pub checks: Vec<Unevaluable>,
-    /// Columns of the dataset's `key` that the data lacks (left out of samples).
-    pub key: Vec<String>,
-    /// The columns the data has.
-    pub available: Vec<String>,
-}
-
-impl MissingColumns {
-    pub fn is_empty(&self) -> bool {
-        self.checks.is_empty() && self.key.is_empty()
-    }
-}
-
 /// A check lowered to its shape, with its `where` parsed.
 #[derive(Debug, Clone)]
 pub struct PlannedCheck {
@@ -259,17 +235,14 @@ impl Engine {
         })
     }
 
-    /// Lowers every check of a suite against its dataset's schema. All configuration problems are
-    /// returned; a column the suite names but the data lacks is not one of them (the suite may be
-    /// right and the data wrong): such checks come back in [`MissingColumns`], to be reported as
-    /// checks that could not be evaluated while every other check runs.
+    /// Lowers every check of a suite against its dataset's schema. All problems are returned.
     pub fn plan(
         &self,
         suite: &Suite,
         ds: &OpenDataset,
         schemas: &HashMap<String, SchemaRef>,
         unreadable: &[String],
-    ) -> Result<(Vec<PlannedCheck>, MissingColumns), Vec<Diagnostic>> {
+    ) -> Result<Vec<PlannedCheck>, Vec<Diagnostic>> {
         let file = &suite.file;
         let schema: &Schema = &ds.schema;
         let df_schema = match DFSchema::try_from(schema.clone()) {
@@ -290,13 +263,16 @@ impl Engine {
         };
         let mut planned = Vec::new();
         let mut diags = Vec::new();
-        let mut missing = MissingColumns {
-            available: columns.iter().map(ToString::to_string).collect(),
-            ..MissingColumns::default()
-        };
         for col in &suite.dataset.key {
             if !columns.contains(&col.as_str()) && !ds.is_empty() {
-                missing.key.push(col.clone());
+                diags.push(
+                    Diagnostic::plain(format!(
+                        "the `key` of dataset `{}` names a column it does not have: `{col}`",
+                        ds.name
+                    ))
+                    .in_file(file)
+                    .help(format!("the dataset has {}", backticked(&columns))),
+                );
             }
         }
         for (index, decl) in suite.checks.iter().enumerate() {
@@ -309,63 +285,39 @@ impl Engine {
                 });
                 continue;
             }
-            let absent: Vec<String> = decl
-                .check
-                .columns()
-                .into_iter()
-                .map(toml::Spanned::into_inner)
-                .filter(|c| !columns.contains(&c.as_str()))
-                .collect();
-            if !absent.is_empty() {
-                let hints: Vec<String> = absent
-                    .iter()
-                    .filter_map(|c| closest(c, columns.iter().copied()).map(|near| format!("did you mean `{near}`?")))
-                    .collect();
-                missing.checks.push(Unevaluable {
-                    index,
-                    message: format!(
-                        "the data has no column {}{}; dataset `{}` has {}.",
-                        backticked(&absent),
-                        if hints.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", hints.join(" "))
-                        },
-                        ds.name,
-                        backticked(&columns)
-                    ),
-                    columns: absent,
-                });
-                continue;
+            let mut ok = true;
+            for col in decl.check.columns() {
+                if !columns.contains(&col.get_ref().as_str()) {
+                    ok = false;
+                    let help = match closest(col.get_ref(), columns.iter().copied()) {
+                        Some(c) => format!("did you mean `{c}`? dataset `{}` has {}", ds.name, backticked(&columns)),
+                        None => format!("dataset `{}` has {}", ds.name, backticked(&columns)),
+                    };
+                    diags.push(
+                        Diagnostic::at(
+                            file,
+                            col.span(),
+                            format!("dataset `{}` has no column `{}`", ds.name, col.get_ref()),
+                        )
+                        .label("unknown column")
+                        .help(help),
+                    );
+                }
             }
-            let unevaluable = |d: &Diagnostic| Unevaluable {
-                index,
-                columns: vec![
-                    d.message
-                        .trim_start_matches(crate::fragment::MISSING_COLUMN)
-                        .trim_matches('`')
-                        .to_string(),
-                ],
-                message: format!(
-                    "{}{}.",
-                    d.message,
-                    d.help.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
-                ),
-            };
             let scope = match &decl.common.where_ {
                 Some(w) => match parse(w, FragmentRole::RowPredicate) {
                     Ok(e) => Some(e),
-                    Err(d) if crate::fragment::is_missing_column(&d) => {
-                        missing.checks.push(unevaluable(&d));
-                        continue;
-                    }
                     Err(d) => {
                         diags.push(d);
-                        continue;
+                        ok = false;
+                        None
                     }
                 },
                 None => None,
             };
+            if !ok {
+                continue;
+            }
             match decl.check.plan(&cx) {
                 Ok(shape) => {
                     if decl.common.max_fraction > 0.0 && matches!(shape, Shape::Aggregates(_) | Shape::Schema) {
@@ -381,14 +333,9 @@ impl Engine {
                     }
                     planned.push(PlannedCheck { index, shape, scope });
                 }
-                Err(d) if crate::fragment::is_missing_column(&d) => missing.checks.push(unevaluable(&d)),
                 Err(d) => diags.push(d),
             }
         }
-        if diags.is_empty() {
-            Ok((planned, missing))
-        } else {
-            Err(diags)
-        }
+        if diags.is_empty() { Ok(planned) } else { Err(diags) }
     }
 }

@@ -721,14 +721,7 @@ impl Engine {
         tracing::debug!(dataset = %ds.name, ms = started.elapsed().as_millis(), "Counted (fused scan and keyed queries).");
         let sampling = std::time::Instant::now();
         // 3. Samples, only for checks that failed.
-        // A key column the data lacks is reported by the run (missing_columns), not sampled.
-        let key: &Vec<String> = &suite
-            .dataset
-            .key
-            .iter()
-            .filter(|k| ds.schema.field_with_name(k).is_ok())
-            .cloned()
-            .collect();
+        let key = &suite.dataset.key;
         let mut row_samples: Vec<(usize, sample::RowSample)> = Vec::new();
         for (slot, (run, p)) in checks.iter_mut().zip(planned).enumerate() {
             let decl = &suite.checks[p.index];

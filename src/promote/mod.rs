@@ -315,7 +315,7 @@ pub async fn promote(
 
     let passed = match opts.mode {
         Mode::Batch => matches!(result.status, Status::Pass | Status::Warn),
-        Mode::Split => split::gate_passes(&result, suite, prepared.plans.first().map_or(&[][..], Vec::as_slice)),
+        Mode::Split => split::gate_passes(&result, prepared.plans.first().map_or(&[][..], Vec::as_slice)),
     };
     report.results = Some(result.clone());
     if !passed {

@@ -25,19 +25,13 @@ use crate::suite::Suite;
 pub const FAILED_COLUMN: &str = "_lakegate_failed";
 
 /// The batch passes split mode when no check could not be evaluated and every failed
-/// error-severity check is row-level (its rows are split off instead). Results are matched to the
-/// plan by id: a run also reports checks that were not planned (a column the data lacks).
-pub fn gate_passes(result: &RunResult, suite: &Suite, plan: &[PlannedCheck]) -> bool {
+/// error-severity check is row-level (its rows are split off instead).
+pub fn gate_passes(result: &RunResult, plan: &[PlannedCheck]) -> bool {
     let Some(d) = result.datasets.first() else { return false };
-    let row_level: Vec<&str> = plan
-        .iter()
-        .filter(|p| matches!(p.shape, Shape::Rows { .. }))
-        .map(|p| suite.checks[p.index].id.as_str())
-        .collect();
     d.error.is_none()
-        && d.checks.iter().all(|c| match c.status {
+        && d.checks.iter().zip(plan).all(|(c, p)| match c.status {
             Status::Pass | Status::Warn => true,
-            Status::Fail => row_level.contains(&c.id.as_str()),
+            Status::Fail => matches!(p.shape, Shape::Rows { .. }),
             Status::Error => false,
         })
 }

@@ -216,76 +216,18 @@ fn config_errors_are_exit_2_with_line_and_column() {
 }
 
 #[test]
-fn a_column_the_data_lacks_fails_the_data_not_the_configuration() {
+fn unknown_column_is_exit_2_listing_the_columns() {
     let p = Project::new();
-    p.file("lake/raw/t/a.csv", "id,name\n1,a\n2,\n");
-    p.suite(
-        "t",
-        "key = [\"id\", \"ident\"]",
-        "[[check]]\nkind = \"not_null\"\ncolumn = \"nme\"\n\n[[check]]\nkind = \"not_null\"\ncolumn = \"name\"\n\n[[check]]\nkind = \"row_count\"\nmin = 1\nwhere = \"amount > 0\"\n",
-    );
-    let r = p.run(&["check", "--format", "json"]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let j = r.json();
-    let m = check(&j, "t.missing_columns");
-    assert_eq!(m["status"], "fail");
-    let msg = m["message"].as_str().unwrap();
-    for part in [
-        "`amount`",
-        "`ident`",
-        "`nme`",
-        "`t.nme.not_null`",
-        "`t.row_count`",
-        "has `id`, `name`",
-    ] {
-        assert!(msg.contains(part), "{part}: {msg}");
-    }
-    let c = check(&j, "t.nme.not_null");
-    assert_eq!(c["status"], "error");
-    let cm = c["message"].as_str().unwrap();
-    assert!(
-        cm.contains("no column `nme`") && cm.contains("did you mean `name`?"),
-        "{cm}"
-    );
-    assert_eq!(check(&j, "t.row_count")["status"], "error");
-    // The other checks still run, with samples (the key column the data has).
-    let n = check(&j, "t.name.not_null");
-    assert_eq!(n["status"], "fail");
-    assert_eq!(n["sample"][0]["id"], 2, "{n}");
-    // The text output says it too, and the history records it.
-    let t = p.run(&["check"]);
-    assert_eq!(t.code, 1);
-    assert!(t.stdout.contains("missing_columns"), "{}", t.stdout);
-    let h = p.run(&[
-        "history",
-        "--sql",
-        "SELECT check_id, status FROM checks WHERE check_id = 't.missing_columns'",
-        "--format",
-        "json",
-    ]);
-    assert!(
-        h.stdout.contains("t.missing_columns") && h.stdout.contains("fail"),
-        "{}{}",
-        h.stdout,
-        h.stderr
-    );
-    // validate: the suites are valid, the data disagrees.
+    p.file("lake/raw/t/a.csv", "id,name\n1,a\n");
+    p.suite("t", "", "[[check]]\nkind = \"not_null\"\ncolumn = \"nme\"\n");
+    let r = p.run(&["check"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("dataset `t` has no column `nme`"), "{}", r.stderr);
+    assert!(r.stderr.contains("checks/t.toml:8:10"), "{}", r.stderr);
+    assert!(r.stderr.contains("did you mean `name`?"), "{}", r.stderr);
     let v = p.run(&["validate"]);
-    assert_eq!(v.code, 1, "{}{}", v.stdout, v.stderr);
-    assert!(
-        v.stderr.contains("The data lacks columns the suite names"),
-        "{}",
-        v.stderr
-    );
-    // A gate refuses such a batch, in either mode.
-    for mode in ["batch", "split"] {
-        let r = p.run(&["promote", "t", "--mode", mode]);
-        assert_eq!(r.code, 1, "{mode}: {}{}", r.stdout, r.stderr);
-    }
-    // A name that is not a column at all in a fragment stays a configuration problem when it is
-    // a syntax error, not a missing column.
-    p.suite("t", "", "[[check]]\nkind = \"row_count\"\nwhere = \"id >\"\n");
-    assert_eq!(p.run(&["check"]).code, 2);
+    assert_eq!(v.code, 2);
+    assert!(v.stderr.contains("checks/t.toml:8:10"), "{}", v.stderr);
 }
 
 #[test]
