@@ -52,6 +52,9 @@ pub struct Diagnostic {
     pub span: Option<Range<usize>>,
     pub label: Option<String>,
     pub help: Option<String>,
+    /// Set when the problem is a column the data lacks (named by the suite): that is the data
+    /// disagreeing with a valid suite, which a run reports as a failure rather than stopping.
+    pub lacks_column: Option<String>,
 }
 
 impl Diagnostic {
@@ -63,6 +66,7 @@ impl Diagnostic {
             span: Some(span),
             label: None,
             help: None,
+            lacks_column: None,
         }
     }
 
@@ -74,6 +78,22 @@ impl Diagnostic {
             span: None,
             label: None,
             help: None,
+            lacks_column: None,
+        }
+    }
+
+    /// Marks the problem as the data lacking `column` (see [`Diagnostic::lacks_column`]).
+    #[must_use]
+    pub fn lacking(mut self, column: impl Into<String>) -> Self {
+        self.lacks_column = Some(column.into());
+        self
+    }
+
+    /// The diagnostic as one sentence with its help, for a check result's message.
+    pub fn sentence(&self) -> String {
+        match &self.help {
+            Some(h) => format!("{}; {h}", self.message),
+            None => self.message.clone(),
         }
     }
 
@@ -103,10 +123,12 @@ impl Diagnostic {
 
     /// Renders the diagnostic as rustc does: message, location, the source line underlined, help.
     pub fn render(&self) -> String {
-        let mut out = format!("error: {}\n", self.message);
+        // Names in messages may come from data files: control characters are shown, not sent.
+        let esc = |s: &str| crate::term::escape(s).into_owned();
+        let mut out = format!("error: {}\n", esc(&self.message));
         let Some(file) = &self.file else {
             if let Some(help) = &self.help {
-                let _ = writeln!(out, "  = help: {help}");
+                let _ = writeln!(out, "  = help: {}", esc(help));
             }
             return out;
         };
@@ -114,8 +136,9 @@ impl Diagnostic {
         let (line, col) = file.line_col(span.start);
         let gutter = line.to_string().len();
         let pad = " ".repeat(gutter);
-        let _ = writeln!(out, "{pad}--> {}:{line}:{col}", display_path(&file.path));
+        let _ = writeln!(out, "{pad}--> {}:{line}:{col}", esc(&display_path(&file.path)));
         if self.span.is_some() {
+            // TOML allows no control characters but tab in a document, so the line is shown as is.
             let src_line = file.text.lines().nth(line - 1).unwrap_or("");
             let line_chars = src_line.chars().count();
             // Underline to the end of the span, or to the end of the line for multi-line spans.
@@ -129,12 +152,12 @@ impl Diagnostic {
             let _ = writeln!(out, "{line} | {src_line}");
             let _ = write!(out, "{pad} | {}{}", " ".repeat(col - 1), "^".repeat(width));
             if let Some(label) = &self.label {
-                let _ = write!(out, " {label}");
+                let _ = write!(out, " {}", esc(label));
             }
             out.push('\n');
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "{pad} = help: {help}");
+            let _ = writeln!(out, "{pad} = help: {}", esc(help));
         }
         out
     }

@@ -82,11 +82,23 @@ pub fn parse(
             )
             .label("unknown column")
             .help(help)
+            .lacking(name)
         } else {
             parse_error(file, frag, &msg)
         }
     })?;
-    let expr = safe_division(expr, schema);
+    let expr = crate::engine::overflow::rewrite(safe_division(expr, schema), schema).map_err(|e| {
+        Diagnostic::at(
+            file,
+            frag.span(),
+            format!("the SQL expression cannot be evaluated: {e}"),
+        )
+        .label("overflows")
+        .help("integer arithmetic is checked; write a smaller constant, or CAST to DOUBLE for approximate values")
+    })?;
+    if let Some(d) = invalid_regex(file, frag, &expr) {
+        return Err(d);
+    }
     let has_subquery = expr
         .exists(|e| {
             Ok(matches!(
@@ -194,6 +206,64 @@ fn safe_division(e: Expr, schema: &DFSchema) -> Expr {
     .map_or_else(
         |_| Expr::Literal(datafusion::scalar::ScalarValue::Null, None),
         |t| t.data,
+    )
+}
+
+/// The first regular expression literal DataFusion would refuse (`name ~ '('`), as a diagnostic
+/// at the literal: found here, the mistake is a configuration error (exit 2) from `validate` and
+/// `check` alike, not a failure of the whole dataset at run time.
+fn invalid_regex(file: &SourceFile, frag: &Spanned<String>, expr: &Expr) -> Option<Diagnostic> {
+    use datafusion::scalar::ScalarValue;
+    let mut found: Option<(String, String)> = None;
+    let text_of = |e: &Expr| match e {
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)),
+            _,
+        ) => Some(s.clone()),
+        _ => None,
+    };
+    let _ = expr.apply(|node| {
+        let (pattern, case_insensitive) = match node {
+            Expr::BinaryExpr(b) => match b.op {
+                Operator::RegexMatch | Operator::RegexNotMatch => (text_of(&b.right), false),
+                Operator::RegexIMatch | Operator::RegexNotIMatch => (text_of(&b.right), true),
+                _ => (None, false),
+            },
+            Expr::ScalarFunction(f) if f.name().starts_with("regexp_") => (f.args.get(1).and_then(text_of), false),
+            _ => (None, false),
+        };
+        if let Some(p) = pattern
+            && let Err(e) = regex::RegexBuilder::new(&p).case_insensitive(case_insensitive).build()
+        {
+            let reason = e.to_string();
+            let reason = reason
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string();
+            found = Some((p, reason));
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    let (pattern, reason) = found?;
+    let quoted = format!("'{}'", pattern.replace('\'', "''"));
+    let span = inner_start(file, frag)
+        .and_then(|start| {
+            frag.get_ref()
+                .find(&quoted)
+                .map(|at| start + at..start + at + quoted.len())
+        })
+        .unwrap_or_else(|| frag.span());
+    Some(
+        Diagnostic::at(
+            file,
+            span,
+            format!("{quoted} is not a valid regular expression: {reason}"),
+        )
+        .label("invalid regular expression")
+        .help("escape special characters with a backslash, e.g. '\\(' for a literal parenthesis"),
     )
 }
 

@@ -24,4 +24,5 @@ pub mod results;
 pub mod runner;
 pub mod spanned;
 pub mod suite;
+pub mod term;
 pub mod types;

@@ -14,9 +14,11 @@ fn main() -> std::process::ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("lakegate={level},warn")));
+    let colour = lakegate::term::colour();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(move || lakegate::term::LogWriter::new(colour))
+        .with_ansi(colour)
         .with_target(false)
         .without_time()
         .init();

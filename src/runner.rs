@@ -280,6 +280,79 @@ fn check_result(
     }
 }
 
+/// Columns the suite names but the data lacks: `(column, who names it, suite line)`.
+pub fn missing_columns(suite: &Suite, ds: &OpenDataset, plan: &[PlannedCheck]) -> Vec<(String, String, usize)> {
+    let mut out = Vec::new();
+    if ds.is_empty() {
+        return out;
+    }
+    for col in &suite.dataset.key {
+        if ds.schema.field_with_name(col).is_err() {
+            let line = suite.file.line_of(suite.dataset.name.span().start);
+            out.push((col.clone(), "the dataset's `key`".to_string(), line));
+        }
+    }
+    for p in plan {
+        if let crate::checks::Shape::Missing { column, .. } = &p.shape {
+            let decl = &suite.checks[p.index];
+            out.push((column.clone(), format!("`{}`", decl.id), decl.line(&suite.file)));
+        }
+    }
+    out
+}
+
+/// The columns the suite names but the data lacks, as one failing check (kind `schema`, id
+/// `DATASET.missing_columns`): a data failure that the exit code, history and alerts see like any
+/// other, while the checks that read those columns are `error` and the others run.
+fn missing_columns_check(suite: &Suite, ds: &OpenDataset, plan: &[PlannedCheck]) -> Option<CheckResult> {
+    let missing = missing_columns(suite, ds, plan);
+    let line = missing.first()?.2;
+    let mut columns: Vec<String> = Vec::new();
+    let mut named_by: Vec<String> = Vec::new();
+    for (c, who, _) in &missing {
+        if !columns.contains(c) {
+            columns.push(c.clone());
+        }
+        if !named_by.contains(who) {
+            named_by.push(who.clone());
+        }
+    }
+    let have: Vec<&str> = ds.schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let n = columns.len() as u64;
+    let message = format!(
+        "The data lacks {} that the suite names: {} (read by {}); dataset `{}` has {}.",
+        crate::checks::count_of(n, "column", "columns"),
+        backticked(&columns),
+        named_by.join(", "),
+        ds.name,
+        backticked(&have)
+    );
+    Some(CheckResult {
+        id: format!("{}.missing_columns", ds.name),
+        name: "missing_columns".to_string(),
+        kind: "schema".to_string(),
+        column: columns.first().cloned(),
+        columns: columns.clone(),
+        severity: crate::checks::Severity::Error,
+        status: Status::Fail,
+        failing_rows: None,
+        failing_fraction: None,
+        #[allow(clippy::cast_precision_loss)]
+        value: Some(n as f64),
+        observed: serde_json::json!({ "missing": columns }),
+        expected: serde_json::json!("every column the suite names"),
+        message,
+        from_statistics: false,
+        where_: None,
+        description: None,
+        sample: Vec::new(),
+        source: SourceRef {
+            file: display_path(&suite.file.path),
+            line,
+        },
+    })
+}
+
 /// Runs the checks of the selected datasets.
 pub async fn check(project: &Project, suites: &[Suite], opts: &RunOptions) -> Outcome {
     let started_at = opts.clock.wall();
@@ -382,6 +455,8 @@ pub async fn execute(
                         .into_iter()
                         .map(|c| check_result(suite, c.index, c.verdict, c.sample, c.from_statistics))
                         .collect();
+                    // After the suite's own checks, so that results and plans stay aligned.
+                    result.checks.extend(missing_columns_check(suite, ds, plan));
                 }
             }
             result.duration_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);

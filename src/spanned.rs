@@ -143,6 +143,15 @@ impl<'a, 'i> TableReader<'a, 'i> {
         );
     }
 
+    /// `nan` where a bound is expected: every comparison with NaN is false, so it bounds nothing.
+    fn not_a_number(&self, key: &str, v: &Spanned<DeValue<'_>>) {
+        self.push(
+            self.error(v.span(), format!("`{key}` must be a number, found nan"))
+                .label("not a number")
+                .help("NaN compares false with every value, so it cannot bound anything; write a number"),
+        );
+    }
+
     /// Reports a missing required key at the table's header.
     pub fn missing(&self, key: &str, help: Option<String>) {
         let mut d = self
@@ -192,6 +201,10 @@ impl<'a, 'i> TableReader<'a, 'i> {
     pub fn number(&mut self, key: &'static str) -> Option<Spanned<f64>> {
         let v = self.raw(key)?;
         match literal(v.get_ref()) {
+            Some(Literal::Float(f)) if f.is_nan() => {
+                self.not_a_number(key, v);
+                None
+            }
             Some(l @ (Literal::Int(_) | Literal::Float(_))) => Some(Spanned::new(v.span(), l.as_f64()?)),
             _ => {
                 self.wrong_type(key, v, "a number");
@@ -205,6 +218,13 @@ impl<'a, 'i> TableReader<'a, 'i> {
         let v = self.raw(key)?;
         match literal(v.get_ref()) {
             Some(Literal::Int(i)) if i >= 0 => Some(Spanned::new(v.span(), i.unsigned_abs())),
+            Some(Literal::Int(i)) => {
+                self.push(
+                    self.error(v.span(), format!("`{key}` must be a non-negative integer, found {i}"))
+                        .label("negative"),
+                );
+                None
+            }
             _ => {
                 self.wrong_type(key, v, "a non-negative integer");
                 None
@@ -215,7 +235,12 @@ impl<'a, 'i> TableReader<'a, 'i> {
     /// A number, string, boolean or datetime (datetimes become their RFC 3339 text).
     pub fn literal(&mut self, key: &'static str) -> Option<Spanned<Literal>> {
         let v = self.raw(key)?;
-        if let Some(l) = literal(v.get_ref()) {
+        if let Some(Literal::Float(f)) = literal(v.get_ref())
+            && f.is_nan()
+        {
+            self.not_a_number(key, v);
+            None
+        } else if let Some(l) = literal(v.get_ref()) {
             Some(Spanned::new(v.span(), l))
         } else {
             self.wrong_type(key, v, "a number, string, boolean or date");

@@ -232,6 +232,8 @@ impl Check for Anomaly {
             Metric::Min => numeric(min(c))?,
             Metric::Max => numeric(max(c))?,
             Metric::DistinctCount => count_distinct(c),
+            // An integer sum adds in 128 bits, as a `sum` in a `metric` does (`engine::overflow`).
+            Metric::Sum if dt.is_integer() => numeric(sum(crate::engine::overflow::wide_sum_arg(c)))?,
             Metric::Sum => numeric(sum(c))?,
         };
         Ok(Shape::Aggregates(vec![e]))
@@ -340,8 +342,12 @@ impl Check for Anomaly {
             Deviation::Sigma(s) => format!("{s} sigma"),
         };
         let message = format!(
-            "`{m}` is {shown}, {change} of the last {} runs ({}); {} {allowed} allowed.",
-            baseline.len(),
+            "`{m}` is {shown}, {change} of the last {} ({}); {} {allowed} allowed.",
+            if baseline.len() == 1 {
+                "run".to_string()
+            } else {
+                format!("{} runs", baseline.len())
+            },
             fmt_value(mean),
             if failed { "more than the" } else { "within the" }
         );

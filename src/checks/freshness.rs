@@ -18,7 +18,7 @@ use crate::types::{family_name, is_temporal};
 pub const SPEC: KindSpec = KindSpec {
     name: "freshness",
     summary: "The newest value of a timestamp or date column is at most `max_age` old.",
-    semantics: "The check fails when now − max(column) > `max_age`. \"Now\" is the clock of the run (`--now` fixes it). An empty dataset is stale, and so is a column that is null in every row (the message says which). Timestamps with a time zone are compared as instants; values without one are read in `timezone` (default UTC); a date counts from its midnight.",
+    semantics: "The check fails when now − max(column) > `max_age`, and when the newest value lies more than `max_future` (default one day) after now: a far-future value (a placeholder such as 2999-12-31) would otherwise stand for the newest data and hide a stale dataset. \"Now\" is the clock of the run (`--now` fixes it). An empty dataset is stale, and so is a column that is null in every row (the message says which). Timestamps with a time zone are compared as instants; values without one are read in `timezone` (default UTC); a date counts from its midnight.",
     keys: &[
         KeyDoc {
             name: "column",
@@ -31,6 +31,12 @@ pub const SPEC: KindSpec = KindSpec {
             ty: "duration",
             required: true,
             doc: "Oldest acceptable age of the newest value: \"90m\", \"6h\", \"2d\", \"1h30m\".",
+        },
+        KeyDoc {
+            name: "max_future",
+            ty: "duration",
+            required: false,
+            doc: "How far past now the newest value may lie (default \"1d\", for clocks and zones that disagree); a value further ahead, such as a placeholder year 2999, fails the check instead of hiding stale data.",
         },
         KeyDoc {
             name: "timezone",
@@ -72,8 +78,13 @@ struct Freshness {
     column: Spanned<String>,
     max_age: std::time::Duration,
     max_age_text: String,
+    max_future: std::time::Duration,
+    max_future_text: String,
     zone: Zone,
 }
+
+/// How far ahead of now the newest value may be unless `max_future` says otherwise.
+const DEFAULT_MAX_FUTURE: &str = "1d";
 
 fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
     let column = t.req_str("column");
@@ -90,6 +101,22 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
                 None
             }
         });
+    let max_future = match t.str("max_future") {
+        Some(m) => match crate::duration::parse(m.get_ref()) {
+            Ok(d) => Some((d, m.into_inner())),
+            Err(e) => {
+                t.push(
+                    t.error(m.span(), format!("`{}` is not a duration: {e}", m.get_ref()))
+                        .label("invalid duration")
+                        .help(DURATION_HELP),
+                );
+                None
+            }
+        },
+        None => crate::duration::parse(DEFAULT_MAX_FUTURE)
+            .ok()
+            .map(|d| (d, DEFAULT_MAX_FUTURE.to_string())),
+    };
     let zone = match t.str("timezone") {
         Some(z) => {
             match parse_zone(z.get_ref()) {
@@ -106,12 +133,14 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
         }
         None => Some(Zone::Named(Tz::UTC)),
     };
-    match (column, max_age, zone) {
-        (Some(column), Some((max_age, max_age_text)), Some(zone)) => {
+    match (column, max_age, max_future, zone) {
+        (Some(column), Some((max_age, max_age_text)), Some((max_future, max_future_text)), Some(zone)) => {
             vec![Box::new(Freshness {
                 column,
                 max_age,
                 max_age_text,
+                max_future,
+                max_future_text,
                 zone,
             })]
         }
@@ -201,18 +230,33 @@ impl Check for Freshness {
         }
         let Some(latest) = values.first().and_then(|v| self.instant(v)) else {
             return stale(
-                format!(
-                    "`{col}` is null in all {} rows, so the data's age is unknown; it counts as stale.",
-                    fmt_count(cx.in_scope)
-                ),
+                if cx.in_scope == 1 {
+                    format!("`{col}` is null in the only row, so the data's age is unknown; it counts as stale.")
+                } else {
+                    format!(
+                        "`{col}` is null in all {} rows, so the data's age is unknown; it counts as stale.",
+                        fmt_count(cx.in_scope)
+                    )
+                },
                 serde_json::Value::Null,
             );
         };
         let age = cx.now.signed_duration_since(latest);
         let allowed = i64::try_from(self.max_age.as_secs()).unwrap_or(i64::MAX);
         let latest_text = latest.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-        let failed = age.num_seconds() > allowed;
-        let message = if age.num_seconds() < 0 {
+        let ahead = i64::try_from(self.max_future.as_secs()).unwrap_or(i64::MAX);
+        let future = age.num_seconds() < 0;
+        let too_far = future && -age.num_seconds() > ahead;
+        let failed = age.num_seconds() > allowed || too_far;
+        let message = if too_far {
+            format!(
+                "The newest `{col}` is {latest_text}, {} in the future of now ({}); at most {} ahead is allowed \
+                 (`max_future`). A value from the future hides how old the rest of the data is.",
+                human(-age.num_seconds()),
+                cx.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                self.max_future_text
+            )
+        } else if future {
             format!(
                 "The newest `{col}` is {latest_text}, {} in the future of now ({}).",
                 human(-age.num_seconds()),
@@ -236,7 +280,12 @@ impl Check for Freshness {
             failing_rows: None,
             failing_fraction: None,
             observed: json!({ "latest": latest_text, "age_seconds": age.num_seconds() }),
-            expected: json!({ "max_age": self.max_age_text, "max_age_seconds": allowed }),
+            expected: json!({
+                "max_age": self.max_age_text,
+                "max_age_seconds": allowed,
+                "max_future": self.max_future_text,
+                "max_future_seconds": ahead,
+            }),
             message,
             #[allow(clippy::cast_precision_loss)]
             value: Some(age.num_seconds() as f64),
@@ -263,6 +312,8 @@ mod tests {
             column: Spanned::new(0..0, "t".into()),
             max_age: std::time::Duration::from_secs(60),
             max_age_text: "1m".into(),
+            max_future: std::time::Duration::from_secs(60),
+            max_future_text: "1m".into(),
             zone: parse_zone("+02:00").unwrap(),
         };
         // 12:00 wall time at +02:00 is 10:00 UTC.

@@ -1,5 +1,6 @@
 //! `metric`: an aggregate over the dataset lies between `min` and `max`.
 
+use datafusion::scalar::ScalarValue;
 use serde_json::json;
 use toml::Spanned;
 
@@ -100,10 +101,16 @@ impl Check for Metric {
             };
         };
         let failed = self.min.is_some_and(|m| v < m) || self.max.is_some_and(|m| v > m) || v.is_nan();
+        // Integers (an integer `sum` is a 128-bit decimal) are printed exactly, not as a float.
+        let shown = match raw {
+            Some(r @ ScalarValue::Decimal128(_, _, 0)) => r.to_string(),
+            Some(r) if r.data_type().is_integer() => r.to_string(),
+            _ => v.to_string(),
+        };
         let message = if failed {
-            format!("`{sql}` is {v}; expected {expected}.")
+            format!("`{sql}` is {shown}; expected {expected}.")
         } else {
-            format!("`{sql}` is {v}, {expected} as expected.")
+            format!("`{sql}` is {shown}, {expected} as expected.")
         };
         Verdict {
             failed,

@@ -107,6 +107,13 @@ pub enum Shape {
     },
     /// Answered from file metadata; no query.
     Schema,
+    /// The check names a column the data lacks (`column`; `dataset.column` for another dataset's):
+    /// it cannot be evaluated (`found` says why and where the suite names it), and the run reports
+    /// the missing column.
+    Missing {
+        column: String,
+        found: Box<crate::diag::Diagnostic>,
+    },
 }
 
 /// What the engine measured for one check.
@@ -264,7 +271,11 @@ pub fn row_verdict(cx: &EvalCx<'_>, failing: u64, what: &str, expected_rows: &st
     let max = cx.common.max_fraction;
     let failed = if max > 0.0 { fraction > max } else { failing > 0 };
     let scope = if cx.common.where_.is_some() { " in scope" } else { "" };
-    let mut message = format!("{} of {} rows{scope} {what}", fmt_count(failing), fmt_count(in_scope));
+    let mut message = format!(
+        "{} of {}{scope} {what}",
+        fmt_count(failing),
+        count_of(in_scope, "row", "rows")
+    );
     if failing > 0 || max > 0.0 {
         if max > 0.0 {
             let verb = if failed { "more than" } else { "within" };
@@ -309,6 +320,11 @@ pub fn fmt_count(n: u64) -> String {
     out
 }
 
+/// `1 row`, `0 rows`, `1,234 files`: a count and its noun in the right number.
+pub fn count_of(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", fmt_count(n), if n == 1 { one } else { many })
+}
+
 /// `0.3%`, `12%`, `0.012%`.
 pub fn fmt_pct(f: f64) -> String {
     let p = f * 100.0;
@@ -338,6 +354,11 @@ pub fn scalar_json(v: &ScalarValue) -> Value {
         ScalarValue::UInt16(Some(x)) => (*x).into(),
         ScalarValue::UInt32(Some(x)) => (*x).into(),
         ScalarValue::UInt64(Some(x)) => (*x).into(),
+        // An integer `sum` (128 bits, `engine::overflow`): a number when JSON readers keep it exact.
+        ScalarValue::Decimal128(Some(x), _, 0) => i64::try_from(*x).map_or_else(
+            |_| u64::try_from(*x).map_or_else(|_| Value::String(x.to_string()), Into::into),
+            Into::into,
+        ),
         ScalarValue::Float32(Some(x)) => serde_json::Number::from_f64(f64::from(*x)).map_or(Value::Null, Into::into),
         ScalarValue::Float64(Some(x)) => serde_json::Number::from_f64(*x).map_or(Value::Null, Into::into),
         ScalarValue::Boolean(Some(b)) => (*b).into(),

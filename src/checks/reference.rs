@@ -102,7 +102,8 @@ impl Check for Reference {
             return Err(cx
                 .error(self.to_column.span(), format!("dataset `{name}` has no column `{to}`"))
                 .label("unknown column")
-                .help(format!("`{name}` has {}", backticked(cols))));
+                .help(format!("`{name}` has {}", backticked(cols)))
+                .lacking(format!("{name}.{to}")));
         }
         Ok(Shape::Reference {
             column: self.column.get_ref().clone(),

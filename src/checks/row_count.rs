@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, fmt_count};
+use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, count_of, fmt_count};
 use crate::diag::Diagnostic;
 use crate::spanned::TableReader;
 
@@ -72,15 +72,21 @@ impl Check for RowCount {
         let high = self.max.is_some_and(|m| n > m);
         let expected = match (self.min, self.max) {
             (Some(a), Some(b)) => format!("between {} and {} rows", fmt_count(a), fmt_count(b)),
-            (Some(a), None) => format!("at least {} rows", fmt_count(a)),
-            (None, Some(b)) => format!("at most {} rows", fmt_count(b)),
+            (Some(a), None) => format!("at least {}", count_of(a, "row", "rows")),
+            (None, Some(b)) => format!("at most {}", count_of(b, "row", "rows")),
             (None, None) => "any number of rows".into(),
         };
         let scope = if cx.common.where_.is_some() { " in scope" } else { "" };
         let message = if low || high {
-            format!("The dataset has {} rows{scope}; expected {expected}.", fmt_count(n))
+            format!(
+                "The dataset has {}{scope}; expected {expected}.",
+                count_of(n, "row", "rows")
+            )
         } else {
-            format!("The dataset has {} rows{scope}, {expected} as expected.", fmt_count(n))
+            format!(
+                "The dataset has {}{scope}, {expected} as expected.",
+                count_of(n, "row", "rows")
+            )
         };
         Verdict {
             failed: low || high,

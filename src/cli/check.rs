@@ -41,7 +41,7 @@ pub async fn run(global: &Global, args: &CheckArgs) -> u8 {
     if let Some(path) = &args.junit
         && let Err(e) = std::fs::write(path, junit::render(&run))
     {
-        eprintln!("error: cannot write the JUnit report to {}: {e}", path.display());
+        super::print_error(format!("cannot write the JUnit report to {}: {e}", path.display()));
         return exit::RUN_FAILED;
     }
     match global.format {

@@ -19,6 +19,9 @@ pub struct HistoryArgs {
     /// A read-only SQL query over the tables `runs` and `checks` (see docs/history.md).
     #[arg(long, value_name = "QUERY")]
     pub sql: Option<String>,
+    /// How long a --sql query may run before it is stopped (exit 3), e.g. 30s, 5m.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
+    pub timeout: std::time::Duration,
 }
 
 pub async fn run(global: &Global, args: &HistoryArgs) -> u8 {
@@ -30,7 +33,7 @@ pub async fn run(global: &Global, args: &HistoryArgs) -> u8 {
         dir: project.history_dir.clone(),
     };
     if let Some(sql) = &args.sql {
-        return match query::query(&store, sql).await {
+        return match query::query(&store, sql, &project.engine, args.timeout).await {
             Ok(batches) => {
                 match global.format {
                     OutputFormat::Json => print_stdout(
@@ -38,15 +41,20 @@ pub async fn run(global: &Global, args: &HistoryArgs) -> u8 {
                     ),
                     OutputFormat::Text => match datafusion::arrow::util::pretty::pretty_format_batches(&batches) {
                         Ok(t) => print_stdout(&t.to_string()),
-                        Err(e) => eprintln!("error: {e}"),
+                        Err(e) => super::print_error(e),
                     },
                 }
                 exit::OK
             }
-            Err(e) => {
-                eprintln!("error: the history query failed: {}", crate::engine::error::clean(&e));
+            Err(e @ query::QueryError::Invalid(_)) => {
+                super::print_error(&e);
                 eprintln!("  = help: tables are `runs` and `checks`; see docs/history.md for their columns");
                 exit::CONFIG
+            }
+            // The query was valid and ran: its failure is not a configuration problem.
+            Err(e) => {
+                super::print_error(&e);
+                exit::RUN_FAILED
             }
         };
     }

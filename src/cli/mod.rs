@@ -133,7 +133,7 @@ pub fn report_diagnostics(global: &Global, diags: &[Diagnostic]) -> u8 {
         "error: {n} configuration {} found; nothing was run\n",
         if n == 1 { "problem" } else { "problems" }
     ));
-    eprint!("{err}");
+    eprint!("{}", crate::term::escape_output(&err));
     if global.format == OutputFormat::Json {
         let doc = serde_json::json!({
             "lakegate": env!("CARGO_PKG_VERSION"),
@@ -146,9 +146,16 @@ pub fn report_diagnostics(global: &Global, diags: &[Diagnostic]) -> u8 {
     exit::CONFIG
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
+/// `error: MESSAGE` on stderr, its control characters shown escaped (`term`).
+pub fn print_error(message: impl std::fmt::Display) {
+    eprintln!("error: {}", crate::term::escape_output(&message.to_string()));
+}
+
+/// Writes to stdout, control characters from data shown escaped (`term`); a closed pipe (`| head`)
+/// is not an error.
 pub fn print_stdout(text: &str) {
     use std::io::Write;
+    let text = crate::term::escape_output(text);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     if !text.ends_with('\n') {

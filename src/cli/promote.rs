@@ -54,7 +54,7 @@ pub async fn run(global: &Global, args: &PromoteArgs) -> u8 {
         Ok(r) => r,
         Err(PromoteError::Config(d)) => return report_diagnostics(global, &d),
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(&e);
             if global.format == OutputFormat::Json {
                 print_stdout(&serde_json::json!({ "status": "error", "message": e.to_string() }).to_string());
             }

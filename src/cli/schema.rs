@@ -81,7 +81,7 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
             let ds = match prepared.opened.first() {
                 Some(Ok(ds)) => ds,
                 Some(Err(e)) => {
-                    eprintln!("error: {e}");
+                    super::print_error(e);
                     return exit::RUN_FAILED;
                 }
                 None => return exit::CONFIG,
@@ -122,7 +122,7 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                     exit::OK
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    super::print_error(e);
                     exit::RUN_FAILED
                 }
             }
@@ -183,11 +183,11 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
             for (i, v) in versions.iter().enumerate() {
                 let _ = writeln!(
                     out,
-                    "version {} — {} by {}, {} columns",
+                    "version {} — {} by {}, {}",
                     v.version,
                     v.accepted_at.format("%Y-%m-%d %H:%M:%S UTC"),
                     v.accepted_by,
-                    v.columns.len()
+                    crate::checks::count_of(v.columns.len() as u64, "column", "columns")
                 );
                 if i > 0 {
                     for c in diff(&versions[i - 1].columns, &v.columns) {

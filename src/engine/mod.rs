@@ -14,6 +14,7 @@ pub mod error;
 mod kernel;
 mod key_bitmap;
 mod key_list;
+pub mod overflow;
 mod run;
 pub mod sample;
 mod shared_lists;
@@ -69,6 +70,37 @@ pub struct OpenDataset {
     pub partition_keys: Vec<String>,
     /// The registered table name.
     pub table: String,
+}
+
+/// The session settings every query of lakegate runs with (partitions, no information schema).
+fn session_config(config: &EngineConfig) -> SessionConfig {
+    SessionConfig::new()
+        .with_target_partitions(config.target_partitions)
+        .with_information_schema(false)
+}
+
+/// A runtime whose memory pool is bounded by `memory_limit` (operators spill or fail beyond it).
+fn runtime(
+    config: &EngineConfig,
+) -> datafusion::error::Result<std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>> {
+    RuntimeEnvBuilder::new()
+        .with_memory_limit(usize::try_from(config.memory_limit).unwrap_or(usize::MAX), 1.0)
+        .build_arc()
+}
+
+/// A session for SQL written by a person (`history --sql`): the same memory pool and partitions
+/// as the checks, with SQL's usual case folding of unquoted names.
+pub fn bounded_session(config: &EngineConfig) -> datafusion::error::Result<SessionContext> {
+    Ok(SessionContext::new_with_config_rt(
+        session_config(config),
+        runtime(config)?,
+    ))
+}
+
+/// The deepest cause of a DataFusion error in one line (an optimizer failure says which rule failed
+/// first, the reason last).
+fn root_cause(e: &datafusion::error::DataFusionError) -> String {
+    error::clean(e.find_root())
 }
 
 /// Predicates rewritten into cheaper kernels with the same answers (`bounds`, `string_match`).
@@ -132,15 +164,10 @@ async fn check_quoting(spec: &crate::suite::DatasetSpec, files: &[DataFile]) -> 
 
 impl Engine {
     pub fn new(config: &EngineConfig) -> datafusion::error::Result<Self> {
-        let mut session = SessionConfig::new()
-            .with_target_partitions(config.target_partitions)
-            .with_information_schema(false);
+        let mut session = session_config(config);
         // Column names in `where`/`sql` fragments are taken as written (CSV headers keep their case).
         session.options_mut().sql_parser.enable_ident_normalization = false;
-        let runtime = RuntimeEnvBuilder::new()
-            .with_memory_limit(usize::try_from(config.memory_limit).unwrap_or(usize::MAX), 1.0)
-            .build_arc()?;
-        let ctx = SessionContext::new_with_config_rt(session, runtime);
+        let ctx = SessionContext::new_with_config_rt(session, runtime(config)?);
         let state = ctx.state();
         let one = state.config().clone().with_target_partitions(1);
         let sample_ctx = SessionContext::new_with_state(
@@ -235,6 +262,35 @@ impl Engine {
         })
     }
 
+    /// Whether DataFusion's analyzer and optimizer accept a check's expressions, planned over the
+    /// dataset's schema without reading it. A literal they refuse (a constant that overflows, a
+    /// bound that does not convert, a bad regex flag) would otherwise stop the whole dataset's
+    /// scan at run time and be reported as unreadable data; found here it is a configuration error
+    /// from `validate` and `check` alike.
+    fn optimizable(&self, schema: &SchemaRef, shape: &Shape, scope: Option<&Expr>) -> Result<(), String> {
+        use datafusion::functions_aggregate::expr_fn::count;
+        use datafusion::logical_expr::{LogicalPlanBuilder, LogicalTableSource, lit};
+        let build = || -> datafusion::error::Result<datafusion::logical_expr::LogicalPlan> {
+            let mut b =
+                LogicalPlanBuilder::scan("t", std::sync::Arc::new(LogicalTableSource::new(schema.clone())), None)?;
+            if let Some(s) = scope {
+                b = b.filter(s.clone())?;
+            }
+            let mut aggs = vec![count(lit(1i64))];
+            match shape {
+                Shape::Rows { failing } => b = b.filter(failing.clone())?,
+                Shape::Aggregates(exprs) => aggs.extend(exprs.iter().cloned()),
+                _ => {}
+            }
+            let aggs = aggs.into_iter().enumerate().map(|(i, e)| e.alias(format!("m{i}")));
+            b.aggregate(Vec::<Expr>::new(), aggs)?.build()
+        };
+        build()
+            .and_then(|plan| self.ctx.state().optimize(&plan))
+            .map(|_| ())
+            .map_err(|e| root_cause(&e))
+    }
+
     /// Lowers every check of a suite against its dataset's schema. All problems are returned.
     pub fn plan(
         &self,
@@ -263,18 +319,18 @@ impl Engine {
         };
         let mut planned = Vec::new();
         let mut diags = Vec::new();
-        for col in &suite.dataset.key {
-            if !columns.contains(&col.as_str()) && !ds.is_empty() {
-                diags.push(
-                    Diagnostic::plain(format!(
-                        "the `key` of dataset `{}` names a column it does not have: `{col}`",
-                        ds.name
-                    ))
-                    .in_file(file)
-                    .help(format!("the dataset has {}", backticked(&columns))),
-                );
-            }
-        }
+        // A column the suite names but the data lacks is not a mistake in the suite: the data
+        // disagrees with it. Such a check is planned as `Shape::Missing` (its status is `error`)
+        // and the run reports the missing columns (`runner`); a `key` column the data lacks is
+        // left out of samples and reported the same way.
+        let missing = |index: usize, d: Diagnostic| PlannedCheck {
+            index,
+            shape: Shape::Missing {
+                column: d.lacks_column.clone().unwrap_or_default(),
+                found: Box::new(d),
+            },
+            scope: None,
+        };
         for (index, decl) in suite.checks.iter().enumerate() {
             if ds.is_empty() {
                 // No files, no schema: every check is judged on zero rows without a query.
@@ -286,27 +342,32 @@ impl Engine {
                 continue;
             }
             let mut ok = true;
+            let mut lacking: Option<Diagnostic> = None;
             for col in decl.check.columns() {
-                if !columns.contains(&col.get_ref().as_str()) {
-                    ok = false;
+                if !columns.contains(&col.get_ref().as_str()) && lacking.is_none() {
                     let help = match closest(col.get_ref(), columns.iter().copied()) {
                         Some(c) => format!("did you mean `{c}`? dataset `{}` has {}", ds.name, backticked(&columns)),
                         None => format!("dataset `{}` has {}", ds.name, backticked(&columns)),
                     };
-                    diags.push(
+                    lacking = Some(
                         Diagnostic::at(
                             file,
                             col.span(),
                             format!("dataset `{}` has no column `{}`", ds.name, col.get_ref()),
                         )
                         .label("unknown column")
-                        .help(help),
+                        .help(help)
+                        .lacking(col.get_ref().clone()),
                     );
                 }
             }
             let scope = match &decl.common.where_ {
                 Some(w) => match parse(w, FragmentRole::RowPredicate) {
                     Ok(e) => Some(e),
+                    Err(d) if d.lacks_column.is_some() => {
+                        lacking.get_or_insert(d);
+                        None
+                    }
                     Err(d) => {
                         diags.push(d);
                         ok = false;
@@ -318,8 +379,26 @@ impl Engine {
             if !ok {
                 continue;
             }
+            if let Some(d) = lacking {
+                planned.push(missing(index, d));
+                continue;
+            }
             match decl.check.plan(&cx) {
                 Ok(shape) => {
+                    if let Err(reason) = self.optimizable(&ds.schema, &shape, scope.as_ref()) {
+                        let span = match &decl.common.where_ {
+                            Some(w) if self.optimizable(&ds.schema, &Shape::Schema, scope.as_ref()).is_err() => {
+                                w.span()
+                            }
+                            _ => decl.common.kind.span(),
+                        };
+                        diags.push(
+                            Diagnostic::at(file, span, format!("this check cannot be evaluated: {reason}"))
+                                .label("refused by the query planner")
+                                .help("a literal in the check does not fit the column or the function it is used with"),
+                        );
+                        continue;
+                    }
                     if decl.common.max_fraction > 0.0 && matches!(shape, Shape::Aggregates(_) | Shape::Schema) {
                         diags.push(
                             Diagnostic::at(
@@ -333,6 +412,7 @@ impl Engine {
                     }
                     planned.push(PlannedCheck { index, shape, scope });
                 }
+                Err(d) if d.lacks_column.is_some() => planned.push(missing(index, d)),
                 Err(d) => diags.push(d),
             }
         }

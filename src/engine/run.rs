@@ -652,6 +652,7 @@ impl Engine {
                         values: m.values.clone(),
                     },
                 )),
+                Shape::Missing { found, .. } => Err(found.sentence()),
                 Shape::Schema => Ok(evaluate(
                     p,
                     m.in_scope,
@@ -721,7 +722,15 @@ impl Engine {
         tracing::debug!(dataset = %ds.name, ms = started.elapsed().as_millis(), "Counted (fused scan and keyed queries).");
         let sampling = std::time::Instant::now();
         // 3. Samples, only for checks that failed.
-        let key = &suite.dataset.key;
+        // Key columns the data lacks are reported by the run (`runner`), not sampled.
+        let key: Vec<String> = suite
+            .dataset
+            .key
+            .iter()
+            .filter(|k| ds.schema.field_with_name(k).is_ok())
+            .cloned()
+            .collect();
+        let key = &key;
         let mut row_samples: Vec<(usize, sample::RowSample)> = Vec::new();
         for (slot, (run, p)) in checks.iter_mut().zip(planned).enumerate() {
             let decl = &suite.checks[p.index];
@@ -756,7 +765,7 @@ impl Engine {
                 } => {
                     sample::missing_values(&self.ctx, &ds.table, column, dataset, to_column, p.scope.as_ref(), n).await
                 }
-                Shape::Aggregates(_) | Shape::Schema => continue,
+                Shape::Aggregates(_) | Shape::Schema | Shape::Missing { .. } => continue,
             };
             let fetched = match df {
                 Ok(df) => {

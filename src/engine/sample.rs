@@ -224,5 +224,55 @@ pub fn to_json(batches: &[RecordBatch]) -> Vec<Value> {
     if bytes.is_empty() {
         return Vec::new();
     }
-    serde_json::from_slice(&bytes).unwrap_or_default()
+    let mut rows: Vec<Value> = serde_json::from_slice(&bytes).unwrap_or_default();
+    if rows.len() == batches.iter().map(RecordBatch::num_rows).sum::<usize>() {
+        non_finite_as_text(batches, &mut rows);
+    }
+    rows
+}
+
+/// Arrow's JSON writer writes NaN and ±infinity as `null`, which a reader takes for a missing value
+/// (and nulls are never violations): they are written as the strings `NaN`, `inf` and `-inf`.
+fn non_finite_as_text(batches: &[RecordBatch], rows: &mut [Value]) {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Float16Type, Float32Type, Float64Type};
+    let text = |x: f64| {
+        Value::String(
+            if x.is_nan() {
+                "NaN"
+            } else if x > 0.0 {
+                "inf"
+            } else {
+                "-inf"
+            }
+            .into(),
+        )
+    };
+    let mut first = 0;
+    for b in batches {
+        for (field, col) in b.schema().fields().iter().zip(b.columns()) {
+            let values: Vec<Option<f64>> = match col.data_type() {
+                DataType::Float64 => col.as_primitive::<Float64Type>().iter().collect(),
+                DataType::Float32 => col
+                    .as_primitive::<Float32Type>()
+                    .iter()
+                    .map(|v| v.map(f64::from))
+                    .collect(),
+                DataType::Float16 => col
+                    .as_primitive::<Float16Type>()
+                    .iter()
+                    .map(|v| v.map(f64::from))
+                    .collect(),
+                _ => continue,
+            };
+            for (i, v) in values.into_iter().enumerate() {
+                if let Some(x) = v.filter(|x| !x.is_finite())
+                    && let Some(Value::Object(row)) = rows.get_mut(first + i)
+                {
+                    row.insert(field.name().clone(), text(x));
+                }
+            }
+        }
+        first += b.num_rows();
+    }
 }

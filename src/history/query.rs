@@ -107,24 +107,75 @@ fn register(ctx: &SessionContext, name: &str, schema: SchemaRef, files: &[std::p
     Ok(())
 }
 
-/// Runs a read-only SQL query over `runs` and `checks`.
-pub async fn query(store: &Store, sql: &str) -> DfResult<Vec<RecordBatch>> {
-    let ctx = SessionContext::new();
+/// Why a history query gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The SQL does not parse or plan (a usage error: nothing ran).
+    #[error("the history query is not valid: {0}")]
+    Invalid(String),
+    /// The query started and failed (resources exhausted, a value that does not convert).
+    #[error("the history query failed: {0}")]
+    Failed(String),
+    #[error("the history query did not finish within {0}; narrow it, or raise --timeout")]
+    Timeout(String),
+    #[error(
+        "the history query's result is larger than the memory limit ({0}); add a LIMIT or aggregate, or raise --memory-limit"
+    )]
+    TooLarge(String),
+}
+
+/// Runs a read-only SQL query over `runs` and `checks`, within `engine`'s memory pool and the
+/// time bound: a query without end (`WITH RECURSIVE` with no stop, `generate_series(1, 1e11)`) is
+/// stopped with an error, and the collected result may not outgrow the pool either.
+pub async fn query(
+    store: &Store,
+    sql: &str,
+    engine: &crate::config::EngineConfig,
+    timeout: std::time::Duration,
+) -> Result<Vec<RecordBatch>, QueryError> {
+    use futures::StreamExt;
+    let invalid = |e: datafusion::error::DataFusionError| QueryError::Invalid(crate::engine::error::clean(&e));
+    let failed = |e: datafusion::error::DataFusionError| QueryError::Failed(crate::engine::error::clean(e.find_root()));
+    let ctx = crate::engine::bounded_session(engine).map_err(failed)?;
     register(
         &ctx,
         "runs",
         runs_schema(),
         &valid_files::<RunRecord>(&store.runs_dir()),
-    )?;
+    )
+    .map_err(failed)?;
     register(
         &ctx,
         "checks",
         checks_schema(),
         &valid_files::<CheckRecord>(&store.checks_dir()),
-    )?;
+    )
+    .map_err(failed)?;
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false);
-    ctx.sql_with_options(sql, options).await?.collect().await
+    let limit = usize::try_from(engine.memory_limit).unwrap_or(usize::MAX);
+    let run = async {
+        let df = ctx.sql_with_options(sql, options).await.map_err(invalid)?;
+        let plan = df.create_physical_plan().await.map_err(invalid)?;
+        let mut stream = datafusion::physical_plan::execute_stream(plan, ctx.task_ctx()).map_err(failed)?;
+        let mut batches = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(b) = stream.next().await {
+            let b = b.map_err(failed)?;
+            bytes = bytes.saturating_add(b.get_array_memory_size());
+            if bytes > limit {
+                return Err(QueryError::TooLarge(format!("{} MB", engine.memory_limit >> 20)));
+            }
+            batches.push(b);
+        }
+        Ok(batches)
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok(r) => r,
+        Err(_) => Err(QueryError::Timeout(crate::duration::human(
+            i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+        ))),
+    }
 }

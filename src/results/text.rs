@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{RunResult, Status};
-use crate::checks::fmt_count;
+use crate::checks::count_of;
 
 fn badge(s: Status) -> &'static str {
     match s {
@@ -17,16 +17,18 @@ fn badge(s: Status) -> &'static str {
 /// Renders a run. `verbose` adds passing checks' messages; failing checks always show a sample.
 pub fn render(run: &RunResult, verbose: bool) -> String {
     let mut out = String::new();
+    // Names, messages and paths may come from data files: control characters are shown, not sent.
+    let esc = |s: &str| crate::term::escape(s).into_owned();
     for d in &run.datasets {
         let rows = d
             .rows
-            .map_or_else(|| "? rows".to_string(), |r| format!("{} rows", fmt_count(r)));
+            .map_or_else(|| "? rows".to_string(), |r| count_of(r, "row", "rows"));
         let _ = writeln!(
             out,
             "{} [{}] {} — {}, {} {}, {} {}, {} ms",
-            d.name,
-            d.zone,
-            d.location,
+            esc(&d.name),
+            esc(&d.zone),
+            esc(&d.location),
             rows,
             d.files,
             if d.files == 1 { "file" } else { "files" },
@@ -35,14 +37,14 @@ pub fn render(run: &RunResult, verbose: bool) -> String {
             d.duration_ms
         );
         if let Some(e) = &d.error {
-            let _ = writeln!(out, "  ERROR  {e}");
+            let _ = writeln!(out, "  ERROR  {}", esc(e));
         }
-        let width = d.checks.iter().map(|c| c.name.len()).max().unwrap_or(0).min(40);
+        let width = d.checks.iter().map(|c| esc(&c.name).len()).max().unwrap_or(0).min(40);
         for c in &d.checks {
             let show_message = verbose || c.status != Status::Pass;
-            let _ = write!(out, "  {}  {:<width$}", badge(c.status), c.name);
+            let _ = write!(out, "  {}  {:<width$}", badge(c.status), esc(&c.name));
             if show_message {
-                let _ = write!(out, "  {}", c.message);
+                let _ = write!(out, "  {}", esc(&c.message));
                 if verbose && c.from_statistics {
                     out.push_str(" (from Parquet statistics)");
                 }
@@ -51,13 +53,20 @@ pub fn render(run: &RunResult, verbose: bool) -> String {
             out.truncate(trimmed);
             out.push('\n');
             if c.status != Status::Pass {
-                let _ = writeln!(out, "         {:width$}  at {}:{}", "", c.source.file, c.source.line);
+                let _ = writeln!(
+                    out,
+                    "         {:width$}  at {}:{}",
+                    "",
+                    esc(&c.source.file),
+                    c.source.line
+                );
                 for row in c.sample.iter().take(3) {
+                    // JSON escapes C0 controls but leaves DEL and C1 (an 8-bit CSI) raw.
                     let _ = writeln!(
                         out,
                         "         {:width$}  e.g. {}",
                         "",
-                        serde_json::to_string(row).unwrap_or_default()
+                        esc(&serde_json::to_string(row).unwrap_or_default())
                     );
                 }
                 if c.sample.len() > 3 {
@@ -82,7 +91,11 @@ pub fn verdict(run: &RunResult) -> String {
     let s = &run.summary;
     let mut parts = Vec::new();
     if s.failed > 0 {
-        parts.push(format!("{} of {} checks failed", s.failed, s.checks));
+        parts.push(format!(
+            "{} of {} failed",
+            s.failed,
+            count_of(s.checks as u64, "check", "checks")
+        ));
     }
     if s.errored > 0 {
         parts.push(format!("{} could not be evaluated", s.errored));

@@ -216,17 +216,18 @@ fn config_errors_are_exit_2_with_line_and_column() {
 }
 
 #[test]
-fn unknown_column_is_exit_2_listing_the_columns() {
+fn unknown_column_is_a_data_failure_listing_the_columns() {
     let p = Project::new();
     p.file("lake/raw/t/a.csv", "id,name\n1,a\n");
     p.suite("t", "", "[[check]]\nkind = \"not_null\"\ncolumn = \"nme\"\n");
     let r = p.run(&["check"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("dataset `t` has no column `nme`"), "{}", r.stderr);
-    assert!(r.stderr.contains("checks/t.toml:8:10"), "{}", r.stderr);
-    assert!(r.stderr.contains("did you mean `name`?"), "{}", r.stderr);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("dataset `t` has no column `nme`"), "{}", r.stdout);
+    assert!(r.stdout.contains("did you mean `name`?"), "{}", r.stdout);
+    assert!(r.stdout.contains("at checks/t.toml:6"), "{}", r.stdout);
     let v = p.run(&["validate"]);
-    assert_eq!(v.code, 2);
+    assert_eq!(v.code, 1);
+    assert!(v.stderr.contains("dataset `t` has no column `nme`"), "{}", v.stderr);
     assert!(v.stderr.contains("checks/t.toml:8:10"), "{}", v.stderr);
 }
 

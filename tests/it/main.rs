@@ -3,6 +3,7 @@
 // Tests set up and tear down lakes directly; the rule that only fs_atomic writes zones is for the product.
 #![allow(clippy::disallowed_methods)]
 
+mod answers;
 mod cases;
 mod cli;
 mod docs;

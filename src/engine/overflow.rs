@@ -1,0 +1,296 @@
+//! Integer arithmetic in suites never wraps.
+//!
+//! DataFusion 55 evaluates `+`, `-` and `*` over integers with wrapping kernels and accumulates
+//! `sum` of an integer column in its own width with wrapping adds: `sum(v)` over four values of
+//! 2^62 and a 5 reports 5, and `v * 4 > 0` fails rows whose product wrapped negative. A gate cannot
+//! answer with a wrapped number. [`rewrite`] changes a parsed fragment so that:
+//!
+//! - `a + b`, `a - b` and `a * b` over integers call `lakegate_checked_{add,sub,mul}`, arrow's
+//!   checked kernels in the operands' common type: an overflow is an error of the check that
+//!   computes it (its status is `error`, the other checks run), never a wrapped value;
+//! - `sum(x)` of an integer `x` adds in a 128-bit decimal (`sum(CAST(x AS DECIMAL(38, 0)))`), as
+//!   DuckDB widens to HUGEINT: the total of any 2^64 values of 64 bits is exact.
+//!
+//! Both keep every result that did not overflow unchanged.
+
+use std::sync::Arc;
+
+use datafusion::arrow::compute::kernels::numeric;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result, exec_datafusion_err};
+use datafusion::logical_expr::expr::AggregateFunction;
+use datafusion::logical_expr::{
+    BinaryExpr, Cast, ColumnarValue, Expr, ExprSchemable, Operator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
+    Signature, Volatility,
+};
+
+/// The type an integer `sum` accumulates in.
+pub const WIDE_SUM: DataType = DataType::Decimal128(38, 0);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Op {
+    Add,
+    Sub,
+    Mul,
+}
+
+impl Op {
+    fn of(op: Operator) -> Option<Self> {
+        match op {
+            Operator::Plus => Some(Op::Add),
+            Operator::Minus => Some(Op::Sub),
+            Operator::Multiply => Some(Op::Mul),
+            _ => None,
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            Op::Add => "+",
+            Op::Sub => "-",
+            Op::Mul => "*",
+        }
+    }
+}
+
+/// `a op b` in the integer type `ty`, failing on overflow.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CheckedUdf {
+    op: Op,
+    ty: DataType,
+    name: &'static str,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for CheckedUdf {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(self.ty.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [l, r] = args.args.as_slice() else {
+            return Err(exec_datafusion_err!("{} takes two arguments", self.name));
+        };
+        let scalars = matches!((l, r), (ColumnarValue::Scalar(_), ColumnarValue::Scalar(_)));
+        let (la, ra) = (l.to_array(args.number_rows)?, r.to_array(args.number_rows)?);
+        let kernel = match self.op {
+            Op::Add => numeric::add,
+            Op::Sub => numeric::sub,
+            Op::Mul => numeric::mul,
+        };
+        let out = kernel(&la, &ra).map_err(|_| overflow(self.op, &self.ty, &la, &ra))?;
+        if scalars {
+            Ok(ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(
+                &out, 0,
+            )?))
+        } else {
+            Ok(ColumnarValue::Array(out))
+        }
+    }
+}
+
+/// The first pair of values whose result does not fit, in words.
+fn overflow(
+    op: Op,
+    ty: &DataType,
+    l: &dyn datafusion::arrow::array::Array,
+    r: &dyn datafusion::arrow::array::Array,
+) -> datafusion::error::DataFusionError {
+    use datafusion::scalar::ScalarValue;
+    let first = (0..l.len()).find_map(|i| {
+        let a = ScalarValue::try_from_array(l, i).ok()?;
+        let b = ScalarValue::try_from_array(r, i).ok()?;
+        let ok = match op {
+            Op::Add => a.add_checked(&b),
+            Op::Sub => a.sub_checked(&b),
+            Op::Mul => a.mul_checked(&b),
+        };
+        ok.is_err().then(|| format!(" ({a} {} {b})", op.symbol()))
+    });
+    exec_datafusion_err!(
+        "integer overflow: a `{}` gives a value that does not fit {}{}",
+        op.symbol(),
+        integer_words(ty),
+        first.unwrap_or_default()
+    )
+}
+
+/// `a 64-bit integer`, `an unsigned 32-bit integer`.
+fn integer_words(ty: &DataType) -> String {
+    let bits = ty.primitive_width().map_or(0, |w| w * 8);
+    if ty.is_unsigned_integer() {
+        format!("an unsigned {bits}-bit integer")
+    } else {
+        format!("a {bits}-bit integer")
+    }
+}
+
+fn checked(op: Op, ty: DataType, l: Expr, r: Expr) -> Expr {
+    let cast = |e: Expr| Expr::Cast(Cast::new(Box::new(e), ty.clone()));
+    let name = match op {
+        Op::Add => "lakegate_checked_add",
+        Op::Sub => "lakegate_checked_sub",
+        Op::Mul => "lakegate_checked_mul",
+    };
+    let udf = ScalarUDF::new_from_impl(CheckedUdf {
+        op,
+        ty: ty.clone(),
+        name,
+        signature: Signature::exact(vec![ty.clone(), ty.clone()], Volatility::Immutable),
+    });
+    udf.call(vec![cast(l), cast(r)])
+}
+
+/// `sum(x)` of an integer expression, accumulated without overflow.
+pub fn wide_sum_arg(x: Expr) -> Expr {
+    Expr::Cast(Cast::new(Box::new(x), WIDE_SUM))
+}
+
+/// Integer `+ - *` checked and integer `sum` widened, everywhere in `e`. An operation on two
+/// literals is computed here, so a constant that overflows (`9223372036854775807 + 1`) is a
+/// mistake in the suite, reported before any row is read.
+pub fn rewrite(e: Expr, schema: &DFSchema) -> Result<Expr, String> {
+    let original = e.clone();
+    let mut constant_overflow = None;
+    let out = e.transform_up(|node| {
+        Ok(match node {
+            Expr::BinaryExpr(BinaryExpr { left, op, right }) if Op::of(op).is_some() => {
+                let ty = Expr::BinaryExpr(BinaryExpr {
+                    left: left.clone(),
+                    op,
+                    right: right.clone(),
+                })
+                .get_type(schema);
+                match (Op::of(op), ty) {
+                    (Some(o), Ok(t)) if t.is_integer() => {
+                        if let (Expr::Literal(a, _), Expr::Literal(b, _)) = (left.as_ref(), right.as_ref())
+                            && let (Ok(a), Ok(b)) = (a.cast_to(&t), b.cast_to(&t))
+                        {
+                            let v = match o {
+                                Op::Add => a.add_checked(&b),
+                                Op::Sub => a.sub_checked(&b),
+                                Op::Mul => a.mul_checked(&b),
+                            };
+                            match v {
+                                Ok(v) => return Ok(Transformed::yes(Expr::Literal(v, None))),
+                                Err(_) => {
+                                    constant_overflow.get_or_insert_with(|| {
+                                        format!(
+                                            "integer overflow: {a} {} {b} does not fit {}",
+                                            o.symbol(),
+                                            integer_words(&t)
+                                        )
+                                    });
+                                }
+                            }
+                        }
+                        Transformed::yes(checked(o, t, *left, *right))
+                    }
+                    _ => Transformed::no(Expr::BinaryExpr(BinaryExpr { left, op, right })),
+                }
+            }
+            Expr::AggregateFunction(mut af) if af.func.name() == "sum" && af.params.args.len() == 1 => {
+                if af.params.args[0].get_type(schema).is_ok_and(|t| t.is_integer()) {
+                    let arg = af.params.args.remove(0);
+                    af.params.args.push(wide_sum_arg(arg));
+                    Transformed::yes(Expr::AggregateFunction(AggregateFunction {
+                        func: Arc::clone(&af.func),
+                        params: af.params,
+                    }))
+                } else {
+                    Transformed::no(Expr::AggregateFunction(af))
+                }
+            }
+            other => Transformed::no(other),
+        })
+    });
+    match constant_overflow {
+        Some(e) => Err(e),
+        None => Ok(out.map_or(original, |t| t.data)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::functions_aggregate::expr_fn::sum;
+    use datafusion::logical_expr::{col, lit};
+    use datafusion::prelude::SessionContext;
+
+    use super::*;
+
+    async fn eval(values: Vec<i64>, e: Expr) -> Result<Vec<datafusion::scalar::ScalarValue>> {
+        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, true)]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(values)) as ArrayRef])?;
+        let ctx = SessionContext::new();
+        ctx.register_batch("t", batch)?;
+        let df = ctx.table("t").await?;
+        let e = rewrite(e, df.schema()).unwrap();
+        let aggregate = e.exists(|x| Ok(matches!(x, Expr::AggregateFunction(_))))?;
+        let df = if aggregate {
+            df.aggregate(vec![], vec![e.alias("x")])?
+        } else {
+            df.select(vec![e.alias("x")])?
+        };
+        let batches = df.collect().await?;
+        let mut out = Vec::new();
+        for b in &batches {
+            for i in 0..b.num_rows() {
+                out.push(datafusion::scalar::ScalarValue::try_from_array(b.column(0), i)?);
+            }
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn integer_sum_is_exact_past_i64() {
+        let big = 1i64 << 62;
+        let v = eval(vec![big, big, big, big, 5], sum(col("v"))).await.unwrap();
+        assert_eq!(v[0].to_string(), "18446744073709551621");
+    }
+
+    #[tokio::test]
+    async fn integer_product_overflow_is_an_error_naming_the_values() {
+        let big = 1i64 << 62;
+        let e = eval(vec![1, big], (col("v") * lit(4i64)).gt(lit(0i64)))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("integer overflow"), "{e}");
+        assert!(e.contains("4611686018427387904 * 4"), "{e}");
+        assert!(e.contains("a 64-bit integer"), "{e}");
+    }
+
+    #[test]
+    fn a_constant_that_overflows_is_found_before_running() {
+        let schema = DFSchema::empty();
+        let e = rewrite(lit(i64::MAX) + lit(1i64), &schema).unwrap_err();
+        assert!(
+            e.contains("9223372036854775807 + 1 does not fit a 64-bit integer"),
+            "{e}"
+        );
+        assert_eq!(rewrite(lit(2i64) * lit(3i64), &schema).unwrap(), lit(6i64));
+    }
+
+    #[tokio::test]
+    async fn results_that_fit_are_unchanged() {
+        let v = eval(vec![3, -7], col("v") * lit(4i64) - lit(1i64) + col("v"))
+            .await
+            .unwrap();
+        assert_eq!(v, vec![i(14), i(-36)]);
+    }
+
+    fn i(x: i64) -> datafusion::scalar::ScalarValue {
+        datafusion::scalar::ScalarValue::Int64(Some(x))
+    }
+}
