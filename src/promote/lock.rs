@@ -40,6 +40,23 @@ fn lock_name(rel: &str) -> String {
     format!("dir-{hex}.lock")
 }
 
+/// The directories to lock for several base directories (the dataset's as written and as links
+/// resolve it, in the source, target and quarantine zones): each one exclusive, every ancestor
+/// shared, in one global order (sorted by name) so that two promotions never wait in a cycle.
+fn all_levels(rel_bases: &[PathBuf]) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    for rel in rel_bases {
+        for (name, exclusive) in levels(rel) {
+            match out.iter_mut().find(|(n, _)| *n == name) {
+                Some(found) => found.1 |= exclusive,
+                None => out.push((name, exclusive)),
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// The directories to lock for `rel_base`: each ancestor (shared), then itself (exclusive).
 fn levels(rel_base: &Path) -> Vec<(String, bool)> {
     let rel = slash(rel_base);
@@ -85,11 +102,12 @@ fn open_lock(path: &Path, create: bool) -> Result<Option<File>, PromoteError> {
     Ok(Some(file))
 }
 
-/// Locks the directories a promotion of `dataset` (base directory `rel_base`) touches.
+/// Locks the directories a promotion of `dataset` touches (`rel_bases`: its base directory relative
+/// to the zones, as written and as resolved through links in each zone).
 /// `dry_run`: shared locks on existing lock files only, nothing created or written.
 pub fn acquire(
     lake_root: &Path,
-    rel_base: &Path,
+    rel_bases: &[PathBuf],
     dataset: &str,
     timeout: Duration,
     holder: &str,
@@ -111,7 +129,7 @@ pub fn acquire(
     }
     let start = Instant::now();
     let mut files = Vec::new();
-    for (rel, exclusive) in levels(rel_base) {
+    for (rel, exclusive) in all_levels(rel_bases) {
         let exclusive = exclusive && !dry_run;
         let path: PathBuf = lock_dir.join(lock_name(&rel));
         let Some(mut file) = open_lock(&path, !dry_run)? else {
@@ -173,5 +191,14 @@ mod tests {
         );
         assert_eq!(levels(Path::new("")), vec![(String::new(), true)]);
         assert_ne!(lock_name("t"), lock_name("t/x"));
+        assert_eq!(
+            all_levels(&[PathBuf::from("t/x"), PathBuf::from("t"), PathBuf::from("u")]),
+            vec![
+                (String::new(), false),
+                ("t".into(), true),
+                ("t/x".into(), true),
+                ("u".into(), true)
+            ]
+        );
     }
 }

@@ -213,9 +213,23 @@ pub async fn promote(
         std::process::id(),
         opts.clock.wall().to_rfc3339()
     );
+    // Links may make this dataset's directories another's: lock them as they resolve too.
+    let resolved_rel = |zone_dir: &Path, dir: &Path| {
+        crate::paths::resolved(dir)
+            .strip_prefix(crate::paths::resolved(zone_dir))
+            .map_or_else(|_| rel_base.clone(), Path::to_path_buf)
+    };
+    let mut lock_dirs = vec![
+        rel_base.clone(),
+        resolved_rel(&from_dir, &source_base),
+        resolved_rel(&to_dir, &target.dir),
+    ];
+    if let (Some(q), Some(qd)) = (project.zone_dir("quarantine"), quarantine_dir.as_deref()) {
+        lock_dirs.push(resolved_rel(&q, qd));
+    }
     let _lock = lock::acquire(
         &project.lake_root,
-        &rel_base,
+        &lock_dirs,
         &opts.dataset,
         opts.lock_timeout,
         &holder,

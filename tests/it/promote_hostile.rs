@@ -512,3 +512,38 @@ fn a_target_linked_into_the_source_zone_is_refused_and_no_source_is_lost() {
     assert!(r.stderr.contains("outside zone `cleaned`"), "{}", r.stderr);
     assert_eq!(tree(&p.path().join("lake/raw")), before);
 }
+
+#[test]
+fn a_link_that_makes_two_datasets_share_a_target_makes_them_wait_for_each_other() {
+    let p = sales(true, "");
+    p.file("lake/raw/orders/o.csv", "id,amount\n1,1\n");
+    p.file(
+        "checks/orders.toml",
+        "[dataset]\nname = \"orders\"\nzone = \"raw\"\npath = \"orders\"\n\n[[check]]\nkind = \"row_count\"\nmin = 1\n",
+    );
+    std::fs::create_dir_all(p.path().join("lake/cleaned/orders")).unwrap();
+    std::os::unix::fs::symlink(
+        p.path().join("lake/cleaned/orders"),
+        p.path().join("lake/cleaned/sales"),
+    )
+    .unwrap();
+    let marker = p.path().join("paused");
+    let first = spawn(
+        &p,
+        &["promote", "orders", "--move"],
+        &[("LAKEGATE_PAUSE", &format!("after-staging:{}", marker.display()))],
+    );
+    wait_for(&marker);
+    let second = p.run(&["promote", "sales", "--lock-timeout", "1"]);
+    assert_eq!(second.code, 3, "{}{}", second.stdout, second.stderr);
+    assert!(
+        second.stderr.contains("promoting dataset `orders`"),
+        "{}",
+        second.stderr
+    );
+    std::fs::remove_file(&marker).unwrap();
+    let (code, out, err) = finish(first);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(data_files(&p.path().join("lake/cleaned/orders")), ["o.csv"]);
+    assert!(data_files(&p.path().join("lake/raw/orders")).is_empty());
+}
