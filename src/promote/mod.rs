@@ -189,8 +189,16 @@ pub async fn promote(
             opts.dataset
         ))]));
     }
-    let from_dir = project.zone_dir(&from_zone).unwrap_or_default();
-    let to_dir = project.zone_dir(&to_zone).unwrap_or_default();
+    // Both zones were checked against lakegate.toml above; never fall back to the working directory.
+    let zone = |z: &str| {
+        project.zone_dir(z).ok_or_else(|| {
+            PromoteError::Config(vec![Diagnostic::plain(format!(
+                "zone `{z}` is not defined in lakegate.toml"
+            ))])
+        })
+    };
+    let from_dir = zone(&from_zone)?;
+    let to_dir = zone(&to_zone)?;
     let source_base = dataset_base(suite, &from_dir);
     let rel_base = source_base
         .strip_prefix(&from_dir)
