@@ -28,6 +28,7 @@ pub fn check_syntax(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Dia
     if text.trim().is_empty() {
         return Err(Diagnostic::at(file, frag.span(), "the SQL expression is empty").label("empty"));
     }
+    too_deep(file, frag)?;
     let dialect = GenericDialect {};
     let result = Parser::new(&dialect).try_with_sql(text).and_then(|mut p| {
         let e = p.parse_expr()?;
@@ -48,6 +49,7 @@ pub fn parse(
     frag: &Spanned<String>,
     role: FragmentRole,
 ) -> Result<Expr, Diagnostic> {
+    too_deep(file, frag)?;
     let expr = ctx.parse_sql_expr(frag.get_ref(), schema).map_err(|e| {
         let msg = e.to_string();
         if let Some(i) = msg.find("No field named ") {
@@ -153,6 +155,16 @@ pub fn parse(
                 .label("type error")),
         },
         _ => Ok(expr),
+    }
+}
+
+/// Refuses a fragment nested too deep for the stack (`expr_depth`), suggesting a flat `IN` list.
+fn too_deep(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Diagnostic> {
+    match crate::expr_depth::too_deep(frag.get_ref()) {
+        None => Ok(()),
+        Some(why) => Err(Diagnostic::at(file, frag.span(), why)
+            .label("too deep")
+            .help("write a chain of `x = 1 OR x = 2 OR …` as `x IN (1, 2, …)`, one flat list of any length; split other long chains over several checks")),
     }
 }
 

@@ -62,14 +62,86 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fsync_dir(dir)
 }
 
-/// Copies a file and fsyncs the copy (the caller renames it into place).
-pub fn copy_durable(src: &Path, dst: &Path) -> io::Result<u64> {
-    if let Some(dir) = dst.parent() {
-        create_dir_all(dir)?;
+/// An I/O error and the path it happened at (the copy's source or its destination), so a full or
+/// read-only zone is reported as the zone being written, not as the file being read.
+#[derive(Debug)]
+pub struct PathError {
+    pub path: std::path::PathBuf,
+    pub error: io::Error,
+}
+
+impl PathError {
+    fn at(path: &Path) -> impl FnOnce(io::Error) -> Self + '_ {
+        move |error| Self {
+            path: path.to_path_buf(),
+            error,
+        }
     }
-    let n = fs::copy(src, dst)?;
-    File::open(dst)?.sync_all()?;
+}
+
+/// Copies a file and fsyncs the copy (the caller renames it into place). An error names the path
+/// whose read or write failed.
+pub fn copy_durable(src: &Path, dst: &Path) -> Result<u64, PathError> {
+    use std::io::Read;
+    if let Some(dir) = dst.parent() {
+        create_dir_all(dir).map_err(PathError::at(dir))?;
+    }
+    let mut from = File::open(src).map_err(PathError::at(src))?;
+    let mut to = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dst)
+        .map_err(PathError::at(dst))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let got = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PathError::at(src)(e)),
+        };
+        fail_point("copy-write")
+            .and_then(|()| to.write_all(&buf[..got]))
+            .map_err(PathError::at(dst))?;
+        n += got as u64;
+    }
+    to.sync_all().map_err(PathError::at(dst))?;
     Ok(n)
+}
+
+/// Whether lakegate's own directory `path` exists: `Ok(false)` when it does not, an error when it
+/// is a link or not a directory. lakegate never follows a link in its own bookkeeping directories
+/// (staging, locks): a planted link would make it delete or overwrite what lies outside the lake.
+pub fn own_dir(path: &Path) -> io::Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(io::Error::other(format!(
+            "{} is a symbolic link; lakegate never follows links in its own directories (remove the link)",
+            crate::diag::display_path(path)
+        ))),
+        Ok(m) if m.is_dir() => Ok(true),
+        Ok(_) => Err(io::Error::other(format!(
+            "{} is not a directory; lakegate keeps its own bookkeeping there (remove the file)",
+            crate::diag::display_path(path)
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a directory if it is empty (a staging parent after the last promotion), else leaves it.
+pub fn remove_empty_dir(dir: &Path) -> io::Result<()> {
+    match fs::remove_dir(dir) {
+        Ok(()) => {
+            if let Some(parent) = dir.parent() {
+                fsync_dir(parent)?;
+            }
+            Ok(())
+        }
+        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Renames a file or directory and fsyncs both directories involved.
@@ -139,6 +211,18 @@ pub fn fault_point(step: &str) {
     let _ = std::process::Command::new("kill").args(["-9", &pid]).status();
     // If `kill` is unavailable, die as abruptly as Rust allows.
     std::process::abort();
+}
+
+/// Test hook: `LAKEGATE_FAIL=STEP` makes the operation at that step fail with an I/O error, as a
+/// read-only or full disk would (tests run as root, for whom permissions never fail).
+pub fn fail_point(step: &str) -> io::Result<()> {
+    match std::env::var_os("LAKEGATE_FAIL") {
+        Some(want) if want.to_string_lossy() == step => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("injected failure at `{step}` (LAKEGATE_FAIL test hook)"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Publishes a new file only if nothing exists at `path` (a hard link from a fsynced temp file, so

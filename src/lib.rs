@@ -14,6 +14,7 @@ pub mod docs;
 pub mod duration;
 pub mod engine;
 pub mod exit;
+pub mod expr_depth;
 pub mod fragment;
 pub mod fs_atomic;
 pub mod history;

@@ -23,14 +23,41 @@ fn main() -> std::process::ExitCode {
         .without_time()
         .init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Planning happens on this thread, execution on the runtime's workers: both get a large stack.
+    let main = std::thread::Builder::new()
+        .name("lakegate".into())
+        .stack_size(STACK)
+        .spawn(move || run(&cli));
+    let code = match main.map(std::thread::JoinHandle::join) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => lakegate::exit::RUN_FAILED,
+        Err(e) => {
+            eprintln!("error: cannot start the main thread: {e}");
+            lakegate::exit::RUN_FAILED
+        }
+    };
+    std::process::ExitCode::from(code)
+}
+
+/// The stack of the threads that plan and run queries. DataFusion walks expressions recursively
+/// (its stack-growing `recursive_protection` feature is not in lakegate's trimmed build), so a deep
+/// fragment needs stack in proportion; `expr_depth::MAX_DEPTH` bounds the depth, and this leaves a
+/// wide margin above it. Untouched stack costs address space, not memory.
+const STACK: usize = 64 * 1024 * 1024;
+
+fn run(cli: &Cli) -> u8 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(STACK)
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return std::process::ExitCode::from(lakegate::exit::RUN_FAILED);
+            return lakegate::exit::RUN_FAILED;
         }
     };
-    let code = runtime.block_on(async {
+    runtime.block_on(async {
         match &cli.command {
             Command::Check(args) => check::run(&cli.global, args).await,
             Command::History(args) => history::run(&cli.global, args).await,
@@ -38,6 +65,5 @@ fn main() -> std::process::ExitCode {
             Command::Promote(args) => promote::run(&cli.global, args).await,
             Command::Validate => validate::run(&cli.global).await,
         }
-    });
-    std::process::ExitCode::from(code)
+    })
 }

@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub files: Option<(String, Vec<PathBuf>)>,
     /// The history store to read baselines and accepted schemas from and to record the run in.
     pub history: Option<crate::history::Store>,
+    /// Whether to record the run in the history store (a dry run reads baselines, writes nothing).
+    pub record: bool,
 }
 
 /// A run that happened, or the configuration problems that stopped it.
@@ -43,7 +45,7 @@ pub enum Outcome {
 pub fn load_suites(project: &Project, diags: &Diags) -> Vec<Suite> {
     let mut paths = Vec::new();
     for pattern in &project.suite_patterns {
-        match glob_files(&project.dir, pattern) {
+        match glob_files(&project.dir, pattern, None) {
             Ok(found) => paths.extend(found),
             Err(e) => diags.push(Diagnostic::plain(format!("suite pattern `{pattern}`: {e}")).in_file(&project.file)),
         }
@@ -174,7 +176,7 @@ pub async fn prepare<'a>(
             .filter(|(name, _)| name == s.dataset.name.get_ref())
             .map(|(_, f)| f.clone());
         let engine = &engine;
-        async move { engine.open(s, &zone_dir, files).await }
+        async move { engine.open(s, &project.lake_root, &zone_dir, files).await }
     }))
     .buffered(project.engine.concurrency.max(1))
     .collect()
@@ -409,12 +411,28 @@ pub async fn execute(
                 Ok(ds) => {
                     result.format = Some(ds.format.as_str().to_string());
                     result.files = ds.files.len();
+                    // A damaged catalog is a run that cannot happen (exit 3): the schema check would
+                    // compare with the wrong version and the first run would accept a new one.
+                    let accepted = match &opts.history {
+                        Some(s) => s.catalog().read_latest(&ds.name),
+                        None => Ok(None),
+                    };
+                    let accepted = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::error!(dataset = %result.name, "{e}");
+                            result.error = Some(format!("dataset `{}`: {e}", result.name));
+                            result.duration_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+                            result.finalize();
+                            return result;
+                        }
+                    };
                     let history = opts
                         .history
                         .as_ref()
                         .map_or_else(crate::checks::DatasetHistory::default, |s| {
                             crate::checks::DatasetHistory {
-                                accepted: s.catalog().latest(&ds.name),
+                                accepted,
                                 // Only history-based kinds need the (larger) check records.
                                 baselines: if suite.checks.iter().any(|c| c.check.kind() == "anomaly") {
                                     s.baselines(&ds.name)
@@ -462,7 +480,7 @@ pub async fn execute(
         datasets,
     };
     run.finalize();
-    if let Some(store) = &opts.history {
+    if let Some(store) = opts.history.as_ref().filter(|_| opts.record) {
         record(store, &run, prepared);
     }
     run
@@ -477,9 +495,10 @@ fn record(store: &crate::history::Store, run: &RunResult, prepared: &Prepared<'_
         if !run.datasets.iter().any(|d| d.name == ds.name && d.error.is_none()) || ds.is_empty() {
             continue;
         }
-        let version = match catalog.latest(&ds.name) {
-            Some(v) => Ok(v.version),
-            None => catalog
+        let version = match catalog.read_latest(&ds.name) {
+            Err(e) => Err(e),
+            Ok(Some(v)) => Ok(v.version),
+            Ok(None) => catalog
                 .accept(
                     &ds.name,
                     crate::history::catalog::columns_of(&ds.schema),

@@ -32,6 +32,7 @@ pub async fn run(global: &Global, args: &CheckArgs) -> u8 {
         command: "check".into(),
         files: None,
         history: global.history(&project),
+        record: true,
     };
     let run = match runner::check(&project, &suites, &opts).await {
         Outcome::Config(d) => return report_diagnostics(global, &d),

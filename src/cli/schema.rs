@@ -72,6 +72,7 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                 command: "schema accept".into(),
                 files: None,
                 history: None,
+                record: true,
             };
             let prepared = match runner::prepare(&project, &suites, &opts).await {
                 Ok(p) => p,
@@ -85,7 +86,13 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                 }
                 None => return exit::CONFIG,
             };
-            let previous = catalog.latest(dataset);
+            let previous = match catalog.read_latest(dataset) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::RUN_FAILED;
+                }
+            };
             match catalog.accept(
                 dataset,
                 columns_of(&ds.schema),
@@ -115,13 +122,19 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                     exit::OK
                 }
                 Err(e) => {
-                    super::print_error(format!("cannot write the schema catalog: {e}"));
+                    super::print_error(e);
                     exit::RUN_FAILED
                 }
             }
         }
         SchemaAction::Show { dataset, version } => {
-            let versions = catalog.versions(dataset);
+            let versions = match catalog.versions(dataset) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::RUN_FAILED;
+                }
+            };
             let v = match version {
                 Some(n) => versions.into_iter().find(|v| v.version == *n),
                 None => versions.into_iter().last(),
@@ -143,7 +156,13 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
             exit::OK
         }
         SchemaAction::History { dataset } => {
-            let versions = catalog.versions(dataset);
+            let versions = match catalog.versions(dataset) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::RUN_FAILED;
+                }
+            };
             if versions.is_empty() {
                 print_stdout(&format!("No accepted schema versions of `{dataset}`."));
                 return exit::OK;

@@ -17,6 +17,7 @@ pub async fn run(global: &Global) -> u8 {
         command: "validate".into(),
         files: None,
         history: None,
+        record: true,
     };
     let prepared = match runner::prepare(&project, &suites, &opts).await {
         Ok(p) => p,

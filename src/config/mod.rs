@@ -164,13 +164,15 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     }
 
     let mut zones: Vec<(String, PathBuf)> = Vec::new();
+    let mut zone_spans = Vec::new();
     if let Some(z) = top.raw("zones") {
         match z.get_ref() {
             toml::de::DeValue::Table(t) => {
                 for (k, v) in t.iter() {
                     match v.get_ref() {
                         toml::de::DeValue::String(s) => {
-                            zones.push((k.get_ref().to_string(), PathBuf::from(s.as_ref())))
+                            zones.push((k.get_ref().to_string(), PathBuf::from(s.as_ref())));
+                            zone_spans.push(v.span());
                         }
                         _ if k.get_ref() == "suites" => top.push(
                             Diagnostic::at(&file, k.span(), "`suites` is inside `[zones]`, so it would name a zone")
@@ -195,6 +197,8 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
             .iter()
             .map(|z| ((*z).to_string(), PathBuf::from(z)))
             .collect();
+    } else {
+        check_zone_layout(&file, &zones, &zone_spans, diags);
     }
 
     let suite_patterns = top.str_list("suites").map_or_else(
@@ -272,6 +276,79 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     })
 }
 
+/// A zone path relative to the lake root, normalized (`a/./b` → `a/b`), or why it is not one.
+fn zone_relative(path: &Path) -> Result<PathBuf, &'static str> {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(s) => out.push(s),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return Err("it leads out of the lake root");
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return Err("it is an absolute path"),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        return Err("it is the lake root itself");
+    }
+    Ok(out)
+}
+
+/// Zones are distinct directories inside the lake root, none inside another: a promotion with
+/// `--move` between two names of one directory would delete the only copy, and a zone nested in
+/// another would read its own published files back as new data.
+fn check_zone_layout(file: &SourceFile, zones: &[(String, PathBuf)], spans: &[std::ops::Range<usize>], diags: &Diags) {
+    let mut normal: Vec<Option<PathBuf>> = Vec::new();
+    for ((name, path), span) in zones.iter().zip(spans) {
+        match zone_relative(path) {
+            Ok(p) => normal.push(Some(p)),
+            Err(why) => {
+                diags.push(
+                    Diagnostic::at(
+                        file,
+                        span.clone(),
+                        format!("zone `{name}` must be a directory inside the lake root, but {why}"),
+                    )
+                    .label("not inside `[lake] root`")
+                    .help(format!(
+                        "use a relative path such as \"{name}\"; each zone is a directory under the lake root"
+                    )),
+                );
+                normal.push(None);
+            }
+        }
+    }
+    for i in 0..zones.len() {
+        for j in 0..i {
+            let (Some(a), Some(b)) = (&normal[i], &normal[j]) else {
+                continue;
+            };
+            let how = if a == b {
+                "is the same directory as"
+            } else if a.starts_with(b) {
+                "is inside"
+            } else if b.starts_with(a) {
+                "contains"
+            } else {
+                continue;
+            };
+            diags.push(
+                Diagnostic::at(
+                    file,
+                    spans[i].clone(),
+                    format!("zone `{}` {how} zone `{}` (`{}`)", zones[i].0, zones[j].0, crate::paths::slash(b)),
+                )
+                .label("zones overlap")
+                .help("give every zone its own directory, side by side under the lake root (e.g. raw = \"raw\", cleaned = \"cleaned\")"),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +380,47 @@ mod tests {
         let v = d.into_vec();
         assert!(v[0].message.contains("inside `[zones]`"), "{:?}", v[0]);
         assert_eq!(v[0].location().unwrap().1, 5);
+    }
+
+    #[test]
+    fn zones_must_be_distinct_directories_inside_the_lake() {
+        for (zones, want) in [
+            (
+                "raw = \"data\"\ncleaned = \"data\"\n",
+                "is the same directory as zone `raw`",
+            ),
+            ("raw = \"raw\"\ncleaned = \"raw/t/clean\"\n", "is inside zone `raw`"),
+            ("raw = \"a/raw\"\ncleaned = \"a\"\n", "contains zone `raw`"),
+            (
+                "raw = \"./x/../raw\"\ncleaned = \"raw/\"\n",
+                "is the same directory as zone `raw`",
+            ),
+            (
+                "raw = \"../../outside\"\ncleaned = \"c\"\n",
+                "leads out of the lake root",
+            ),
+            ("raw = \"/tmp/raw\"\ncleaned = \"c\"\n", "absolute path"),
+            ("raw = \".\"\ncleaned = \"c\"\n", "the lake root itself"),
+        ] {
+            let d = Diags::default();
+            let p = parse(
+                Path::new("l.toml"),
+                &format!("[lake]\nroot = \"x\"\n[zones]\n{zones}"),
+                &d,
+            );
+            assert!(p.is_none(), "{zones}");
+            let v = d.into_vec();
+            assert!(v.iter().any(|x| x.message.contains(want)), "{zones}: {v:?}");
+        }
+        let d = Diags::default();
+        assert!(
+            parse(
+                Path::new("l.toml"),
+                "[lake]\nroot = \"x\"\n[zones]\nraw = \"raw\"\nrawer = \"rawer\"\n",
+                &d
+            )
+            .is_some()
+        );
     }
 
     #[test]

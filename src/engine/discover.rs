@@ -41,8 +41,59 @@ fn extension(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Lists the files of a dataset under its zone directory.
-pub fn discover(zone_dir: &Path, spec: &DatasetSpec) -> Result<Discovered, DatasetError> {
+/// Lists the files of a dataset under its zone directory. Links are followed only while they stay
+/// inside `lake_root`; files of a promotion still being published (renamed into place before its
+/// manifest is written) are left out with a warning, so a reader never sees half a batch.
+pub fn discover(lake_root: &Path, zone_dir: &Path, spec: &DatasetSpec) -> Result<Discovered, DatasetError> {
+    // Promotions publish into the dataset's directory or one below it: look for their intents in
+    // every directory from the zone down to each file, before listing and after (a promotion may
+    // start or finish meanwhile).
+    let mut dirs = std::collections::BTreeSet::new();
+    let mut in_flight = Vec::new();
+    let visit = |dir: &Path, dirs: &mut std::collections::BTreeSet<PathBuf>, out: &mut Vec<PathBuf>| {
+        for a in dir.ancestors() {
+            if !a.starts_with(zone_dir) || !dirs.insert(a.to_path_buf()) {
+                break;
+            }
+            out.extend(crate::promote::publish::uncommitted_files(a));
+        }
+    };
+    visit(&dataset_dir(zone_dir, spec), &mut dirs, &mut in_flight);
+    let mut d = list(lake_root, zone_dir, spec)?;
+    let mut after = std::collections::BTreeSet::new();
+    for f in &d.files {
+        if let Some(parent) = f.path.parent() {
+            visit(parent, &mut after, &mut in_flight);
+        }
+    }
+    if !in_flight.is_empty() {
+        d.files.retain(|f| {
+            let skip = in_flight.contains(&f.path);
+            if skip {
+                tracing::warn!(dataset = %spec.name.get_ref(), file = %f.path.display(), "Leaving out a file of a promotion that is still being published.");
+            }
+            !skip
+        });
+    }
+    Ok(d)
+}
+
+/// The directory a dataset's path starts from (its literal prefix).
+fn dataset_dir(zone_dir: &Path, spec: &DatasetSpec) -> std::path::PathBuf {
+    let pattern = spec.path.get_ref().trim_end_matches('/');
+    let full = zone_dir.join(if is_glob(pattern) {
+        literal_prefix(pattern)
+    } else {
+        pattern
+    });
+    if full.is_file() {
+        full.parent().map_or_else(|| zone_dir.to_path_buf(), Path::to_path_buf)
+    } else {
+        full
+    }
+}
+
+fn list(lake_root: &Path, zone_dir: &Path, spec: &DatasetSpec) -> Result<Discovered, DatasetError> {
     let dataset = spec.name.get_ref().clone();
     let pattern = spec.path.get_ref().trim_end_matches('/');
     let (root, paths) = if is_glob(pattern) {
@@ -51,7 +102,7 @@ pub fn discover(zone_dir: &Path, spec: &DatasetSpec) -> Result<Discovered, Datas
         if !root.exists() {
             return Err(DatasetError::Missing { dataset, path: root });
         }
-        let paths = glob_files(zone_dir, pattern).map_err(|message| DatasetError::Listing {
+        let paths = glob_files(zone_dir, pattern, Some(lake_root)).map_err(|message| DatasetError::Listing {
             dataset: dataset.clone(),
             path: root.clone(),
             message,
@@ -59,11 +110,20 @@ pub fn discover(zone_dir: &Path, spec: &DatasetSpec) -> Result<Discovered, Datas
         (root, paths)
     } else {
         let full = zone_dir.join(pattern);
+        if full.exists() && !crate::paths::is_within(lake_root, &full) {
+            return Err(DatasetError::Listing {
+                dataset,
+                path: full,
+                message:
+                    "it leads outside the lake root (through a link); lakegate reads only what lies inside the lake"
+                        .into(),
+            });
+        }
         if full.is_file() {
             let root = full.parent().map_or_else(|| zone_dir.to_path_buf(), Path::to_path_buf);
             (root, vec![full])
         } else if full.is_dir() {
-            let paths = glob_files(&full, "**").map_err(|message| DatasetError::Listing {
+            let paths = glob_files(&full, "**", Some(lake_root)).map_err(|message| DatasetError::Listing {
                 dataset: dataset.clone(),
                 path: full.clone(),
                 message,

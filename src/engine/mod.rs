@@ -8,6 +8,7 @@
 
 mod bounds;
 mod count_true;
+mod csv_quotes;
 pub mod discover;
 pub mod error;
 mod kernel;
@@ -122,6 +123,45 @@ pub struct PlannedCheck {
     pub scope: Option<Expr>,
 }
 
+/// Refuses CSV files that the reader would read short because of a quote that never closes
+/// ([`csv_quotes`]). The files are checked in parallel, off the async threads; the first bad file
+/// in file order is named.
+async fn check_quoting(spec: &crate::suite::DatasetSpec, files: &[DataFile]) -> Result<(), DatasetError> {
+    use futures::StreamExt;
+    let q = csv_quotes::Quoting {
+        delimiter: spec.csv.delimiter,
+        quote: spec.csv.quote,
+        escape: spec.csv.escape,
+        comment: spec.csv.comment,
+    };
+    let parallel = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let mut checks = futures::stream::iter(files.iter().map(|f| {
+        let path = f.path.clone();
+        async move {
+            let checked = tokio::task::spawn_blocking({
+                let path = path.clone();
+                move || csv_quotes::check_file(&path, q)
+            })
+            .await;
+            (path, checked)
+        }
+    }))
+    .buffered(parallel);
+    while let Some((path, checked)) = checks.next().await {
+        let message = match checked {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        return Err(DatasetError::Unreadable {
+            dataset: spec.name.get_ref().clone(),
+            path,
+            message,
+        });
+    }
+    Ok(())
+}
+
 impl Engine {
     pub fn new(config: &EngineConfig) -> datafusion::error::Result<Self> {
         let mut session = session_config(config);
@@ -150,13 +190,14 @@ impl Engine {
     pub async fn open(
         &self,
         suite: &Suite,
+        lake_root: &Path,
         zone_dir: &Path,
         files: Option<Vec<PathBuf>>,
     ) -> Result<OpenDataset, DatasetError> {
         let spec = &suite.dataset;
         let name = spec.name.get_ref().clone();
         let d = match files {
-            None => discover::discover(zone_dir, spec)?,
+            None => discover::discover(lake_root, zone_dir, spec)?,
             Some(list) => {
                 let root = zone_dir.join(spec.path.get_ref().trim_end_matches('/'));
                 let root = if root.is_file() {
@@ -167,6 +208,9 @@ impl Engine {
                 discover::from_list(spec, &root, list)?
             }
         };
+        if d.format == Format::Csv {
+            check_quoting(spec, &d.files).await?;
+        }
         let schemas = futures::future::try_join_all(
             d.files
                 .iter()

@@ -100,6 +100,9 @@ pub struct PromoteReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<SplitRows>,
     pub recovered: Vec<String>,
+    /// Source files a `--move` (or quarantine) left in place, each with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_sources: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<RunResult>,
 }
@@ -129,6 +132,10 @@ fn dataset_base(suite: &Suite, zone_dir: &Path) -> PathBuf {
 fn target_zone(project: &Project, suite: &Suite, to: Option<&str>) -> Result<String, Diagnostic> {
     let zones = project.zone_names();
     if let Some(t) = to {
+        if t == "quarantine" {
+            return Err(Diagnostic::plain("`quarantine` is not a promotion target")
+                .help("failing batches go there by themselves: set `on_fail = \"quarantine\"` in the suite, or use `--mode split`"));
+        }
         if zones.contains(&t) {
             return Ok(t.to_string());
         }
@@ -182,8 +189,16 @@ pub async fn promote(
             opts.dataset
         ))]));
     }
-    let from_dir = project.zone_dir(&from_zone).unwrap_or_default();
-    let to_dir = project.zone_dir(&to_zone).unwrap_or_default();
+    // Both zones were checked against lakegate.toml above; never fall back to the working directory.
+    let zone = |z: &str| {
+        project.zone_dir(z).ok_or_else(|| {
+            PromoteError::Config(vec![Diagnostic::plain(format!(
+                "zone `{z}` is not defined in lakegate.toml"
+            ))])
+        })
+    };
+    let from_dir = zone(&from_zone)?;
+    let to_dir = zone(&to_zone)?;
     let source_base = dataset_base(suite, &from_dir);
     let rel_base = source_base
         .strip_prefix(&from_dir)
@@ -191,7 +206,14 @@ pub async fn promote(
         .to_path_buf();
     let target = Target {
         dir: to_dir.join(&rel_base),
+        lake_root: project.lake_root.clone(),
     };
+    let quarantine_dir = project.zone_dir("quarantine").map(|q| q.join(&rel_base));
+    check_layout(
+        project,
+        &[(&from_zone, &from_dir, &source_base), (&to_zone, &to_dir, &target.dir)],
+        quarantine_dir.as_deref(),
+    )?;
     let run_id = uuid::Uuid::now_v7().to_string();
 
     let holder = format!(
@@ -199,15 +221,30 @@ pub async fn promote(
         std::process::id(),
         opts.clock.wall().to_rfc3339()
     );
+    // Links may make this dataset's directories another's: lock them as they resolve too.
+    let resolved_rel = |zone_dir: &Path, dir: &Path| {
+        crate::paths::resolved(dir)
+            .strip_prefix(crate::paths::resolved(zone_dir))
+            .map_or_else(|_| rel_base.clone(), Path::to_path_buf)
+    };
+    let mut lock_dirs = vec![
+        rel_base.clone(),
+        resolved_rel(&from_dir, &source_base),
+        resolved_rel(&to_dir, &target.dir),
+    ];
+    if let (Some(q), Some(qd)) = (project.zone_dir("quarantine"), quarantine_dir.as_deref()) {
+        lock_dirs.push(resolved_rel(&q, qd));
+    }
     let _lock = lock::acquire(
-        &project.lake_root.join("_lakegate/locks"),
+        &project.lake_root,
+        &lock_dirs,
         &opts.dataset,
         opts.lock_timeout,
         &holder,
+        opts.dry_run,
     )?;
-    let quarantine_dir = project.zone_dir("quarantine").map(|q| q.join(&rel_base));
-    let recovered =
-        publish::recover(&target, quarantine_dir.as_deref()).map_err(|e| PromoteError::io(&target.meta(), &e))?;
+    let recovered = publish::recover(&target, quarantine_dir.as_deref(), opts.dry_run)
+        .map_err(|e| PromoteError::io(&target.meta(), &e))?;
 
     let mut report = PromoteReport {
         lakegate: env!("CARGO_PKG_VERSION"),
@@ -224,6 +261,7 @@ pub async fn promote(
         quarantine: None,
         rows: None,
         recovered,
+        kept_sources: Vec::new(),
         results: None,
     };
     if opts.recover_only {
@@ -236,13 +274,26 @@ pub async fn promote(
     }
 
     // The batch: the source files now, minus those already published unchanged.
-    let found = discover::discover(&from_dir, &suite.dataset)?;
+    let found = discover::discover(&project.lake_root, &from_dir, &suite.dataset)?;
     let snap = snapshot::take(&found.files).map_err(|e| PromoteError::io(&source_base, &e))?;
-    let done: Vec<SnapFile> = target.manifests().into_iter().flat_map(|m| m.batch).collect();
+    // In a dry run, an interrupted promotion that recovery would finish counts as published.
+    let mut done_runs = target.manifests();
+    if opts.dry_run {
+        done_runs.extend(target.pending_intents());
+    }
+    let done: Vec<SnapFile> = done_runs.into_iter().flat_map(|m| m.batch).collect();
     let (already, batch): (Vec<BatchFile>, Vec<BatchFile>) = snap.into_iter().partition(|f| {
         done.iter()
             .any(|d| d.path == f.record.path && d.sha256 == f.record.sha256)
     });
+    // A file promoted before that has changed since would publish its old rows a second time.
+    if let Some(f) = batch.iter().find(|f| done.iter().any(|d| d.path == f.record.path)) {
+        return Err(PromoteError::Refused(format!(
+            "{} was promoted before and has changed since; lakegate never promotes a file twice \
+             (its earlier rows are already in `{to_zone}`). Write new rows to a new file, or remove this one",
+            display_path(&f.source)
+        )));
+    }
     report.batch = batch.iter().map(|f| f.record.clone()).collect();
     if batch.is_empty() {
         report.status = if already.is_empty() {
@@ -273,6 +324,7 @@ pub async fn promote(
         command: "promote".into(),
         files: Some((opts.dataset.clone(), batch.iter().map(|f| f.source.clone()).collect())),
         history: opts.history.clone(),
+        record: !opts.dry_run,
     };
     let started = opts.clock.wall();
     let prepared = runner::prepare(project, suites, &run_opts)
@@ -296,9 +348,15 @@ pub async fn promote(
             opts.dataset
         );
         if suite.dataset.on_fail == OnFail::Quarantine && !opts.dry_run {
-            let q = quarantine_batch(project, &rel_base, &run_id, &batch, &result)?;
+            let (q, kept) = quarantine_batch(project, &rel_base, &run_id, &batch, &result)?;
             report.message.push_str(&format!(" The batch was moved to {q}."));
+            if !kept.is_empty() {
+                report
+                    .message
+                    .push_str(&format!(" Not removed from `{from_zone}`: {}.", kept.join("; ")));
+            }
             report.quarantine = Some(q);
+            report.kept_sources = kept;
         }
         return Ok(report);
     }
@@ -343,7 +401,21 @@ pub async fn promote(
     let staged = match opts.mode {
         Mode::Batch => stage_copies(&target, &staging, &batch),
         Mode::Split => {
-            let (rows, files, q) = split::stage(project, &prepared, suite, &staging, &rel_base, &run_id).await?;
+            let staged = split::stage(project, &prepared, suite, &staging, &rel_base, &run_id)
+                .await
+                .and_then(|s| unchanged_since_snapshot(&batch).map(|()| s));
+            let (rows, files, q) = match staged {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = fs_atomic::remove_dir_all(&staging);
+                    if let Some(q) = project.zone_dir("quarantine") {
+                        let _ = fs_atomic::remove_dir_all(
+                            &q.join(&rel_base).join(publish::META_DIR).join("staging").join(&run_id),
+                        );
+                    }
+                    return Err(e);
+                }
+            };
             manifest.rows = Some(rows);
             manifest.quarantine = q.as_ref().map(|q| display_path(&q.to));
             manifest.quarantine_move = q;
@@ -361,7 +433,7 @@ pub async fn promote(
     };
     fault_point("after-staging");
     manifest.files = files;
-    publish::commit(&target, &staging, &manifest).map_err(|e| PromoteError::io(&target.dir, &e))?;
+    let published = publish::commit(&target, &staging, &manifest).map_err(|e| PromoteError::io(&target.dir, &e))?;
     report.published = manifest.files.iter().map(|f| f.path.clone()).collect();
     report.status = "promoted";
     report.message = match manifest.rows {
@@ -372,9 +444,84 @@ pub async fn promote(
         None => format!("Published {} files to {}.", manifest.files.len(), report.target),
     };
     if opts.move_sources {
-        report.message.push_str(" The source files were removed.");
+        report
+            .message
+            .push_str(&sources_sentence(batch.len(), &published.kept_sources));
     }
+    report.kept_sources = published.kept_sources;
     Ok(report)
+}
+
+/// Links resolved, every directory a promotion touches stays inside its zone, and the zones involved
+/// stay apart: a link planted at `cleaned/sales` pointing into `raw/sales` would otherwise make the
+/// published copies overwrite their sources, which `--move` then removes.
+fn check_layout(
+    project: &Project,
+    dirs: &[(&String, &PathBuf, &PathBuf)],
+    quarantine_dir: Option<&Path>,
+) -> Result<(), PromoteError> {
+    let refuse = |m: String| Err(PromoteError::Refused(m));
+    let mut zones: Vec<(String, PathBuf)> = Vec::new();
+    let q = project.zone_dir("quarantine");
+    let with_q = quarantine_dir.zip(q.as_deref()).map(|(d, z)| ("quarantine", z, d));
+    for (zone, zone_dir, dir) in dirs
+        .iter()
+        .map(|(z, zd, d)| (z.as_str(), zd.as_path(), d.as_path()))
+        .chain(with_q)
+    {
+        if !crate::paths::is_within(&project.lake_root, dir) {
+            return refuse(format!(
+                "{} leads outside the lake root (through a link); lakegate promotes only inside the lake",
+                display_path(dir)
+            ));
+        }
+        if !crate::paths::is_within(zone_dir, dir) {
+            return refuse(format!(
+                "{} leads outside zone `{zone}` (through a link); lakegate promotes only within each zone",
+                display_path(dir)
+            ));
+        }
+        let real = crate::paths::resolved(zone_dir);
+        for (other, other_real) in zones.iter().filter(|(o, _)| o != zone) {
+            if real.starts_with(other_real) || other_real.starts_with(&real) {
+                return refuse(format!(
+                    "zones `{zone}` and `{other}` resolve to overlapping directories ({} and {}, through a link); \
+                     each zone must be its own directory",
+                    real.display(),
+                    other_real.display()
+                ));
+            }
+        }
+        zones.push((zone.to_string(), real));
+    }
+    Ok(())
+}
+
+/// What happened to the sources of a `--move`, as a sentence.
+fn sources_sentence(total: usize, kept: &[String]) -> String {
+    if kept.is_empty() {
+        return " The source files were removed.".into();
+    }
+    format!(
+        " {} of {total} source files were removed; not removed: {}.",
+        total - kept.len(),
+        kept.join("; ")
+    )
+}
+
+/// Split mode reads the sources themselves: they must still be the snapshot once the split is
+/// written, or the split may hold rows that were never checked.
+fn unchanged_since_snapshot(batch: &[BatchFile]) -> Result<(), PromoteError> {
+    for f in batch {
+        let now = snapshot::sha256_file(&f.source).map_err(|e| PromoteError::io(&f.source, &e))?;
+        if now != f.record.sha256 {
+            return Err(PromoteError::Refused(format!(
+                "{} changed after it was checked (checksum mismatch); nothing was published",
+                display_path(&f.source)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Copies the batch into staging and verifies every copy against the snapshot's checksum.
@@ -394,7 +541,7 @@ fn stage_copies(target: &Target, staging: &Path, batch: &[BatchFile]) -> Result<
     let mut out = Vec::new();
     for f in batch {
         let dst = staging.join(&f.record.path);
-        fs_atomic::copy_durable(&f.source, &dst).map_err(|e| PromoteError::io(&f.source, &e))?;
+        fs_atomic::copy_durable(&f.source, &dst).map_err(|e| PromoteError::io(&e.path, &e.error))?;
         let sum = snapshot::sha256_file(&dst).map_err(|e| PromoteError::io(&dst, &e))?;
         if sum != f.record.sha256 {
             return Err(PromoteError::Refused(format!(
@@ -414,7 +561,7 @@ fn quarantine_batch(
     run_id: &str,
     batch: &[BatchFile],
     result: &RunResult,
-) -> Result<String, PromoteError> {
+) -> Result<(String, Vec<String>), PromoteError> {
     let qzone = project.zone_dir("quarantine").ok_or_else(|| {
         PromoteError::Config(vec![Diagnostic::plain(
             "`on_fail = \"quarantine\"` needs a `quarantine` zone in lakegate.toml",
@@ -424,9 +571,15 @@ fn quarantine_batch(
     let staging = qbase.join(publish::META_DIR).join("staging").join(run_id);
     let dest = qbase.join(run_id);
     let io = |p: &Path, e: std::io::Error| PromoteError::io(p, &e);
+    for own in [
+        qbase.join(publish::META_DIR),
+        qbase.join(publish::META_DIR).join("staging"),
+    ] {
+        fs_atomic::own_dir(&own).map_err(|e| PromoteError::Refused(e.to_string()))?;
+    }
     for f in batch {
         let dst = staging.join(&f.record.path);
-        fs_atomic::copy_durable(&f.source, &dst).map_err(|e| io(&f.source, e))?;
+        fs_atomic::copy_durable(&f.source, &dst).map_err(|e| io(&e.path, e.error))?;
     }
     let json = serde_json::to_vec_pretty(result).unwrap_or_default();
     fs_atomic::write_atomic(&staging.join("_lakegate_results.json"), &json).map_err(|e| io(&staging, e))?;
@@ -440,9 +593,15 @@ fn quarantine_batch(
     fs_atomic::write_atomic(&staging.join(publish::QUARANTINE_PENDING), &json).map_err(|e| io(&staging, e))?;
     fault_point("after-quarantine-staged");
     fs_atomic::rename_durable(&staging, &dest).map_err(|e| io(&dest, e))?;
+    let _ = fs_atomic::remove_empty_dir(&qbase.join(publish::META_DIR).join("staging"));
     fault_point("after-quarantine-published");
-    publish::remove_sources(&pending.sources, &pending.batch).map_err(|e| io(&qbase, e))?;
+    let kept = publish::remove_sources(&project.lake_root, &pending.sources, &pending.batch);
     let marker = dest.join(publish::QUARANTINE_PENDING);
-    fs_atomic::remove_file(&marker).map_err(|e| io(&marker, e))?;
-    Ok(display_path(&dest))
+    if kept.iter().any(|k| k.contains("could not be removed")) {
+        // Left for the next promotion or `--recover` to finish.
+        tracing::warn!(kept = %kept.join("; "), "Some sources of the quarantined batch could not be removed yet.");
+    } else {
+        fs_atomic::remove_file(&marker).map_err(|e| io(&marker, e))?;
+    }
+    Ok((display_path(&dest), kept))
 }

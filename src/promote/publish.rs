@@ -98,6 +98,40 @@ pub struct PendingRemoval {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub dir: PathBuf,
+    /// Sources are only ever removed inside the lake.
+    pub lake_root: PathBuf,
+}
+
+/// Whether a directory name is a run id lakegate made (a UUID): recovery never touches anything else.
+pub fn is_run_id(name: &str) -> bool {
+    uuid::Uuid::parse_str(name).is_ok_and(|u| u.hyphenated().to_string() == name)
+}
+
+/// The run directories in a staging directory: real directories named by run ids. A link there is
+/// an error (never followed); other names are left alone with a warning.
+fn run_dirs(staging_root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let meta = staging_root.parent().unwrap_or(staging_root);
+    if !fs_atomic::own_dir(meta)? || !fs_atomic::own_dir(staging_root)? {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(staging_root)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        if name.starts_with('.') {
+            continue;
+        }
+        if !is_run_id(&name) {
+            tracing::warn!(path = %path.display(), "Leaving alone an entry of lakegate's staging directory that lakegate did not create.");
+            continue;
+        }
+        if fs_atomic::own_dir(&path)? {
+            out.push((name, path));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 impl Target {
@@ -111,13 +145,16 @@ impl Target {
 
     /// Every readable manifest (a torn or foreign file is skipped with a warning).
     pub fn manifests(&self) -> Vec<Manifest> {
+        if !matches!(fs_atomic::own_dir(&self.meta()), Ok(true)) {
+            return Vec::new();
+        }
         let Ok(entries) = std::fs::read_dir(self.meta()) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         for e in entries.flatten() {
             let p = e.path();
-            if p.extension().is_none_or(|x| x != "json") {
+            if p.extension().is_none_or(|x| x != "json") || !e.file_type().is_ok_and(|t| t.is_file()) {
                 continue;
             }
             match std::fs::read(&p)
@@ -131,26 +168,80 @@ impl Target {
         out.sort_by_key(|m| m.promoted_at);
         out
     }
+
+    /// Intents of promotions that reached their commit point but have no manifest yet.
+    pub fn pending_intents(&self) -> Vec<Manifest> {
+        let Ok(runs) = run_dirs(&self.meta().join("staging")) else {
+            return Vec::new();
+        };
+        runs.into_iter()
+            .filter_map(|(_, dir)| read_intent(&dir))
+            .filter(|m| !self.meta().join(format!("{}.json", m.run_id)).exists())
+            .collect()
+    }
+}
+
+fn read_intent(staging: &Path) -> Option<Manifest> {
+    std::fs::read(staging.join(INTENT))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok())
+}
+
+/// Files of promotions being published into `dir`: renamed into place before their manifest is
+/// written, so a reader must leave them out.
+pub fn uncommitted_files(dir: &Path) -> Vec<PathBuf> {
+    let t = Target {
+        dir: dir.to_path_buf(),
+        lake_root: PathBuf::new(),
+    };
+    t.pending_intents()
+        .iter()
+        .flat_map(|m| m.files.iter().map(|f| dir.join(&f.path)))
+        .collect()
+}
+
+/// What publishing did beyond the batch itself.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// Source files that were not removed (`--move`), with why.
+    pub kept_sources: Vec<String>,
 }
 
 /// Steps 2–4: records the intent, then publishes. The staging directory holds `manifest.files`.
-pub fn commit(target: &Target, staging: &Path, manifest: &Manifest) -> std::io::Result<()> {
+pub fn commit(target: &Target, staging: &Path, manifest: &Manifest) -> std::io::Result<Published> {
     let json = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
     fs_atomic::write_atomic(&staging.join(INTENT), &json)?;
     fault_point("after-intent");
     roll_forward(target, staging, manifest)
 }
 
-fn roll_forward(target: &Target, staging: &Path, manifest: &Manifest) -> std::io::Result<()> {
-    if let Some(q) = &manifest.quarantine_move
-        && q.from.exists()
-    {
-        fs_atomic::rename_durable(&q.from, &q.to)?;
+fn roll_forward(target: &Target, staging: &Path, manifest: &Manifest) -> std::io::Result<Published> {
+    let lost = |what: &Path| {
+        std::io::Error::other(format!(
+            "cannot finish promotion {}: {} is neither staged nor published with the checksum its intent records; \
+             nothing more was changed (the staging directory {} is kept for inspection)",
+            manifest.run_id,
+            what.display(),
+            staging.display()
+        ))
+    };
+    if let Some(q) = &manifest.quarantine_move {
+        if fs_atomic::own_dir(&q.from)? {
+            fs_atomic::rename_durable(&q.from, &q.to)?;
+        } else if !fs_atomic::own_dir(&q.to)? {
+            return Err(lost(&q.to));
+        }
     }
     for (i, f) in manifest.files.iter().enumerate() {
         let from = staging.join(&f.path);
-        if from.exists() {
-            fs_atomic::rename_durable(&from, &target.dir.join(&f.path))?;
+        let to = target.dir.join(&f.path);
+        if std::fs::symlink_metadata(&from).is_ok_and(|m| m.is_file()) {
+            fs_atomic::rename_durable(&from, &to)?;
+        } else if !std::fs::symlink_metadata(&to).is_ok_and(|m| m.is_file())
+            || sha256_file(&to).ok().as_deref() != Some(f.sha256.as_str())
+        {
+            // Renamed before a crash: the published copy must be the staged one.
+            return Err(lost(&to));
         }
         if i == 0 {
             fault_point("after-first-rename");
@@ -159,52 +250,91 @@ fn roll_forward(target: &Target, staging: &Path, manifest: &Manifest) -> std::io
     let json = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
     fs_atomic::write_atomic(&target.meta().join(format!("{}.json", manifest.run_id)), &json)?;
     fault_point("after-manifest");
+    // Published: from here on nothing fails the promotion. Sources that cannot be removed now are
+    // removed by the next promotion or `--recover` (see `remove_moved_sources`).
+    let mut out = Published::default();
     if manifest.moved {
-        remove_sources(&manifest.sources, &manifest.batch)?;
+        out.kept_sources = remove_sources(&target.lake_root, &manifest.sources, &manifest.batch);
     }
-    fs_atomic::remove_dir_all(staging)?;
-    Ok(())
+    let cleanup =
+        fs_atomic::remove_dir_all(staging).and_then(|()| fs_atomic::remove_empty_dir(&target.meta().join("staging")));
+    if let Err(e) = cleanup {
+        tracing::warn!(dir = %staging.display(), error = %e, "Could not remove the staging directory of a published promotion; the next promotion removes it.");
+    }
+    Ok(out)
 }
 
-/// Removes source files whose content is still the content that was checked.
-pub fn remove_sources(sources: &[PathBuf], batch: &[SnapFile]) -> std::io::Result<()> {
+/// Removes source files whose content is still the content that was checked; returns those kept,
+/// each with the reason (changed since, outside the lake, or the removal failed).
+pub fn remove_sources(lake_root: &Path, sources: &[PathBuf], batch: &[SnapFile]) -> Vec<String> {
+    let mut kept = Vec::new();
     for (i, (src, rec)) in sources.iter().zip(batch).enumerate() {
-        if src.exists() {
-            if sha256_file(src)? == rec.sha256 {
-                fs_atomic::remove_file(src)?;
-            } else {
-                tracing::warn!(file = %src.display(), "Not removing a source file that changed after it was promoted.");
+        let shown = crate::diag::display_path(src);
+        if !lake_root.as_os_str().is_empty() && !crate::paths::is_within(lake_root, src) {
+            kept.push(format!(
+                "{shown} (outside the lake root; lakegate removes nothing there)"
+            ));
+        } else if std::fs::symlink_metadata(src).is_ok() {
+            match sha256_file(src) {
+                Ok(sum) if sum == rec.sha256 => {
+                    if let Err(e) = fs_atomic::fail_point("remove-source").and_then(|()| fs_atomic::remove_file(src)) {
+                        tracing::warn!(file = %src.display(), error = %e, "Could not remove a promoted source file; the next promotion or `--recover` removes it.");
+                        kept.push(format!(
+                            "{shown} (could not be removed: {e}; the next promotion or `--recover` removes it)"
+                        ));
+                    }
+                }
+                Ok(_) => {
+                    tracing::warn!(file = %src.display(), "Not removing a source file that changed after it was checked.");
+                    kept.push(format!("{shown} (changed after it was checked; it was not removed)"));
+                }
+                Err(e) => kept.push(format!("{shown} (could not be read: {e})")),
             }
         }
         if i == 0 {
             fault_point("after-first-source-removed");
         }
     }
-    Ok(())
+    kept
 }
 
-/// Finishes or removes what an interrupted promotion left in `T/_lakegate/staging`.
+/// What recovery did, or would do in a dry run.
+fn did(dry_run: bool, done: &str, would: &str) -> String {
+    if dry_run {
+        format!("would {would}")
+    } else {
+        done.to_string()
+    }
+}
+
 /// Recovers the target (see the module docs), then removes what interrupted promotions left in
 /// the dataset's quarantine staging (`quarantine`: the dataset's directory in the quarantine zone):
-/// after the target's roll-forward nothing there belongs to a committed promotion, and the dataset's
-/// promotions are serialized by its lock.
-pub fn recover(target: &Target, quarantine: Option<&Path>) -> std::io::Result<Vec<String>> {
-    let mut done = recover_target(target)?;
+/// after the target's roll-forward nothing there belongs to a committed promotion, and the
+/// directory's promotions are serialized by its lock. A dry run changes nothing and says what it
+/// would do.
+pub fn recover(target: &Target, quarantine: Option<&Path>, dry_run: bool) -> std::io::Result<Vec<String>> {
+    let mut done = recover_target(target, dry_run)?;
     let Some(q) = quarantine else { return Ok(done) };
-    if let Ok(entries) = std::fs::read_dir(q.join(META_DIR).join("staging")) {
-        for e in entries.flatten() {
-            if e.path().is_dir() {
-                fs_atomic::remove_dir_all(&e.path())?;
-                done.push(format!(
-                    "removed the quarantine staging directory of an interrupted promotion ({})",
-                    e.file_name().to_string_lossy()
-                ));
-            }
+    for (name, dir) in run_dirs(&q.join(META_DIR).join("staging"))? {
+        if !dry_run {
+            fs_atomic::remove_dir_all(&dir)?;
         }
+        done.push(did(
+            dry_run,
+            &format!("removed the quarantine staging directory of an interrupted promotion ({name})"),
+            &format!("remove the quarantine staging directory of an interrupted promotion ({name})"),
+        ));
+    }
+    if !dry_run {
+        fs_atomic::remove_empty_dir(&q.join(META_DIR).join("staging"))?;
     }
     // A quarantined batch published before its sources were removed: remove them now.
-    if let Ok(entries) = std::fs::read_dir(q) {
-        for e in entries.flatten() {
+    if fs_atomic::own_dir(q)? {
+        for e in std::fs::read_dir(q)?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !is_run_id(&name) || !fs_atomic::own_dir(&e.path())? {
+                continue;
+            }
             let pending = e.path().join(QUARANTINE_PENDING);
             let Some(p) = std::fs::read(&pending)
                 .ok()
@@ -212,48 +342,100 @@ pub fn recover(target: &Target, quarantine: Option<&Path>) -> std::io::Result<Ve
             else {
                 continue;
             };
-            remove_sources(&p.sources, &p.batch)?;
-            fs_atomic::remove_file(&pending)?;
-            done.push(format!(
-                "finished moving the quarantined batch {} (its sources are removed)",
-                e.file_name().to_string_lossy()
+            if !dry_run {
+                let kept = remove_sources(&target.lake_root, &p.sources, &p.batch);
+                if !kept.is_empty() {
+                    tracing::warn!(batch = %name, kept = %kept.join("; "), "Some sources of a quarantined batch were not removed.");
+                }
+                fs_atomic::remove_file(&pending)?;
+            }
+            done.push(did(
+                dry_run,
+                &format!("finished moving the quarantined batch {name} (its sources are removed)"),
+                &format!("finish moving the quarantined batch {name} (remove its sources)"),
             ));
         }
     }
     Ok(done)
 }
 
-fn recover_target(target: &Target) -> std::io::Result<Vec<String>> {
+fn recover_target(target: &Target, dry_run: bool) -> std::io::Result<Vec<String>> {
     let root = target.meta().join("staging");
-    let Ok(entries) = std::fs::read_dir(&root) else {
-        return Ok(Vec::new());
-    };
     let mut done = Vec::new();
-    for e in entries.flatten() {
-        let staging = e.path();
-        if !staging.is_dir() {
+    for (name, staging) in run_dirs(&root)? {
+        match read_intent(&staging) {
+            Some(m) if m.run_id == name => {
+                if !dry_run {
+                    let p = roll_forward(target, &staging, &m)?;
+                    if !p.kept_sources.is_empty() {
+                        tracing::warn!(run = %name, kept = %p.kept_sources.join("; "), "Some sources of a finished promotion were not removed.");
+                    }
+                }
+                done.push(did(
+                    dry_run,
+                    &format!(
+                        "finished the interrupted promotion {} ({} files)",
+                        m.run_id,
+                        m.files.len()
+                    ),
+                    &format!(
+                        "finish the interrupted promotion {} ({} files)",
+                        m.run_id,
+                        m.files.len()
+                    ),
+                ));
+            }
+            _ => {
+                if !dry_run {
+                    fs_atomic::remove_dir_all(&staging)?;
+                }
+                done.push(did(
+                    dry_run,
+                    &format!(
+                        "removed the staging directory of an interrupted promotion that had not published ({name})"
+                    ),
+                    &format!(
+                        "remove the staging directory of an interrupted promotion that had not published ({name})"
+                    ),
+                ));
+            }
+        }
+    }
+    if !dry_run {
+        fs_atomic::remove_empty_dir(&root)?;
+    }
+    // Sources of published `--move` promotions that could not be removed then (a read-only zone).
+    for m in target.manifests().into_iter().filter(|m| m.moved) {
+        let left: Vec<(PathBuf, SnapFile)> = m
+            .sources
+            .iter()
+            .zip(&m.batch)
+            .filter(|(s, _)| std::fs::symlink_metadata(s).is_ok())
+            .map(|(s, b)| (s.clone(), b.clone()))
+            .collect();
+        if left.is_empty() {
             continue;
         }
-        let intent = std::fs::read(staging.join(INTENT))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok());
-        match intent {
-            Some(m) => {
-                roll_forward(target, &staging, &m)?;
-                done.push(format!(
-                    "finished the interrupted promotion {} ({} files)",
-                    m.run_id,
-                    m.files.len()
-                ));
-            }
-            None => {
-                fs_atomic::remove_dir_all(&staging)?;
-                done.push(format!(
-                    "removed the staging directory of an interrupted promotion that had not published ({})",
-                    e.file_name().to_string_lossy()
-                ));
+        let (sources, batch): (Vec<PathBuf>, Vec<SnapFile>) = left.into_iter().unzip();
+        let unchanged = sources
+            .iter()
+            .zip(&batch)
+            .filter(|(s, b)| sha256_file(s).is_ok_and(|x| x == b.sha256))
+            .count();
+        if unchanged == 0 {
+            continue;
+        }
+        if !dry_run {
+            let kept = remove_sources(&target.lake_root, &sources, &batch);
+            if kept.len() == sources.len() {
+                continue;
             }
         }
+        done.push(did(
+            dry_run,
+            &format!("removed {unchanged} source files promoted with --move by {}", m.run_id),
+            &format!("remove {unchanged} source files promoted with --move by {}", m.run_id),
+        ));
     }
     Ok(done)
 }

@@ -14,5 +14,6 @@ mod inference;
 mod keys;
 mod kinds;
 mod promote;
+mod promote_hostile;
 mod stats;
 mod support;
