@@ -223,18 +223,46 @@ fn invalid_regex(file: &SourceFile, frag: &Spanned<String>, expr: &Expr) -> Opti
         _ => None,
     };
     let _ = expr.apply(|node| {
-        let (pattern, case_insensitive) = match node {
+        // (pattern, inline flags as DataFusion adds them, where the flags are written)
+        let (pattern, flags, flags_literal) = match node {
             Expr::BinaryExpr(b) => match b.op {
-                Operator::RegexMatch | Operator::RegexNotMatch => (text_of(&b.right), false),
-                Operator::RegexIMatch | Operator::RegexNotIMatch => (text_of(&b.right), true),
-                _ => (None, false),
+                Operator::RegexMatch | Operator::RegexNotMatch => (text_of(&b.right), String::new(), None),
+                Operator::RegexIMatch | Operator::RegexNotIMatch => (text_of(&b.right), "i".to_string(), None),
+                _ => (None, String::new(), None),
             },
-            Expr::ScalarFunction(f) if f.name().starts_with("regexp_") => (f.args.get(1).and_then(text_of), false),
-            _ => (None, false),
+            Expr::SimilarTo(l) => (
+                text_of(&l.pattern),
+                if l.case_insensitive { "i".into() } else { String::new() },
+                None,
+            ),
+            Expr::ScalarFunction(f) if f.name().starts_with("regexp_") => {
+                // The flags argument of each function; `g` (every match) is regexp_replace's own.
+                let at = match f.name() {
+                    "regexp_like" | "regexp_match" => Some(2),
+                    "regexp_replace" | "regexp_count" => Some(3),
+                    "regexp_instr" => Some(4),
+                    _ => None,
+                };
+                let written = at.and_then(|i| f.args.get(i)).and_then(text_of);
+                let flags = written.clone().unwrap_or_default();
+                let flags = if f.name() == "regexp_replace" {
+                    flags.replace('g', "")
+                } else {
+                    flags
+                };
+                (f.args.get(1).and_then(text_of), flags, written)
+            }
+            _ => (None, String::new(), None),
         };
-        if let Some(p) = pattern
-            && let Err(e) = regex::RegexBuilder::new(&p).case_insensitive(case_insensitive).build()
-        {
+        let Some(p) = pattern else {
+            return Ok(TreeNodeRecursion::Continue);
+        };
+        let full = if flags.is_empty() {
+            p.clone()
+        } else {
+            format!("(?{flags}){p}")
+        };
+        if let Err(e) = regex::Regex::new(&full) {
             let reason = e.to_string();
             let reason = reason
                 .lines()
@@ -242,7 +270,13 @@ fn invalid_regex(file: &SourceFile, frag: &Spanned<String>, expr: &Expr) -> Opti
                 .unwrap_or_default()
                 .trim_start_matches("error: ")
                 .to_string();
-            found = Some((p, reason));
+            // A pattern valid on its own fails through its flags: point at the flags.
+            found = Some(match flags_literal {
+                Some(f) if regex::Regex::new(&p).is_ok() => {
+                    (f, format!("bad flags for a regular expression ({reason})"))
+                }
+                _ => (p, reason),
+            });
             return Ok(TreeNodeRecursion::Stop);
         }
         Ok(TreeNodeRecursion::Continue)
@@ -256,15 +290,19 @@ fn invalid_regex(file: &SourceFile, frag: &Spanned<String>, expr: &Expr) -> Opti
                 .map(|at| start + at..start + at + quoted.len())
         })
         .unwrap_or_else(|| frag.span());
-    Some(
+    Some(if reason.starts_with("bad flags") {
+        Diagnostic::at(file, span, format!("{quoted} are {reason}"))
+            .label("invalid flags")
+            .help("flags are letters among i, m, s, U and x (and g for regexp_replace), e.g. 'i'")
+    } else {
         Diagnostic::at(
             file,
             span,
             format!("{quoted} is not a valid regular expression: {reason}"),
         )
         .label("invalid regular expression")
-        .help("escape special characters with a backslash, e.g. '\\(' for a literal parenthesis"),
-    )
+        .help("escape special characters with a backslash, e.g. '\\(' for a literal parenthesis")
+    })
 }
 
 fn clean(msg: &str) -> String {

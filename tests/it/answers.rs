@@ -141,6 +141,26 @@ fn an_invalid_regex_in_a_fragment_is_a_config_error_at_the_literal() {
         "{}",
         r.stderr
     );
+    // SIMILAR TO patterns and regexp flags DataFusion would refuse.
+    for (sql, said) in [
+        ("name SIMILAR TO '('", "'(' is not a valid regular expression"),
+        ("regexp_like(name, 'a', 'q')", "'q' are bad flags"),
+        ("regexp_replace(name, 'a', 'b', 'gq') = 'b'", "'gq' are bad flags"),
+    ] {
+        p.suite("t", "", &format!("[[check]]\nkind = \"expression\"\nsql = \"{sql}\"\n"));
+        for cmd in ["validate", "check"] {
+            let r = p.run(&[cmd]);
+            assert_eq!(r.code, 2, "{sql}: {}\n{}", r.stdout, r.stderr);
+            assert!(r.stderr.contains(said), "{sql}: {}", r.stderr);
+        }
+    }
+    // Valid flags pass.
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"expression\"\nsql = \"regexp_replace(name, 'A', 'b', 'gi') <> 'x'\"\n",
+    );
+    assert_eq!(p.run(&["check"]).code, 0);
 }
 
 #[test]
