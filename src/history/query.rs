@@ -124,6 +124,26 @@ pub enum QueryError {
     TooLarge(String),
 }
 
+/// The deepest cause of an error, all of it on one line (a regex error's reason is on its last line,
+/// "Resources exhausted" lists the consumers after a colon).
+fn whole(e: &datafusion::error::DataFusionError) -> String {
+    let root = e.find_root();
+    let rest: Vec<String> = root
+        .to_string()
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let first = crate::engine::error::clean(root);
+    if rest.is_empty() {
+        first
+    } else {
+        format!("{first} {}", rest.join(" "))
+    }
+}
+
 /// Runs a read-only SQL query over `runs` and `checks`, within `engine`'s memory pool and the
 /// time bound: a query without end (`WITH RECURSIVE` with no stop, `generate_series(1, 1e11)`) is
 /// stopped with an error, and the collected result may not outgrow the pool either.
@@ -134,8 +154,8 @@ pub async fn query(
     timeout: std::time::Duration,
 ) -> Result<Vec<RecordBatch>, QueryError> {
     use futures::StreamExt;
-    let invalid = |e: datafusion::error::DataFusionError| QueryError::Invalid(crate::engine::error::clean(&e));
-    let failed = |e: datafusion::error::DataFusionError| QueryError::Failed(crate::engine::error::clean(e.find_root()));
+    let invalid = |e: datafusion::error::DataFusionError| QueryError::Invalid(whole(&e));
+    let failed = |e: datafusion::error::DataFusionError| QueryError::Failed(whole(&e));
     let ctx = crate::engine::bounded_session(engine).map_err(failed)?;
     register(
         &ctx,

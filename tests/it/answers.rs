@@ -418,6 +418,11 @@ fn a_history_query_is_held_to_the_memory_limit() {
     );
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("Resources exhausted"), "{}", r.stderr);
+    assert!(
+        !r.stderr.trim_end().ends_with("as:"),
+        "the whole message, not its first line: {}",
+        r.stderr
+    );
     // A query that does not plan is still a usage error.
     let r = p.run(&["history", "--sql", "SELECT nosuch FROM runs"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
