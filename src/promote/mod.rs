@@ -308,9 +308,14 @@ pub async fn promote(
             )
         } else {
             format!(
-                "All {} files of `{}` were already promoted to `{to_zone}` unchanged; nothing to do.",
-                already.len(),
-                opts.dataset
+                "{} of `{}` {} already promoted to `{to_zone}` unchanged; nothing to do.",
+                if already.len() == 1 {
+                    "The only file".to_string()
+                } else {
+                    format!("All {} files", already.len())
+                },
+                opts.dataset,
+                if already.len() == 1 { "was" } else { "were" }
             )
         };
         return Ok(report);
@@ -343,8 +348,8 @@ pub async fn promote(
     if !passed {
         report.status = if opts.dry_run { "would_fail" } else { "failed" };
         report.message = format!(
-            "The batch of {} files failed the `{}` suite; `{to_zone}` is untouched.",
-            batch.len(),
+            "The batch of {} failed the `{}` suite; `{to_zone}` is untouched.",
+            crate::checks::count_of(batch.len() as u64, "file", "files"),
             opts.dataset
         );
         if suite.dataset.on_fail == OnFail::Quarantine && !opts.dry_run {
@@ -364,8 +369,8 @@ pub async fn promote(
         report.status = "would_promote";
         report.published = batch.iter().map(|f| f.record.path.clone()).collect();
         report.message = format!(
-            "The batch of {} files passed; it would be published to {}.",
-            batch.len(),
+            "The batch of {} passed; it would be published to {}.",
+            crate::checks::count_of(batch.len() as u64, "file", "files"),
             report.target
         );
         return Ok(report);
@@ -438,10 +443,17 @@ pub async fn promote(
     report.status = "promoted";
     report.message = match manifest.rows {
         Some(r) => format!(
-            "{} of {} rows passed and were published to {}; {} rows went to quarantine.",
-            r.passed, r.total, report.target, r.quarantined
+            "{} of {} passed and were published to {}; {} went to quarantine.",
+            r.passed,
+            crate::checks::count_of(r.total, "row", "rows"),
+            report.target,
+            crate::checks::count_of(r.quarantined, "row", "rows")
         ),
-        None => format!("Published {} files to {}.", manifest.files.len(), report.target),
+        None => format!(
+            "Published {} to {}.",
+            crate::checks::count_of(manifest.files.len() as u64, "file", "files"),
+            report.target
+        ),
     };
     if opts.move_sources {
         report

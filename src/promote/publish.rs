@@ -374,14 +374,14 @@ fn recover_target(target: &Target, dry_run: bool) -> std::io::Result<Vec<String>
                 done.push(did(
                     dry_run,
                     &format!(
-                        "finished the interrupted promotion {} ({} files)",
+                        "finished the interrupted promotion {} ({})",
                         m.run_id,
-                        m.files.len()
+                        crate::checks::count_of(m.files.len() as u64, "file", "files")
                     ),
                     &format!(
-                        "finish the interrupted promotion {} ({} files)",
+                        "finish the interrupted promotion {} ({})",
                         m.run_id,
-                        m.files.len()
+                        crate::checks::count_of(m.files.len() as u64, "file", "files")
                     ),
                 ));
             }

@@ -453,6 +453,15 @@ fn counts_of_one_are_singular() {
         r.stdout
     );
 
+    // A promotion of one file.
+    let r = p.run(&["promote", "t", "--dry-run"]);
+    assert!(
+        r.stdout.contains("The batch of 1 file failed"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+
     p.suite(
         "t",
         "",
