@@ -9,6 +9,7 @@
 //!   checked kernels in the operands' common type: an overflow is an error of the check that
 //!   computes it (its status is `error`, the other checks run), never a wrapped value;
 //! - `-x` of a signed integer is `0 - x`, checked the same way (`-(-2^63)` wraps to itself);
+//! - `abs(x)` of a signed integer is `CASE WHEN x < 0 THEN 0 - x ELSE x END`, checked likewise;
 //! - `sum(x)` of an integer `x` is `lakegate_sum_int(x)`, which adds in 128 bits and returns a
 //!   DECIMAL(38, 0), as DuckDB widens to HUGEINT: the total of any 2^64 values of 64 bits is exact.
 //!   (`sum(DISTINCT x)` casts to DECIMAL(38, 0) instead; the cast costs ten times the adds.)
@@ -325,6 +326,23 @@ pub fn rewrite(e: Expr, schema: &DFSchema) -> Result<Expr, String> {
                     .map_or_else(|_| datafusion::logical_expr::lit(0i64), |z| Expr::Literal(z, None));
                 Transformed::yes(checked(Op::Sub, t, zero, *x))
             }
+            // `abs(x)` of the smallest integer is itself in DataFusion: `CASE WHEN x < 0 THEN 0 - x
+            // ELSE x END`, with the subtraction checked.
+            Expr::ScalarFunction(f)
+                if f.name() == "abs"
+                    && f.args.len() == 1
+                    && f.args[0].get_type(schema).is_ok_and(|t| t.is_signed_integer()) =>
+            {
+                let x = f.args[0].clone();
+                let t = x.get_type(schema).unwrap_or(DataType::Int64);
+                let zero = ScalarValue::new_zero(&t)
+                    .map_or_else(|_| datafusion::logical_expr::lit(0i64), |z| Expr::Literal(z, None));
+                let negated = checked(Op::Sub, t, zero.clone(), x.clone());
+                match datafusion::logical_expr::when(x.clone().lt(zero), negated).otherwise(x) {
+                    Ok(e) => Transformed::yes(e),
+                    Err(_) => Transformed::no(Expr::ScalarFunction(f)),
+                }
+            }
             Expr::AggregateFunction(mut af) if af.func.name() == "sum" && af.params.args.len() == 1 => {
                 if af.params.args[0].get_type(schema).is_ok_and(|t| t.is_integer()) {
                     let arg = af.params.args.remove(0);
@@ -454,6 +472,13 @@ mod tests {
             .to_string();
         assert!(e.contains("integer overflow"), "{e}");
         assert_eq!(eval(vec![-3], -col("v")).await.unwrap(), vec![i(3)]);
+        let abs = |e| datafusion::functions::math::expr_fn::abs(e);
+        let e = eval(vec![5, i64::MIN], abs(col("v"))).await.unwrap_err().to_string();
+        assert!(e.contains("integer overflow"), "{e}");
+        assert_eq!(
+            eval(vec![-3, 4, 0], abs(col("v"))).await.unwrap(),
+            vec![i(3), i(4), i(0)]
+        );
     }
 
     #[tokio::test]
