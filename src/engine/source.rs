@@ -31,7 +31,7 @@ use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 
 use super::discover::{DataFile, Discovered};
-use super::error::{DatasetError, clean};
+use super::error::{DatasetError, clean, read_cause};
 use crate::checks::column;
 use crate::suite::{CsvSpec, DatasetSpec, Format};
 use crate::types::unify;
@@ -99,10 +99,19 @@ pub async fn file_schema(
         message,
     };
     let u = url(file).map_err(|e| unreadable(clean(&e)))?;
-    let schema = opts
-        .infer_schema(&ctx.state(), &u)
-        .await
-        .map_err(|e| unreadable(clean(&e)))?;
+    if format == Format::Csv && spec.csv.header {
+        duplicate_header(&file.path, &spec.csv).map_err(unreadable)?;
+    }
+    if format == Format::Parquet {
+        parquet_frame(&file.path).map_err(unreadable)?;
+    }
+    let schema = opts.infer_schema(&ctx.state(), &u).await.map_err(|e| {
+        // Arrow's JSON reader counts lines per buffer; serde_json's stream gives the file's line.
+        let syntax = (format == Format::Json)
+            .then(|| json_syntax_error(&file.path))
+            .flatten();
+        unreadable(syntax.unwrap_or_else(|| read_cause(&e)))
+    })?;
     // A column with no value in the sample says nothing about its type: read the whole file.
     let undecided = schema
         .fields()
@@ -112,6 +121,96 @@ pub async fn file_schema(
         return Box::pin(file_schema(ctx, spec, format, usize::MAX, file)).await;
     }
     Ok(schema)
+}
+
+/// Checks a Parquet file's frame before any reader trusts it: `PAR1` at both ends and a metadata
+/// length that fits in the file. The parquet crate subtracts that length from the file's size
+/// unchecked (a garbage length panics in a debug build and wraps in a release one).
+pub fn parquet_frame(path: &std::path::Path) -> Result<(), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 8];
+    if len < 12 {
+        return Err(format!("not a Parquet file: {len} bytes, too short for a footer"));
+    }
+    f.read_exact(&mut head).map_err(|e| e.to_string())?;
+    f.seek(SeekFrom::End(-8)).map_err(|e| e.to_string())?;
+    f.read_exact(&mut tail).map_err(|e| e.to_string())?;
+    if &head != b"PAR1" || &tail[4..] != b"PAR1" {
+        return Err("not a Parquet file: it does not start and end with `PAR1`".into());
+    }
+    let metadata = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if metadata > len - 12 {
+        return Err(format!(
+            "damaged Parquet footer: it states {metadata} bytes of metadata in a file of {len} bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// The first JSON syntax error of a file of JSON values (NDJSON or whitespace-separated), with
+/// the line and column in the file, or `None` when the whole file parses.
+pub fn json_syntax_error(path: &std::path::Path) -> Option<String> {
+    let f = std::fs::File::open(path).ok()?;
+    let values = serde_json::Deserializer::from_reader(std::io::BufReader::new(f)).into_iter::<serde::de::IgnoredAny>();
+    for v in values {
+        if let Err(e) = v {
+            return Some(format!("not valid JSON: {e}"));
+        }
+    }
+    None
+}
+
+/// Refuses a CSV header that names a column twice: the schema would keep one of them and every
+/// row would then read as having too many fields. The header is the first record that is not a
+/// comment, read with the dataset's delimiter and quote.
+fn duplicate_header(path: &std::path::Path, csv: &CsvSpec) -> Result<(), String> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut header = Vec::new();
+    for line in std::io::BufReader::new(f).split(b'\n') {
+        let line = line.map_err(|e| e.to_string())?;
+        if csv.comment.is_some_and(|c| line.first() == Some(&c)) {
+            continue;
+        }
+        header = line;
+        break;
+    }
+    if header.last() == Some(&b'\r') {
+        header.pop();
+    }
+    let mut names: Vec<String> = Vec::new();
+    let mut field = Vec::new();
+    let mut quoted = false;
+    let mut i = 0;
+    while i <= header.len() {
+        let b = header.get(i).copied();
+        match b {
+            Some(q) if q == csv.quote && quoted && header.get(i + 1) == Some(&csv.quote) => {
+                field.push(q);
+                i += 1;
+            }
+            Some(q) if q == csv.quote => quoted = !quoted,
+            Some(d) if d == csv.delimiter && !quoted => {
+                names.push(String::from_utf8_lossy(&std::mem::take(&mut field)).into_owned())
+            }
+            None => names.push(String::from_utf8_lossy(&std::mem::take(&mut field)).into_owned()),
+            Some(other) => field.push(other),
+        }
+        i += 1;
+    }
+    for (j, name) in names.iter().enumerate() {
+        if let Some(k) = names[..j].iter().position(|n| n == name) {
+            return Err(format!(
+                "the header names column `{name}` twice (fields {} and {}); rename one of them",
+                k + 1,
+                j + 1
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The dataset's schema: the union of its files' columns, declared types applied, partitions last.

@@ -13,5 +13,6 @@ mod inference;
 mod keys;
 mod kinds;
 mod promote;
+mod reads;
 mod stats;
 mod support;
