@@ -352,7 +352,7 @@ fn keyed_csvs(p: &Project, dir: &str, rows: u64, dups: u64) {
             // Multiplication modulo a prime: distinct keys stay distinct.
             let scrambled = u128::from(k) * 0x9e37_79b9_7f4a_7c15 % 1_000_000_007;
             s.push_str(&format!(
-                "customer-{scrambled:012}@example.com,status-{:06}-long\n",
+                "customer-{scrambled:012}@example.com,status-{:06}-long-padding-padding-padding\n",
                 k % 100_000
             ));
         }
@@ -365,7 +365,9 @@ fn unique_on_a_composite_string_key_completes_under_a_24mb_pool() {
     let p = Project::new();
     keyed_csvs(&p, "lake/raw/t", 1_200_000, 37);
     p.suite("t", "", "[[check]]\nkind = \"unique\"\ncolumns = [\"a\", \"b\"]\n");
-    for limit in ["24MB", "32MB"] {
+    // Over several partitions these pools failed ("Resources exhausted") in two runs of three, or
+    // parked every thread (apache/datafusion#24883); each run must now complete with the count.
+    for limit in ["16MB", "24MB", "32MB"] {
         let r = run_bounded(
             &p,
             &["check", "--format", "json", "--memory-limit", limit, "--no-history"],
