@@ -8,7 +8,7 @@
 
 mod bounds;
 mod count_true;
-mod csv_quotes;
+pub mod csv_quotes;
 pub mod discover;
 pub mod error;
 mod kernel;

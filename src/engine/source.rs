@@ -99,8 +99,8 @@ pub async fn file_schema(
         message,
     };
     let u = url(file).map_err(|e| unreadable(clean(&e)))?;
-    if format == Format::Csv && spec.csv.header {
-        duplicate_header(&file.path, &spec.csv).map_err(unreadable)?;
+    if format == Format::Csv {
+        check_header(&file.path, &spec.csv).map_err(unreadable)?;
     }
     if format == Format::Parquet {
         parquet_frame(&file.path).map_err(unreadable)?;
@@ -163,10 +163,16 @@ pub fn json_syntax_error(path: &std::path::Path) -> Option<String> {
     None
 }
 
-/// Refuses a CSV header that names a column twice: the schema would keep one of them and every
-/// row would then read as having too many fields. The header is the first record that is not a
-/// comment, read with the dataset's delimiter and quote.
-fn duplicate_header(path: &std::path::Path, csv: &CsvSpec) -> Result<(), String> {
+/// The most columns a CSV file may have. DataFusion's schema inference merges fields by name one
+/// at a time (time grows with the square of the column count: 10,000 columns take seconds, 40,000
+/// over a minute and gigabytes), so wider files are refused up front, in time linear in the header.
+pub const MAX_CSV_COLUMNS: usize = 10_000;
+
+/// Refuses a CSV file whose first record has more than [`MAX_CSV_COLUMNS`] fields, or whose header
+/// names a column twice (the schema would keep one of them and every row would then read as having
+/// too many fields). The first record is the first line that is not a comment, read with the
+/// delimiter and quote.
+fn check_header(path: &std::path::Path, csv: &CsvSpec) -> Result<(), String> {
     use std::io::BufRead;
     let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut header = Vec::new();
@@ -201,8 +207,19 @@ fn duplicate_header(path: &std::path::Path, csv: &CsvSpec) -> Result<(), String>
         }
         i += 1;
     }
+    if names.len() > MAX_CSV_COLUMNS {
+        return Err(format!(
+            "the first record has {} fields; lakegate reads CSV files of at most {} columns",
+            crate::checks::fmt_count(names.len() as u64),
+            crate::checks::fmt_count(MAX_CSV_COLUMNS as u64)
+        ));
+    }
+    if !csv.header {
+        return Ok(());
+    }
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (j, name) in names.iter().enumerate() {
-        if let Some(k) = names[..j].iter().position(|n| n == name) {
+        if let Some(k) = seen.insert(name, j) {
             return Err(format!(
                 "the header names column `{name}` twice (fields {} and {}); rename one of them",
                 k + 1,
@@ -215,12 +232,17 @@ fn duplicate_header(path: &std::path::Path, csv: &CsvSpec) -> Result<(), String>
 
 /// The dataset's schema: the union of its files' columns, declared types applied, partitions last.
 pub fn unified_schema(spec: &DatasetSpec, d: &Discovered, schemas: &[SchemaRef]) -> Result<SchemaRef, DatasetError> {
+    // Columns found by name through an index: wide files (thousands of columns) stay linear.
     let mut fields: Vec<(String, DataType)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for s in schemas {
         for f in s.fields() {
-            match fields.iter_mut().find(|(n, _)| n == f.name()) {
-                Some((_, t)) => *t = unify(t, f.data_type()),
-                None => fields.push((f.name().clone(), f.data_type().clone())),
+            match index.get(f.name()) {
+                Some(&i) => fields[i].1 = unify(&fields[i].1, f.data_type()),
+                None => {
+                    index.insert(f.name().clone(), fields.len());
+                    fields.push((f.name().clone(), f.data_type().clone()));
+                }
             }
         }
     }
@@ -240,10 +262,10 @@ pub fn unified_schema(spec: &DatasetSpec, d: &Discovered, schemas: &[SchemaRef])
         fields.push((k.clone(), DataType::Utf8));
     }
     for (col, ty) in &spec.types {
-        if let Some((_, t)) = fields.iter_mut().find(|(n, _)| n == col.get_ref())
+        if let Some(&i) = index.get(col.get_ref())
             && let Some(dt) = ty.to_arrow()
         {
-            *t = dt;
+            fields[i].1 = dt;
         }
     }
     Ok(Arc::new(Schema::new(
@@ -307,6 +329,11 @@ pub fn build_table(
     let data_fields = &unified.fields()[..unified.fields().len() - n_partitions];
 
     let markers = !spec.csv.null_values.iter().all(String::is_empty);
+    let unified_types: std::collections::HashMap<&str, &DataType> = unified
+        .fields()
+        .iter()
+        .map(|f| (f.name().as_str(), f.data_type()))
+        .collect();
     let mut combined: Option<DataFrame> = None;
     for (schema, partitions, files) in groups {
         // CSV with null markers of its own: every column as text, markers removed by projection.
@@ -316,9 +343,9 @@ pub fn build_table(
         // read as text and cast from it: `types = { zip = "string" }` keeps "007".
         let as_text = |f: &Field| {
             markers
-                || unified
-                    .field_with_name(f.name())
-                    .is_ok_and(|u| u.data_type() != f.data_type())
+                || unified_types
+                    .get(f.name().as_str())
+                    .is_some_and(|u| *u != f.data_type())
         };
         let read_schema = if d.format == Format::Csv {
             Arc::new(Schema::new(
@@ -357,15 +384,20 @@ pub fn build_table(
         }
 
         let mut exprs = Vec::with_capacity(unified.fields().len());
+        let read_types: std::collections::HashMap<&str, &DataType> = read_schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.data_type()))
+            .collect();
         for f in data_fields {
             let name = f.name();
-            let e = match read_schema.field_with_name(name) {
-                Ok(have) if d.format == Format::Csv && *have.data_type() == DataType::Utf8 => {
+            let e = match read_types.get(name.as_str()) {
+                Some(have) if d.format == Format::Csv && **have == DataType::Utf8 => {
                     csv_projection(name, f.data_type(), &spec.csv)?
                 }
-                Ok(have) if have.data_type() == f.data_type() => column(name),
-                Ok(_) => cast(column(name), f.data_type()),
-                Err(_) => typed_null(f.data_type()),
+                Some(have) if *have == f.data_type() => column(name),
+                Some(_) => cast(column(name), f.data_type()),
+                None => typed_null(f.data_type()),
             };
             exprs.push(e.alias(name));
         }

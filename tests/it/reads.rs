@@ -563,3 +563,29 @@ fn a_json_type_conflict_past_the_sample_errors_the_checks_reading_the_column_lik
         assert!(m.contains("types = { v = \"string\" }"), "{file}: {m}");
     }
 }
+
+// ---- item 10: very wide CSV files ----
+
+#[test]
+fn a_csv_wider_than_the_limit_is_refused_at_once_and_one_at_the_limit_reads() {
+    let header = |n: usize| (0..n).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",");
+    let row = |n: usize| vec!["1"; n].join(",");
+    for n in [10_001, 1_000_000] {
+        let p = Project::new();
+        p.file("lake/raw/t/a.csv", &format!("{}\n{}\n", header(n), row(n)));
+        p.suite("t", "", "[[check]]\nkind = \"not_null\"\ncolumn = \"c0\"\n");
+        let r = run_bounded(&p, &["check"]);
+        assert_eq!(r.code, 3, "{n}: {}", r.stderr);
+        assert!(r.stderr.contains("lake/raw/t/a.csv"), "{n}: {}", r.stderr);
+        assert!(r.stderr.contains("at most 10,000 columns"), "{n}: {}", r.stderr);
+    }
+    let p = Project::new();
+    p.file(
+        "lake/raw/t/a.csv",
+        &format!("{}\n{}\n{}\n", header(10_000), row(10_000), row(10_000)),
+    );
+    p.suite("t", "", "[[check]]\nkind = \"not_null\"\ncolumn = \"c9999\"\n");
+    let r = run_bounded(&p, &["check", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["datasets"][0]["rows"], 2);
+}
