@@ -8,6 +8,7 @@
 
 mod bounds;
 mod count_true;
+mod csv_locate;
 pub mod csv_quotes;
 pub mod discover;
 pub mod error;

@@ -235,8 +235,7 @@ impl Engine {
     /// An evaluation error in words, with what to do when a CSV/JSON value does not fit the type
     /// inferred from the first `infer_rows` records.
     /// `column` is the check's own column, named in the advice when there is one.
-    fn explain(&self, ds: &OpenDataset, e: &datafusion::error::DataFusionError, column: Option<&str>) -> String {
-        let mut message = super::error::read_cause(e);
+    fn explain(&self, ds: &OpenDataset, mut message: String, column: Option<&str>) -> String {
         // The CSV reader quotes the whole row; the value and its line say enough, and the row's
         // other values do not belong in a report.
         if let Some(at) = message.find(". Row data: ") {
@@ -604,7 +603,23 @@ impl Engine {
                 let syntax = (ds.format == crate::suite::Format::Json)
                     .then(|| super::source::json_syntax_error(&f.path))
                     .flatten();
-                let why = syntax.unwrap_or_else(|| super::error::read_cause(&e));
+                let mut why = syntax.unwrap_or_else(|| super::error::read_cause(&e));
+                // Arrow's CSV line numbers restart with each partition's byte range.
+                if ds.format == crate::suite::Format::Csv
+                    && let Some(fault) = super::csv_locate::fault(&why)
+                    && let Some(line) = super::csv_locate::locate(&f.path, &suite.dataset.csv, &fault)
+                {
+                    why = super::csv_locate::with_line(&why, line);
+                }
+                // "whilst decoding field 'v': failed to parse …": add the line it is on.
+                if ds.format == crate::suite::Format::Json
+                    && let Some(rest) = why.split("whilst decoding field '").nth(1)
+                    && let Some(name) = rest.split('\'').next()
+                    && let Ok(field) = ds.schema.field_with_name(name)
+                    && let Some(line) = super::source::json_misfit_line(&f.path, name, field.data_type())
+                {
+                    why = format!("line {line}: {why}");
+                }
                 return Some((crate::diag::display_path(&f.path), why));
             }
         }
@@ -697,14 +712,19 @@ impl Engine {
                             Err(e) => {
                                 let columns = suite.checks[p.index].check.columns();
                                 let column = columns.first().map(|c| c.get_ref().as_str());
-                                let mut why = self.explain(ds, &e, column);
-                                // Name the file the value is in (the reader names none).
+                                // Read the check's columns file by file: the first failure names
+                                // the file and, counted in the file, the line (the reader names
+                                // neither reliably).
                                 let names: Vec<String> = columns.iter().map(|c| c.get_ref().clone()).collect();
-                                if ds.format != crate::suite::Format::Parquet
-                                    && let Some((file, _)) = self.unreadable_file(suite, ds, Some(&names)).await
-                                {
-                                    why = format!("{file}: {why}");
-                                }
+                                let probe = if ds.format == crate::suite::Format::Parquet {
+                                    None
+                                } else {
+                                    self.unreadable_file(suite, ds, Some(&names)).await
+                                };
+                                let why = match probe {
+                                    Some((file, cause)) => format!("{file}: {}", self.explain(ds, cause, column)),
+                                    None => self.explain(ds, super::error::read_cause(&e), column),
+                                };
                                 measured.push(Err(why));
                             }
                         }

@@ -168,6 +168,35 @@ pub fn json_syntax_error(path: &std::path::Path) -> Option<String> {
 /// over a minute and gigabytes), so wider files are refused up front, in time linear in the header.
 pub const MAX_CSV_COLUMNS: usize = 10_000;
 
+/// The line of the first record of an NDJSON file whose `column` does not fit `ty` (arrow's JSON
+/// reader names the field and the value but not the line). `None` when the file is not one record
+/// per line or no value misfits.
+pub fn json_misfit_line(path: &std::path::Path, column: &str, ty: &DataType) -> Option<u64> {
+    use serde_json::Value;
+    use std::io::BufRead;
+    let fits = |v: &Value| match (v, ty) {
+        (Value::Null, _) => true,
+        (_, t) if t.is_integer() => {
+            v.is_i64() || v.is_u64() || v.as_str().is_some_and(|s| s.trim().parse::<i64>().is_ok())
+        }
+        (_, t) if t.is_floating() => v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()),
+        (_, DataType::Boolean) => v.is_boolean(),
+        _ => true,
+    };
+    let f = std::fs::File::open(path).ok()?;
+    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.ok()?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: Value = serde_json::from_str(&line).ok()?;
+        if record.get(column).is_some_and(|v| !fits(v)) {
+            return Some(i as u64 + 1);
+        }
+    }
+    None
+}
+
 /// Refuses a CSV file whose first record has more than [`MAX_CSV_COLUMNS`] fields, or whose header
 /// names a column twice (the schema would keep one of them and every row would then read as having
 /// too many fields). The first record is the first line that is not a comment, read with the

@@ -74,6 +74,7 @@ fn a_damaged_catalog_file_is_an_exit_3_error_naming_it_never_a_hang() {
     p.file(damaged, "<<<<<<< HEAD\n{\"dataset\": \"t\"}\n=======\n>>>>>>> other\n");
     for args in [
         &["check"][..],
+        &["promote", "t"],
         &["schema", "accept", "t"],
         &["schema", "show", "t"],
         &["schema", "history", "t"],
@@ -556,10 +557,16 @@ fn a_json_type_conflict_past_the_sample_errors_the_checks_reading_the_column_lik
         let v = crate::support::check(&result, "t.v.range");
         assert_eq!(v["status"], "error", "{file}: {v}");
         let m = v["message"].as_str().unwrap();
-        assert!(
-            m.contains(&format!("lake/raw/t/{file}: ")) && m.contains("oops"),
-            "{file}: {m}"
-        );
+        // The line is counted in the file: line 1 is the CSV header.
+        let place = if file.ends_with(".json") {
+            format!("lake/raw/t/{file}: line 30001: ")
+        } else {
+            format!("lake/raw/t/{file}: ")
+        };
+        assert!(m.contains(&place) && m.contains("oops"), "{file}: {m}");
+        if file.ends_with(".csv") {
+            assert!(m.contains("at line 30002"), "{m}");
+        }
         assert!(m.contains("types = { v = \"string\" }"), "{file}: {m}");
     }
 }
@@ -588,4 +595,42 @@ fn a_csv_wider_than_the_limit_is_refused_at_once_and_one_at_the_limit_reads() {
     let r = run_bounded(&p, &["check", "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["datasets"][0]["rows"], 2);
+}
+
+#[test]
+fn lines_are_counted_in_the_file_when_a_big_csv_is_split_across_partitions() {
+    // 16 MB: DataFusion reads files over 10 MB in several byte ranges, and arrow's reader counts
+    // lines from the start of its range.
+    let big = |bad: &str| {
+        let mut s = String::from("id,v,pad\n");
+        for i in 0..400_000 {
+            if i == 300_000 {
+                s.push_str(bad);
+            }
+            s.push_str(&format!("{i},{i},padding-padding-padding-padding\n"));
+        }
+        s
+    };
+    // The bad record is on line 300,002 (line 1 is the header).
+    let p = Project::new();
+    p.file("lake/raw/t/a.csv", &big("7,oops,x\n"));
+    p.suite("t", "", ID_V_SUITE);
+    let r = run_bounded(&p, &["check", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let m = crate::support::check(&r.json(), "t.v.range")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(m.contains("lake/raw/t/a.csv: ") && m.contains("at line 300002"), "{m}");
+
+    let p = Project::new();
+    p.file("lake/raw/t/a.csv", &big("7,7,x,extra\n"));
+    p.suite("t", "", ID_V_SUITE);
+    let r = run_bounded(&p, &["check", "--format", "json"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let error = r.json()["datasets"][0]["error"].as_str().unwrap().to_string();
+    assert!(
+        error.contains("lake/raw/t/a.csv: ") && error.contains("line 300002"),
+        "{error}"
+    );
 }
