@@ -759,6 +759,9 @@ impl Engine {
         // 2. Keyed queries and verdicts.
         let mut checks = Vec::with_capacity(planned.len());
         let mut unique_samples: Vec<(usize, Vec<Value>)> = Vec::new();
+        // A key query that cannot read the dataset's own files (a damaged page the fused scan did
+        // not need): the dataset is unreadable, as when the fused scan fails.
+        let mut unreadable = false;
         for (p, m) in planned.iter().zip(measured) {
             let m = match m {
                 Ok(m) => m,
@@ -823,7 +826,11 @@ impl Engine {
                             }
                             Ok(v)
                         }
-                        Err(e) => Err(clean(&e)),
+                        Err(e) => {
+                            unreadable |= is_read_error(&e)
+                                && !matches!(&e, datafusion::error::DataFusionError::External(x) if x.is::<watchdog::Stalled>());
+                            Err(clean(&e))
+                        }
                     }
                 }
                 Shape::Reference {
@@ -853,6 +860,16 @@ impl Engine {
             });
         }
 
+        if unreadable && let Some((file, why)) = self.unreadable_file(suite, ds, None).await {
+            return DatasetRun {
+                rows: None,
+                queries: queries.load(Ordering::Relaxed),
+                sample_queries: 0,
+                checks: Vec::new(),
+                error: Some(format!("cannot read {file}: {why}")),
+                scanned_columns: Vec::new(),
+            };
+        }
         tracing::debug!(dataset = %ds.name, ms = started.elapsed().as_millis(), "Counted (fused scan and keyed queries).");
         let sampling = std::time::Instant::now();
         // 3. Samples, only for checks that failed.

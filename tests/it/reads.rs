@@ -634,3 +634,24 @@ fn lines_are_counted_in_the_file_when_a_big_csv_is_split_across_partitions() {
         "{error}"
     );
 }
+
+#[test]
+fn a_key_query_that_hits_a_garbage_page_names_the_file() {
+    // The footers answer the fused scan (no column is read); only `unique` reads `id`.
+    let p = Project::new();
+    p.bytes("lake/raw/t/part-0.parquet", &plain_parquet(100));
+    p.bytes("lake/raw/t/part-1.parquet", &plain_parquet(20_000));
+    garble_page(&p.path().join("lake/raw/t/part-1.parquet"), 1);
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"row_count\"\nmin = 1\n\n[[check]]\nkind = \"unique\"\ncolumns = [\"id\", \"name\"]\n",
+    );
+    let r = run_bounded(&p, &["check"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("lake/raw/t/part-1.parquet, row group 0, column `name`"),
+        "{r:?}"
+    );
+}
