@@ -531,7 +531,8 @@ impl Engine {
                     vec![],
                     vec![
                         datafusion::functions_aggregate::expr_fn::sum(column("count")).alias("rows"),
-                        count(lit(1i64)).alias("values"),
+                        // As count_distinct: a value that does not cast (null) is no value.
+                        count(column("__lakegate_v")).alias("values"),
                     ],
                 )?
         } else {

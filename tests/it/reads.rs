@@ -655,3 +655,37 @@ fn a_key_query_that_hits_a_garbage_page_names_the_file() {
         "{r:?}"
     );
 }
+
+#[test]
+fn reference_under_a_small_pool_answers_as_under_a_large_one() {
+    let p = Project::new();
+    p.file("lake/raw/parent/a.csv", "code,n\n7,1\n8,2\nx,3\n,4\n");
+    p.file(
+        "lake/raw/child/a.csv",
+        "code,m\n7,1\n007,2\n9,3\n9,4\n,5\nx,6\ny,7\n8,8\n",
+    );
+    p.suite("parent", "", "[[check]]\nkind = \"row_count\"\nmin = 1\n");
+    p.suite(
+        "child",
+        "",
+        "[[check]]\nkind = \"reference\"\ncolumn = \"code\"\ndataset = \"parent\"\nto_column = \"code\"\n",
+    );
+    let answer = |limit: &str| {
+        let r = run_bounded(
+            &p,
+            &["check", "--format", "json", "--memory-limit", limit, "--no-history"],
+        );
+        let c = crate::support::check(&r.json(), "child.code.reference").clone();
+        (
+            r.code,
+            c["status"].clone(),
+            c["failing_rows"].clone(),
+            c["observed"].clone(),
+            c["message"].clone(),
+            c["sample"].clone(),
+        )
+    };
+    let small = answer("64MB");
+    assert_eq!(small, answer("2GB"));
+    assert_eq!(small.2, 4, "{small:?}");
+}
