@@ -77,8 +77,21 @@ pub fn read_cause(e: &datafusion::error::DataFusionError) -> String {
     cause_of(&clean(e))
 }
 
+/// The longest cause printed: some reader messages quote a whole record (a JSON array file quotes
+/// the file).
+const MAX_CAUSE: usize = 300;
+
 /// [`read_cause`] of a message.
 pub fn cause_of(message: &str) -> String {
+    let s = cause_in_full(message);
+    if s.chars().count() <= MAX_CAUSE {
+        return s;
+    }
+    let cut: String = s.chars().take(MAX_CAUSE).collect();
+    format!("{cut}…")
+}
+
+fn cause_in_full(message: &str) -> String {
     let mut s = message.to_string();
     for marker in ["Error when processing CSV file ", "Error when processing JSON file "] {
         if let Some(at) = s.find(marker) {
@@ -115,7 +128,7 @@ pub fn cause_of(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::cause_of;
+    use super::{MAX_CAUSE, cause_of};
 
     #[test]
     fn read_causes_drop_the_path_and_the_layers() {
@@ -129,5 +142,10 @@ mod tests {
             cause_of("Json error: whilst decoding field 'v': failed to parse \"x\" as Int64"),
             "whilst decoding field 'v': failed to parse \"x\" as Int64"
         );
+        let long = format!(
+            "Expected JSON record to be an object, found Array [{}]",
+            "1, ".repeat(1000)
+        );
+        assert_eq!(cause_of(&long).chars().count(), MAX_CAUSE + 1);
     }
 }
