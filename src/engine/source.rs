@@ -105,6 +105,9 @@ pub async fn file_schema(
     if format == Format::Parquet {
         parquet_frame(&file.path).map_err(unreadable)?;
     }
+    if format == Format::Json {
+        json_width(&file.path).map_err(unreadable)?;
+    }
     let schema = opts.infer_schema(&ctx.state(), &u).await.map_err(|e| {
         // Arrow's JSON reader counts lines per buffer; serde_json's stream gives the file's line.
         let syntax = (format == Format::Json)
@@ -150,6 +153,31 @@ pub fn parquet_frame(path: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuses an NDJSON file whose first record has more than [`MAX_COLUMNS`] keys: schema inference
+/// and planning take time in the square of the width (40,000 keys: 4 s; a million would take most
+/// of an hour). The first line is parsed alone; a file that is not one record per line is left to
+/// the reader.
+fn json_width(path: &std::path::Path) -> Result<(), String> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let Some(Ok(first)) = std::io::BufReader::new(f)
+        .lines()
+        .find(|l| l.as_ref().map_or(true, |l| !l.trim().is_empty()))
+    else {
+        return Ok(());
+    };
+    if let Ok(serde_json::Value::Object(record)) = serde_json::from_str::<serde_json::Value>(&first)
+        && record.len() > MAX_COLUMNS
+    {
+        return Err(format!(
+            "the first record has {} keys; lakegate reads JSON files of at most {} columns",
+            crate::checks::fmt_count(record.len() as u64),
+            crate::checks::fmt_count(MAX_COLUMNS as u64)
+        ));
+    }
+    Ok(())
+}
+
 /// The first JSON syntax error of a file of JSON values (NDJSON or whitespace-separated), with
 /// the line and column in the file, or `None` when the whole file parses.
 pub fn json_syntax_error(path: &std::path::Path) -> Option<String> {
@@ -163,10 +191,11 @@ pub fn json_syntax_error(path: &std::path::Path) -> Option<String> {
     None
 }
 
-/// The most columns a CSV file may have. DataFusion's schema inference merges fields by name one
-/// at a time (time grows with the square of the column count: 10,000 columns take seconds, 40,000
-/// over a minute and gigabytes), so wider files are refused up front, in time linear in the header.
-pub const MAX_CSV_COLUMNS: usize = 10_000;
+/// The most columns a CSV or JSON file may have. DataFusion's schema inference merges fields by
+/// name one at a time (time grows with the square of the column count: 10,000 CSV columns take
+/// seconds, 40,000 over a minute and gigabytes), so wider files are refused up front, in time
+/// linear in the first record.
+pub const MAX_COLUMNS: usize = 10_000;
 
 /// The line of the first record of an NDJSON file whose `column` does not fit `ty` (arrow's JSON
 /// reader names the field and the value but not the line). `None` when the file is not one record
@@ -197,7 +226,7 @@ pub fn json_misfit_line(path: &std::path::Path, column: &str, ty: &DataType) -> 
     None
 }
 
-/// Refuses a CSV file whose first record has more than [`MAX_CSV_COLUMNS`] fields, or whose header
+/// Refuses a CSV file whose first record has more than [`MAX_COLUMNS`] fields, or whose header
 /// names a column twice (the schema would keep one of them and every row would then read as having
 /// too many fields). The first record is the first line that is not a comment, read with the
 /// delimiter and quote.
@@ -236,11 +265,11 @@ fn check_header(path: &std::path::Path, csv: &CsvSpec) -> Result<(), String> {
         }
         i += 1;
     }
-    if names.len() > MAX_CSV_COLUMNS {
+    if names.len() > MAX_COLUMNS {
         return Err(format!(
             "the first record has {} fields; lakegate reads CSV files of at most {} columns",
             crate::checks::fmt_count(names.len() as u64),
-            crate::checks::fmt_count(MAX_CSV_COLUMNS as u64)
+            crate::checks::fmt_count(MAX_COLUMNS as u64)
         ));
     }
     if !csv.header {

@@ -574,7 +574,7 @@ fn a_json_type_conflict_past_the_sample_errors_the_checks_reading_the_column_lik
 // ---- item 10: very wide CSV files ----
 
 #[test]
-fn a_csv_wider_than_the_limit_is_refused_at_once_and_one_at_the_limit_reads() {
+fn a_file_wider_than_the_limit_is_refused_at_once_and_one_at_the_limit_reads() {
     let header = |n: usize| (0..n).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",");
     let row = |n: usize| vec!["1"; n].join(",");
     for n in [10_001, 1_000_000] {
@@ -586,6 +586,22 @@ fn a_csv_wider_than_the_limit_is_refused_at_once_and_one_at_the_limit_reads() {
         assert!(r.stderr.contains("lake/raw/t/a.csv"), "{n}: {}", r.stderr);
         assert!(r.stderr.contains("at most 10,000 columns"), "{n}: {}", r.stderr);
     }
+    // NDJSON: the keys of the first record.
+    let p = Project::new();
+    let record = (0..1_000_000)
+        .map(|i| format!("\"c{i}\": 1"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    p.file("lake/raw/t/a.json", &format!("{{{record}}}\n"));
+    p.suite("t", "", "[[check]]\nkind = \"not_null\"\ncolumn = \"c0\"\n");
+    let r = run_bounded(&p, &["check"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("lake/raw/t/a.json") && r.stderr.contains("at most 10,000 columns"),
+        "{}",
+        r.stderr
+    );
+
     let p = Project::new();
     p.file(
         "lake/raw/t/a.csv",
