@@ -41,8 +41,9 @@ fn main() -> std::process::ExitCode {
 
 /// The stack of the threads that plan and run queries. DataFusion walks expressions recursively
 /// (its stack-growing `recursive_protection` feature is not in lakegate's trimmed build), so a deep
-/// fragment needs stack in proportion; `expr_depth::MAX_DEPTH` bounds the depth, and this leaves a
-/// wide margin above it. Untouched stack costs address space, not memory.
+/// fragment needs stack in proportion; `expr_depth::MAX_DEPTH` (1,000) bounds the depth. Measured
+/// with the debug build on these stacks: 4,000 levels ran, 8,000 overflowed, so the bound has a
+/// margin of four. Untouched stack costs address space, not memory.
 const STACK: usize = 64 * 1024 * 1024;
 
 fn run(cli: &Cli) -> u8 {

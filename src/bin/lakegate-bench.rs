@@ -206,13 +206,42 @@ async fn floor(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Times the complete decode `promote` runs before publishing (`lakegate::engine::verify`).
+fn decode(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let paths: Vec<PathBuf> = args[1..].iter().map(PathBuf::from).collect();
+    let started = std::time::Instant::now();
+    let rows = lakegate::engine::verify::decode_files(&paths)?;
+    println!("{rows} rows decoded in {:.3} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Times the quote pass made over CSV files before they are read (`lakegate::engine::csv_quotes`).
+fn quotes(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let q = lakegate::engine::csv_quotes::Quoting {
+        delimiter: b',',
+        quote: b'"',
+        escape: None,
+        comment: None,
+    };
+    let started = std::time::Instant::now();
+    let mut bytes = 0;
+    for p in &args[1..] {
+        lakegate::engine::csv_quotes::check_file(std::path::Path::new(p), q)?;
+        bytes += std::fs::metadata(p)?.len();
+    }
+    println!("{bytes} bytes checked in {:.3} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("gen") => generate(&args),
         Some("floor") => floor(&args).await,
-        _ => Err("usage: lakegate-bench gen --rows N [--files F] --out DIR [--csv FILE] | floor PATH [--csv] [--also COLUMN]".into()),
+        Some("decode") => decode(&args),
+        Some("quotes") => quotes(&args),
+        _ => Err("usage: lakegate-bench gen --rows N [--files F] --out DIR [--csv FILE] | floor PATH [--csv] [--also COLUMN] | decode FILE... | quotes FILE...".into()),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -8,7 +8,8 @@
 
 mod bounds;
 mod count_true;
-mod csv_quotes;
+mod csv_locate;
+pub mod csv_quotes;
 pub mod discover;
 pub mod error;
 mod kernel;
@@ -21,7 +22,9 @@ mod shared_lists;
 mod source;
 mod stats;
 mod string_match;
+pub mod verify;
 mod view_table;
+pub mod watchdog;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -49,8 +52,16 @@ pub struct Engine {
     /// The same catalog with one partition per scan: a `LIMIT` sample query then reads the files in
     /// order and stops at the first matches, so samples are cheap and deterministic.
     sample_ctx: SessionContext,
+    /// The same catalog for keyed queries (`unique`'s grouped query, `reference`'s anti-join). Under
+    /// a small memory pool ([`SMALL_POOL`]) it plans one partition and sort-merge joins: several
+    /// partitions deadlock DataFusion 55.2's spilling repartition (apache/datafusion#24883), and a
+    /// hash join's build side cannot spill while a sort can.
+    keyed_ctx: SessionContext,
     config: EngineConfig,
 }
+
+/// Memory pools up to this size run keyed queries in one partition (see `keyed_ctx`).
+pub const SMALL_POOL: u64 = 256 * 1024 * 1024;
 
 /// A dataset whose files are found and registered, ready to be planned and run.
 #[derive(Debug, Clone)]
@@ -171,15 +182,32 @@ impl Engine {
         let state = ctx.state();
         let one = state.config().clone().with_target_partitions(1);
         let sample_ctx = SessionContext::new_with_state(
-            datafusion::execution::SessionStateBuilder::new_from_existing(state)
-                .with_config(one)
+            datafusion::execution::SessionStateBuilder::new_from_existing(state.clone())
+                .with_config(one.clone())
                 .build(),
         );
+        let keyed_ctx = if config.memory_limit <= SMALL_POOL {
+            let mut keyed = one;
+            keyed.options_mut().optimizer.prefer_hash_join = false;
+            SessionContext::new_with_state(
+                datafusion::execution::SessionStateBuilder::new_from_existing(state)
+                    .with_config(keyed)
+                    .build(),
+            )
+        } else {
+            ctx.clone()
+        };
         Ok(Self {
             ctx,
             sample_ctx,
+            keyed_ctx,
             config: config.clone(),
         })
+    }
+
+    /// Whether keyed queries take their spillable single-partition plans (`keyed_ctx`).
+    fn small_pool(&self) -> bool {
+        self.config.memory_limit <= SMALL_POOL
     }
 
     pub fn context(&self) -> &SessionContext {

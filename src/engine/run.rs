@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::error::clean;
 use super::stats::FooterStats;
-use super::{Engine, OpenDataset, PlannedCheck, sample};
+use super::{Engine, OpenDataset, PlannedCheck, sample, watchdog};
 use crate::checks::{DatasetHistory, EvalCx, Observation, Shape, Verdict, column};
 use crate::suite::Suite;
 
@@ -150,14 +150,18 @@ fn is_read_error(e: &datafusion::error::DataFusionError) -> bool {
     use datafusion::error::DataFusionError as E;
     match e {
         E::ParquetError(_) | E::ObjectStore(_) | E::IoError(_) => true,
-        E::ArrowError(a, _) => matches!(
-            a.as_ref(),
-            ArrowError::CsvError(_)
-                | ArrowError::JsonError(_)
-                | ArrowError::IoError(..)
-                | ArrowError::ParquetError(_)
-                | ArrowError::ExternalError(_)
-        ),
+        // A JSON value that does not fit its column's inferred type is a fault of the checks that
+        // read the column, as a CSV value is ("whilst decoding field 'v': failed to parse …").
+        E::ArrowError(a, _) => match a.as_ref() {
+            ArrowError::JsonError(m) => !m.contains("whilst decoding field"),
+            other => matches!(
+                other,
+                ArrowError::CsvError(_)
+                    | ArrowError::IoError(..)
+                    | ArrowError::ParquetError(_)
+                    | ArrowError::ExternalError(_)
+            ),
+        },
         E::Context(_, inner) => is_read_error(inner),
         E::Shared(inner) => is_read_error(inner),
         E::External(inner) => inner
@@ -231,14 +235,15 @@ impl Engine {
     /// An evaluation error in words, with what to do when a CSV/JSON value does not fit the type
     /// inferred from the first `infer_rows` records.
     /// `column` is the check's own column, named in the advice when there is one.
-    fn explain(&self, ds: &OpenDataset, e: &datafusion::error::DataFusionError, column: Option<&str>) -> String {
-        let mut message = clean(e);
+    fn explain(&self, ds: &OpenDataset, mut message: String, column: Option<&str>) -> String {
         // The CSV reader quotes the whole row; the value and its line say enough, and the row's
         // other values do not belong in a report.
         if let Some(at) = message.find(". Row data: ") {
             message.truncate(at);
         }
-        let misfit = message.contains("Cast error") || message.contains("Error while parsing value");
+        let misfit = message.contains("Cast error")
+            || message.contains("Error while parsing value")
+            || message.contains("whilst decoding field");
         if ds.format == crate::suite::Format::Parquet || !misfit {
             return message;
         }
@@ -253,7 +258,14 @@ impl Engine {
 
     async fn collect(&self, df: DataFrame, counter: &AtomicU32) -> DfResult<Vec<RecordBatch>> {
         counter.fetch_add(1, Ordering::Relaxed);
-        df.collect().await
+        let task = std::sync::Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        watchdog::guard(
+            plan.clone(),
+            watchdog::STALL,
+            datafusion::physical_plan::collect(plan, task),
+        )
+        .await
     }
 
     /// One aggregate query for every check given: rows in scope, failing rows, aggregate values.
@@ -364,7 +376,12 @@ impl Engine {
                 let plan = df.create_physical_plan().await?;
                 scanned = scanned_columns(&plan);
                 counter.fetch_add(1, Ordering::Relaxed);
-                let batches = datafusion::physical_plan::collect(plan, self.ctx.task_ctx()).await?;
+                let batches = watchdog::guard(
+                    plan.clone(),
+                    watchdog::STALL,
+                    datafusion::physical_plan::collect(plan, self.ctx.task_ctx()),
+                )
+                .await?;
                 let mut row = first_row(&batches)?;
                 let counts = if counted {
                     super::count_true::counts_of(&row[1])
@@ -436,12 +453,23 @@ impl Engine {
         }
         // One grouped query yields the counts and the sample: the duplicated keys stream back and
         // are summed here, keeping the `n` most repeated (ties in key order) as the sample.
-        let df = sample::keyed_rows(&self.ctx, table, &keys, scope)
+        let df = sample::keyed_rows(&self.keyed_ctx, table, &keys, scope)
             .await?
             .aggregate(keys, vec![count(lit(1i64)).alias("count")])?
             .filter(column("count").gt(lit(1i64)))?;
         counter.fetch_add(1, Ordering::Relaxed);
-        let mut stream = df.execute_stream().await?;
+        let task = std::sync::Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        let stream = datafusion::physical_plan::execute_stream(plan.clone(), task)?;
+        watchdog::guard(plan, watchdog::STALL, Self::most_repeated_keys(stream, n)).await
+    }
+
+    /// Sums the duplicated keys of a grouped `unique` query as they stream back, keeping the `n`
+    /// most repeated as the sample.
+    async fn most_repeated_keys(
+        mut stream: datafusion::execution::SendableRecordBatchStream,
+        n: usize,
+    ) -> DfResult<(u64, u64, Vec<Value>)> {
         let (mut rows, mut dup_keys) = (0u64, 0u64);
         let mut pool: Vec<Repeated> = Vec::new();
         while let Some(batch) = futures::StreamExt::next(&mut stream).await {
@@ -496,16 +524,107 @@ impl Engine {
         scope: Option<&Expr>,
         counter: &AtomicU32,
     ) -> DfResult<(u64, u64)> {
-        let df = sample::orphans(&self.ctx, table, col, other, to, scope).await?;
-        let df = df.aggregate(
-            vec![],
-            vec![
-                count(lit(1i64)).alias("rows"),
-                datafusion::functions_aggregate::expr_fn::count_distinct(column("__lakegate_v")).alias("values"),
-            ],
-        )?;
+        let df = if self.small_pool() {
+            sample::orphans_grouped(&self.keyed_ctx, table, col, other, to, scope)
+                .await?
+                .aggregate(
+                    vec![],
+                    vec![
+                        datafusion::functions_aggregate::expr_fn::sum(column("count")).alias("rows"),
+                        // As count_distinct: a value that does not cast (null) is no value.
+                        count(column("__lakegate_v")).alias("values"),
+                    ],
+                )?
+        } else {
+            sample::orphans(&self.keyed_ctx, table, col, other, to, scope)
+                .await?
+                .aggregate(
+                    vec![],
+                    vec![
+                        count(lit(1i64)).alias("rows"),
+                        datafusion::functions_aggregate::expr_fn::count_distinct(column("__lakegate_v"))
+                            .alias("values"),
+                    ],
+                )?
+        };
         let row = first_row(&self.collect(df, counter).await?)?;
         Ok((as_u64(&row[0]), as_u64(&row[1])))
+    }
+
+    /// The first file of a dataset that cannot be read, with where and why ("FILE, row group 2,
+    /// column `v`: …" or "FILE: … at line 7"), found after a scan failed: a DataFusion read error
+    /// names no file. Parquet files are decoded completely ([`super::verify`]); CSV and JSON files
+    /// are read alone, every column parsed, in file order.
+    /// `columns` limits the CSV/JSON probe to the columns a check reads (all when `None`). Returns
+    /// the file (relative) and the cause.
+    async fn unreadable_file(
+        &self,
+        suite: &Suite,
+        ds: &OpenDataset,
+        columns: Option<&[String]>,
+    ) -> Option<(String, String)> {
+        if ds.format == crate::suite::Format::Parquet {
+            let paths: Vec<std::path::PathBuf> = ds.files.iter().map(|f| f.path.clone()).collect();
+            return match tokio::task::spawn_blocking(move || super::verify::decode_files(&paths)).await {
+                Ok(Err(e)) => Some((e.place(), e.message)),
+                _ => None,
+            };
+        }
+        for (f, fs) in ds.files.iter().zip(&ds.file_schemas) {
+            let one = super::discover::Discovered {
+                root: ds.root.clone(),
+                format: ds.format,
+                files: vec![f.clone()],
+                partition_keys: ds.partition_keys.clone(),
+            };
+            let table = super::source::build_table(
+                &self.ctx,
+                &suite.dataset,
+                &one,
+                std::slice::from_ref(&fs.schema),
+                &ds.schema,
+                self.config.infer_rows,
+            );
+            let every_column = |t| -> DfResult<DataFrame> {
+                let df = self.ctx.read_table(t)?;
+                let counts = df
+                    .schema()
+                    .fields()
+                    .iter()
+                    .filter(|c| columns.is_none_or(|only| only.is_empty() || only.contains(c.name())))
+                    .map(|c| count(column(c.name())))
+                    .collect::<Vec<_>>();
+                df.aggregate(vec![], counts)
+            };
+            let read = match table.and_then(every_column) {
+                Ok(df) => df.collect().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = read {
+                let syntax = (ds.format == crate::suite::Format::Json)
+                    .then(|| super::source::json_syntax_error(&f.path))
+                    .flatten();
+                let mut why = syntax.unwrap_or_else(|| super::error::read_cause(&e));
+                // Arrow's CSV line numbers restart with each partition's byte range.
+                if ds.format == crate::suite::Format::Csv
+                    && let Some(fault) = super::csv_locate::fault(&why)
+                    && let Some(line) = super::csv_locate::locate(&f.path, &suite.dataset.csv, &fault)
+                {
+                    why = super::csv_locate::with_line(&why, line);
+                }
+                // "whilst decoding field 'v': failed to parse …": add the line it is on.
+                if ds.format == crate::suite::Format::Json
+                    && let Some(rest) = why.split("whilst decoding field '").nth(1)
+                    && let Some(name) = rest.split('\'').next()
+                    && let Ok(field) = ds.schema.field_with_name(name)
+                    && let Some(line) = super::source::json_misfit_line(&f.path, name, field.data_type())
+                {
+                    why = format!("line {line}: {why}");
+                }
+                return Some((crate::diag::display_path(&f.path), why));
+            }
+        }
+        None
     }
 
     /// Runs a planned suite over an opened dataset.
@@ -594,7 +713,20 @@ impl Engine {
                             Err(e) => {
                                 let columns = suite.checks[p.index].check.columns();
                                 let column = columns.first().map(|c| c.get_ref().as_str());
-                                measured.push(Err(self.explain(ds, &e, column)));
+                                // Read the check's columns file by file: the first failure names
+                                // the file and, counted in the file, the line (the reader names
+                                // neither reliably).
+                                let names: Vec<String> = columns.iter().map(|c| c.get_ref().clone()).collect();
+                                let probe = if ds.format == crate::suite::Format::Parquet {
+                                    None
+                                } else {
+                                    self.unreadable_file(suite, ds, Some(&names)).await
+                                };
+                                let why = match probe {
+                                    Some((file, cause)) => format!("{file}: {}", self.explain(ds, cause, column)),
+                                    None => self.explain(ds, super::error::read_cause(&e), column),
+                                };
+                                measured.push(Err(why));
                             }
                         }
                     }
@@ -608,12 +740,16 @@ impl Engine {
                     }
                 }
                 if rows.is_none() {
+                    let error = match self.unreadable_file(suite, ds, None).await {
+                        Some((file, why)) => format!("cannot read {file}: {why}"),
+                        None => format!("cannot read the data: {}", clean(&first)),
+                    };
                     return DatasetRun {
                         rows: None,
                         queries: queries.load(Ordering::Relaxed),
                         sample_queries: 0,
                         checks: Vec::new(),
-                        error: Some(format!("cannot read the data: {}", clean(&first))),
+                        error: Some(error),
                         scanned_columns: Vec::new(),
                     };
                 }
@@ -624,6 +760,9 @@ impl Engine {
         // 2. Keyed queries and verdicts.
         let mut checks = Vec::with_capacity(planned.len());
         let mut unique_samples: Vec<(usize, Vec<Value>)> = Vec::new();
+        // A key query that cannot read the dataset's own files (a damaged page the fused scan did
+        // not need): the dataset is unreadable, as when the fused scan fails.
+        let mut unreadable = false;
         for (p, m) in planned.iter().zip(measured) {
             let m = match m {
                 Ok(m) => m,
@@ -689,7 +828,11 @@ impl Engine {
                             }
                             Ok(v)
                         }
-                        Err(e) => Err(clean(&e)),
+                        Err(e) => {
+                            unreadable |= is_read_error(&e)
+                                && !matches!(&e, datafusion::error::DataFusionError::External(x) if x.is::<watchdog::Stalled>());
+                            Err(clean(&e))
+                        }
                     }
                 }
                 Shape::Reference {
@@ -719,6 +862,16 @@ impl Engine {
             });
         }
 
+        if unreadable && let Some((file, why)) = self.unreadable_file(suite, ds, None).await {
+            return DatasetRun {
+                rows: None,
+                queries: queries.load(Ordering::Relaxed),
+                sample_queries: 0,
+                checks: Vec::new(),
+                error: Some(format!("cannot read {file}: {why}")),
+                scanned_columns: Vec::new(),
+            };
+        }
         tracing::debug!(dataset = %ds.name, ms = started.elapsed().as_millis(), "Counted (fused scan and keyed queries).");
         let sampling = std::time::Instant::now();
         // 3. Samples, only for checks that failed.
@@ -763,7 +916,16 @@ impl Engine {
                     dataset,
                     to_column,
                 } => {
-                    sample::missing_values(&self.ctx, &ds.table, column, dataset, to_column, p.scope.as_ref(), n).await
+                    sample::missing_values(
+                        &self.keyed_ctx,
+                        &ds.table,
+                        column,
+                        (dataset, to_column),
+                        p.scope.as_ref(),
+                        n,
+                        self.small_pool(),
+                    )
+                    .await
                 }
                 Shape::Aggregates(_) | Shape::Schema | Shape::Missing { .. } => continue,
             };

@@ -32,15 +32,16 @@ pub async fn keyed_rows(ctx: &SessionContext, table: &str, keys: &[Expr], scope:
     ctx.table(TableReference::bare(table)).await?.filter(pred)
 }
 
-/// Rows in scope whose `col` is absent from `other.to`, as one column `__lakegate_v`.
-pub async fn orphans(
+/// The two sides of a `reference` check in a common type: the child's keyed rows as
+/// `__lakegate_v`, the parent's non-null values as `__lakegate_ref`.
+async fn reference_sides(
     ctx: &SessionContext,
     table: &str,
     col: &str,
     other: &str,
     to: &str,
     scope: Option<&Expr>,
-) -> DfResult<DataFrame> {
+) -> DfResult<(DataFrame, DataFrame)> {
     let child = keyed_rows(ctx, table, &[column(col)], scope)
         .await?
         .select(vec![column(col).alias("__lakegate_v")])?;
@@ -66,11 +67,62 @@ pub async fn orphans(
     let parent = parent
         .select(vec![cast(column(to)).alias("__lakegate_ref")])?
         .filter(column("__lakegate_ref").is_not_null())?;
+    Ok((child, parent))
+}
+
+/// Rows in scope whose `col` is absent from `other.to`, as one column `__lakegate_v`.
+pub async fn orphans(
+    ctx: &SessionContext,
+    table: &str,
+    col: &str,
+    other: &str,
+    to: &str,
+    scope: Option<&Expr>,
+) -> DfResult<DataFrame> {
+    let (child, parent) = reference_sides(ctx, table, col, other, to, scope).await?;
     child.join_on(
         parent,
         JoinType::LeftAnti,
         vec![column("__lakegate_v").eq(column("__lakegate_ref"))],
     )
+}
+
+/// The values of `col` (rows in scope) absent from `other.to`, as `__lakegate_v` with their rows
+/// as `count`, by one grouped aggregation over both sides instead of a join. A hash join's build
+/// side cannot spill, and DataFusion plans a sort-merge join only over several partitions (whose
+/// repartitioning deadlocks under small pools, apache/datafusion#24883); a single-partition
+/// aggregation spills. Used under small memory pools.
+pub async fn orphans_grouped(
+    ctx: &SessionContext,
+    table: &str,
+    col: &str,
+    other: &str,
+    to: &str,
+    scope: Option<&Expr>,
+) -> DfResult<DataFrame> {
+    use datafusion::functions_aggregate::expr_fn::{max, sum};
+    let (child, parent) = reference_sides(ctx, table, col, other, to, scope).await?;
+    let child = child.select(vec![
+        column("__lakegate_v"),
+        lit(1i64).alias("__lakegate_child"),
+        lit(0i64).alias("__lakegate_parent"),
+    ])?;
+    let parent = parent.select(vec![
+        column("__lakegate_ref").alias("__lakegate_v"),
+        lit(0i64).alias("__lakegate_child"),
+        lit(1i64).alias("__lakegate_parent"),
+    ])?;
+    child
+        .union(parent)?
+        .aggregate(
+            vec![column("__lakegate_v")],
+            vec![
+                sum(column("__lakegate_child")).alias("count"),
+                max(column("__lakegate_parent")).alias("__lakegate_in"),
+            ],
+        )?
+        .filter(column("__lakegate_in").eq(lit(0i64)))?
+        .select(vec![column("__lakegate_v"), column("count")])
 }
 
 /// Sample rows failing a row-level check.
@@ -196,17 +248,22 @@ pub async fn missing_values(
     ctx: &SessionContext,
     table: &str,
     col: &str,
-    other: &str,
-    to: &str,
+    (other, to): (&str, &str),
     scope: Option<&Expr>,
     n: usize,
+    grouped: bool,
 ) -> DfResult<DataFrame> {
-    orphans(ctx, table, col, other, to, scope)
-        .await?
-        .aggregate(
+    let counted = if grouped {
+        orphans_grouped(ctx, table, col, other, to, scope)
+            .await?
+            .select(vec![column("__lakegate_v").alias(col), column("count")])?
+    } else {
+        orphans(ctx, table, col, other, to, scope).await?.aggregate(
             vec![column("__lakegate_v").alias(col)],
             vec![count(lit(1i64)).alias("count")],
         )?
+    };
+    counted
         .sort(vec![column("count").sort(false, true), column(col).sort(true, true)])?
         .limit(0, Some(n))
 }

@@ -31,7 +31,7 @@ use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 
 use super::discover::{DataFile, Discovered};
-use super::error::{DatasetError, clean};
+use super::error::{DatasetError, clean, read_cause};
 use crate::checks::column;
 use crate::suite::{CsvSpec, DatasetSpec, Format};
 use crate::types::unify;
@@ -99,10 +99,22 @@ pub async fn file_schema(
         message,
     };
     let u = url(file).map_err(|e| unreadable(clean(&e)))?;
-    let schema = opts
-        .infer_schema(&ctx.state(), &u)
-        .await
-        .map_err(|e| unreadable(clean(&e)))?;
+    if format == Format::Csv {
+        check_header(&file.path, &spec.csv).map_err(unreadable)?;
+    }
+    if format == Format::Parquet {
+        parquet_frame(&file.path).map_err(unreadable)?;
+    }
+    if format == Format::Json {
+        json_width(&file.path).map_err(unreadable)?;
+    }
+    let schema = opts.infer_schema(&ctx.state(), &u).await.map_err(|e| {
+        // Arrow's JSON reader counts lines per buffer; serde_json's stream gives the file's line.
+        let syntax = (format == Format::Json)
+            .then(|| json_syntax_error(&file.path))
+            .flatten();
+        unreadable(syntax.unwrap_or_else(|| read_cause(&e)))
+    })?;
     // A column with no value in the sample says nothing about its type: read the whole file.
     let undecided = schema
         .fields()
@@ -114,14 +126,181 @@ pub async fn file_schema(
     Ok(schema)
 }
 
+/// Checks a Parquet file's frame before any reader trusts it: `PAR1` at both ends and a metadata
+/// length that fits in the file. The parquet crate subtracts that length from the file's size
+/// unchecked (a garbage length panics in a debug build and wraps in a release one).
+pub fn parquet_frame(path: &std::path::Path) -> Result<(), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 8];
+    if len < 12 {
+        return Err(format!("not a Parquet file: {len} bytes, too short for a footer"));
+    }
+    f.read_exact(&mut head).map_err(|e| e.to_string())?;
+    f.seek(SeekFrom::End(-8)).map_err(|e| e.to_string())?;
+    f.read_exact(&mut tail).map_err(|e| e.to_string())?;
+    if &head != b"PAR1" || &tail[4..] != b"PAR1" {
+        return Err("not a Parquet file: it does not start and end with `PAR1`".into());
+    }
+    let metadata = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if metadata > len - 12 {
+        return Err(format!(
+            "damaged Parquet footer: it states {metadata} bytes of metadata in a file of {len} bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an NDJSON file whose first record has more than [`MAX_COLUMNS`] keys: schema inference
+/// and planning take time in the square of the width (40,000 keys: 4 s; a million would take most
+/// of an hour). The first line is parsed alone; a file that is not one record per line is left to
+/// the reader.
+fn json_width(path: &std::path::Path) -> Result<(), String> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let Some(Ok(first)) = std::io::BufReader::new(f)
+        .lines()
+        .find(|l| l.as_ref().map_or(true, |l| !l.trim().is_empty()))
+    else {
+        return Ok(());
+    };
+    if let Ok(serde_json::Value::Object(record)) = serde_json::from_str::<serde_json::Value>(&first)
+        && record.len() > MAX_COLUMNS
+    {
+        return Err(format!(
+            "the first record has {} keys; lakegate reads JSON files of at most {} columns",
+            crate::checks::fmt_count(record.len() as u64),
+            crate::checks::fmt_count(MAX_COLUMNS as u64)
+        ));
+    }
+    Ok(())
+}
+
+/// The first JSON syntax error of a file of JSON values (NDJSON or whitespace-separated), with
+/// the line and column in the file, or `None` when the whole file parses.
+pub fn json_syntax_error(path: &std::path::Path) -> Option<String> {
+    let f = std::fs::File::open(path).ok()?;
+    let values = serde_json::Deserializer::from_reader(std::io::BufReader::new(f)).into_iter::<serde::de::IgnoredAny>();
+    for v in values {
+        if let Err(e) = v {
+            return Some(format!("not valid JSON: {e}"));
+        }
+    }
+    None
+}
+
+/// The most columns a CSV or JSON file may have. DataFusion's schema inference merges fields by
+/// name one at a time (time grows with the square of the column count: 10,000 CSV columns take
+/// seconds, 40,000 over a minute and gigabytes), so wider files are refused up front, in time
+/// linear in the first record.
+pub const MAX_COLUMNS: usize = 10_000;
+
+/// The line of the first record of an NDJSON file whose `column` does not fit `ty` (arrow's JSON
+/// reader names the field and the value but not the line). `None` when the file is not one record
+/// per line or no value misfits.
+pub fn json_misfit_line(path: &std::path::Path, column: &str, ty: &DataType) -> Option<u64> {
+    use serde_json::Value;
+    use std::io::BufRead;
+    let fits = |v: &Value| match (v, ty) {
+        (Value::Null, _) => true,
+        (_, t) if t.is_integer() => {
+            v.is_i64() || v.is_u64() || v.as_str().is_some_and(|s| s.trim().parse::<i64>().is_ok())
+        }
+        (_, t) if t.is_floating() => v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()),
+        (_, DataType::Boolean) => v.is_boolean(),
+        _ => true,
+    };
+    let f = std::fs::File::open(path).ok()?;
+    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.ok()?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: Value = serde_json::from_str(&line).ok()?;
+        if record.get(column).is_some_and(|v| !fits(v)) {
+            return Some(i as u64 + 1);
+        }
+    }
+    None
+}
+
+/// Refuses a CSV file whose first record has more than [`MAX_COLUMNS`] fields, or whose header
+/// names a column twice (the schema would keep one of them and every row would then read as having
+/// too many fields). The first record is the first line that is not a comment, read with the
+/// delimiter and quote.
+fn check_header(path: &std::path::Path, csv: &CsvSpec) -> Result<(), String> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut header = Vec::new();
+    for line in std::io::BufReader::new(f).split(b'\n') {
+        let line = line.map_err(|e| e.to_string())?;
+        if csv.comment.is_some_and(|c| line.first() == Some(&c)) {
+            continue;
+        }
+        header = line;
+        break;
+    }
+    if header.last() == Some(&b'\r') {
+        header.pop();
+    }
+    let mut names: Vec<String> = Vec::new();
+    let mut field = Vec::new();
+    let mut quoted = false;
+    let mut i = 0;
+    while i <= header.len() {
+        let b = header.get(i).copied();
+        match b {
+            Some(q) if q == csv.quote && quoted && header.get(i + 1) == Some(&csv.quote) => {
+                field.push(q);
+                i += 1;
+            }
+            Some(q) if q == csv.quote => quoted = !quoted,
+            Some(d) if d == csv.delimiter && !quoted => {
+                names.push(String::from_utf8_lossy(&std::mem::take(&mut field)).into_owned())
+            }
+            None => names.push(String::from_utf8_lossy(&std::mem::take(&mut field)).into_owned()),
+            Some(other) => field.push(other),
+        }
+        i += 1;
+    }
+    if names.len() > MAX_COLUMNS {
+        return Err(format!(
+            "the first record has {} fields; lakegate reads CSV files of at most {} columns",
+            crate::checks::fmt_count(names.len() as u64),
+            crate::checks::fmt_count(MAX_COLUMNS as u64)
+        ));
+    }
+    if !csv.header {
+        return Ok(());
+    }
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (j, name) in names.iter().enumerate() {
+        if let Some(k) = seen.insert(name, j) {
+            return Err(format!(
+                "the header names column `{name}` twice (fields {} and {}); rename one of them",
+                k + 1,
+                j + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The dataset's schema: the union of its files' columns, declared types applied, partitions last.
 pub fn unified_schema(spec: &DatasetSpec, d: &Discovered, schemas: &[SchemaRef]) -> Result<SchemaRef, DatasetError> {
+    // Columns found by name through an index: wide files (thousands of columns) stay linear.
     let mut fields: Vec<(String, DataType)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for s in schemas {
         for f in s.fields() {
-            match fields.iter_mut().find(|(n, _)| n == f.name()) {
-                Some((_, t)) => *t = unify(t, f.data_type()),
-                None => fields.push((f.name().clone(), f.data_type().clone())),
+            match index.get(f.name()) {
+                Some(&i) => fields[i].1 = unify(&fields[i].1, f.data_type()),
+                None => {
+                    index.insert(f.name().clone(), fields.len());
+                    fields.push((f.name().clone(), f.data_type().clone()));
+                }
             }
         }
     }
@@ -141,10 +320,10 @@ pub fn unified_schema(spec: &DatasetSpec, d: &Discovered, schemas: &[SchemaRef])
         fields.push((k.clone(), DataType::Utf8));
     }
     for (col, ty) in &spec.types {
-        if let Some((_, t)) = fields.iter_mut().find(|(n, _)| n == col.get_ref())
+        if let Some(&i) = index.get(col.get_ref())
             && let Some(dt) = ty.to_arrow()
         {
-            *t = dt;
+            fields[i].1 = dt;
         }
     }
     Ok(Arc::new(Schema::new(
@@ -208,6 +387,11 @@ pub fn build_table(
     let data_fields = &unified.fields()[..unified.fields().len() - n_partitions];
 
     let markers = !spec.csv.null_values.iter().all(String::is_empty);
+    let unified_types: std::collections::HashMap<&str, &DataType> = unified
+        .fields()
+        .iter()
+        .map(|f| (f.name().as_str(), f.data_type()))
+        .collect();
     let mut combined: Option<DataFrame> = None;
     for (schema, partitions, files) in groups {
         // CSV with null markers of its own: every column as text, markers removed by projection.
@@ -217,9 +401,9 @@ pub fn build_table(
         // read as text and cast from it: `types = { zip = "string" }` keeps "007".
         let as_text = |f: &Field| {
             markers
-                || unified
-                    .field_with_name(f.name())
-                    .is_ok_and(|u| u.data_type() != f.data_type())
+                || unified_types
+                    .get(f.name().as_str())
+                    .is_some_and(|u| *u != f.data_type())
         };
         let read_schema = if d.format == Format::Csv {
             Arc::new(Schema::new(
@@ -258,15 +442,20 @@ pub fn build_table(
         }
 
         let mut exprs = Vec::with_capacity(unified.fields().len());
+        let read_types: std::collections::HashMap<&str, &DataType> = read_schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.data_type()))
+            .collect();
         for f in data_fields {
             let name = f.name();
-            let e = match read_schema.field_with_name(name) {
-                Ok(have) if d.format == Format::Csv && *have.data_type() == DataType::Utf8 => {
+            let e = match read_types.get(name.as_str()) {
+                Some(have) if d.format == Format::Csv && **have == DataType::Utf8 => {
                     csv_projection(name, f.data_type(), &spec.csv)?
                 }
-                Ok(have) if have.data_type() == f.data_type() => column(name),
-                Ok(_) => cast(column(name), f.data_type()),
-                Err(_) => typed_null(f.data_type()),
+                Some(have) if *have == f.data_type() => column(name),
+                Some(_) => cast(column(name), f.data_type()),
+                None => typed_null(f.data_type()),
             };
             exprs.push(e.alias(name));
         }

@@ -365,6 +365,7 @@ pub async fn promote(
         }
         return Ok(report);
     }
+    crate::engine::verify::parquet_batch(batch.iter().map(|f| f.source.clone())).map_err(PromoteError::Refused)?;
     if opts.dry_run {
         report.status = "would_promote";
         report.published = batch.iter().map(|f| f.record.path.clone()).collect();

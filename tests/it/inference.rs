@@ -43,8 +43,9 @@ fn a_value_past_the_sample_that_does_not_fit_says_what_to_declare() {
     assert!(message.contains("n/a"), "{message}");
     assert!(message.contains("first 20,000 records"), "{message}");
     assert!(message.contains("types = { x = \"string\" }"), "{message}");
-    // Where it is; the row's other values stay out of the report.
-    assert!(message.contains("line 24000"), "{message}");
+    // Where it is, counted in the file (line 1 is the header); the row's other values stay out.
+    assert!(message.contains("lake/raw/t/t.csv: "), "{message}");
+    assert!(message.contains("line 24001"), "{message}");
     assert!(!message.contains("Row data"), "{message}");
 
     // Declaring the type (or reading the whole file) settles it.

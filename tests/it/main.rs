@@ -15,5 +15,6 @@ mod keys;
 mod kinds;
 mod promote;
 mod promote_hostile;
+mod reads;
 mod stats;
 mod support;
