@@ -20,6 +20,7 @@ mod run;
 pub mod sample;
 mod shared_lists;
 mod source;
+pub(crate) use source::file_url;
 mod stats;
 mod string_match;
 pub mod verify;

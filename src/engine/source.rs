@@ -80,8 +80,18 @@ fn null_regex(values: &[String]) -> Option<String> {
     Some(format!("^({})$", alts.join("|")))
 }
 
-fn url(file: &DataFile) -> DfResult<ListingTableUrl> {
-    ListingTableUrl::parse(file.path.to_string_lossy())
+/// The file's URL, never a glob: a file named `a[1].csv` or `b*.csv` is that file, not a pattern
+/// (`ListingTableUrl::parse` would read glob syntax in a path).
+pub(crate) fn url(file: &DataFile) -> DfResult<ListingTableUrl> {
+    file_url(&file.path)
+}
+
+pub(crate) fn file_url(path: &std::path::Path) -> DfResult<ListingTableUrl> {
+    let abs = std::path::absolute(path)?;
+    let url = url::Url::from_file_path(&abs).map_err(|()| {
+        datafusion::error::DataFusionError::Execution(format!("cannot make a URL of {}", abs.display()))
+    })?;
+    ListingTableUrl::try_new(url, None)
 }
 
 /// Reads one file's own schema.

@@ -11,7 +11,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::json::JsonFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
 use datafusion::error::Result as DfResult;
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::SessionContext;
@@ -97,7 +97,7 @@ fn register(ctx: &SessionContext, name: &str, schema: SchemaRef, files: &[std::p
     }
     let urls = files
         .iter()
-        .map(|f| ListingTableUrl::parse(f.to_string_lossy()))
+        .map(|f| crate::engine::file_url(f))
         .collect::<DfResult<Vec<_>>>()?;
     let opts = ListingOptions::new(Arc::new(JsonFormat::default())).with_file_extension("");
     let cfg = ListingTableConfig::new_with_multi_paths(urls)

@@ -705,3 +705,15 @@ fn reference_under_a_small_pool_answers_as_under_a_large_one() {
     assert_eq!(small, answer("2GB"));
     assert_eq!(small.2, 4, "{small:?}");
 }
+
+#[test]
+fn file_names_with_glob_characters_are_read_as_files() {
+    let p = Project::new();
+    for (name, id) in [("a[1].csv", 1), ("b*x?.csv", 2), ("c{d}.csv", 3), ("e%20f.csv", 4)] {
+        p.file(&format!("lake/raw/odd/{name}"), &format!("id\n{id}\n"));
+    }
+    p.suite("odd", "", "[[check]]\nkind = \"row_count\"\nmin = 4\nmax = 4\n");
+    let (code, j) = p.check_json(&[]);
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(crate::support::dataset(&j, "odd")["rows"], 4, "{j}");
+}
