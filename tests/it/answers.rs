@@ -3,51 +3,20 @@
 //! codes reaching a terminal or a log, a history query without bounds, count grammar. Each test
 //! fails on the code before its fix. Hostile inputs are generated here, deterministically.
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use serde_json::json;
 
-use crate::support::{NOW, Project, Run, check};
+use crate::support::{Project, Run, check};
 
 /// 2^62: four of them add up past `i64::MAX`, and times four it wraps to 0.
 const BIG: i64 = 1 << 62;
 
-/// Runs `lakegate ARGS` in the project; a run still going after `limit` is killed and fails the
-/// test (a watchdog against hangs, not a timing assertion).
 fn run_bounded(p: &Project, args: &[&str], limit: Duration) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lakegate"))
-        .args(args)
-        .arg("--now")
-        .arg(NOW)
-        .current_dir(p.path())
-        .env_remove("LAKEGATE_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "`lakegate {}` still ran after {limit:?} (killed); stderr:\n{}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    p.run_bounded(args, limit)
 }
 
 fn big_values_csv(p: &Project) {

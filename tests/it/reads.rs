@@ -2,9 +2,8 @@
 //! pages, deep expressions, tiny memory pools. Every case runs the real binary under a watchdog, so
 //! a hang is a test failure, never a hung test; every input is generated here, deterministically.
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -13,7 +12,7 @@ use datafusion::parquet::basic::Encoding;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 
-use crate::support::{NOW, Project, Run};
+use crate::support::{Project, Run};
 
 /// How long a case may run before the watchdog calls it a hang. Generous: a debug build on a busy
 /// machine; the cases themselves take seconds.
@@ -21,46 +20,7 @@ const HANG: Duration = Duration::from_secs(180);
 
 /// `lakegate ARGS` in the project, killed and failed if it has not finished within [`HANG`].
 fn run_bounded(p: &Project, args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lakegate"))
-        .args(args)
-        .arg("--now")
-        .arg(NOW)
-        .current_dir(p.path())
-        .env_remove("LAKEGATE_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Drain the pipes on threads so a chatty child never blocks on a full pipe.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut out, &mut s).ok();
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut err, &mut s).ok();
-        s
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > HANG {
-            child.kill().ok();
-            child.wait().ok();
-            panic!("`lakegate {}` hung (killed after {HANG:?})", args.join(" "));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+    p.run_bounded(args, HANG)
 }
 
 // ---- item 6: a damaged schema catalog ----

@@ -2,7 +2,8 @@
 //! clock, and JSON results normalized for comparison (run ids, times and durations removed).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::RecordBatch;
 use serde_json::Value;
@@ -110,6 +111,52 @@ impl Project {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `lakegate ARGS` in the project; a run still going after `limit` is killed and fails the test
+    /// (a watchdog against hangs, not a timing assertion). The pipes are drained on threads so a
+    /// chatty child never blocks on a full pipe.
+    pub fn run_bounded(&self, args: &[&str], limit: Duration) -> Run {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lakegate"))
+            .args(args)
+            .arg("--now")
+            .arg(NOW)
+            .current_dir(self.path())
+            .env_remove("LAKEGATE_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Drain the pipes on threads so a chatty child never blocks on a full pipe.
+        let mut out = child.stdout.take().unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let out = std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut out, &mut s).ok();
+            s
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut err, &mut s).ok();
+            s
+        });
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > limit {
+                child.kill().ok();
+                child.wait().ok();
+                panic!("`lakegate {}` hung (killed after {limit:?})", args.join(" "));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: out.join().unwrap(),
+            stderr: err.join().unwrap(),
         }
     }
 
