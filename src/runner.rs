@@ -169,14 +169,24 @@ pub async fn prepare<'a>(
 
     let all: Vec<&Suite> = selected.iter().chain(extra.iter()).copied().collect();
     let opened: Vec<Result<OpenDataset, DatasetError>> = futures::stream::iter(all.iter().map(|s| {
-        let zone_dir = project.zone_dir(s.dataset.zone.get_ref()).unwrap_or_default();
+        // Zones were checked when the suites were loaded; an unknown one is never the working directory.
+        let zone_dir = project.zone_dir(s.dataset.zone.get_ref());
         let files = opts
             .files
             .as_ref()
             .filter(|(name, _)| name == s.dataset.name.get_ref())
             .map(|(_, f)| f.clone());
         let engine = &engine;
-        async move { engine.open(s, &project.lake_root, &zone_dir, files).await }
+        async move {
+            let Some(zone_dir) = zone_dir else {
+                return Err(DatasetError::Listing {
+                    dataset: s.dataset.name.get_ref().clone(),
+                    path: project.lake_root.clone(),
+                    message: format!("zone `{}` is not defined in lakegate.toml", s.dataset.zone.get_ref()),
+                });
+            };
+            engine.open(s, &project.lake_root, &zone_dir, files).await
+        }
     }))
     .buffered(project.engine.concurrency.max(1))
     .collect()
@@ -401,8 +411,9 @@ pub async fn execute(
                 error: None,
                 checks: Vec::new(),
             };
-            let zone_dir = project.zone_dir(suite.dataset.zone.get_ref()).unwrap_or_default();
-            result.location = display_path(&zone_dir.join(suite.dataset.path.get_ref()));
+            if let Some(zone_dir) = project.zone_dir(suite.dataset.zone.get_ref()) {
+                result.location = display_path(&zone_dir.join(suite.dataset.path.get_ref()));
+            }
             match open {
                 Err(e) => {
                     tracing::error!(dataset = %result.name, "{e}");
