@@ -15,7 +15,8 @@ export REPEAT="${REPEAT:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lakegate-release}"
 mkdir -p "$BENCH_DIR"
 
-cargo build --release --locked --bin lakegate --bin lakegate-bench
+cargo build --release --locked --bin lakegate
+cargo build --release --locked -p lakegate-bench
 export BIN="$CARGO_TARGET_DIR/release"
 
 if [ ! -x "$BENCH_DIR/venv/bin/python" ]; then
