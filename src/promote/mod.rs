@@ -516,8 +516,9 @@ fn sources_sentence(total: usize, kept: &[String]) -> String {
         return " The source files were removed.".into();
     }
     format!(
-        " {} of {total} source files were removed; not removed: {}.",
+        " {} of {} removed; not removed: {}.",
         total - kept.len(),
+        crate::checks::count_of(total as u64, "source file was", "source files were"),
         kept.join("; ")
     )
 }

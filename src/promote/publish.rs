@@ -433,8 +433,16 @@ fn recover_target(target: &Target, dry_run: bool) -> std::io::Result<Vec<String>
         }
         done.push(did(
             dry_run,
-            &format!("removed {unchanged} source files promoted with --move by {}", m.run_id),
-            &format!("remove {unchanged} source files promoted with --move by {}", m.run_id),
+            &format!(
+                "removed {} promoted with --move by {}",
+                crate::checks::count_of(unchanged as u64, "source file", "source files"),
+                m.run_id
+            ),
+            &format!(
+                "remove {} promoted with --move by {}",
+                crate::checks::count_of(unchanged as u64, "source file", "source files"),
+                m.run_id
+            ),
         ));
     }
     Ok(done)
