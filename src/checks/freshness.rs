@@ -86,33 +86,26 @@ struct Freshness {
 /// How far ahead of now the newest value may be unless `max_future` says otherwise.
 const DEFAULT_MAX_FUTURE: &str = "1d";
 
+/// A duration key's value with its text, or a diagnostic at the value.
+fn duration(t: &TableReader<'_, '_>, m: toml::Spanned<String>) -> Option<(std::time::Duration, String)> {
+    match crate::duration::parse(m.get_ref()) {
+        Ok(d) => Some((d, m.into_inner())),
+        Err(e) => {
+            t.push(
+                t.error(m.span(), format!("`{}` is not a duration: {e}", m.get_ref()))
+                    .label("invalid duration")
+                    .help(DURATION_HELP),
+            );
+            None
+        }
+    }
+}
+
 fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
     let column = t.req_str("column");
-    let max_age = t
-        .req_str("max_age")
-        .and_then(|m| match crate::duration::parse(m.get_ref()) {
-            Ok(d) => Some((d, m.into_inner())),
-            Err(e) => {
-                t.push(
-                    t.error(m.span(), format!("`{}` is not a duration: {e}", m.get_ref()))
-                        .label("invalid duration")
-                        .help(DURATION_HELP),
-                );
-                None
-            }
-        });
+    let max_age = t.req_str("max_age").and_then(|m| duration(t, m));
     let max_future = match t.str("max_future") {
-        Some(m) => match crate::duration::parse(m.get_ref()) {
-            Ok(d) => Some((d, m.into_inner())),
-            Err(e) => {
-                t.push(
-                    t.error(m.span(), format!("`{}` is not a duration: {e}", m.get_ref()))
-                        .label("invalid duration")
-                        .help(DURATION_HELP),
-                );
-                None
-            }
-        },
+        Some(m) => duration(t, m),
         None => crate::duration::parse(DEFAULT_MAX_FUTURE)
             .ok()
             .map(|d| (d, DEFAULT_MAX_FUTURE.to_string())),
