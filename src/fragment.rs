@@ -14,13 +14,30 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::functions::core::expr_fn::nullif;
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::{ExprSchemable, Operator, lit};
-use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use toml::Spanned;
 
-use crate::checks::FragmentRole;
 use crate::diag::{Diagnostic, SourceFile, backticked};
+
+/// What a SQL fragment from a suite must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FragmentRole {
+    /// A boolean row predicate (`where`, `expression.sql`): no aggregates, no subqueries.
+    RowPredicate,
+    /// An aggregate expression (`metric.sql`): at least one aggregate, no subqueries.
+    Aggregate,
+}
+
+/// What parsing a fragment needs from the query engine (implemented by `engine::Engine`, so that
+/// this module holds no session).
+pub trait Lowering {
+    /// SQL text to an expression over `schema`, with the engine's functions.
+    fn parse_sql(&self, sql: &str, schema: &DFSchema) -> datafusion::error::Result<Expr>;
+    /// The rewrites every expression of a check goes through before it runs (integer arithmetic
+    /// that never wraps); an error is a literal that cannot be evaluated.
+    fn lower(&self, e: Expr, schema: &DFSchema) -> Result<Expr, String>;
+}
 
 /// Checks that a fragment is one syntactically valid SQL expression (no schema needed).
 pub fn check_syntax(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Diagnostic> {
@@ -43,14 +60,14 @@ pub fn check_syntax(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Dia
 
 /// Parses a fragment against a dataset's schema and checks its role.
 pub fn parse(
-    ctx: &SessionContext,
+    engine: &dyn Lowering,
     schema: &DFSchema,
     file: &SourceFile,
     frag: &Spanned<String>,
     role: FragmentRole,
 ) -> Result<Expr, Diagnostic> {
     too_deep(file, frag)?;
-    let expr = ctx.parse_sql_expr(frag.get_ref(), schema).map_err(|e| {
+    let expr = engine.parse_sql(frag.get_ref(), schema).map_err(|e| {
         let msg = e.to_string();
         if let Some(i) = msg.find("No field named ") {
             let rest = &msg[i + "No field named ".len()..];
@@ -87,7 +104,7 @@ pub fn parse(
             parse_error(file, frag, &msg)
         }
     })?;
-    let expr = crate::engine::overflow::rewrite(safe_division(expr, schema), schema).map_err(|e| {
+    let expr = engine.lower(safe_division(expr, schema), schema).map_err(|e| {
         Diagnostic::at(
             file,
             frag.span(),

@@ -2,7 +2,7 @@
 //!
 //! Suites of declarative checks (TOML) are parsed with spans ([`config`], [`suite`]), lowered per
 //! check kind ([`checks`]) and fused by the [`engine`] into one DataFusion scan per dataset; the
-//! [`runner`] turns outcomes into a versioned [`results`] model that renderers print. See
+//! [`run`] turns outcomes into a versioned [`results`] model that renderers print. See
 //! ARCHITECTURE.md for the code map and the invariants.
 
 pub mod checks;
@@ -21,7 +21,8 @@ pub mod history;
 pub mod paths;
 pub mod promote;
 pub mod results;
-pub mod runner;
+pub mod run;
+pub mod schemas;
 pub mod spanned;
 pub mod suite;
 pub mod term;

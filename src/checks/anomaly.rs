@@ -195,6 +195,10 @@ impl Check for Anomaly {
         self.column.iter().cloned().collect()
     }
 
+    fn needs_history(&self) -> bool {
+        true
+    }
+
     fn plan(&self, cx: &PlanCx<'_>) -> Result<Shape, Diagnostic> {
         let Some(col) = &self.column else {
             return Ok(Shape::Aggregates(Vec::new()));
@@ -232,8 +236,7 @@ impl Check for Anomaly {
             Metric::Min => numeric(min(c))?,
             Metric::Max => numeric(max(c))?,
             Metric::DistinctCount => count_distinct(c),
-            // An integer sum adds in 128 bits, as a `sum` in a `metric` does (`engine::overflow`).
-            Metric::Sum if dt.is_integer() => numeric(crate::engine::overflow::wide_sum(c))?,
+            // The engine lowers an integer `sum` to one that adds in 128 bits, as in a `metric`.
             Metric::Sum => numeric(sum(c))?,
         };
         Ok(Shape::Aggregates(vec![e]))

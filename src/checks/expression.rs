@@ -5,8 +5,9 @@ use datafusion::logical_expr::{Expr, ExprSchemable};
 use serde_json::json;
 use toml::Spanned;
 
-use super::{Check, EvalCx, FragmentRole, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, row_verdict};
+use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, row_verdict};
 use crate::diag::Diagnostic;
+use crate::fragment::FragmentRole;
 use crate::spanned::TableReader;
 
 pub const SPEC: KindSpec = KindSpec {

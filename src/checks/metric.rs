@@ -4,10 +4,9 @@ use datafusion::scalar::ScalarValue;
 use serde_json::json;
 use toml::Spanned;
 
-use super::{
-    Check, EvalCx, FragmentRole, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, scalar_f64, scalar_json,
-};
+use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, scalar_f64, scalar_json};
 use crate::diag::Diagnostic;
+use crate::fragment::FragmentRole;
 use crate::spanned::TableReader;
 
 pub const SPEC: KindSpec = KindSpec {

@@ -36,6 +36,7 @@ use toml::Spanned;
 pub use common::{Common, Severity};
 
 use crate::diag::{Diagnostic, SourceFile};
+use crate::fragment::FragmentRole;
 use crate::spanned::TableReader;
 
 /// One key of a check kind, for its documentation.
@@ -137,8 +138,6 @@ pub enum Observation<'a> {
         files: &'a [FileSchema],
         unified: &'a Schema,
         compare_file_types: bool,
-        /// The latest accepted schema version, when the history store has one.
-        accepted: Option<&'a crate::history::catalog::SchemaVersion>,
     },
     /// The dataset has no files: nothing was queried and every count is zero.
     Empty,
@@ -197,15 +196,6 @@ impl PlanCx<'_> {
     }
 }
 
-/// What a SQL fragment from a suite must be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FragmentRole {
-    /// A boolean row predicate (`where`, `expression.sql`): no aggregates, no subqueries.
-    RowPredicate,
-    /// An aggregate expression (`metric.sql`): at least one aggregate, no subqueries.
-    Aggregate,
-}
-
 /// Context for judging a check.
 pub struct EvalCx<'a> {
     pub common: &'a Common,
@@ -214,14 +204,8 @@ pub struct EvalCx<'a> {
     pub now: DateTime<Utc>,
     /// This check's values in earlier runs in which it did not fail, most recent first.
     pub baseline: &'a [f64],
-}
-
-/// What the history store knows about a dataset before a run.
-#[derive(Debug, Clone, Default)]
-pub struct DatasetHistory {
-    pub accepted: Option<crate::history::catalog::SchemaVersion>,
-    /// Per check id, values of earlier runs in which the check did not fail, most recent first.
-    pub baselines: HashMap<String, Vec<f64>>,
+    /// The dataset's latest accepted schema version, when the history store has one.
+    pub accepted: Option<&'a crate::schemas::SchemaVersion>,
 }
 
 /// A check's judgement, before severity turns "failed" into `fail` or `warn`.
@@ -251,6 +235,12 @@ pub trait Check: Send + Sync + std::fmt::Debug {
     /// Another dataset this check reads (it must be opened too when only this suite is run).
     fn other_dataset(&self) -> Option<String> {
         None
+    }
+
+    /// Whether judging this check needs the values of earlier runs (`EvalCx::baseline`), which
+    /// the run then reads from the history store.
+    fn needs_history(&self) -> bool {
+        false
     }
 
     fn plan(&self, cx: &PlanCx<'_>) -> Result<Shape, Diagnostic>;

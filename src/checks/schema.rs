@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{Check, EvalCx, FileSchema, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict};
 use crate::diag::{Diagnostic, backticked};
-use crate::history::catalog::{Change, columns_of, diff};
+use crate::schemas::{Change, columns_of, diff};
 use crate::spanned::TableReader;
 use crate::types::{TYPE_NAMES, TypeName, family_name};
 
@@ -185,12 +185,12 @@ impl Check for Schema {
         Ok(Shape::Schema)
     }
 
-    fn evaluate(&self, _cx: &EvalCx<'_>, obs: &Observation<'_>) -> Verdict {
+    fn evaluate(&self, cx: &EvalCx<'_>, obs: &Observation<'_>) -> Verdict {
+        let accepted = cx.accepted;
         let Observation::Schema {
             files,
             unified,
             compare_file_types,
-            accepted,
         } = obs
         else {
             return Verdict {

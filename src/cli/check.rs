@@ -7,7 +7,7 @@ use clap::Args;
 use super::{Global, OutputFormat, print_stdout, report_diagnostics};
 use crate::exit::{self, FailOn};
 use crate::results::{self, junit, text};
-use crate::runner::{self, Outcome, RunOptions};
+use crate::run::{self, Outcome, RunOptions};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -34,7 +34,7 @@ pub async fn run(global: &Global, args: &CheckArgs) -> u8 {
         history: global.history(&project),
         record: true,
     };
-    let run = match runner::check(&project, &suites, &opts).await {
+    let run = match run::check(&project, &suites, &opts).await {
         Outcome::Config(d) => return report_diagnostics(global, &d),
         Outcome::Ran(run) => run,
     };

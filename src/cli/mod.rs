@@ -101,7 +101,7 @@ impl Global {
         let Some(project) = self.project(&diags) else {
             return Err(report_diagnostics(self, &diags.into_vec()));
         };
-        let suites = crate::runner::load_suites(&project, &diags);
+        let suites = crate::run::load_suites(&project, &diags);
         if !diags.is_empty() {
             return Err(report_diagnostics(self, &diags.into_vec()));
         }

@@ -8,8 +8,8 @@ use super::{Global, OutputFormat, print_stdout, report_diagnostics};
 use crate::diag::Diags;
 use crate::exit;
 use crate::history::Store;
-use crate::history::catalog::{SchemaVersion, columns_of, diff};
-use crate::runner::{self, RunOptions};
+use crate::run::{self, RunOptions};
+use crate::schemas::{SchemaVersion, columns_of, diff};
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
@@ -62,7 +62,7 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
     .catalog();
     match &args.action {
         SchemaAction::Accept { dataset } => {
-            let suites = runner::load_suites(&project, &diags);
+            let suites = run::load_suites(&project, &diags);
             if !diags.is_empty() {
                 return report_diagnostics(global, &diags.into_vec());
             }
@@ -74,7 +74,7 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                 history: None,
                 record: true,
             };
-            let prepared = match runner::prepare(&project, &suites, &opts).await {
+            let prepared = match run::prepare(&project, &suites, &opts).await {
                 Ok(p) => p,
                 Err(d) => return report_diagnostics(global, &d),
             };
@@ -104,7 +104,7 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                     let changes = previous
                         .map(|p| diff(&p.columns, &columns_of(&ds.schema)))
                         .unwrap_or_default();
-                    let what: Vec<String> = changes.iter().map(crate::history::catalog::Change::describe).collect();
+                    let what: Vec<String> = changes.iter().map(crate::schemas::Change::describe).collect();
                     print_stdout(&format!(
                         "Accepted the current schema of `{dataset}` as version {v}{}",
                         if what.is_empty() {

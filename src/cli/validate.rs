@@ -4,7 +4,7 @@ use super::{Global, OutputFormat, print_stdout, report_diagnostics};
 use serde_json::Value;
 
 use crate::exit;
-use crate::runner::{self, RunOptions};
+use crate::run::{self, RunOptions};
 
 pub async fn run(global: &Global) -> u8 {
     let (project, suites) = match global.project_and_suites() {
@@ -19,7 +19,7 @@ pub async fn run(global: &Global) -> u8 {
         history: None,
         record: true,
     };
-    let prepared = match runner::prepare(&project, &suites, &opts).await {
+    let prepared = match run::prepare(&project, &suites, &opts).await {
         Ok(p) => p,
         Err(d) => return report_diagnostics(global, &d),
     };
@@ -39,7 +39,7 @@ pub async fn run(global: &Global) -> u8 {
             crate::checks::Shape::Missing { found, .. } => Some(found),
             _ => None,
         });
-        for (column, who, line) in runner::missing_columns(suite, ds, plan) {
+        for (column, who, line) in run::missing_columns(suite, ds, plan) {
             let file = crate::diag::display_path(&suite.file.path);
             if who.starts_with("the dataset") {
                 super::print_error(format!(

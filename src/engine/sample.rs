@@ -155,6 +155,7 @@ pub fn sample_columns(
 }
 
 /// A failing-row sample to fetch: rows where `pred` is true, these columns, at most `n`.
+#[derive(Debug, Clone)]
 pub struct RowSample {
     pub pred: Expr,
     pub columns: Vec<String>,
@@ -186,7 +187,7 @@ pub async fn failing_rows_in_file_order(
         for c in if w.columns.is_empty() { &fallback } else { &w.columns } {
             add(c);
         }
-        let pred = super::fast_paths(w.pred.clone(), &schema);
+        let pred = super::kernels::fast_paths(w.pred.clone(), &schema);
         for c in pred.column_refs() {
             add(&c.name);
         }
@@ -320,5 +321,148 @@ fn non_finite_as_text(batches: &[RecordBatch], rows: &mut [Value]) {
             }
         }
         first += b.num_rows();
+    }
+}
+
+/// A check the run judged failed, whose failing rows the engine should sample.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleRequest {
+    /// The check's position in the plan.
+    pub slot: usize,
+    /// Its failing rows, when counted: the sample query stops once it has found them all.
+    pub failing_rows: Option<u64>,
+}
+
+/// Samples of failing rows, per planned check.
+#[derive(Debug, Default)]
+pub struct Samples {
+    /// One per planned check (empty for those not asked for or not sampled here).
+    pub rows: Vec<Vec<Value>>,
+    /// The queries that fetched them.
+    pub queries: u32,
+}
+
+impl super::Engine {
+    /// Fetches failing-row samples for the checks asked for: one query for every row-level check
+    /// of a single-scan dataset (in file order, stopping once each has its rows), else one per
+    /// check; `reference` checks sample their missing values. `unique` checks are sampled by the
+    /// query that counted them (`Measured::repeated_keys`), other shapes have no rows to show.
+    pub async fn samples(
+        &self,
+        suite: &crate::suite::Suite,
+        ds: &super::OpenDataset,
+        planned: &[super::PlannedCheck],
+        wanted: &[SampleRequest],
+    ) -> Samples {
+        use super::error::clean;
+        use crate::checks::Shape;
+        let started = std::time::Instant::now();
+        let mut out = Samples {
+            rows: vec![Vec::new(); planned.len()],
+            queries: 0,
+        };
+        // Key columns the data lacks are reported by the run, not sampled.
+        let key: Vec<String> = suite
+            .dataset
+            .key
+            .iter()
+            .filter(|k| ds.schema.field_with_name(k).is_ok())
+            .cloned()
+            .collect();
+        let mut row_samples: Vec<(usize, RowSample)> = Vec::new();
+        for want in wanted {
+            let p = &planned[want.slot];
+            let decl = &suite.checks[p.index];
+            let n = decl.common.sample;
+            if n == 0 {
+                continue;
+            }
+            match &p.shape {
+                Shape::Rows { failing } => {
+                    let Some(pred) = p.failing_in_scope() else { continue };
+                    let columns = sample_columns(failing, p.scope.as_ref(), &key, &decl.check.columns());
+                    // The scan stops once it has found every failing row there is, if fewer than `n`.
+                    let n = want
+                        .failing_rows
+                        .map_or(n, |f| n.min(usize::try_from(f).unwrap_or(usize::MAX)));
+                    row_samples.push((want.slot, RowSample { pred, columns, n }));
+                }
+                Shape::Reference {
+                    column,
+                    dataset,
+                    to_column,
+                } => {
+                    let fetched = match missing_values(
+                        &self.keyed_ctx,
+                        &ds.table,
+                        column,
+                        (dataset, to_column),
+                        p.scope.as_ref(),
+                        n,
+                        self.small_pool(),
+                    )
+                    .await
+                    {
+                        Ok(df) => {
+                            out.queries += 1;
+                            self.collect_sample(df).await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match fetched {
+                        Ok(batches) => out.rows[want.slot] = to_json(&batches),
+                        Err(e) => {
+                            tracing::warn!(check = %decl.id, error = %clean(&e), "Could not fetch the failing-row sample.");
+                        }
+                    }
+                }
+                Shape::Unique { .. } | Shape::Aggregates(_) | Shape::Schema | Shape::Missing { .. } => {}
+            }
+        }
+        if row_samples.is_empty() {
+            return out;
+        }
+        if ds.single_scan {
+            out.queries += 1;
+            let wanted: Vec<RowSample> = row_samples.iter().map(|(_, w)| w.clone()).collect();
+            match failing_rows_in_file_order(&self.sample_ctx, &ds.table, &wanted).await {
+                Ok(found) => {
+                    for ((slot, _), rows) in row_samples.iter().zip(found) {
+                        out.rows[*slot] = rows;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(dataset = %ds.name, error = %clean(&e), "Could not fetch the failing-row samples.");
+                }
+            }
+        } else {
+            for (slot, want) in &row_samples {
+                out.queries += 1;
+                let fetched = match failing_rows_sorted(&self.ctx, &ds.table, want).await {
+                    Ok(df) => self.collect_sample(df).await,
+                    Err(e) => Err(e),
+                };
+                match fetched {
+                    Ok(batches) => out.rows[*slot] = to_json(&batches),
+                    Err(e) => {
+                        tracing::warn!(dataset = %ds.name, error = %clean(&e), "Could not fetch a failing-row sample.");
+                    }
+                }
+            }
+        }
+        tracing::debug!(dataset = %ds.name, ms = started.elapsed().as_millis(), "Fetched failing-row samples.");
+        out
+    }
+
+    /// Runs a sample query under the watchdog.
+    async fn collect_sample(&self, df: DataFrame) -> DfResult<Vec<RecordBatch>> {
+        let task = std::sync::Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        super::watchdog::guard(
+            plan.clone(),
+            super::watchdog::STALL,
+            datafusion::physical_plan::collect(plan, task),
+        )
+        .await
     }
 }

@@ -2,19 +2,12 @@
 //!
 //! The tables have fixed, documented schemas (see docs/history.md). Only files that parse as
 //! lakegate records are registered — a foreign or damaged file is skipped with a warning, never read
-//! as data — and the query runs with DDL, DML and statements disabled.
+//! as data — and the engine runs the query read-only (`engine::sql`).
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::common::TableReference;
-use datafusion::datasource::MemTable;
-use datafusion::datasource::file_format::json::JsonFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
-use datafusion::error::Result as DfResult;
-use datafusion::execution::context::SQLOptions;
-use datafusion::prelude::SessionContext;
 
 use super::{CheckRecord, RunRecord, Store};
 
@@ -89,24 +82,6 @@ fn valid_files<T: serde::de::DeserializeOwned>(root: &std::path::Path) -> Vec<st
     out
 }
 
-fn register(ctx: &SessionContext, name: &str, schema: SchemaRef, files: &[std::path::PathBuf]) -> DfResult<()> {
-    if files.is_empty() {
-        let t = MemTable::try_new(schema.clone(), vec![vec![RecordBatch::new_empty(schema)]])?;
-        ctx.register_table(TableReference::bare(name), Arc::new(t))?;
-        return Ok(());
-    }
-    let urls = files
-        .iter()
-        .map(|f| crate::engine::file_url(f))
-        .collect::<DfResult<Vec<_>>>()?;
-    let opts = ListingOptions::new(Arc::new(JsonFormat::default())).with_file_extension("");
-    let cfg = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(opts)
-        .with_schema(schema);
-    ctx.register_table(TableReference::bare(name), Arc::new(ListingTable::try_new(cfg)?))?;
-    Ok(())
-}
-
 /// Why a history query gave no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -124,78 +99,35 @@ pub enum QueryError {
     TooLarge(String),
 }
 
-/// The deepest cause of an error, all of it on one line (a regex error's reason is on its last line,
-/// "Resources exhausted" lists the consumers after a colon).
-fn whole(e: &datafusion::error::DataFusionError) -> String {
-    let root = e.find_root();
-    let rest: Vec<String> = root
-        .to_string()
-        .lines()
-        .skip(1)
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
-    let first = crate::engine::error::clean(root);
-    if rest.is_empty() {
-        first
-    } else {
-        format!("{first} {}", rest.join(" "))
-    }
-}
-
 /// Runs a read-only SQL query over `runs` and `checks`, within `engine`'s memory pool and the
-/// time bound: a query without end (`WITH RECURSIVE` with no stop, `generate_series(1, 1e11)`) is
-/// stopped with an error, and the collected result may not outgrow the pool either.
+/// time bound (see `engine::sql`).
 pub async fn query(
     store: &Store,
     sql: &str,
     engine: &crate::config::EngineConfig,
     timeout: std::time::Duration,
 ) -> Result<Vec<RecordBatch>, QueryError> {
-    use futures::StreamExt;
-    let invalid = |e: datafusion::error::DataFusionError| QueryError::Invalid(whole(&e));
-    let failed = |e: datafusion::error::DataFusionError| QueryError::Failed(whole(&e));
-    let ctx = crate::engine::bounded_session(engine).map_err(failed)?;
-    register(
-        &ctx,
-        "runs",
-        runs_schema(),
-        &valid_files::<RunRecord>(&store.runs_dir()),
-    )
-    .map_err(failed)?;
-    register(
-        &ctx,
-        "checks",
-        checks_schema(),
-        &valid_files::<CheckRecord>(&store.checks_dir()),
-    )
-    .map_err(failed)?;
-    let options = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
-    let limit = usize::try_from(engine.memory_limit).unwrap_or(usize::MAX);
-    let run = async {
-        let df = ctx.sql_with_options(sql, options).await.map_err(invalid)?;
-        let plan = df.create_physical_plan().await.map_err(invalid)?;
-        let mut stream = datafusion::physical_plan::execute_stream(plan, ctx.task_ctx()).map_err(failed)?;
-        let mut batches = Vec::new();
-        let mut bytes = 0usize;
-        while let Some(b) = stream.next().await {
-            let b = b.map_err(failed)?;
-            bytes = bytes.saturating_add(b.get_array_memory_size());
-            if bytes > limit {
-                return Err(QueryError::TooLarge(format!("{} MB", engine.memory_limit >> 20)));
-            }
-            batches.push(b);
-        }
-        Ok(batches)
-    };
-    match tokio::time::timeout(timeout, run).await {
-        Ok(r) => r,
-        Err(_) => Err(QueryError::Timeout(crate::duration::human(
+    use crate::engine::sql::{NdjsonTable, SqlError, read_only};
+    let runs = valid_files::<RunRecord>(&store.runs_dir());
+    let checks = valid_files::<CheckRecord>(&store.checks_dir());
+    let tables = [
+        NdjsonTable {
+            name: "runs",
+            schema: runs_schema(),
+            files: &runs,
+        },
+        NdjsonTable {
+            name: "checks",
+            schema: checks_schema(),
+            files: &checks,
+        },
+    ];
+    read_only(engine, &tables, sql, timeout).await.map_err(|e| match e {
+        SqlError::Invalid(m) => QueryError::Invalid(m),
+        SqlError::Failed(m) => QueryError::Failed(m),
+        SqlError::Timeout => QueryError::Timeout(crate::duration::human(
             i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
-        ))),
-    }
+        )),
+        SqlError::TooLarge => QueryError::TooLarge(format!("{} MB", engine.memory_limit >> 20)),
+    })
 }

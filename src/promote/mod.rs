@@ -19,11 +19,12 @@ use serde::Serialize;
 use crate::clock::Clock;
 use crate::config::Project;
 use crate::diag::{Diagnostic, backticked, closest, display_path};
-use crate::engine::{DatasetError, discover};
+use crate::engine::DatasetError;
+use crate::engine::dataset::discover;
 use crate::fs_atomic::{self, fault_point};
 use crate::paths::{is_glob, literal_prefix};
 use crate::results::{RunResult, Status};
-use crate::runner::{self, RunOptions};
+use crate::run::{self, RunOptions};
 use crate::suite::{OnFail, Suite};
 use publish::{Manifest, SplitRows, Target};
 use snapshot::{BatchFile, SnapFile};
@@ -332,10 +333,10 @@ pub async fn promote(
         record: !opts.dry_run,
     };
     let started = opts.clock.wall();
-    let prepared = runner::prepare(project, suites, &run_opts)
+    let prepared = run::prepare(project, suites, &run_opts)
         .await
         .map_err(PromoteError::Config)?;
-    let result = runner::execute(project, &prepared, &run_opts, started).await;
+    let result = run::execute(project, &prepared, &run_opts, started).await;
     if let Some(e) = result.datasets.first().and_then(|d| d.error.clone()) {
         return Err(PromoteError::Refused(e));
     }
@@ -365,7 +366,8 @@ pub async fn promote(
         }
         return Ok(report);
     }
-    crate::engine::verify::parquet_batch(batch.iter().map(|f| f.source.clone())).map_err(PromoteError::Refused)?;
+    crate::engine::dataset::verify::parquet_batch(batch.iter().map(|f| f.source.clone()))
+        .map_err(PromoteError::Refused)?;
     if opts.dry_run {
         report.status = "would_promote";
         report.published = batch.iter().map(|f| f.record.path.clone()).collect();

@@ -5,20 +5,16 @@
 
 use std::path::Path;
 
-use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::functions::string::expr_fn::concat_ws;
-use datafusion::functions_aggregate::expr_fn::count;
-use datafusion::logical_expr::{Expr, ExprFunctionExt, lit, when};
-
 use super::publish::SplitRows;
 use super::snapshot::{SnapFile, sha256_file};
 use super::{PromoteError, publish};
-use crate::checks::{Severity, Shape, column};
+use crate::checks::{Severity, Shape};
 use crate::config::Project;
 use crate::engine::PlannedCheck;
+use crate::engine::split::SplitRule;
 use crate::fs_atomic;
 use crate::results::{RunResult, Status};
-use crate::runner::Prepared;
+use crate::run::Prepared;
 use crate::suite::Suite;
 
 /// The column of quarantined rows naming the checks they failed (comma-separated ids).
@@ -99,118 +95,52 @@ pub async fn stage(
         .and_then(|o| o.as_ref().ok())
         .ok_or_else(|| PromoteError::Refused("the batch could not be read".into()))?;
     let plan = prepared.plans.first().map_or(&[][..], Vec::as_slice);
-    let ctx = prepared.engine.context();
-
-    let mut flags = Vec::new();
-    for p in plan {
-        let decl = &suite.checks[p.index];
-        if decl.common.severity != Severity::Error {
-            continue;
-        }
-        if let Shape::Rows { failing } = &p.shape {
-            let pred = match &p.scope {
-                Some(s) => s.clone().and(failing.clone()),
-                None => failing.clone(),
-            };
-            flags.push(when(pred, lit(decl.id.clone())).end().map_err(|e| df_err(&e))?);
-        }
-    }
-    let failed = if flags.is_empty() {
-        lit("")
-    } else {
-        concat_ws(lit(","), flags)
-    };
-    let cols: Vec<Expr> = ds.schema.fields().iter().map(|f| column(f.name())).collect();
-    let mut with_flag = cols.clone();
-    with_flag.push(failed.alias(FAILED_COLUMN));
-    let df = ctx
-        .table(ds.table.as_str())
-        .await
-        .map_err(|e| df_err(&e))?
-        .select(with_flag)
-        .map_err(|e| df_err(&e))?;
-    let is_bad = column(FAILED_COLUMN)
-        .is_not_null()
-        .and(column(FAILED_COLUMN).not_eq(lit("")));
-
-    let counts = df
-        .clone()
-        .aggregate(
-            vec![],
-            vec![
-                count(lit(1i64)),
-                count(lit(1i64))
-                    .filter(is_bad.clone())
-                    .build()
-                    .map_err(|e| df_err(&e))?,
-            ],
-        )
-        .map_err(|e| df_err(&e))?
-        .collect()
-        .await
-        .map_err(|e| df_err(&e))?;
-    let get = |i: usize| {
-        counts
-            .first()
-            .and_then(|b| datafusion::scalar::ScalarValue::try_from_array(b.column(i), 0).ok())
-            .and_then(|v| {
-                if let datafusion::scalar::ScalarValue::Int64(Some(x)) = v {
-                    u64::try_from(x).ok()
-                } else {
-                    None
-                }
+    // Error-severity row-level checks split the rows; the others gate the batch (`gate_passes`).
+    let rules: Vec<SplitRule> = plan
+        .iter()
+        .filter(|p| suite.checks[p.index].common.severity == Severity::Error)
+        .filter_map(|p| {
+            p.failing_in_scope().map(|failing| SplitRule {
+                id: suite.checks[p.index].id.clone(),
+                failing,
             })
-            .unwrap_or(0)
-    };
-    let (total, quarantined) = (get(0), get(1));
-    let rows = SplitRows {
-        total,
-        passed: total - quarantined,
-        quarantined,
-    };
-
-    let partition_by = ds.partition_keys.clone();
-    let passing = df
-        .clone()
-        .filter(Expr::Not(Box::new(is_bad.clone())))
-        .map_err(|e| df_err(&e))?
-        .select(cols)
-        .map_err(|e| df_err(&e))?;
+        })
+        .collect();
+    // Renamed into place when the promotion commits (publish.rs), not before.
+    let quarantine = project.zone_dir("quarantine").map(|qzone| {
+        let qbase = qzone.join(rel_base);
+        publish::QuarantineMove {
+            from: qbase.join(publish::META_DIR).join("staging").join(run_id),
+            to: qbase.join(run_id),
+        }
+    });
     fs_atomic::create_dir_all(staging).map_err(|e| PromoteError::io(staging, &e))?;
-    let out = format!("{}/", staging.display());
-    passing
-        .write_parquet(
-            &out,
-            DataFrameWriteOptions::new().with_partition_by(partition_by.clone()),
-            None,
+    let counts = prepared
+        .engine
+        .split(
+            ds,
+            &rules,
+            FAILED_COLUMN,
+            staging,
+            quarantine.as_ref().map(|q| q.from.as_path()),
         )
         .await
         .map_err(|e| df_err(&e))?;
     fsync_tree(staging)?;
     let files = staged_files(staging)?;
-
-    let mut quarantine = None;
-    if quarantined > 0 {
-        let qzone = project.zone_dir("quarantine").ok_or_else(|| {
-            PromoteError::Refused("split mode needs a `quarantine` zone in lakegate.toml for the failing rows".into())
-        })?;
-        let qbase = qzone.join(rel_base);
-        let qstaging = qbase.join(publish::META_DIR).join("staging").join(run_id);
-        fs_atomic::create_dir_all(&qstaging).map_err(|e| PromoteError::io(&qstaging, &e))?;
-        let bad = df.filter(is_bad).map_err(|e| df_err(&e))?;
-        bad.write_parquet(
-            &format!("{}/", qstaging.display()),
-            DataFrameWriteOptions::new().with_partition_by(partition_by),
-            None,
-        )
-        .await
-        .map_err(|e| df_err(&e))?;
-        fsync_tree(&qstaging)?;
-        // Renamed into place when the promotion commits (publish.rs), not before.
-        quarantine = Some(publish::QuarantineMove {
-            from: qstaging,
-            to: qbase.join(run_id),
-        });
+    let rows = SplitRows {
+        total: counts.total,
+        passed: counts.total - counts.failing,
+        quarantined: counts.failing,
+    };
+    if counts.failing == 0 {
+        return Ok((rows, files, None));
     }
-    Ok((rows, files, quarantine))
+    let Some(quarantine) = quarantine.filter(|_| counts.failing_written) else {
+        return Err(PromoteError::Refused(
+            "split mode needs a `quarantine` zone in lakegate.toml for the failing rows".into(),
+        ));
+    };
+    fsync_tree(&quarantine.from)?;
+    Ok((rows, files, Some(quarantine)))
 }

@@ -63,7 +63,7 @@ impl ListMask {
             inline,
             long,
             table,
-            signature: super::kernel::string_signature(),
+            signature: super::udf::string_signature(),
         }
     }
 
@@ -130,7 +130,7 @@ impl ScalarUDFImpl for ListMask {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::kernel::on_array(&args.args[0], |a| Ok(Arc::new(self.evaluate(a)?) as ArrayRef))
+        super::udf::on_array(&args.args[0], |a| Ok(Arc::new(self.evaluate(a)?) as ArrayRef))
     }
 }
 
@@ -145,7 +145,7 @@ struct ListBit {
 impl ListBit {
     fn evaluate(&self, masks: &UInt64Array) -> BooleanArray {
         let (bit, flip) = (self.bit, u64::from(self.negated));
-        let values = super::kernel::pack(masks.values(), |m| ((m >> bit) & 1) ^ flip == 1);
+        let values = super::udf::pack(masks.values(), |m| ((m >> bit) & 1) ^ flip == 1);
         BooleanArray::new(values, masks.nulls().cloned())
     }
 }
@@ -168,7 +168,7 @@ impl ScalarUDFImpl for ListBit {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::kernel::on_array(&args.args[0], |a| {
+        super::udf::on_array(&args.args[0], |a| {
             let Some(masks) = a.as_any().downcast_ref::<UInt64Array>() else {
                 return exec_err!("lakegate_list_bit: unexpected {}", a.data_type());
             };

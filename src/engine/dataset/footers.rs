@@ -19,7 +19,7 @@ use datafusion::parquet::basic::{ColumnOrder, Type as PhysicalType};
 use datafusion::parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use datafusion::scalar::ScalarValue;
 
-use super::OpenDataset;
+use crate::engine::OpenDataset;
 use crate::suite::Format;
 
 /// What the footers of every file of a dataset say exactly.
@@ -186,7 +186,7 @@ impl FooterStats {
                     // Only nulls: no comparison is true.
                     return Some(false);
                 };
-                let v = super::kernel::lossless(value, &min.data_type())?;
+                let v = crate::engine::kernels::udf::lossless(value, &min.data_type())?;
                 let possible = match op {
                     Operator::Lt => min.partial_cmp(&v)? == Ordering::Less,
                     Operator::LtEq => min.partial_cmp(&v)? != Ordering::Greater,
@@ -202,7 +202,7 @@ impl FooterStats {
 
 /// Whether Parquet's min/max of a type order values the way a query compares them.
 fn exact_order(dt: &DataType) -> bool {
-    super::kernel::fits_i64(dt)
+    crate::engine::kernels::udf::fits_i64(dt)
         || matches!(
             dt,
             DataType::UInt64

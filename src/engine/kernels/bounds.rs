@@ -110,7 +110,7 @@ impl Outside {
             Some((lo, hi)) if lo <= T::MAX && hi >= T::MIN => {
                 let lo = T::narrow(lo.max(T::MIN));
                 let span = T::narrow(hi.min(T::MAX)).offset(lo);
-                super::kernel::pack(values, |v| v.offset(lo) > span)
+                super::udf::pack(values, |v| v.offset(lo) > span)
             }
             _ => BooleanBuffer::new_set(values.len()),
         }
@@ -125,10 +125,10 @@ impl Outside {
         };
         let (lo, hi) = (convert(lo), convert(hi));
         match (self.lo_eq, self.hi_eq) {
-            (false, false) => super::kernel::pack(values, |v| !((v >= lo) & (v <= hi))),
-            (true, false) => super::kernel::pack(values, |v| !((v > lo) & (v <= hi))),
-            (false, true) => super::kernel::pack(values, |v| !((v >= lo) & (v < hi))),
-            (true, true) => super::kernel::pack(values, |v| !((v > lo) & (v < hi))),
+            (false, false) => super::udf::pack(values, |v| !((v >= lo) & (v <= hi))),
+            (true, false) => super::udf::pack(values, |v| !((v > lo) & (v <= hi))),
+            (false, true) => super::udf::pack(values, |v| !((v >= lo) & (v < hi))),
+            (true, true) => super::udf::pack(values, |v| !((v > lo) & (v < hi))),
         }
     }
 }
@@ -185,13 +185,13 @@ impl ScalarUDFImpl for OutsideUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::kernel::on_array(&args.args[0], |a| Ok(Arc::new(self.evaluate(a)?) as ArrayRef))
+        super::udf::on_array(&args.args[0], |a| Ok(Arc::new(self.evaluate(a)?) as ArrayRef))
     }
 }
 
 /// A literal as a bound of a column of type `dt`, when it converts without loss.
 fn bound(v: &ScalarValue, dt: &DataType) -> Option<Bound> {
-    let same = super::kernel::lossless(v, dt)?;
+    let same = super::udf::lossless(v, dt)?;
     match same {
         ScalarValue::Float64(Some(f)) if !f.is_nan() => Some(Bound::Float(if f == 0.0 { 0.0 } else { f })),
         ScalarValue::Float32(Some(f)) if !f.is_nan() => Some(Bound::Float(if f == 0.0 { 0.0 } else { f64::from(f) })),
@@ -204,7 +204,7 @@ fn bound(v: &ScalarValue, dt: &DataType) -> Option<Bound> {
 }
 
 fn supported(dt: &DataType) -> bool {
-    super::kernel::fits_i64(dt)
+    super::udf::fits_i64(dt)
         || matches!(
             dt,
             DataType::Float64 | DataType::Float32 | DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)

@@ -157,10 +157,14 @@ fn checked(op: Op, ty: DataType, l: Expr, r: Expr) -> Expr {
 
 /// `sum(x)` of an integer expression, accumulated without overflow.
 pub fn wide_sum(x: Expr) -> Expr {
+    wide_sum_udaf().call(vec![x])
+}
+
+/// `lakegate_sum_int`, the function [`wide_sum`] calls, to register by name.
+pub fn wide_sum_udaf() -> AggregateUDF {
     AggregateUDF::from(WideSumUdaf {
         signature: Signature::any(1, Volatility::Immutable),
     })
-    .call(vec![x])
 }
 
 /// `lakegate_sum_int(x)`: the sum of an integer column in 128 bits, as DECIMAL(38, 0).

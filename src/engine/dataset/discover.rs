@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::DatasetError;
+use crate::engine::error::DatasetError;
 use crate::paths::{glob_files, is_glob, is_hidden, literal_prefix, slash};
 use crate::suite::{DatasetSpec, Format};
 

@@ -24,7 +24,7 @@ struct KeyList {
 }
 
 fn list_type() -> DataType {
-    super::kernel::list_type(DataType::Int64)
+    super::udf::list_type(DataType::Int64)
 }
 
 impl AggregateUDFImpl for KeyList {
@@ -84,7 +84,7 @@ impl Keys {
     }
 
     fn list(&self) -> ScalarValue {
-        super::kernel::list_scalar(Arc::new(Int64Array::from(self.keys.clone())))
+        super::udf::list_scalar(Arc::new(Int64Array::from(self.keys.clone())))
     }
 }
 

@@ -31,8 +31,8 @@ use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 
 use super::discover::{DataFile, Discovered};
-use super::error::{DatasetError, clean, read_cause};
 use crate::checks::column;
+use crate::engine::error::{DatasetError, clean, read_cause};
 use crate::suite::{CsvSpec, DatasetSpec, Format};
 use crate::types::unify;
 

@@ -31,7 +31,7 @@ impl AggregateUDFImpl for CountTrue {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(super::kernel::list_type(DataType::UInt64))
+        Ok(super::udf::list_type(DataType::UInt64))
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
@@ -50,7 +50,7 @@ struct Counts {
 
 impl Counts {
     fn to_scalar(&self) -> ScalarValue {
-        super::kernel::list_scalar(Arc::new(UInt64Array::from(self.counts.clone())))
+        super::udf::list_scalar(Arc::new(UInt64Array::from(self.counts.clone())))
     }
 }
 

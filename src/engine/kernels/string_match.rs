@@ -223,7 +223,7 @@ impl ScalarUDFImpl for Match {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::kernel::on_array(&args.args[0], |a| Ok(Arc::new(self.evaluate(a)?) as _))
+        super::udf::on_array(&args.args[0], |a| Ok(Arc::new(self.evaluate(a)?) as _))
     }
 }
 
@@ -301,7 +301,7 @@ pub fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
         let udf = ScalarUDF::new_from_impl(Match {
             matcher,
             negated,
-            signature: super::kernel::string_signature(),
+            signature: super::udf::string_signature(),
         });
         Ok(Transformed::yes(udf.call(vec![value.clone()])))
     })
@@ -443,7 +443,7 @@ mod tests {
                 let m = Match {
                     matcher: Matcher::Set(StringSet::new(listed.iter().copied())),
                     negated,
-                    signature: super::super::kernel::string_signature(),
+                    signature: super::super::udf::string_signature(),
                 };
                 let expected: Vec<Option<bool>> = values
                     .iter()
@@ -471,7 +471,7 @@ mod tests {
             let m = Match {
                 matcher: Matcher::Classes(ClassSeq::compile(re).unwrap()),
                 negated: true,
-                signature: super::super::kernel::string_signature(),
+                signature: super::super::udf::string_signature(),
             };
             let regex = regex::Regex::new(re).unwrap();
             let got: Vec<Option<bool>> = m.evaluate(&a).unwrap().iter().collect();

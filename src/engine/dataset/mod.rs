@@ -1,0 +1,170 @@
+//! A dataset as files: finding them, reading their schemas, registering them as one table, and
+//! what can be known about them without a scan.
+//!
+//! [`discover`] lists the files (explicit paths, hive partitions, format); [`csv_quotes`] refuses a
+//! CSV file an unterminated quote would make shorter; [`source`] reads each file's schema, unifies
+//! them and builds the table; [`footers`] answers checks from Parquet footers; [`verify`] decodes
+//! Parquet files completely (before `promote` publishes, and to name a file a scan cannot read);
+//! [`csv_locate`] finds the line of a CSV read error in its file.
+
+pub mod csv_locate;
+pub mod csv_quotes;
+pub mod discover;
+pub mod footers;
+pub mod source;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::TableReference;
+
+pub use discover::{DataFile, Discovered};
+
+use super::Engine;
+use super::error::{self, DatasetError};
+use crate::checks::FileSchema;
+use crate::suite::{Format, Suite};
+
+/// A dataset whose files are found and registered, ready to be planned and run.
+#[derive(Debug, Clone)]
+pub struct OpenDataset {
+    pub name: String,
+    pub zone: String,
+    /// The dataset's directory.
+    pub root: PathBuf,
+    pub format: Format,
+    pub files: Vec<DataFile>,
+    pub file_schemas: Vec<FileSchema>,
+    pub schema: SchemaRef,
+    /// Whether the table is one scan over its files (not a union of file groups): its rows then come
+    /// in file order from a single-partition scan.
+    pub single_scan: bool,
+    /// Hive partition keys (the last columns of `schema`).
+    pub partition_keys: Vec<String>,
+    /// The registered table name.
+    pub table: String,
+}
+
+impl OpenDataset {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// Refuses CSV files that the reader would read short because of a quote that never closes
+/// ([`csv_quotes`]). The files are checked in parallel, off the async threads; the first bad file
+/// in file order is named.
+async fn check_quoting(spec: &crate::suite::DatasetSpec, files: &[DataFile]) -> Result<(), DatasetError> {
+    use futures::StreamExt;
+    let q = csv_quotes::Quoting {
+        delimiter: spec.csv.delimiter,
+        quote: spec.csv.quote,
+        escape: spec.csv.escape,
+        comment: spec.csv.comment,
+    };
+    let parallel = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let mut checks = futures::stream::iter(files.iter().map(|f| {
+        let path = f.path.clone();
+        async move {
+            let checked = tokio::task::spawn_blocking({
+                let path = path.clone();
+                move || csv_quotes::check_file(&path, q)
+            })
+            .await;
+            (path, checked)
+        }
+    }))
+    .buffered(parallel);
+    while let Some((path, checked)) = checks.next().await {
+        let message = match checked {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        return Err(DatasetError::Unreadable {
+            dataset: spec.name.get_ref().clone(),
+            path,
+            message,
+        });
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Finds a dataset's files (or takes the given list) and registers them as a table.
+    pub async fn open(
+        &self,
+        suite: &Suite,
+        lake_root: &Path,
+        zone_dir: &Path,
+        files: Option<Vec<PathBuf>>,
+    ) -> Result<OpenDataset, DatasetError> {
+        let spec = &suite.dataset;
+        let name = spec.name.get_ref().clone();
+        let d = match files {
+            None => discover::discover(lake_root, zone_dir, spec)?,
+            Some(list) => {
+                let root = zone_dir.join(spec.path.get_ref().trim_end_matches('/'));
+                let root = if root.is_file() {
+                    root.parent().map_or(root.clone(), Path::to_path_buf)
+                } else {
+                    root
+                };
+                discover::from_list(spec, &root, list)?
+            }
+        };
+        if d.format == Format::Csv {
+            check_quoting(spec, &d.files).await?;
+        }
+        let schemas = futures::future::try_join_all(
+            d.files
+                .iter()
+                .map(|f| source::file_schema(&self.ctx, spec, d.format, self.config.infer_rows, f)),
+        )
+        .await?;
+        let unified = source::unified_schema(spec, &d, &schemas)?;
+        let table =
+            source::build_table(&self.ctx, spec, &d, &schemas, &unified, self.config.infer_rows).map_err(|e| {
+                DatasetError::Query {
+                    dataset: name.clone(),
+                    message: error::clean(&e),
+                }
+            })?;
+        self.ctx
+            .register_table(TableReference::bare(name.clone()), table)
+            .map_err(|e| DatasetError::Query {
+                dataset: name.clone(),
+                message: error::clean(&e),
+            })?;
+        let mut groups: Vec<(&SchemaRef, &Vec<Option<String>>)> = Vec::new();
+        for (f, s) in d.files.iter().zip(&schemas) {
+            if !groups.contains(&(s, &f.partitions)) {
+                groups.push((s, &f.partitions));
+            }
+        }
+        let single_scan = groups.len() <= 1;
+        drop(groups);
+        let file_schemas = d
+            .files
+            .iter()
+            .zip(schemas)
+            .map(|(f, schema)| FileSchema {
+                file: f.rel.clone(),
+                schema,
+            })
+            .collect();
+        Ok(OpenDataset {
+            name,
+            zone: spec.zone.get_ref().clone(),
+            root: d.root.clone(),
+            format: d.format,
+            files: d.files.clone(),
+            file_schemas,
+            schema: unified,
+            partition_keys: d.partition_keys,
+            single_scan,
+            table: spec.name.get_ref().clone(),
+        })
+    }
+}

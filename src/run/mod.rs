@@ -1,0 +1,135 @@
+//! A run: suites loaded, datasets opened and planned ([`prepare`]), then each dataset measured by
+//! the engine, judged by its checks and sampled ([`dataset`], [`judge`]), and one [`RunResult`]
+//! assembled and recorded in the history store. Shared by `check`, `validate`, `schema` and
+//! `promote` (and later `audit`).
+//!
+//! Every configuration problem is found before any row is read: suites are parsed, then every
+//! dataset is opened (metadata only) and every check planned against its schema; only when all of
+//! that is clean does a scan start. The run owns the clock (`now`) and the history (baselines,
+//! accepted schemas); the engine sees neither.
+
+mod dataset;
+pub mod judge;
+pub mod prepare;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use futures::StreamExt;
+
+pub use judge::DatasetHistory;
+pub use judge::missing_columns;
+pub use prepare::{Prepared, load_suites, prepare};
+
+use crate::clock::Clock;
+use crate::config::Project;
+use crate::diag::Diagnostic;
+use crate::results::{DatasetResult, RunResult, Status};
+use crate::suite::Suite;
+
+/// What a run asks for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Datasets to check (empty: all).
+    pub datasets: Vec<String>,
+    pub clock: Clock,
+    pub command: String,
+    /// Check exactly these files for one dataset instead of listing its path.
+    pub files: Option<(String, Vec<PathBuf>)>,
+    /// The history store to read baselines and accepted schemas from and to record the run in.
+    pub history: Option<crate::history::Store>,
+    /// Whether to record the run in the history store (a dry run reads baselines, writes nothing).
+    pub record: bool,
+}
+
+/// A run that happened, or the configuration problems that stopped it.
+#[derive(Debug)]
+pub enum Outcome {
+    Config(Vec<Diagnostic>),
+    Ran(RunResult),
+}
+
+/// Runs the checks of the selected datasets.
+pub async fn check(project: &Project, suites: &[Suite], opts: &RunOptions) -> Outcome {
+    let started_at = opts.clock.wall();
+    match prepare(project, suites, opts).await {
+        Ok(p) => Outcome::Ran(execute(project, &p, opts, started_at).await),
+        Err(d) => Outcome::Config(d),
+    }
+}
+
+/// Runs prepared datasets (as many at once as `[engine] concurrency`) and assembles the run's
+/// result.
+pub async fn execute(
+    project: &Project,
+    prepared: &Prepared<'_>,
+    opts: &RunOptions,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> RunResult {
+    let now = if opts.clock.is_fixed() {
+        opts.clock.now()
+    } else {
+        started_at
+    };
+    let jobs = prepared
+        .selected
+        .iter()
+        .zip(&prepared.opened)
+        .zip(&prepared.plans)
+        .map(|((suite, open), plan)| dataset::run(project, &prepared.engine, suite, open, plan, opts, now));
+    let datasets: Vec<DatasetResult> = futures::stream::iter(jobs)
+        .buffered(project.engine.concurrency.max(1))
+        .collect()
+        .await;
+    let mut run = RunResult {
+        lakegate: env!("CARGO_PKG_VERSION"),
+        format_version: crate::results::FORMAT_VERSION,
+        run_id: uuid::Uuid::now_v7().to_string(),
+        command: opts.command.clone(),
+        started_at,
+        finished_at: opts.clock.wall(),
+        now,
+        status: Status::Pass,
+        summary: crate::results::Summary::default(),
+        datasets,
+    };
+    run.finalize();
+    if let Some(store) = opts.history.as_ref().filter(|_| opts.record) {
+        record(store, &run, prepared);
+    }
+    run
+}
+
+/// Records a run in the history store; a dataset's first recorded run accepts its schema as
+/// version 1. A failure to write is logged loudly but does not change the run's outcome.
+fn record(store: &crate::history::Store, run: &RunResult, prepared: &Prepared<'_>) {
+    let catalog = store.catalog();
+    let mut versions = HashMap::new();
+    for ds in prepared.opened.iter().flatten() {
+        if !run.datasets.iter().any(|d| d.name == ds.name && d.error.is_none()) || ds.is_empty() {
+            continue;
+        }
+        let version = match catalog.read_latest(&ds.name) {
+            Err(e) => Err(e),
+            Ok(Some(v)) => Ok(v.version),
+            Ok(None) => catalog
+                .accept(
+                    &ds.name,
+                    crate::history::catalog::columns_of(&ds.schema),
+                    "first run",
+                    Some(run.run_id.clone()),
+                    run.started_at,
+                )
+                .map(|(v, _)| v),
+        };
+        match version {
+            Ok(v) => {
+                versions.insert(ds.name.clone(), v);
+            }
+            Err(e) => tracing::error!(dataset = %ds.name, error = %e, "Could not record the accepted schema."),
+        }
+    }
+    if let Err(e) = store.append(run, &versions) {
+        tracing::error!(dir = %store.dir.display(), error = %e, "Could not record this run in the history store.");
+    }
+}
