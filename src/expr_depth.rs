@@ -106,8 +106,8 @@ pub fn too_deep(text: &str) -> Option<String> {
     (depth > MAX_DEPTH).then(|| {
         format!(
             "the SQL expression nests about {} operators deep; lakegate accepts at most {}",
-            crate::checks::fmt_count(depth as u64),
-            crate::checks::fmt_count(MAX_DEPTH as u64)
+            crate::results::numbers::fmt_count(depth as u64),
+            crate::results::numbers::fmt_count(MAX_DEPTH as u64)
         )
     })
 }

@@ -18,6 +18,7 @@ pub mod expr_depth;
 pub mod fragment;
 pub mod fs_atomic;
 pub mod history;
+pub mod layout;
 pub mod paths;
 pub mod promote;
 pub mod results;

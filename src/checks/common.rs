@@ -2,27 +2,12 @@
 
 use std::ops::Range;
 
-use serde::Serialize;
 use toml::Spanned;
 
 use super::KeyDoc;
 use crate::spanned::TableReader;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warn,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warn => "warn",
-        }
-    }
-}
+pub use crate::results::Severity;
 
 /// The common keys of one `[[check]]`.
 #[derive(Debug, Clone)]

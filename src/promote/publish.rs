@@ -28,9 +28,8 @@ use serde::{Deserialize, Serialize};
 use super::snapshot::{SnapFile, sha256_file};
 use crate::fs_atomic::{self, fault_point};
 
-/// The directory of lakegate's bookkeeping inside a dataset directory (hidden from readers).
-pub const META_DIR: &str = "_lakegate";
-const INTENT: &str = "_intent.json";
+pub use crate::layout::META_DIR;
+use crate::layout::{INTENT, is_run_id, run_dirs};
 
 /// Rows of a split promotion.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -102,38 +101,6 @@ pub struct Target {
     pub lake_root: PathBuf,
 }
 
-/// Whether a directory name is a run id lakegate made (a UUID): recovery never touches anything else.
-pub fn is_run_id(name: &str) -> bool {
-    uuid::Uuid::parse_str(name).is_ok_and(|u| u.hyphenated().to_string() == name)
-}
-
-/// The run directories in a staging directory: real directories named by run ids. A link there is
-/// an error (never followed); other names are left alone with a warning.
-fn run_dirs(staging_root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
-    let meta = staging_root.parent().unwrap_or(staging_root);
-    if !fs_atomic::own_dir(meta)? || !fs_atomic::own_dir(staging_root)? {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(staging_root)? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        let path = e.path();
-        if name.starts_with('.') {
-            continue;
-        }
-        if !is_run_id(&name) {
-            tracing::warn!(path = %path.display(), "Leaving alone an entry of lakegate's staging directory that lakegate did not create.");
-            continue;
-        }
-        if fs_atomic::own_dir(&path)? {
-            out.push((name, path));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 impl Target {
     pub fn meta(&self) -> PathBuf {
         self.dir.join(META_DIR)
@@ -185,19 +152,6 @@ fn read_intent(staging: &Path) -> Option<Manifest> {
     std::fs::read(staging.join(INTENT))
         .ok()
         .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok())
-}
-
-/// Files of promotions being published into `dir`: renamed into place before their manifest is
-/// written, so a reader must leave them out.
-pub fn uncommitted_files(dir: &Path) -> Vec<PathBuf> {
-    let t = Target {
-        dir: dir.to_path_buf(),
-        lake_root: PathBuf::new(),
-    };
-    t.pending_intents()
-        .iter()
-        .flat_map(|m| m.files.iter().map(|f| dir.join(&f.path)))
-        .collect()
 }
 
 /// What publishing did beyond the batch itself.

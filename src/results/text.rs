@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
+use super::numbers::count_of;
 use super::{RunResult, Status};
-use crate::checks::count_of;
 
 fn badge(s: Status) -> &'static str {
     match s {

@@ -13,6 +13,7 @@ mod history;
 mod inference;
 mod keys;
 mod kinds;
+mod layers;
 mod promote;
 mod promote_hostile;
 mod reads;

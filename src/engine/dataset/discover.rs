@@ -55,7 +55,7 @@ pub fn discover(lake_root: &Path, zone_dir: &Path, spec: &DatasetSpec) -> Result
             if !a.starts_with(zone_dir) || !dirs.insert(a.to_path_buf()) {
                 break;
             }
-            out.extend(crate::promote::publish::uncommitted_files(a));
+            out.extend(crate::layout::uncommitted_files(a));
         }
     };
     visit(&dataset_dir(zone_dir, spec), &mut dirs, &mut in_flight);

@@ -1,0 +1,34 @@
+//! Numbers as people read them in messages and reports: `1,234,567`, `1 row`, `0.3%`.
+
+/// `1,234,567`.
+pub fn fmt_count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1 row`, `0 rows`, `1,234 files`: a count and its noun in the right number.
+pub fn count_of(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", fmt_count(n), if n == 1 { one } else { many })
+}
+
+/// `0.3%`, `12%`, `0.012%`.
+pub fn fmt_pct(f: f64) -> String {
+    let p = f * 100.0;
+    if p == 0.0 {
+        "0%".into()
+    } else if p >= 10.0 {
+        format!("{p:.0}%")
+    } else if p >= 1.0 {
+        format!("{p:.1}%").replace(".0%", "%")
+    } else {
+        let s = format!("{p:.3}");
+        format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
