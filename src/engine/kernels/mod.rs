@@ -17,7 +17,7 @@
 //! Beside the pipeline: [`overflow`] (checked integer arithmetic and 128-bit `sum`, applied when a
 //! fragment is parsed, so every later step sees checked arithmetic), [`key_list`] (integer keys
 //! collected by the fused scan of CSV/JSON) and [`key_bitmap`] (repeated integer keys by bitmaps),
-//! and [`udf`], the plumbing they share. Each kernel has unit tests comparing it with DataFusion's
+//! [`string_set`] (the string sets of `IN` lists) and [`udf`], the plumbing they share. Each kernel has unit tests comparing it with DataFusion's
 //! own evaluation of the expression it replaces.
 
 pub mod bounds;
@@ -27,6 +27,7 @@ pub mod key_list;
 pub mod overflow;
 pub mod shared_lists;
 pub mod string_match;
+pub mod string_set;
 pub mod udf;
 pub mod view_table;
 

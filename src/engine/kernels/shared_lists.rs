@@ -18,7 +18,8 @@ use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::string_match::{COMPARE_UP_TO, Match, Matcher, StringSet, inline_view};
+use super::string_match::list_test;
+use super::string_set::{COMPARE_UP_TO, StringSet, inline_view};
 use super::view_table::ViewTable;
 
 /// The most lists one mask holds.
@@ -174,16 +175,6 @@ impl ScalarUDFImpl for ListBit {
             };
             Ok(Arc::new(self.evaluate(masks)) as ArrayRef)
         })
-    }
-}
-
-/// The list test in `e`, when it is one: `(value, set, negated)`.
-fn list_test(e: &Expr) -> Option<(&Expr, &StringSet, bool)> {
-    let Expr::ScalarFunction(f) = e else { return None };
-    let m = f.func.inner().downcast_ref::<Match>()?;
-    match &m.matcher {
-        Matcher::Set(set) if f.args.len() == 1 => Some((&f.args[0], set, m.negated)),
-        _ => None,
     }
 }
 

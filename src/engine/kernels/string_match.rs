@@ -26,7 +26,7 @@ use datafusion::logical_expr::{
 };
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
-use super::view_table::ViewTable;
+use super::string_set::StringSet;
 
 /// The longest sequence compiled (longer patterns are rare and keep the regex).
 const MAX_LEN: usize = 64;
@@ -115,74 +115,9 @@ fn ascii_set(class: &Class) -> Option<u128> {
     Some(set)
 }
 
-/// The strings of an `IN` list, as Utf8View inline views where they fit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StringSet {
-    /// Views of the values of at most 12 bytes.
-    pub(super) inline: Vec<u128>,
-    /// The values longer than that.
-    pub(super) long: Vec<String>,
-    /// The inline views as a hash table, when there are more than a few.
-    table: Option<ViewTable>,
-}
-
-/// Up to this many listed values, comparing with each is cheaper than a table lookup.
-pub(super) const COMPARE_UP_TO: usize = 4;
-
-/// The Utf8View view of a value of at most 12 bytes: its length, then its bytes, zero-padded.
-pub(super) fn inline_view(b: &[u8]) -> u128 {
-    let mut buf = [0u8; 16];
-    buf[..4].copy_from_slice(&u32::try_from(b.len()).unwrap_or(u32::MAX).to_le_bytes());
-    buf[4..4 + b.len()].copy_from_slice(b);
-    u128::from_le_bytes(buf)
-}
-
-impl StringSet {
-    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
-        let (mut inline, mut long) = (Vec::new(), Vec::new());
-        for v in values {
-            if v.len() <= 12 {
-                inline.push(inline_view(v.as_bytes()));
-            } else {
-                long.push(v.to_string());
-            }
-        }
-        inline.sort_unstable();
-        inline.dedup();
-        long.sort_unstable();
-        long.dedup();
-        let table = if inline.len() > COMPARE_UP_TO {
-            ViewTable::new(&inline.iter().map(|v| (*v, 1)).collect::<Vec<_>>())
-        } else {
-            None
-        };
-        Self { inline, long, table }
-    }
-
-    pub fn contains(&self, v: &str) -> bool {
-        if v.len() <= 12 {
-            self.inline.contains(&inline_view(v.as_bytes()))
-        } else {
-            self.long.iter().any(|l| l == v)
-        }
-    }
-
-    /// Whether a Utf8View view (and, for long values, its string) is in the set. The listed views
-    /// are compared without an early exit: which one matches changes from row to row, and a
-    /// mispredicted branch costs more than the comparisons it saves. A long value's view (length
-    /// above 12) never equals an inline one.
-    fn contains_view(&self, view: u128, value: impl FnOnce() -> bool) -> bool {
-        let inline = match &self.table {
-            Some(t) => t.get(view) != 0,
-            None => self.inline.iter().fold(false, |hit, v| hit | (*v == view)),
-        };
-        inline || (!self.long.is_empty() && (view as u32) > 12 && value())
-    }
-}
-
 /// What `lakegate_match` tests.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) enum Matcher {
+enum Matcher {
     Classes(ClassSeq),
     Set(StringSet),
 }
@@ -198,7 +133,7 @@ impl Matcher {
 
 /// `lakegate_match(value)`: whether a string matches (negated for `!~` and `NOT IN`); null for null.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub(super) struct Match {
+struct Match {
     pub(super) matcher: Matcher,
     pub(super) negated: bool,
     signature: Signature,
@@ -306,6 +241,17 @@ pub fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
         Ok(Transformed::yes(udf.call(vec![value.clone()])))
     })
     .map_or(original, |t| t.data)
+}
+
+/// The list test in `e`, when it is a `lakegate_match` over a list (`IN`, `NOT IN`):
+/// `(value, set, negated)`. For [`super::shared_lists`], which merges such tests.
+pub fn list_test(e: &Expr) -> Option<(&Expr, &StringSet, bool)> {
+    let Expr::ScalarFunction(f) = e else { return None };
+    let m = f.func.inner().downcast_ref::<Match>()?;
+    match &m.matcher {
+        Matcher::Set(set) if f.args.len() == 1 => Some((&f.args[0], set, m.negated)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ impl ViewTable {
 
 #[cfg(test)]
 mod tests {
-    use super::super::string_match::inline_view;
+    use super::super::string_set::inline_view;
     use super::*;
 
     #[test]
