@@ -630,57 +630,9 @@ impl Engine {
                     continue;
                 }
             };
-            let mut repeated_keys = Vec::new();
-            let observation = match &p.shape {
-                Shape::Rows { .. } => Ok(Observation::Rows {
-                    failing: c.failing.unwrap_or(0),
-                }),
-                Shape::Aggregates(_) => Ok(Observation::Aggregates { values: c.values }),
-                Shape::Missing { found, .. } => Err(found.sentence()),
-                Shape::Schema => Ok(Observation::Schema {
-                    files: &ds.file_schemas,
-                    unified: &ds.schema,
-                    compare_file_types: ds.format == crate::suite::Format::Parquet,
-                }),
-                Shape::Unique { columns } => {
-                    let n = suite.checks[p.index].common.sample;
-                    let hint = match c.values.as_slice() {
-                        [lo, hi] => super::kernels::key_bitmap::range(lo, hi, rows)
-                            .map_or(KeyHint::None, |(lo, span)| KeyHint::Range(lo, span)),
-                        [keys] => super::kernels::key_list::collected(keys).map_or(KeyHint::None, KeyHint::Collected),
-                        _ => KeyHint::None,
-                    };
-                    match self
-                        .unique(&ds.table, columns, p.scope.as_ref(), n, hint, &queries)
-                        .await
-                    {
-                        Ok((failing_rows, duplicate_keys, sample)) => {
-                            repeated_keys = sample;
-                            Ok(Observation::Unique {
-                                failing_rows,
-                                duplicate_keys,
-                            })
-                        }
-                        Err(e) => {
-                            unreadable |= is_read_error(&e)
-                                && !matches!(&e, datafusion::error::DataFusionError::External(x) if x.is::<watchdog::Stalled>());
-                            Err(clean(&e))
-                        }
-                    }
-                }
-                Shape::Reference {
-                    column,
-                    dataset,
-                    to_column,
-                } => self
-                    .reference(&ds.table, column, dataset, to_column, p.scope.as_ref(), &queries)
-                    .await
-                    .map(|(failing_rows, distinct_missing)| Observation::Reference {
-                        failing_rows,
-                        distinct_missing,
-                    })
-                    .map_err(|e| format!("cannot compare with dataset `{dataset}`: {}", clean(&e))),
-            };
+            let (observation, repeated_keys) = self.observe(suite, ds, p, &c, rows, &queries).await;
+            unreadable |= observation.as_ref().err().is_some_and(|(_, read)| *read);
+            let observation = observation.map_err(|(why, _)| why);
             checks.push(Measured {
                 in_scope: c.in_scope,
                 observation,
@@ -699,6 +651,74 @@ impl Engine {
             checks,
             error: None,
         }
+    }
+
+    /// The observation of one check from what the fused scan counted, running its keyed query if
+    /// it has one; a `unique` check's most repeated keys come with it. An error says why, and
+    /// whether it is a read error of the dataset's own files.
+    async fn observe<'d>(
+        &self,
+        suite: &Suite,
+        ds: &'d OpenDataset,
+        p: &PlannedCheck,
+        counted: &Counted,
+        rows: u64,
+        queries: &AtomicU32,
+    ) -> (Result<Observation<'d>, (String, bool)>, Vec<Value>) {
+        let mut repeated_keys = Vec::new();
+        let observation = match &p.shape {
+            Shape::Rows { .. } => Ok(Observation::Rows {
+                failing: counted.failing.unwrap_or(0),
+            }),
+            Shape::Aggregates(_) => Ok(Observation::Aggregates {
+                values: counted.values.clone(),
+            }),
+            Shape::Missing { found, .. } => Err((found.sentence(), false)),
+            Shape::Schema => Ok(Observation::Schema {
+                files: &ds.file_schemas,
+                unified: &ds.schema,
+                compare_file_types: ds.format == crate::suite::Format::Parquet,
+            }),
+            Shape::Unique { columns } => {
+                let n = suite.checks[p.index].common.sample;
+                let hint = match counted.values.as_slice() {
+                    [lo, hi] => super::kernels::key_bitmap::range(lo, hi, rows)
+                        .map_or(KeyHint::None, |(lo, span)| KeyHint::Range(lo, span)),
+                    [keys] => super::kernels::key_list::collected(keys).map_or(KeyHint::None, KeyHint::Collected),
+                    _ => KeyHint::None,
+                };
+                match self
+                    .unique(&ds.table, columns, p.scope.as_ref(), n, hint, queries)
+                    .await
+                {
+                    Ok((failing_rows, duplicate_keys, sample)) => {
+                        repeated_keys = sample;
+                        Ok(Observation::Unique {
+                            failing_rows,
+                            duplicate_keys,
+                        })
+                    }
+                    Err(e) => {
+                        let read = is_read_error(&e)
+                            && !matches!(&e, datafusion::error::DataFusionError::External(x) if x.is::<watchdog::Stalled>());
+                        Err((clean(&e), read))
+                    }
+                }
+            }
+            Shape::Reference {
+                column,
+                dataset,
+                to_column,
+            } => self
+                .reference(&ds.table, column, dataset, to_column, p.scope.as_ref(), queries)
+                .await
+                .map(|(failing_rows, distinct_missing)| Observation::Reference {
+                    failing_rows,
+                    distinct_missing,
+                })
+                .map_err(|e| (format!("cannot compare with dataset `{dataset}`: {}", clean(&e)), false)),
+        };
+        (observation, repeated_keys)
     }
 
     /// The fused scan over every planned check. If it fails, each check is run alone to find the

@@ -175,13 +175,24 @@ fn find_suite<'a>(suites: &'a [Suite], name: &str) -> Result<&'a Suite, PromoteE
     })
 }
 
-/// Runs a promotion.
-pub async fn promote(
-    project: &Project,
-    suites: &[Suite],
-    opts: &PromoteOptions,
-) -> Result<PromoteReport, PromoteError> {
-    let suite = find_suite(suites, &opts.dataset)?;
+/// Where a promotion reads and writes.
+struct Places {
+    from_zone: String,
+    to_zone: String,
+    from_dir: PathBuf,
+    to_dir: PathBuf,
+    /// The dataset's base directory in the source zone.
+    source_base: PathBuf,
+    /// That directory relative to its zone: the same in the target and quarantine zones.
+    rel_base: PathBuf,
+    target: Target,
+    /// The dataset's directory in the quarantine zone, when the project has one.
+    quarantine_dir: Option<PathBuf>,
+}
+
+/// The zones and directories of a promotion, checked: distinct zones, every directory inside its
+/// zone (`check_layout`).
+fn locate(project: &Project, suite: &Suite, opts: &PromoteOptions) -> Result<Places, PromoteError> {
     let from_zone = suite.dataset.zone.get_ref().clone();
     let to_zone = target_zone(project, suite, opts.to.as_deref()).map_err(|d| PromoteError::Config(vec![d]))?;
     if to_zone == from_zone {
@@ -215,50 +226,79 @@ pub async fn promote(
         &[(&from_zone, &from_dir, &source_base), (&to_zone, &to_dir, &target.dir)],
         quarantine_dir.as_deref(),
     )?;
-    let run_id = uuid::Uuid::now_v7().to_string();
+    Ok(Places {
+        from_zone,
+        to_zone,
+        from_dir,
+        to_dir,
+        source_base,
+        rel_base,
+        target,
+        quarantine_dir,
+    })
+}
 
+/// Locks every directory the promotion shares with others: the dataset's base directory as
+/// written and, since links may make it another dataset's, as links resolve it in each zone.
+fn lock_places(
+    project: &Project,
+    at: &Places,
+    opts: &PromoteOptions,
+    run_id: &str,
+) -> Result<lock::DatasetLock, PromoteError> {
     let holder = format!(
         "pid {} (run {run_id}, started {})",
         std::process::id(),
         opts.clock.wall().to_rfc3339()
     );
-    // Links may make this dataset's directories another's: lock them as they resolve too.
     let resolved_rel = |zone_dir: &Path, dir: &Path| {
         crate::paths::resolved(dir)
             .strip_prefix(crate::paths::resolved(zone_dir))
-            .map_or_else(|_| rel_base.clone(), Path::to_path_buf)
+            .map_or_else(|_| at.rel_base.clone(), Path::to_path_buf)
     };
     let mut lock_dirs = vec![
-        rel_base.clone(),
-        resolved_rel(&from_dir, &source_base),
-        resolved_rel(&to_dir, &target.dir),
+        at.rel_base.clone(),
+        resolved_rel(&at.from_dir, &at.source_base),
+        resolved_rel(&at.to_dir, &at.target.dir),
     ];
-    if let (Some(q), Some(qd)) = (project.zone_dir("quarantine"), quarantine_dir.as_deref()) {
+    if let (Some(q), Some(qd)) = (project.zone_dir("quarantine"), at.quarantine_dir.as_deref()) {
         lock_dirs.push(resolved_rel(&q, qd));
     }
-    let _lock = lock::acquire(
+    Ok(lock::acquire(
         &project.lake_root,
         &lock_dirs,
         &opts.dataset,
         opts.lock_timeout,
         &holder,
         opts.dry_run,
-    )?;
-    let recovered = publish::recover(&target, quarantine_dir.as_deref(), opts.dry_run)
-        .map_err(|e| PromoteError::io(&target.meta(), &e))?;
+    )?)
+}
+
+/// Runs a promotion: locate, lock, recover, take the batch, gate it, publish it.
+pub async fn promote(
+    project: &Project,
+    suites: &[Suite],
+    opts: &PromoteOptions,
+) -> Result<PromoteReport, PromoteError> {
+    let suite = find_suite(suites, &opts.dataset)?;
+    let at = locate(project, suite, opts)?;
+    let run_id = uuid::Uuid::now_v7().to_string();
+    let _lock = lock_places(project, &at, opts, &run_id)?;
+    let recovered = publish::recover(&at.target, at.quarantine_dir.as_deref(), opts.dry_run)
+        .map_err(|e| PromoteError::io(&at.target.meta(), &e))?;
 
     let mut report = PromoteReport {
         lakegate: env!("CARGO_PKG_VERSION"),
         run_id: run_id.clone(),
         dataset: opts.dataset.clone(),
-        from_zone: from_zone.clone(),
-        to_zone: to_zone.clone(),
+        from_zone: at.from_zone.clone(),
+        to_zone: at.to_zone.clone(),
         mode: opts.mode,
         status: "recovered",
         message: String::new(),
         batch: Vec::new(),
         published: Vec::new(),
-        target: display_path(&target.dir),
+        target: display_path(&at.target.dir),
         quarantine: None,
         rows: None,
         recovered,
@@ -273,54 +313,9 @@ pub async fn promote(
         };
         return Ok(report);
     }
-
-    // The batch: the source files now, minus those already published unchanged.
-    let found = discover::discover(&project.lake_root, &from_dir, &suite.dataset)?;
-    let snap = snapshot::take(&found.files).map_err(|e| PromoteError::io(&source_base, &e))?;
-    // In a dry run, an interrupted promotion that recovery would finish counts as published.
-    let mut done_runs = target.manifests();
-    if opts.dry_run {
-        done_runs.extend(target.pending_intents());
-    }
-    let done: Vec<SnapFile> = done_runs.into_iter().flat_map(|m| m.batch).collect();
-    let (already, batch): (Vec<BatchFile>, Vec<BatchFile>) = snap.into_iter().partition(|f| {
-        done.iter()
-            .any(|d| d.path == f.record.path && d.sha256 == f.record.sha256)
-    });
-    // A file promoted before that has changed since would publish its old rows a second time.
-    if let Some(f) = batch.iter().find(|f| done.iter().any(|d| d.path == f.record.path)) {
-        return Err(PromoteError::Refused(format!(
-            "{} was promoted before and has changed since; lakegate never promotes a file twice \
-             (its earlier rows are already in `{to_zone}`). Write new rows to a new file, or remove this one",
-            display_path(&f.source)
-        )));
-    }
-    report.batch = batch.iter().map(|f| f.record.clone()).collect();
-    if batch.is_empty() {
-        report.status = if already.is_empty() {
-            "nothing_to_promote"
-        } else {
-            "already_promoted"
-        };
-        report.message = if already.is_empty() {
-            format!(
-                "`{}` has no files in zone `{from_zone}`; nothing to promote.",
-                opts.dataset
-            )
-        } else {
-            format!(
-                "{} of `{}` {} already promoted to `{to_zone}` unchanged; nothing to do.",
-                if already.len() == 1 {
-                    "The only file".to_string()
-                } else {
-                    format!("All {} files", already.len())
-                },
-                opts.dataset,
-                if already.len() == 1 { "was" } else { "were" }
-            )
-        };
+    let Some(batch) = take_batch(project, suite, &at, opts, &mut report)? else {
         return Ok(report);
-    }
+    };
     fault_point("after-snapshot");
 
     // The gate: the suite on exactly the batch.
@@ -340,30 +335,13 @@ pub async fn promote(
     if let Some(e) = result.datasets.first().and_then(|d| d.error.clone()) {
         return Err(PromoteError::Refused(e));
     }
-
     let passed = match opts.mode {
         Mode::Batch => matches!(result.status, Status::Pass | Status::Warn),
         Mode::Split => split::gate_passes(&result, prepared.plans.first().map_or(&[][..], Vec::as_slice)),
     };
     report.results = Some(result.clone());
     if !passed {
-        report.status = if opts.dry_run { "would_fail" } else { "failed" };
-        report.message = format!(
-            "The batch of {} failed the `{}` suite; `{to_zone}` is untouched.",
-            crate::checks::count_of(batch.len() as u64, "file", "files"),
-            opts.dataset
-        );
-        if suite.dataset.on_fail == OnFail::Quarantine && !opts.dry_run {
-            let (q, kept) = quarantine_batch(project, &rel_base, &run_id, &batch, &result)?;
-            report.message.push_str(&format!(" The batch was moved to {q}."));
-            if !kept.is_empty() {
-                report
-                    .message
-                    .push_str(&format!(" Not removed from `{from_zone}`: {}.", kept.join("; ")));
-            }
-            report.quarantine = Some(q);
-            report.kept_sources = kept;
-        }
+        refuse(project, suite, &at, opts, &run_id, &batch, &result, &mut report)?;
         return Ok(report);
     }
     crate::engine::dataset::verify::parquet_batch(batch.iter().map(|f| f.source.clone()))
@@ -373,20 +351,142 @@ pub async fn promote(
         report.published = batch.iter().map(|f| f.record.path.clone()).collect();
         report.message = format!(
             "The batch of {} passed; it would be published to {}.",
-            crate::checks::count_of(batch.len() as u64, "file", "files"),
+            crate::results::numbers::count_of(batch.len() as u64, "file", "files"),
             report.target
         );
         return Ok(report);
     }
+    publish_batch(
+        project,
+        &prepared,
+        suite,
+        &at,
+        opts,
+        &run_id,
+        &batch,
+        &result,
+        &mut report,
+    )
+    .await?;
+    Ok(report)
+}
 
-    let staging = target.staging(&run_id);
+/// The batch: the source files now, minus those already published unchanged. `None` (with the
+/// report saying why) when there is nothing to promote.
+fn take_batch(
+    project: &Project,
+    suite: &Suite,
+    at: &Places,
+    opts: &PromoteOptions,
+    report: &mut PromoteReport,
+) -> Result<Option<Vec<BatchFile>>, PromoteError> {
+    let found = discover::discover(&project.lake_root, &at.from_dir, &suite.dataset)?;
+    let snap = snapshot::take(&found.files).map_err(|e| PromoteError::io(&at.source_base, &e))?;
+    // In a dry run, an interrupted promotion that recovery would finish counts as published.
+    let mut done_runs = at.target.manifests();
+    if opts.dry_run {
+        done_runs.extend(at.target.pending_intents());
+    }
+    let done: Vec<SnapFile> = done_runs.into_iter().flat_map(|m| m.batch).collect();
+    let (already, batch): (Vec<BatchFile>, Vec<BatchFile>) = snap.into_iter().partition(|f| {
+        done.iter()
+            .any(|d| d.path == f.record.path && d.sha256 == f.record.sha256)
+    });
+    // A file promoted before that has changed since would publish its old rows a second time.
+    if let Some(f) = batch.iter().find(|f| done.iter().any(|d| d.path == f.record.path)) {
+        return Err(PromoteError::Refused(format!(
+            "{} was promoted before and has changed since; lakegate never promotes a file twice \
+             (its earlier rows are already in `{}`). Write new rows to a new file, or remove this one",
+            display_path(&f.source),
+            at.to_zone
+        )));
+    }
+    report.batch = batch.iter().map(|f| f.record.clone()).collect();
+    if !batch.is_empty() {
+        return Ok(Some(batch));
+    }
+    report.status = if already.is_empty() {
+        "nothing_to_promote"
+    } else {
+        "already_promoted"
+    };
+    report.message = if already.is_empty() {
+        format!(
+            "`{}` has no files in zone `{}`; nothing to promote.",
+            opts.dataset, at.from_zone
+        )
+    } else {
+        format!(
+            "{} of `{}` {} already promoted to `{}` unchanged; nothing to do.",
+            if already.len() == 1 {
+                "The only file".to_string()
+            } else {
+                format!("All {} files", already.len())
+            },
+            opts.dataset,
+            if already.len() == 1 { "was" } else { "were" },
+            at.to_zone
+        )
+    };
+    Ok(None)
+}
+
+/// A batch that failed its suite: the target is untouched; with `on_fail = "quarantine"` the
+/// batch moves to the quarantine zone with its results.
+#[allow(clippy::too_many_arguments)]
+fn refuse(
+    project: &Project,
+    suite: &Suite,
+    at: &Places,
+    opts: &PromoteOptions,
+    run_id: &str,
+    batch: &[BatchFile],
+    result: &RunResult,
+    report: &mut PromoteReport,
+) -> Result<(), PromoteError> {
+    report.status = if opts.dry_run { "would_fail" } else { "failed" };
+    report.message = format!(
+        "The batch of {} failed the `{}` suite; `{}` is untouched.",
+        crate::results::numbers::count_of(batch.len() as u64, "file", "files"),
+        opts.dataset,
+        at.to_zone
+    );
+    if suite.dataset.on_fail == OnFail::Quarantine && !opts.dry_run {
+        let (q, kept) = quarantine_batch(project, &at.rel_base, run_id, batch, result)?;
+        report.message.push_str(&format!(" The batch was moved to {q}."));
+        if !kept.is_empty() {
+            report
+                .message
+                .push_str(&format!(" Not removed from `{}`: {}.", at.from_zone, kept.join("; ")));
+        }
+        report.quarantine = Some(q);
+        report.kept_sources = kept;
+    }
+    Ok(())
+}
+
+/// A batch that passed: staged (copies, or the split's two halves), committed through
+/// [`publish`], and the sources removed with `--move`.
+#[allow(clippy::too_many_arguments)]
+async fn publish_batch(
+    project: &Project,
+    prepared: &run::Prepared<'_>,
+    suite: &Suite,
+    at: &Places,
+    opts: &PromoteOptions,
+    run_id: &str,
+    batch: &[BatchFile],
+    result: &RunResult,
+    report: &mut PromoteReport,
+) -> Result<(), PromoteError> {
+    let staging = at.target.staging(run_id);
     let mut manifest = Manifest {
         lakegate: env!("CARGO_PKG_VERSION").into(),
         format_version: 1,
-        run_id: run_id.clone(),
+        run_id: run_id.to_string(),
         dataset: opts.dataset.clone(),
-        from_zone,
-        to_zone: to_zone.clone(),
+        from_zone: at.from_zone.clone(),
+        to_zone: at.to_zone.clone(),
         mode: match opts.mode {
             Mode::Batch => "batch".into(),
             Mode::Split => "split".into(),
@@ -404,57 +504,48 @@ pub async fn promote(
             .as_ref()
             .and_then(|s| s.catalog().latest(&opts.dataset))
             .map(|v| v.version),
-        results: serde_json::to_value(&result).unwrap_or_default(),
+        results: serde_json::to_value(result).unwrap_or_default(),
     };
     let staged = match opts.mode {
-        Mode::Batch => stage_copies(&target, &staging, &batch),
-        Mode::Split => {
-            let staged = split::stage(project, &prepared, suite, &staging, &rel_base, &run_id)
-                .await
-                .and_then(|s| unchanged_since_snapshot(&batch).map(|()| s));
-            let (rows, files, q) = match staged {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = fs_atomic::remove_dir_all(&staging);
-                    if let Some(q) = project.zone_dir("quarantine") {
-                        let _ = fs_atomic::remove_dir_all(
-                            &q.join(&rel_base).join(publish::META_DIR).join("staging").join(&run_id),
-                        );
-                    }
-                    return Err(e);
-                }
-            };
-            manifest.rows = Some(rows);
-            manifest.quarantine = q.as_ref().map(|q| display_path(&q.to));
-            manifest.quarantine_move = q;
-            report.rows = Some(rows);
-            report.quarantine = manifest.quarantine.clone();
-            Ok(files)
-        }
+        Mode::Batch => stage_copies(&at.target, &staging, batch),
+        Mode::Split => split::stage(project, prepared, suite, &staging, &at.rel_base, run_id)
+            .await
+            .and_then(|s| unchanged_since_snapshot(batch).map(|()| s))
+            .map(|(rows, files, q)| {
+                manifest.rows = Some(rows);
+                manifest.quarantine = q.as_ref().map(|q| display_path(&q.to));
+                manifest.quarantine_move = q;
+                report.rows = Some(rows);
+                report.quarantine = manifest.quarantine.clone();
+                files
+            }),
     };
-    let files = match staged {
+    manifest.files = match staged {
         Ok(f) => f,
         Err(e) => {
             let _ = fs_atomic::remove_dir_all(&staging);
+            if let Some(q) = &at.quarantine_dir {
+                let _ = fs_atomic::remove_dir_all(&q.join(publish::META_DIR).join("staging").join(run_id));
+            }
             return Err(e);
         }
     };
     fault_point("after-staging");
-    manifest.files = files;
-    let published = publish::commit(&target, &staging, &manifest).map_err(|e| PromoteError::io(&target.dir, &e))?;
+    let published =
+        publish::commit(&at.target, &staging, &manifest).map_err(|e| PromoteError::io(&at.target.dir, &e))?;
     report.published = manifest.files.iter().map(|f| f.path.clone()).collect();
     report.status = "promoted";
     report.message = match manifest.rows {
         Some(r) => format!(
             "{} of {} passed and were published to {}; {} went to quarantine.",
             r.passed,
-            crate::checks::count_of(r.total, "row", "rows"),
+            crate::results::numbers::count_of(r.total, "row", "rows"),
             report.target,
-            crate::checks::count_of(r.quarantined, "row", "rows")
+            crate::results::numbers::count_of(r.quarantined, "row", "rows")
         ),
         None => format!(
             "Published {} to {}.",
-            crate::checks::count_of(manifest.files.len() as u64, "file", "files"),
+            crate::results::numbers::count_of(manifest.files.len() as u64, "file", "files"),
             report.target
         ),
     };
@@ -464,7 +555,7 @@ pub async fn promote(
             .push_str(&sources_sentence(batch.len(), &published.kept_sources));
     }
     report.kept_sources = published.kept_sources;
-    Ok(report)
+    Ok(())
 }
 
 /// Links resolved, every directory a promotion touches stays inside its zone, and the zones involved
