@@ -104,11 +104,7 @@ fn run_case(case: &Path) -> Value {
     if !args.iter().any(|a| a == "--now" || a.starts_with("--now=")) {
         cmd.args(["--now", NOW]);
     }
-    let out = cmd
-        .current_dir(p.path())
-        .env_remove("LAKEGATE_LOG")
-        .output()
-        .unwrap();
+    let out = cmd.current_dir(p.path()).env_remove("LAKEGATE_LOG").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let mut v = Map::new();
