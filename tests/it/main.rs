@@ -16,5 +16,6 @@ mod kinds;
 mod promote;
 mod promote_hostile;
 mod reads;
+mod registry;
 mod stats;
 mod support;
