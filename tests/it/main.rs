@@ -19,3 +19,4 @@ mod reads;
 mod registry;
 mod stats;
 mod support;
+mod tidy;
