@@ -17,5 +17,7 @@ mod layers;
 mod promote;
 mod promote_hostile;
 mod reads;
+mod registry;
 mod stats;
 mod support;
+mod tidy;

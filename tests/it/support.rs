@@ -211,23 +211,6 @@ pub fn normalize(mut v: Value) -> Value {
     v
 }
 
-/// Compares a value with a JSON snapshot file; `LAKEGATE_BLESS=1` writes it.
-pub fn assert_snapshot(path: &Path, actual: &Value) {
-    let text = serde_json::to_string_pretty(actual).unwrap() + "\n";
-    if std::env::var_os("LAKEGATE_BLESS").is_some() {
-        std::fs::write(path, &text).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run LAKEGATE_BLESS=1 cargo test to create it", path.display()));
-    if expected != text {
-        panic!(
-            "snapshot {} differs (LAKEGATE_BLESS=1 cargo test updates it):\n--- expected\n{expected}\n--- actual\n{text}",
-            path.display()
-        );
-    }
-}
-
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
