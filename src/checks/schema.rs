@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{Check, EvalCx, FileSchema, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict};
-use crate::diag::{Code, Diagnostic, backticked};
+use crate::diag::{Code, Diagnostic, backticked, did_you_mean};
 use crate::history::catalog::{Change, columns_of, diff};
 use crate::spanned::TableReader;
 use crate::types::{TYPE_NAMES, TypeName, family_name};
@@ -68,7 +68,7 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
                         format!("`{}` is not a type name", ty.get_ref()),
                     )
                     .label("unknown type")
-                    .help(format!("use one of {}", backticked(TYPE_NAMES))),
+                    .help(did_you_mean(ty.get_ref(), TYPE_NAMES, "use one of")),
                 ),
             }
         }

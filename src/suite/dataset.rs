@@ -2,7 +2,7 @@
 
 use toml::Spanned;
 
-use crate::diag::{Code, backticked};
+use crate::diag::{Code, did_you_mean};
 use crate::spanned::TableReader;
 use crate::types::{TYPE_NAMES, TypeName};
 
@@ -204,9 +204,13 @@ pub fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
                         format!("`{}` is not a type lakegate can read a column as", ty.get_ref()),
                     )
                     .label("unknown type")
-                    .help(format!(
-                        "use one of {}",
-                        backticked(TYPE_NAMES.iter().filter(|n| **n != "int" && **n != "float"))
+                    .help(did_you_mean(
+                        ty.get_ref(),
+                        &TYPE_NAMES
+                            .iter()
+                            .filter(|n| **n != "int" && **n != "float")
+                            .collect::<Vec<_>>(),
+                        "use one of",
                     )),
                 ),
             }

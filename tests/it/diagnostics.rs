@@ -92,6 +92,14 @@ fn unknown_kind_and_unknown_zone_say_did_you_mean_with_every_valid_name() {
 }
 
 #[test]
+fn unknown_type_names_suggest_the_closest_type() {
+    let suite = format!("{DATASET}[[check]]\nkind = \"schema\"\ncolumns = {{ id = \"strng\" }}\n");
+    let d = expect_one(&suite, "unknown-type", 8, 18, "\"strng\"");
+    let help = d["help"].as_str().unwrap();
+    assert!(help.starts_with("did you mean `string`? use one of `"), "{help}");
+}
+
+#[test]
 fn toml_syntax_errors_have_a_code_too() {
     let p = Project::new();
     p.file("checks/t.toml", "[dataset\nname = \"t\"\n");
