@@ -1,6 +1,7 @@
-//! Reference pages for check kinds, generated from the kinds' own documentation.
+//! Reference pages generated from the code: check kinds from the kinds' own documentation, and the
+//! diagnostic codes from their registry (`diag::Code`).
 //!
-//! `docs/checks/<kind>.md` is written by `cargo test` with `LAKEGATE_BLESS=1`; without it, a test fails
+//! `docs/checks/<kind>.md` and `docs/diagnostics.md` are written by `cargo test` with `LAKEGATE_BLESS=1`; without it, a test fails
 //! when a page is stale, so the docs cannot drift from the code.
 
 use std::fmt::Write as _;
@@ -64,6 +65,63 @@ pub fn index_page() -> String {
     out
 }
 
+/// The page of diagnostic codes and of `validate --format json`.
+pub fn diagnostics_page() -> String {
+    let mut out = String::from(
+        "<!-- Generated from src/diag.rs by `LAKEGATE_BLESS=1 cargo test`; do not edit. -->\n\n# Diagnostics\n\n",
+    );
+    out.push_str(DIAGNOSTICS_INTRO);
+    out.push_str("\n## Codes\n\n| code | meaning |\n|---|---|\n");
+    for c in crate::diag::Code::ALL {
+        let _ = writeln!(out, "| `{}` | {} |", c.as_str(), c.meaning());
+    }
+    out
+}
+
+const DIAGNOSTICS_INTRO: &str = r#"Every problem lakegate finds in `lakegate.toml` or a suite is a diagnostic with a stable code,
+reported all at once before any row is read:
+
+```text
+error[unknown-kind]: unknown check kind `not_nul`
+ --> checks/orders.toml:7:8
+  |
+7 | kind = "not_nul"
+  |        ^^^^^^^^^ not a check kind
+  = help: did you mean `not_null`? kinds: `accepted_values`, `anomaly`, …
+```
+
+The code (in brackets) names the kind of problem and does not change between versions; the message
+and help may be reworded. A column the data lacks (`unknown-column`) is not a configuration error:
+`check` reports it as a failing check and `validate` exits 1.
+
+## `lakegate validate --format json`
+
+`validate` prints one JSON document on stdout for editors and CI, whatever it finds; the exit code is
+the same as with text output (0 valid, 1 the data lacks columns the suites name, 2 configuration
+problems, 3 a dataset could not be opened).
+
+- Valid or not, after planning: `{"lakegate", "format_version", "status", "suites", "checks",
+  "unreadable", "missing_columns", "diagnostics"}` with `status` one of `valid`, `missing_columns`,
+  `unreadable`. `diagnostics` is empty for a valid project whose datasets all have files; it holds the
+  columns the data lacks (`unknown-column`, severity `error`) and datasets without files
+  (`empty-dataset`, severity `warning`).
+- Configuration problems (exit 2; the same for `check`, `promote`, `history` and `schema` with
+  `--format json`): `{"lakegate", "format_version", "status": "config_error", "diagnostics"}`.
+
+Each diagnostic is an object:
+
+| field | meaning |
+|---|---|
+| `code` | the stable code (below) |
+| `severity` | `error` or `warning` |
+| `message` | what is wrong, one phrase |
+| `file` | the file, relative to the working directory when inside it; `null` for problems of no file (a dataset named on the command line) |
+| `line`, `column` | 1-based position of the offending value (columns count characters); `null` without a file |
+| `span` | `{"start", "end"}`: byte offsets of the offending text in the file; `null` without a position |
+| `label` | a short note under the value, or `null` |
+| `help` | what to do, often "did you mean `X`? valid Xs: …", or `null` |
+"#;
+
 /// Every generated page: (path relative to the repository, content).
 pub fn pages() -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = REGISTRY
@@ -71,5 +129,6 @@ pub fn pages() -> Vec<(String, String)> {
         .map(|k| (format!("docs/checks/{}.md", k.name), kind_page(k)))
         .collect();
     v.push(("docs/checks/README.md".into(), index_page()));
+    v.push(("docs/diagnostics.md".into(), diagnostics_page()));
     v
 }

@@ -18,7 +18,7 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use toml::Spanned;
 
-use crate::diag::{Diagnostic, SourceFile, backticked};
+use crate::diag::{Code, Diagnostic, SourceFile, suggest};
 
 /// What a SQL fragment from a suite must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub trait Lowering {
 pub fn check_syntax(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Diagnostic> {
     let text = frag.get_ref();
     if text.trim().is_empty() {
-        return Err(Diagnostic::at(file, frag.span(), "the SQL expression is empty").label("empty"));
+        return Err(Diagnostic::at(Code::EmptyValue, file, frag.span(), "the SQL expression is empty").label("empty"));
     }
     too_deep(file, frag)?;
     let dialect = GenericDialect {};
@@ -89,10 +89,10 @@ pub fn parse(
                 Some(c) if c.chars().any(|ch| ch.is_ascii_uppercase()) || c.contains(' ') => {
                     format!("did you mean `{c}`? write it in double quotes: \"{c}\" (names are case-sensitive)")
                 }
-                Some(c) => format!("did you mean `{c}`? the dataset has {}", backticked(&cols)),
-                None => format!("the dataset has {}", backticked(&cols)),
+                near => suggest(near, &cols, "the dataset has"),
             };
             Diagnostic::at(
+                Code::UnknownColumn,
                 file,
                 span,
                 format!("the SQL expression names a column the dataset does not have: `{name}`"),
@@ -106,6 +106,7 @@ pub fn parse(
     })?;
     let expr = engine.lower(safe_division(expr, schema), schema).map_err(|e| {
         Diagnostic::at(
+            Code::BadFragment,
             file,
             frag.span(),
             format!("the SQL expression cannot be evaluated: {e}"),
@@ -125,9 +126,14 @@ pub fn parse(
         })
         .unwrap_or(false);
     if has_subquery {
-        return Err(Diagnostic::at(file, frag.span(), "subqueries are not allowed in check expressions")
-            .label("contains a subquery")
-            .help("a check reads its own dataset in one scan; use a `reference` check to compare with another dataset"));
+        return Err(Diagnostic::at(
+            Code::BadFragment,
+            file,
+            frag.span(),
+            "subqueries are not allowed in check expressions",
+        )
+        .label("contains a subquery")
+        .help("a check reads its own dataset in one scan; use a `reference` check to compare with another dataset"));
     }
     let has_agg = expr
         .exists(|e| Ok(matches!(e, Expr::AggregateFunction(_))))
@@ -137,6 +143,7 @@ pub fn parse(
         .unwrap_or(false);
     match role {
         FragmentRole::RowPredicate if has_agg || has_window => Err(Diagnostic::at(
+            Code::BadFragment,
             file,
             frag.span(),
             "this expression is evaluated per row, so it cannot contain an aggregate function",
@@ -144,6 +151,7 @@ pub fn parse(
         .label("contains an aggregate")
         .help("use a `metric` check for aggregates such as avg(amount), or `row_count` for counts")),
         FragmentRole::Aggregate if !has_agg => Err(Diagnostic::at(
+            Code::BadFragment,
             file,
             frag.span(),
             "a metric must be an aggregate expression over the whole dataset",
@@ -152,11 +160,12 @@ pub fn parse(
         .help("for example avg(amount), sum(quantity) / count(*), or max(length(note))")),
         FragmentRole::Aggregate if has_window => {
             Err(
-                Diagnostic::at(file, frag.span(), "window functions are not allowed in a metric")
+                Diagnostic::at(Code::BadFragment, file, frag.span(), "window functions are not allowed in a metric")
                     .label("window function"),
             )
         }
         FragmentRole::Aggregate if bare_column(&expr) => Err(Diagnostic::at(
+            Code::BadFragment,
             file,
             frag.span(),
             "a metric must not use a column outside an aggregate function",
@@ -165,10 +174,10 @@ pub fn parse(
         .help("a metric is one value for the whole dataset: wrap every column in an aggregate, e.g. max(amount) - min(amount)")),
         FragmentRole::RowPredicate => match expr.get_type(schema) {
             Ok(DataType::Boolean | DataType::Null) => Ok(expr),
-            Ok(other) => Err(Diagnostic::at(file, frag.span(), format!("the expression is {other}, not a true/false condition"))
+            Ok(other) => Err(Diagnostic::at(Code::TypeMismatch, file, frag.span(), format!("the expression is {other}, not a true/false condition"))
                 .label("not a condition")
                 .help("write a condition such as \"amount >= 0\" or \"status <> 'cancelled'\"")),
-            Err(e) => Err(Diagnostic::at(file, frag.span(), format!("the expression cannot be evaluated: {}", clean(&e.to_string())))
+            Err(e) => Err(Diagnostic::at(Code::TypeMismatch, file, frag.span(), format!("the expression cannot be evaluated: {}", clean(&e.to_string())))
                 .label("type error")),
         },
         _ => Ok(expr),
@@ -179,7 +188,7 @@ pub fn parse(
 fn too_deep(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Diagnostic> {
     match crate::expr_depth::too_deep(frag.get_ref()) {
         None => Ok(()),
-        Some(why) => Err(Diagnostic::at(file, frag.span(), why)
+        Some(why) => Err(Diagnostic::at(Code::TooDeep, file, frag.span(), why)
             .label("too deep")
             .help("write a chain of `x = 1 OR x = 2 OR …` as `x IN (1, 2, …)`, one flat list of any length; split other long chains over several checks")),
     }
@@ -308,11 +317,12 @@ fn invalid_regex(file: &SourceFile, frag: &Spanned<String>, expr: &Expr) -> Opti
         })
         .unwrap_or_else(|| frag.span());
     Some(if reason.starts_with("bad flags") {
-        Diagnostic::at(file, span, format!("{quoted} are {reason}"))
+        Diagnostic::at(Code::InvalidRegex, file, span, format!("{quoted} are {reason}"))
             .label("invalid flags")
             .help("flags are letters among i, m, s, U and x (and g for regexp_replace), e.g. 'i'")
     } else {
         Diagnostic::at(
+            Code::InvalidRegex,
             file,
             span,
             format!("{quoted} is not a valid regular expression: {reason}"),
@@ -339,9 +349,14 @@ fn parse_error(file: &SourceFile, frag: &Spanned<String>, msg: &str) -> Diagnost
         .to_string();
     let span = locate(file, frag, &msg).unwrap_or_else(|| frag.span());
     let short = msg.find(" at Line: ").map_or(msg.as_str(), |i| &msg[..i]).to_string();
-    Diagnostic::at(file, span, format!("the SQL expression does not parse: {short}"))
-        .label("here")
-        .help("write a single SQL expression, e.g. \"status <> 'cancelled' AND amount > 0\"")
+    Diagnostic::at(
+        Code::BadFragment,
+        file,
+        span,
+        format!("the SQL expression does not parse: {short}"),
+    )
+    .label("here")
+    .help("write a single SQL expression, e.g. \"status <> 'cancelled' AND amount > 0\"")
 }
 
 /// Where the fragment's text starts in the file, when the TOML string has no escapes (its source

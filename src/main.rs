@@ -1,8 +1,9 @@
-//! The `lakegate` binary: parse the command line, set up logging, run, exit with the code
-//! [`lakegate::exit`] decided.
+//! The `lakegate` binary: parse the command line, set up logging, run, render an error if there is
+//! one, exit with the code [`lakegate::exit::code`] decides.
 
 use clap::Parser;
-use lakegate::cli::{Cli, Command, check, history, promote, schema, validate};
+use lakegate::cli::{Cli, CmdResult, Command, check, history, promote, schema, validate};
+use lakegate::exit::CliError;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -24,19 +25,21 @@ fn main() -> std::process::ExitCode {
         .init();
 
     // Planning happens on this thread, execution on the runtime's workers: both get a large stack.
-    let main = std::thread::Builder::new()
-        .name("lakegate".into())
-        .stack_size(STACK)
-        .spawn(move || run(&cli));
-    let code = match main.map(std::thread::JoinHandle::join) {
-        Ok(Ok(code)) => code,
-        Ok(Err(_)) => lakegate::exit::RUN_FAILED,
-        Err(e) => {
-            eprintln!("error: cannot start the main thread: {e}");
-            lakegate::exit::RUN_FAILED
+    let result = std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("lakegate".into())
+            .stack_size(STACK)
+            .spawn_scoped(scope, || run(&cli))
+        {
+            Ok(main) => main.join().unwrap_or(Err(CliError::Panicked)),
+            Err(e) => Err(CliError::RunFailed(format!("cannot start the main thread: {e}"))),
         }
-    };
-    std::process::ExitCode::from(code)
+    });
+    // The edge: errors get their words here, and `exit::code` is the one place numbers are chosen.
+    if let Err(e) = &result {
+        lakegate::cli::report_error(&cli.global, e);
+    }
+    std::process::ExitCode::from(lakegate::exit::code(&result))
 }
 
 /// The stack of the threads that plan and run queries. DataFusion walks expressions recursively
@@ -46,18 +49,12 @@ fn main() -> std::process::ExitCode {
 /// margin of four. Untouched stack costs address space, not memory.
 const STACK: usize = 64 * 1024 * 1024;
 
-fn run(cli: &Cli) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+fn run(cli: &Cli) -> CmdResult {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(STACK)
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return lakegate::exit::RUN_FAILED;
-        }
-    };
+        .map_err(|e| CliError::RunFailed(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         match &cli.command {
             Command::Check(args) => check::run(&cli.global, args).await,

@@ -11,7 +11,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::diag::{Diagnostic, Diags, SourceFile, backticked, closest};
+use crate::diag::{Code, Diagnostic, Diags, SourceFile, did_you_mean};
 
 /// A scalar literal from the configuration (a bound, an accepted value).
 #[derive(Debug, Clone, PartialEq)]
@@ -111,9 +111,14 @@ impl<'a, 'i> TableReader<'a, 'i> {
         &self.what
     }
 
-    /// Records a diagnostic at a span of this file.
-    pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(self.file, span, message)
+    /// A diagnostic at a span of this file.
+    pub fn error(&self, code: Code, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::at(code, self.file, span, message)
+    }
+
+    /// Names the table differently in the messages still to come (e.g. once a check's kind is known).
+    pub fn rename(&mut self, what: impl Into<String>) {
+        self.what = what.into();
     }
 
     pub fn push(&self, d: Diagnostic) {
@@ -136,6 +141,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
     fn wrong_type(&self, key: &str, v: &Spanned<DeValue<'_>>, expected: &str) {
         self.push(
             self.error(
+                Code::WrongType,
                 v.span(),
                 format!("`{key}` must be {expected}, found {}", type_name(v.get_ref())),
             )
@@ -146,9 +152,13 @@ impl<'a, 'i> TableReader<'a, 'i> {
     /// `nan` where a bound is expected: every comparison with NaN is false, so it bounds nothing.
     fn not_a_number(&self, key: &str, v: &Spanned<DeValue<'_>>) {
         self.push(
-            self.error(v.span(), format!("`{key}` must be a number, found nan"))
-                .label("not a number")
-                .help("NaN compares false with every value, so it cannot bound anything; write a number"),
+            self.error(
+                Code::NotANumber,
+                v.span(),
+                format!("`{key}` must be a number, found nan"),
+            )
+            .label("not a number")
+            .help("NaN compares false with every value, so it cannot bound anything; write a number"),
         );
     }
 
@@ -156,6 +166,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
     pub fn missing(&self, key: &str, help: Option<String>) {
         let mut d = self
             .error(
+                Code::MissingKey,
                 self.span.clone(),
                 format!("{} is missing the required key `{key}`", self.what),
             )
@@ -220,8 +231,12 @@ impl<'a, 'i> TableReader<'a, 'i> {
             Some(Literal::Int(i)) if i >= 0 => Some(Spanned::new(v.span(), i.unsigned_abs())),
             Some(Literal::Int(i)) => {
                 self.push(
-                    self.error(v.span(), format!("`{key}` must be a non-negative integer, found {i}"))
-                        .label("negative"),
+                    self.error(
+                        Code::OutOfRange,
+                        v.span(),
+                        format!("`{key}` must be a non-negative integer, found {i}"),
+                    )
+                    .label("negative"),
                 );
                 None
             }
@@ -361,16 +376,13 @@ impl<'a, 'i> TableReader<'a, 'i> {
     /// Like [`finish`](Self::finish), with an extra sentence for the help line.
     pub fn finish_with_hint(&self, hint: Option<&str>) {
         for (key, span) in self.unknown_keys() {
-            let mut help = match closest(&key, self.known.iter().copied()) {
-                Some(c) => format!("did you mean `{c}`? valid keys: {}", backticked(&self.known)),
-                None => format!("valid keys: {}", backticked(&self.known)),
-            };
+            let mut help = did_you_mean(&key, &self.known, "valid keys:");
             if let Some(h) = hint {
                 help.push_str("; ");
                 help.push_str(h);
             }
             self.push(
-                self.error(span, format!("unknown key `{key}` in {}", self.what))
+                self.error(Code::UnknownKey, span, format!("unknown key `{key}` in {}", self.what))
                     .label("unknown key")
                     .help(help),
             );
@@ -409,7 +421,7 @@ pub fn parse_document<'i>(file: &SourceFile, text: &'i str) -> Result<Spanned<De
     DeTable::parse(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let msg = e.message().trim().to_string();
-        Diagnostic::at(file, span, format!("this is not valid TOML: {msg}"))
+        Diagnostic::at(Code::TomlSyntax, file, span, format!("this is not valid TOML: {msg}"))
             .label("here")
             .help(
                 "see https://toml.io for the syntax; strings need quotes, tables are [name], lists of tables [[name]]",

@@ -5,7 +5,7 @@ use serde_json::json;
 use toml::Spanned;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, column, row_verdict};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::spanned::{Literal, TableReader};
 use crate::types::{family_name, is_numeric, is_string};
 
@@ -49,7 +49,7 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
         && v.get_ref().is_empty()
     {
         t.push(
-            t.error(v.span(), "`values` is empty, so every row would fail")
+            t.error(Code::EmptyValue, v.span(), "`values` is empty, so every row would fail")
                 .label("empty list"),
         );
         return Vec::new();
@@ -84,6 +84,7 @@ impl Check for AcceptedValues {
                 _ => {
                     return Err(cx
                         .error(
+                            Code::TypeMismatch,
                             v.span(),
                             format!(
                                 "{} cannot be a value of `{name}`, which is {}",

@@ -10,7 +10,7 @@ use serde_json::json;
 use toml::Spanned;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, column, fmt_count, scalar_f64};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::spanned::TableReader;
 use crate::types::{family_name, is_numeric};
 
@@ -132,9 +132,13 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
         Some((metric, col)) => Some((metric, col.map(|c| Spanned::new(m.span(), c)), m.into_inner())),
         None => {
             t.push(
-                t.error(m.span(), format!("`{}` is not an anomaly metric", m.get_ref()))
-                    .label("unknown metric")
-                    .help(format!("use one of {METRICS}")),
+                t.error(
+                    Code::InvalidChoice,
+                    m.span(),
+                    format!("`{}` is not an anomaly metric", m.get_ref()),
+                )
+                .label("unknown metric")
+                .help(format!("use one of {METRICS}")),
             );
             None
         }
@@ -145,9 +149,13 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
             Some(x) => Some(x),
             None => {
                 t.push(
-                    t.error(d.span(), format!("`{}` is not a deviation", d.get_ref()))
-                        .label("invalid deviation")
-                        .help("write a relative change such as \"25%\" or a z-score such as \"3 sigma\""),
+                    t.error(
+                        Code::InvalidValue,
+                        d.span(),
+                        format!("`{}` is not a deviation", d.get_ref()),
+                    )
+                    .label("invalid deviation")
+                    .help("write a relative change such as \"25%\" or a z-score such as \"3 sigma\""),
                 );
                 None
             }
@@ -164,9 +172,13 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
         Some(d) if d.get_ref() == "both" => Direction::Both,
         Some(d) => {
             t.push(
-                t.error(d.span(), format!("`{}` is not a direction", d.get_ref()))
-                    .label("unknown direction")
-                    .help("use \"up\", \"down\" or \"both\""),
+                t.error(
+                    Code::InvalidChoice,
+                    d.span(),
+                    format!("`{}` is not a direction", d.get_ref()),
+                )
+                .label("unknown direction")
+                .help("use \"up\", \"down\" or \"both\""),
             );
             Direction::Both
         }
@@ -212,6 +224,7 @@ impl Check for Anomaly {
             } else {
                 Err(cx
                     .error(
+                        Code::TypeMismatch,
                         col.span(),
                         format!(
                             "`{}` needs a numeric column; `{name}` is {}",
@@ -228,7 +241,7 @@ impl Check for Anomaly {
             Metric::NullFraction => count(lit(1i64))
                 .filter(c.is_null())
                 .build()
-                .map_err(|e| cx.error(col.span(), e.to_string()))?,
+                .map_err(|e| cx.error(Code::Engine, col.span(), e.to_string()))?,
             Metric::Mean => numeric(avg(Expr::Cast(datafusion::logical_expr::Cast::new(
                 Box::new(c),
                 DataType::Float64,

@@ -5,6 +5,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::KeyDoc;
+use crate::diag::Code;
 use crate::spanned::TableReader;
 
 pub use crate::results::Severity;
@@ -75,16 +76,23 @@ pub fn read_common(t: &mut TableReader<'_, '_>, kind: Spanned<String>) -> Common
     if let Some(n) = &name
         && n.get_ref().trim().is_empty()
     {
-        t.push(t.error(n.span(), "a check `name` cannot be empty").label("empty"));
+        t.push(
+            t.error(Code::EmptyValue, n.span(), "a check `name` cannot be empty")
+                .label("empty"),
+        );
     }
     let severity = match t.str("severity") {
         Some(s) if s.get_ref() == "error" => Severity::Error,
         Some(s) if s.get_ref() == "warn" || s.get_ref() == "warning" => Severity::Warn,
         Some(s) => {
             t.push(
-                t.error(s.span(), format!("`{}` is not a severity", s.get_ref()))
-                    .label("unknown severity")
-                    .help("use \"error\" (the default) or \"warn\""),
+                t.error(
+                    Code::InvalidChoice,
+                    s.span(),
+                    format!("`{}` is not a severity", s.get_ref()),
+                )
+                .label("unknown severity")
+                .help("use \"error\" (the default) or \"warn\""),
             );
             Severity::Error
         }
@@ -94,7 +102,7 @@ pub fn read_common(t: &mut TableReader<'_, '_>, kind: Spanned<String>) -> Common
         Some(f) if (0.0..=1.0).contains(f.get_ref()) => *f.get_ref(),
         Some(f) => {
             t.push(
-                t.error(f.span(), "`max_fraction` must lie between 0 and 1")
+                t.error(Code::OutOfRange, f.span(), "`max_fraction` must lie between 0 and 1")
                     .label("out of range")
                     .help("0.05 tolerates 5% failing rows"),
             );

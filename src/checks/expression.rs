@@ -6,7 +6,7 @@ use serde_json::json;
 use toml::Spanned;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, row_verdict};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::fragment::FragmentRole;
 use crate::spanned::TableReader;
 
@@ -46,12 +46,13 @@ impl Check for Expression {
     fn plan(&self, cx: &PlanCx<'_>) -> Result<Shape, Diagnostic> {
         let e = (cx.parse_fragment)(&self.sql, FragmentRole::RowPredicate)?;
         let df_schema = datafusion::common::DFSchema::try_from(cx.schema.clone())
-            .map_err(|e| cx.error(self.sql.span(), e.to_string()))?;
+            .map_err(|e| cx.error(Code::Engine, self.sql.span(), e.to_string()))?;
         match e.get_type(&df_schema) {
             Ok(DataType::Boolean | DataType::Null) => {}
             Ok(other) => {
                 return Err(cx
                     .error(
+                        Code::TypeMismatch,
                         self.sql.span(),
                         format!("the expression is {other}, not a true/false condition"),
                     )
@@ -60,7 +61,11 @@ impl Check for Expression {
             }
             Err(err) => {
                 return Err(cx
-                    .error(self.sql.span(), format!("the expression cannot be typed: {err}"))
+                    .error(
+                        Code::TypeMismatch,
+                        self.sql.span(),
+                        format!("the expression cannot be typed: {err}"),
+                    )
                     .label("here"));
             }
         }

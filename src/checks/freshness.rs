@@ -10,7 +10,7 @@ use serde_json::json;
 use toml::Spanned;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, column, fmt_count};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::duration::{DURATION_HELP, human};
 use crate::spanned::TableReader;
 use crate::types::{family_name, is_temporal};
@@ -92,9 +92,13 @@ fn duration(t: &TableReader<'_, '_>, m: toml::Spanned<String>) -> Option<(std::t
         Ok(d) => Some((d, m.into_inner())),
         Err(e) => {
             t.push(
-                t.error(m.span(), format!("`{}` is not a duration: {e}", m.get_ref()))
-                    .label("invalid duration")
-                    .help(DURATION_HELP),
+                t.error(
+                    Code::InvalidValue,
+                    m.span(),
+                    format!("`{}` is not a duration: {e}", m.get_ref()),
+                )
+                .label("invalid duration")
+                .help(DURATION_HELP),
             );
             None
         }
@@ -111,19 +115,21 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
             .map(|d| (d, DEFAULT_MAX_FUTURE.to_string())),
     };
     let zone = match t.str("timezone") {
-        Some(z) => {
-            match parse_zone(z.get_ref()) {
-                Some(zone) => Some(zone),
-                None => {
-                    t.push(
-                    t.error(z.span(), format!("`{}` is not a time zone", z.get_ref()))
-                        .label("unknown time zone")
-                        .help("use \"UTC\", an IANA name such as \"America/New_York\", or an offset such as \"+02:00\""),
+        Some(z) => match parse_zone(z.get_ref()) {
+            Some(zone) => Some(zone),
+            None => {
+                t.push(
+                    t.error(
+                        Code::UnknownTimeZone,
+                        z.span(),
+                        format!("`{}` is not a time zone", z.get_ref()),
+                    )
+                    .label("unknown time zone")
+                    .help("use \"UTC\", an IANA name such as \"America/New_York\", or an offset such as \"+02:00\""),
                 );
-                    None
-                }
+                None
             }
-        }
+        },
         None => Some(Zone::Named(Tz::UTC)),
     };
     match (column, max_age, max_future, zone) {
@@ -187,6 +193,7 @@ impl Check for Freshness {
         if !is_temporal(dt) {
             return Err(cx
                 .error(
+                    Code::TypeMismatch,
                     self.column.span(),
                     format!(
                         "`freshness` needs a timestamp or date column; `{name}` is {}",

@@ -7,7 +7,7 @@ use serde_json::json;
 use toml::Spanned;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, column, row_verdict};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::spanned::TableReader;
 use crate::types::is_string;
 
@@ -48,21 +48,30 @@ struct Length {
 
 fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
     let column = t.req_str("column");
-    let min = t.uint("min").map(Spanned::into_inner);
-    let max = t.uint("max").map(Spanned::into_inner);
+    let min_at = t.uint("min");
+    let max_at = t.uint("max");
+    let (min, max) = (
+        min_at.as_ref().map(|m| *m.get_ref()),
+        max_at.as_ref().map(|m| *m.get_ref()),
+    );
     if min.is_none() && max.is_none() && !t.has("min") && !t.has("max") {
         t.push(
-            t.error(t.span(), "a `length` check needs `min`, `max` or both")
+            t.error(Code::NoBounds, t.span(), "a `length` check needs `min`, `max` or both")
                 .label("no bounds"),
         );
         return Vec::new();
     }
-    if let (Some(a), Some(b)) = (min, max)
-        && a > b
+    // Point at the value that is out of order, as `range` does, not at the whole check.
+    if let (Some(a), Some(b)) = (&min_at, &max_at)
+        && a.get_ref() > b.get_ref()
     {
         t.push(
-            t.error(t.span(), format!("`min` ({a}) is larger than `max` ({b})"))
-                .label("empty range"),
+            t.error(
+                Code::BoundsReversed,
+                b.span(),
+                format!("`max` ({}) is smaller than `min` ({})", b.get_ref(), a.get_ref()),
+            )
+            .label("empty range"),
         );
     }
     let Some(column) = column else { return Vec::new() };

@@ -5,7 +5,7 @@ use serde_json::json;
 use toml::Spanned;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, scalar_f64, scalar_json};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::fragment::FragmentRole;
 use crate::spanned::TableReader;
 
@@ -50,7 +50,7 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
     let max = t.number("max").map(Spanned::into_inner);
     if min.is_none() && max.is_none() && !t.has("min") && !t.has("max") {
         t.push(
-            t.error(t.span(), "a `metric` check needs `min`, `max` or both")
+            t.error(Code::NoBounds, t.span(), "a `metric` check needs `min`, `max` or both")
                 .label("no bounds"),
         );
         return Vec::new();

@@ -35,7 +35,7 @@ use toml::Spanned;
 
 pub use common::{Common, Severity};
 
-use crate::diag::{Diagnostic, SourceFile};
+use crate::diag::{Code, Diagnostic, SourceFile};
 use crate::fragment::FragmentRole;
 pub use crate::results::numbers::{count_of, fmt_count, fmt_pct};
 use crate::spanned::TableReader;
@@ -192,8 +192,8 @@ impl PlanCx<'_> {
             .map_or(&DataType::Null, |f| f.data_type())
     }
 
-    pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(self.file, span, message)
+    pub fn error(&self, code: Code, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::at(code, self.file, span, message)
     }
 }
 

@@ -4,7 +4,7 @@ use datafusion::logical_expr::Expr;
 use toml::Spanned;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, column, row_verdict};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::spanned::TableReader;
 
 pub const SPEC: KindSpec = KindSpec {
@@ -43,14 +43,21 @@ pub(super) fn columns_key(t: &mut TableReader<'_, '_>, kind: &str) -> Vec<Spanne
         (None, Some(cs)) if !cs.get_ref().is_empty() => cs.into_inner(),
         (Some(c), Some(_)) => {
             t.push(
-                t.error(c.span(), "give either `column` or `columns`, not both")
-                    .label("both given")
-                    .help("use `columns = [...]` for several columns"),
+                t.error(
+                    Code::ConflictingKeys,
+                    c.span(),
+                    "give either `column` or `columns`, not both",
+                )
+                .label("both given")
+                .help("use `columns = [...]` for several columns"),
             );
             Vec::new()
         }
         (None, Some(cs)) => {
-            t.push(t.error(cs.span(), "`columns` is empty").label("no columns"));
+            t.push(
+                t.error(Code::EmptyValue, cs.span(), "`columns` is empty")
+                    .label("no columns"),
+            );
             Vec::new()
         }
         (None, None) => {

@@ -6,7 +6,7 @@ use serde_json::json;
 use toml::Spanned;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, column, row_verdict};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::spanned::TableReader;
 use crate::types::is_string;
 
@@ -52,7 +52,7 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
             .trim()
             .to_string();
         t.push(
-            t.error(r.span(), format!("`{}` is not a valid regular expression: {last}", r.get_ref()))
+            t.error(Code::InvalidRegex, r.span(), format!("`{}` is not a valid regular expression: {last}", r.get_ref()))
                 .label("invalid regex")
                 .help("the syntax is Rust's `regex` crate; in TOML prefer single quotes ('^\\d+$') so backslashes stay literal"),
         );

@@ -7,7 +7,7 @@ use serde_json::json;
 use toml::Spanned;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, column, row_verdict};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::spanned::{Literal, TableReader};
 use crate::types::{family_name, is_numeric, is_string, is_temporal};
 
@@ -60,7 +60,7 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
     let exclusive = t.bool("exclusive").is_some_and(Spanned::into_inner);
     if min.is_none() && max.is_none() && !t.has("min") && !t.has("max") {
         t.push(
-            t.error(t.span(), "a `range` check needs `min`, `max` or both")
+            t.error(Code::NoBounds, t.span(), "a `range` check needs `min`, `max` or both")
                 .label("no bounds"),
         );
         return Vec::new();
@@ -70,8 +70,12 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
         && x > y
     {
         t.push(
-            t.error(b.span(), format!("`max` ({y}) is smaller than `min` ({x})"))
-                .label("empty range"),
+            t.error(
+                Code::BoundsReversed,
+                b.span(),
+                format!("`max` ({y}) is smaller than `min` ({x})"),
+            )
+            .label("empty range"),
         );
     }
     let Some(column) = column else { return Vec::new() };
@@ -93,6 +97,7 @@ pub(super) fn bound(
 ) -> Result<Expr, Diagnostic> {
     let mismatch = |what: &str| {
         cx.error(
+            Code::TypeMismatch,
             b.span(),
             format!("`{key}` must be {what} because `{col}` is {}", family_name(dt)),
         )
@@ -127,6 +132,7 @@ pub(super) fn bound(
                 .map(lit)
                 .map_err(|_| {
                     cx.error(
+                        Code::InvalidValue,
                         b.span(),
                         format!("`{s}` is not a valid {} for `{col}`", family_name(dt)),
                     )
@@ -140,6 +146,7 @@ pub(super) fn bound(
         _ if is_string(dt) => Err(mismatch("a string")),
         _ => Err(cx
             .error(
+                Code::TypeMismatch,
                 b.span(),
                 format!("`{col}` is {}, which has no order lakegate can check", family_name(dt)),
             )
@@ -172,6 +179,7 @@ impl Check for Range {
         {
             return Err(cx
                 .error(
+                    Code::BoundsReversed,
                     max.span(),
                     format!("`max` ({}) comes before `min` ({})", max.get_ref(), min.get_ref()),
                 )

@@ -4,7 +4,7 @@ use serde_json::json;
 use toml::Spanned;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, fmt_count, row_verdict};
-use crate::diag::{Diagnostic, backticked, closest};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::spanned::TableReader;
 
 pub const SPEC: KindSpec = KindSpec {
@@ -84,12 +84,10 @@ impl Check for Reference {
         let Some(other) = cx.datasets.get(name) else {
             let mut names: Vec<&str> = cx.datasets.keys().map(String::as_str).collect();
             names.sort_unstable();
-            let help = match closest(name, names.iter().copied()) {
-                Some(c) => format!("did you mean `{c}`? datasets: {}", backticked(&names)),
-                None => format!("datasets declared by the project's suites: {}", backticked(&names)),
-            };
+            let help = did_you_mean(name, &names, "datasets:");
             return Err(cx
                 .error(
+                    Code::UnknownDataset,
                     self.dataset.span(),
                     format!("no suite declares a dataset named `{name}`"),
                 )
@@ -100,9 +98,13 @@ impl Check for Reference {
         if other.field_with_name(to).is_err() {
             let cols: Vec<&str> = other.fields().iter().map(|f| f.name().as_str()).collect();
             return Err(cx
-                .error(self.to_column.span(), format!("dataset `{name}` has no column `{to}`"))
+                .error(
+                    Code::UnknownColumn,
+                    self.to_column.span(),
+                    format!("dataset `{name}` has no column `{to}`"),
+                )
                 .label("unknown column")
-                .help(format!("`{name}` has {}", backticked(cols)))
+                .help(did_you_mean(to, &cols, &format!("`{name}` has")))
                 .lacking(format!("{name}.{to}")));
         }
         Ok(Shape::Reference {

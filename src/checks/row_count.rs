@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict, count_of, fmt_count};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::spanned::TableReader;
 
 pub const SPEC: KindSpec = KindSpec {
@@ -35,22 +35,35 @@ struct RowCount {
 }
 
 fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
-    let min = t.uint("min").map(toml::Spanned::into_inner);
-    let max = t.uint("max").map(toml::Spanned::into_inner);
+    let min_at = t.uint("min");
+    let max_at = t.uint("max");
+    let (min, max) = (
+        min_at.as_ref().map(|m| *m.get_ref()),
+        max_at.as_ref().map(|m| *m.get_ref()),
+    );
     if min.is_none() && max.is_none() {
         t.push(
-            t.error(t.span(), "a `row_count` check needs `min`, `max` or both")
-                .label("no bounds")
-                .help("for example min = 1 to require a non-empty dataset"),
+            t.error(
+                Code::NoBounds,
+                t.span(),
+                "a `row_count` check needs `min`, `max` or both",
+            )
+            .label("no bounds")
+            .help("for example min = 1 to require a non-empty dataset"),
         );
         return Vec::new();
     }
-    if let (Some(a), Some(b)) = (min, max)
-        && a > b
+    // Point at the value that is out of order, as `range` does, not at the whole check.
+    if let (Some(a), Some(b)) = (&min_at, &max_at)
+        && a.get_ref() > b.get_ref()
     {
         t.push(
-            t.error(t.span(), format!("`min` ({a}) is larger than `max` ({b})"))
-                .label("empty range"),
+            t.error(
+                Code::BoundsReversed,
+                b.span(),
+                format!("`max` ({}) is smaller than `min` ({})", b.get_ref(), a.get_ref()),
+            )
+            .label("empty range"),
         );
     }
     vec![Box::new(RowCount { min, max })]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{Check, EvalCx, FileSchema, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict};
-use crate::diag::{Diagnostic, backticked};
+use crate::diag::{Code, Diagnostic, backticked, did_you_mean};
 use crate::schemas::{Change, columns_of, diff};
 use crate::spanned::TableReader;
 use crate::types::{TYPE_NAMES, TypeName, family_name};
@@ -62,9 +62,13 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
             match TypeName::parse(ty.get_ref()) {
                 Some(tn) => columns.push((name.into_inner(), tn)),
                 None => t.push(
-                    t.error(ty.span(), format!("`{}` is not a type name", ty.get_ref()))
-                        .label("unknown type")
-                        .help(format!("use one of {}", backticked(TYPE_NAMES))),
+                    t.error(
+                        Code::UnknownType,
+                        ty.span(),
+                        format!("`{}` is not a type name", ty.get_ref()),
+                    )
+                    .label("unknown type")
+                    .help(did_you_mean(ty.get_ref(), TYPE_NAMES, "use one of")),
                 ),
             }
         }
@@ -74,9 +78,13 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
         Some(m) if m.get_ref() == "superset" => false,
         Some(m) => {
             t.push(
-                t.error(m.span(), format!("`{}` is not a schema mode", m.get_ref()))
-                    .label("unknown mode")
-                    .help("use \"superset\" (extra columns allowed) or \"exact\""),
+                t.error(
+                    Code::InvalidChoice,
+                    m.span(),
+                    format!("`{}` is not a schema mode", m.get_ref()),
+                )
+                .label("unknown mode")
+                .help("use \"superset\" (extra columns allowed) or \"exact\""),
             );
             false
         }
@@ -88,9 +96,13 @@ fn parse(t: &mut TableReader<'_, '_>) -> Vec<Box<dyn Check>> {
         Some(d) if d.get_ref() == "ignore" => Drift::Ignore,
         Some(d) => {
             t.push(
-                t.error(d.span(), format!("`{}` is not a drift policy", d.get_ref()))
-                    .label("unknown policy")
-                    .help("use \"fail\" (the default), \"warn\" or \"ignore\""),
+                t.error(
+                    Code::InvalidChoice,
+                    d.span(),
+                    format!("`{}` is not a drift policy", d.get_ref()),
+                )
+                .label("unknown policy")
+                .help("use \"fail\" (the default), \"warn\" or \"ignore\""),
             );
             Drift::Fail
         }

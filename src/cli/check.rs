@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{Global, OutputFormat, print_stdout, report_diagnostics};
-use crate::exit::{self, FailOn};
+use super::{CmdResult, Global, OutputFormat, print_stdout};
+use crate::exit::{self, CliError, FailOn};
 use crate::results::{self, junit, text};
 use crate::run::{self, Outcome, RunOptions};
 
@@ -21,11 +21,8 @@ pub struct CheckArgs {
     pub fail_on: FailOn,
 }
 
-pub async fn run(global: &Global, args: &CheckArgs) -> u8 {
-    let (project, suites) = match global.project_and_suites() {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
+    let (project, suites) = global.project_and_suites()?;
     let opts = RunOptions {
         datasets: args.datasets.clone(),
         clock: global.clock(),
@@ -35,19 +32,21 @@ pub async fn run(global: &Global, args: &CheckArgs) -> u8 {
         record: true,
     };
     let run = match run::check(&project, &suites, &opts).await {
-        Outcome::Config(d) => return report_diagnostics(global, &d),
+        Outcome::Config(d) => return Err(CliError::Config(d)),
         Outcome::Ran(run) => run,
     };
     if let Some(path) = &args.junit
         && let Err(e) = std::fs::write(path, junit::render(&run))
     {
-        super::print_error(format!("cannot write the JUnit report to {}: {e}", path.display()));
-        return exit::RUN_FAILED;
+        return Err(CliError::RunFailed(format!(
+            "cannot write the JUnit report to {}: {e}",
+            path.display()
+        )));
     }
     match global.format {
         OutputFormat::Json => print_stdout(&results::to_json(&run)),
         OutputFormat::Text if global.quiet => print_stdout(&text::verdict(&run)),
         OutputFormat::Text => print_stdout(&text::render(&run, global.verbose > 0)),
     }
-    exit::for_run(&run, args.fail_on)
+    Ok(exit::Outcome::Ran(Box::new(run), args.fail_on))
 }

@@ -4,9 +4,8 @@ use std::fmt::Write as _;
 
 use clap::Args;
 
-use super::{Global, OutputFormat, print_stdout, report_diagnostics};
-use crate::diag::Diags;
-use crate::exit;
+use super::{CmdResult, Global, OutputFormat, print_stdout};
+use crate::exit::{CliError, Outcome};
 use crate::history::{Store, query};
 
 #[derive(Debug, Args)]
@@ -24,11 +23,8 @@ pub struct HistoryArgs {
     pub timeout: std::time::Duration,
 }
 
-pub async fn run(global: &Global, args: &HistoryArgs) -> u8 {
-    let diags = Diags::default();
-    let Some(project) = global.project(&diags) else {
-        return report_diagnostics(global, &diags.into_vec());
-    };
+pub async fn run(global: &Global, args: &HistoryArgs) -> CmdResult {
+    let project = global.project_only()?;
     let store = Store {
         dir: project.history_dir.clone(),
     };
@@ -44,23 +40,18 @@ pub async fn run(global: &Global, args: &HistoryArgs) -> u8 {
                         Err(e) => super::print_error(e),
                     },
                 }
-                exit::OK
+                Ok(Outcome::Done)
             }
-            Err(e @ query::QueryError::Invalid(_)) => {
-                super::print_error(&e);
-                eprintln!("  = help: tables are `runs` and `checks`; see docs/history.md for their columns");
-                exit::CONFIG
-            }
+            Err(e @ query::QueryError::Invalid(_)) => Err(CliError::usage(
+                e.to_string(),
+                Some("tables are `runs` and `checks`; see docs/history.md for their columns"),
+            )),
             // The query was valid and ran: its failure is not a configuration problem.
-            Err(e) => {
-                super::print_error(&e);
-                exit::RUN_FAILED
-            }
+            Err(e) => Err(CliError::RunFailed(e.to_string())),
         };
     }
     let Some(dataset) = &args.dataset else {
-        eprintln!("error: name a dataset, or pass --sql \"SELECT …\"");
-        return exit::CONFIG;
+        return Err(CliError::usage("name a dataset, or pass --sql \"SELECT …\"", None));
     };
     let runs = store.runs(dataset);
     let checks = store.checks(dataset);
@@ -73,7 +64,7 @@ pub async fn run(global: &Global, args: &HistoryArgs) -> u8 {
                     "No runs of `{dataset}` are recorded in {}.",
                     crate::diag::display_path(&store.dir)
                 ));
-                return exit::OK;
+                return Ok(Outcome::Done);
             }
             let mut out = format!(
                 "{:<25}  {:<6}  {:>9}  {:>8}  {:<7}  failed checks\n",
@@ -106,5 +97,5 @@ pub async fn run(global: &Global, args: &HistoryArgs) -> u8 {
             print_stdout(&out);
         }
     }
-    exit::OK
+    Ok(Outcome::Done)
 }

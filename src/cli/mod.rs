@@ -12,7 +12,10 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::diag::{Diagnostic, Diags};
-use crate::exit;
+use crate::exit::{CliError, Outcome};
+
+/// What every subcommand returns; `exit::code` turns it into the exit code.
+pub type CmdResult = Result<Outcome, CliError>;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -95,17 +98,23 @@ impl Global {
         })
     }
 
-    /// Loads the project and every suite; configuration problems are reported (exit code 2).
-    pub fn project_and_suites(&self) -> Result<(crate::config::Project, Vec<crate::suite::Suite>), u8> {
+    /// Loads the project and every suite; configuration problems are the error (exit code 2).
+    pub fn project_and_suites(&self) -> Result<(crate::config::Project, Vec<crate::suite::Suite>), CliError> {
         let diags = Diags::default();
         let Some(project) = self.project(&diags) else {
-            return Err(report_diagnostics(self, &diags.into_vec()));
+            return Err(CliError::Config(diags.into_vec()));
         };
         let suites = crate::run::load_suites(&project, &diags);
         if !diags.is_empty() {
-            return Err(report_diagnostics(self, &diags.into_vec()));
+            return Err(CliError::Config(diags.into_vec()));
         }
         Ok((project, suites))
+    }
+
+    /// Loads the project alone; configuration problems are the error (exit code 2).
+    pub fn project_only(&self) -> Result<crate::config::Project, CliError> {
+        let diags = Diags::default();
+        self.project(&diags).ok_or_else(|| CliError::Config(diags.into_vec()))
     }
 
     /// Loads the project, applying command-line overrides.
@@ -121,18 +130,38 @@ impl Global {
     }
 }
 
-/// Prints configuration problems (stderr, and as JSON on stdout with `--format json`); exit 2.
-pub fn report_diagnostics(global: &Global, diags: &[Diagnostic]) -> u8 {
+/// Renders why a command could not do its job, on stderr (and on stdout as JSON where the command
+/// promises JSON: configuration problems, and a promotion's failure). This is the edge where errors
+/// get their words; the exit code is `exit::code`'s business.
+pub fn report_error(global: &Global, error: &CliError) {
+    match error {
+        CliError::Config(diags) => report_diagnostics(global, diags, error),
+        CliError::Usage { message, help } => {
+            print_error(message);
+            if let Some(h) = help {
+                eprintln!("  = help: {}", crate::term::escape_output(h));
+            }
+        }
+        CliError::RunFailed(message) => print_error(message),
+        CliError::Promote(e) => {
+            print_error(e);
+            if global.format == OutputFormat::Json {
+                print_stdout(&serde_json::json!({ "status": "error", "message": e.to_string() }).to_string());
+            }
+        }
+        // The panic hook has printed the panic's message and place.
+        CliError::Panicked => {}
+    }
+}
+
+/// Prints configuration problems (stderr, and as JSON on stdout with `--format json`).
+fn report_diagnostics(global: &Global, diags: &[Diagnostic], summary: &CliError) {
     let mut err = String::new();
     for d in diags {
         err.push_str(&d.render());
         err.push('\n');
     }
-    let n = diags.len();
-    err.push_str(&format!(
-        "error: {n} configuration {} found; nothing was run\n",
-        if n == 1 { "problem" } else { "problems" }
-    ));
+    err.push_str(&format!("error: {summary}\n"));
     eprint!("{}", crate::term::escape_output(&err));
     if global.format == OutputFormat::Json {
         let doc = serde_json::json!({
@@ -143,7 +172,6 @@ pub fn report_diagnostics(global: &Global, diags: &[Diagnostic]) -> u8 {
         });
         print_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
-    exit::CONFIG
 }
 
 /// `error: MESSAGE` on stderr, its control characters shown escaped (`term`).

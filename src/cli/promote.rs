@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{Global, OutputFormat, print_stdout, report_diagnostics};
-use crate::exit;
-use crate::promote::{self, Mode, PromoteError, PromoteOptions};
+use super::{CmdResult, Global, OutputFormat, print_stdout};
+use crate::exit::Outcome;
+use crate::promote::{self, Mode, PromoteOptions};
 use crate::results::text;
 
 #[derive(Debug, Args)]
@@ -34,11 +34,8 @@ pub struct PromoteArgs {
     pub lock_timeout: u64,
 }
 
-pub async fn run(global: &Global, args: &PromoteArgs) -> u8 {
-    let (project, suites) = match global.project_and_suites() {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+pub async fn run(global: &Global, args: &PromoteArgs) -> CmdResult {
+    let (project, suites) = global.project_and_suites()?;
     let opts = PromoteOptions {
         dataset: args.dataset.clone(),
         to: args.to.clone(),
@@ -50,17 +47,7 @@ pub async fn run(global: &Global, args: &PromoteArgs) -> u8 {
         clock: global.clock(),
         history: global.history(&project),
     };
-    let report = match promote::promote(&project, &suites, &opts).await {
-        Ok(r) => r,
-        Err(PromoteError::Config(d)) => return report_diagnostics(global, &d),
-        Err(e) => {
-            super::print_error(&e);
-            if global.format == OutputFormat::Json {
-                print_stdout(&serde_json::json!({ "status": "error", "message": e.to_string() }).to_string());
-            }
-            return exit::RUN_FAILED;
-        }
-    };
+    let report = promote::promote(&project, &suites, &opts).await?;
     match global.format {
         OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&report).unwrap_or_default()),
         OutputFormat::Text => {
@@ -87,5 +74,7 @@ pub async fn run(global: &Global, args: &PromoteArgs) -> u8 {
             print_stdout(&out);
         }
     }
-    if report.failed() { exit::CHECKS_FAILED } else { exit::OK }
+    Ok(Outcome::Promoted {
+        failed: report.failed(),
+    })
 }

@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 
 use clap::{Args, Subcommand};
 
-use super::{Global, OutputFormat, print_stdout, report_diagnostics};
+use super::{CmdResult, Global, OutputFormat, print_stdout};
 use crate::diag::Diags;
-use crate::exit;
+use crate::exit::{CliError, Outcome};
 use crate::history::Store;
 use crate::run::{self, RunOptions};
 use crate::schemas::{SchemaVersion, columns_of, diff};
@@ -51,20 +51,18 @@ fn render(v: &SchemaVersion) -> String {
     out
 }
 
-pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
-    let diags = Diags::default();
-    let Some(project) = global.project(&diags) else {
-        return report_diagnostics(global, &diags.into_vec());
-    };
+pub async fn run(global: &Global, args: &SchemaArgs) -> CmdResult {
+    let project = global.project_only()?;
     let catalog = Store {
         dir: project.history_dir.clone(),
     }
     .catalog();
     match &args.action {
         SchemaAction::Accept { dataset } => {
+            let diags = Diags::default();
             let suites = run::load_suites(&project, &diags);
             if !diags.is_empty() {
-                return report_diagnostics(global, &diags.into_vec());
+                return Err(CliError::Config(diags.into_vec()));
             }
             let opts = RunOptions {
                 datasets: vec![dataset.clone()],
@@ -74,25 +72,21 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                 history: None,
                 record: true,
             };
-            let prepared = match run::prepare(&project, &suites, &opts).await {
-                Ok(p) => p,
-                Err(d) => return report_diagnostics(global, &d),
-            };
+            let prepared = run::prepare(&project, &suites, &opts).await.map_err(CliError::Config)?;
             let ds = match prepared.opened.first() {
                 Some(Ok(ds)) => ds,
-                Some(Err(e)) => {
-                    super::print_error(e);
-                    return exit::RUN_FAILED;
-                }
-                None => return exit::CONFIG,
-            };
-            let previous = match catalog.read_latest(dataset) {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return exit::RUN_FAILED;
+                Some(Err(e)) => return Err(CliError::RunFailed(e.to_string())),
+                // `prepare` refuses a dataset no suite declares, so this is not reached.
+                None => {
+                    return Err(CliError::usage(
+                        format!("no suite declares a dataset named `{dataset}`"),
+                        None,
+                    ));
                 }
             };
+            let previous = catalog
+                .read_latest(dataset)
+                .map_err(|e| CliError::RunFailed(e.to_string()))?;
             match catalog.accept(
                 dataset,
                 columns_of(&ds.schema),
@@ -113,59 +107,49 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                             format!(": {}.", what.join(", "))
                         }
                     ));
-                    exit::OK
+                    Ok(Outcome::Done)
                 }
                 Ok((v, false)) => {
                     print_stdout(&format!(
                         "The current schema of `{dataset}` is already the accepted version {v}; nothing to do."
                     ));
-                    exit::OK
+                    Ok(Outcome::Done)
                 }
-                Err(e) => {
-                    super::print_error(e);
-                    exit::RUN_FAILED
-                }
+                Err(e) => Err(CliError::RunFailed(e.to_string())),
             }
         }
         SchemaAction::Show { dataset, version } => {
-            let versions = match catalog.versions(dataset) {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return exit::RUN_FAILED;
-                }
-            };
+            let versions = catalog
+                .versions(dataset)
+                .map_err(|e| CliError::RunFailed(e.to_string()))?;
             let v = match version {
                 Some(n) => versions.into_iter().find(|v| v.version == *n),
                 None => versions.into_iter().last(),
             };
             let Some(v) = v else {
-                eprintln!(
-                    "error: no accepted schema version{} of `{dataset}` in the catalog",
-                    version.map(|n| format!(" {n}")).unwrap_or_default()
-                );
-                eprintln!(
-                    "  = help: a dataset's first recorded `lakegate check` accepts version 1; `lakegate schema accept {dataset}` adds one"
-                );
-                return exit::CONFIG;
+                return Err(CliError::usage(
+                    format!(
+                        "no accepted schema version{} of `{dataset}` in the catalog",
+                        version.map(|n| format!(" {n}")).unwrap_or_default()
+                    ),
+                    Some(&format!(
+                        "a dataset's first recorded `lakegate check` accepts version 1; `lakegate schema accept {dataset}` adds one"
+                    )),
+                ));
             };
             match global.format {
                 OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&v).unwrap_or_default()),
                 OutputFormat::Text => print_stdout(&render(&v)),
             }
-            exit::OK
+            Ok(Outcome::Done)
         }
         SchemaAction::History { dataset } => {
-            let versions = match catalog.versions(dataset) {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return exit::RUN_FAILED;
-                }
-            };
+            let versions = catalog
+                .versions(dataset)
+                .map_err(|e| CliError::RunFailed(e.to_string()))?;
             if versions.is_empty() {
                 print_stdout(&format!("No accepted schema versions of `{dataset}`."));
-                return exit::OK;
+                return Ok(Outcome::Done);
             }
             if global.format == OutputFormat::Json {
                 let items: Vec<_> = versions
@@ -177,7 +161,7 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                     })
                     .collect();
                 print_stdout(&serde_json::to_string_pretty(&items).unwrap_or_default());
-                return exit::OK;
+                return Ok(Outcome::Done);
             }
             let mut out = String::new();
             for (i, v) in versions.iter().enumerate() {
@@ -196,7 +180,7 @@ pub async fn run(global: &Global, args: &SchemaArgs) -> u8 {
                 }
             }
             print_stdout(&out);
-            exit::OK
+            Ok(Outcome::Done)
         }
     }
 }

@@ -1,16 +1,19 @@
 //! `lakegate validate`: every suite parsed and planned against the real schemas; no rows scanned.
+//!
+//! With `--format json` it prints one document whatever happened, for editors and CI: its
+//! `diagnostics` array (each with a stable `code`, see docs/diagnostics.md) holds the columns the
+//! data lacks and the datasets that could not be verified; configuration problems print the same
+//! array under `status = "config_error"` (exit 2, `cli::report_error`).
 
-use super::{Global, OutputFormat, print_stdout, report_diagnostics};
+use super::{CmdResult, Global, OutputFormat, print_stdout};
 use serde_json::Value;
 
-use crate::exit;
+use crate::diag::{Code, Diagnostic};
+use crate::exit::{CliError, Outcome};
 use crate::run::{self, RunOptions};
 
-pub async fn run(global: &Global) -> u8 {
-    let (project, suites) = match global.project_and_suites() {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+pub async fn run(global: &Global) -> CmdResult {
+    let (project, suites) = global.project_and_suites()?;
     let opts = RunOptions {
         datasets: Vec::new(),
         clock: global.clock(),
@@ -19,10 +22,7 @@ pub async fn run(global: &Global) -> u8 {
         history: None,
         record: true,
     };
-    let prepared = match run::prepare(&project, &suites, &opts).await {
-        Ok(p) => p,
-        Err(d) => return report_diagnostics(global, &d),
-    };
+    let prepared = run::prepare(&project, &suites, &opts).await.map_err(CliError::Config)?;
     let mut unreadable = Vec::new();
     for o in &prepared.opened {
         if let Err(e) = o {
@@ -33,6 +33,7 @@ pub async fn run(global: &Global) -> u8 {
     let checks: usize = prepared.plans.iter().map(Vec::len).sum();
     // Columns the suites name but the data lacks: the suites are valid, the data disagrees (exit 1).
     let mut missing = Vec::new();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
     for ((suite, opened), plan) in prepared.selected.iter().zip(&prepared.opened).zip(&prepared.plans) {
         let Ok(ds) = opened else { continue };
         let mut found = plan.iter().filter_map(|p| match &p.shape {
@@ -42,12 +43,18 @@ pub async fn run(global: &Global) -> u8 {
         for (column, who, line) in run::missing_columns(suite, ds, plan) {
             let file = crate::diag::display_path(&suite.file.path);
             if who.starts_with("the dataset") {
-                super::print_error(format!(
-                    "the `key` of dataset `{}` names a column it does not have: `{column}` ({file}:{line})",
+                let message = format!(
+                    "the `key` of dataset `{}` names a column it does not have: `{column}`",
                     ds.name
-                ));
+                );
+                super::print_error(format!("{message} ({file}:{line})"));
+                diagnostics.push(
+                    Diagnostic::at(Code::UnknownColumn, &suite.file, suite.dataset.name.span(), message)
+                        .label("the dataset's `key`"),
+                );
             } else if let Some(d) = found.next() {
                 eprint!("{}", crate::term::escape_output(&d.render()));
+                diagnostics.push((**d).clone());
             }
             missing.push(serde_json::json!({
                 "dataset": ds.name,
@@ -64,10 +71,16 @@ pub async fn run(global: &Global) -> u8 {
         .filter_map(|o| o.as_ref().ok().filter(|d| d.is_empty()).map(|d| d.name.as_str()))
         .collect();
     for e in &empty {
-        eprintln!(
-            "warning: dataset `{}` has no files, so its columns could not be verified",
-            crate::term::escape(e)
-        );
+        let message = format!("dataset `{e}` has no files, so its columns could not be verified");
+        let d = match suites.iter().find(|s| s.dataset.name.get_ref() == e) {
+            Some(s) => {
+                Diagnostic::at(Code::EmptyDataset, &s.file, s.dataset.path.span(), message).label("no files here")
+            }
+            None => Diagnostic::plain(Code::EmptyDataset, message),
+        }
+        .warning();
+        eprint!("{}", crate::term::escape_output(&d.render()));
+        diagnostics.push(d);
     }
     let ok = unreadable.is_empty();
     let agrees = missing.is_empty();
@@ -84,6 +97,7 @@ pub async fn run(global: &Global) -> u8 {
                 "checks": checks,
                 "unreadable": unreadable,
                 "missing_columns": missing,
+                "diagnostics": diagnostics.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
             }))
             .unwrap_or_default(),
         ),
@@ -103,11 +117,8 @@ pub async fn run(global: &Global) -> u8 {
         )),
         OutputFormat::Text => {}
     }
-    if !ok {
-        exit::RUN_FAILED
-    } else if agrees {
-        exit::OK
-    } else {
-        exit::CHECKS_FAILED
-    }
+    Ok(Outcome::Validated {
+        unreadable: !ok,
+        missing_columns: !agrees,
+    })
 }

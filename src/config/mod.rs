@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, Diags, SourceFile, backticked};
+use crate::diag::{Code, Diagnostic, Diags, SourceFile, backticked};
 use crate::spanned::{TableReader, parse_document};
 
 /// Sections that later versions of lakegate read; this version accepts and ignores them with a
@@ -113,8 +113,11 @@ pub fn load(path: &Path, diags: &Diags) -> Option<Project> {
         Ok(t) => t,
         Err(e) => {
             diags.push(
-                Diagnostic::plain(format!("cannot read the project file {}: {e}", path.display()))
-                    .help("run lakegate in a directory with a lakegate.toml, or pass --config FILE"),
+                Diagnostic::plain(
+                    Code::UnreadableFile,
+                    format!("cannot read the project file {}: {e}", path.display()),
+                )
+                .help("run lakegate in a directory with a lakegate.toml, or pass --config FILE"),
             );
             return None;
         }
@@ -147,9 +150,13 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         if let Some(root) = lake.req_str("root") {
             if root.get_ref().starts_with("s3://") {
                 lake.push(
-                    lake.error(root.span(), "object-store lake roots are not supported by this version")
-                        .label("an s3:// root")
-                        .help("use a local directory for now"),
+                    lake.error(
+                        Code::Unsupported,
+                        root.span(),
+                        "object-store lake roots are not supported by this version",
+                    )
+                    .label("an s3:// root")
+                    .help("use a local directory for now"),
                 );
             } else {
                 lake_root = Some(dir.join(root.get_ref()));
@@ -175,20 +182,35 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
                             zone_spans.push(v.span());
                         }
                         _ if k.get_ref() == "suites" => top.push(
-                            Diagnostic::at(&file, k.span(), "`suites` is inside `[zones]`, so it would name a zone")
-                                .label("belongs at the top of the file")
-                                .help("move `suites = [...]` above the first `[table]` header"),
+                            Diagnostic::at(
+                                Code::MisplacedKey,
+                                &file,
+                                k.span(),
+                                "`suites` is inside `[zones]`, so it would name a zone",
+                            )
+                            .label("belongs at the top of the file")
+                            .help("move `suites = [...]` above the first `[table]` header"),
                         ),
                         _ => top.push(
-                            Diagnostic::at(&file, v.span(), format!("zone `{}` must be a path string", k.get_ref()))
-                                .label("expected a string"),
+                            Diagnostic::at(
+                                Code::WrongType,
+                                &file,
+                                v.span(),
+                                format!("zone `{}` must be a path string", k.get_ref()),
+                            )
+                            .label("expected a string"),
                         ),
                     }
                 }
             }
             _ => top.push(
-                Diagnostic::at(&file, z.span(), "`zones` must be a table of zone name = path")
-                    .label("expected a table"),
+                Diagnostic::at(
+                    Code::WrongType,
+                    &file,
+                    z.span(),
+                    "`zones` must be a table of zone name = path",
+                )
+                .label("expected a table"),
             ),
         }
     }
@@ -208,6 +230,7 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     for p in &suite_patterns {
         if let Err(e) = crate::paths::matcher(p) {
             diags.push(Diagnostic::at(
+                Code::InvalidGlob,
                 &file,
                 0..0,
                 format!("suite pattern `{p}` is not a valid glob: {e}"),
@@ -221,7 +244,7 @@ pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
             match parse_memory_limit(m.get_ref()) {
                 Ok(b) => engine.memory_limit = b,
                 Err(msg) => e.push(
-                    e.error(m.span(), msg)
+                    e.error(Code::InvalidValue, m.span(), msg)
                         .label("not a size")
                         .help("write a size such as \"512MB\" or \"2GB\""),
                 ),
@@ -309,6 +332,7 @@ fn check_zone_layout(file: &SourceFile, zones: &[(String, PathBuf)], spans: &[st
             Err(why) => {
                 diags.push(
                     Diagnostic::at(
+                        Code::PathOutside,
                         file,
                         span.clone(),
                         format!("zone `{name}` must be a directory inside the lake root, but {why}"),
@@ -338,6 +362,7 @@ fn check_zone_layout(file: &SourceFile, zones: &[(String, PathBuf)], spans: &[st
             };
             diags.push(
                 Diagnostic::at(
+                    Code::ZonesOverlap,
                     file,
                     spans[i].clone(),
                     format!("zone `{}` {how} zone `{}` (`{}`)", zones[i].0, zones[j].0, crate::paths::slash(b)),

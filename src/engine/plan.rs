@@ -14,7 +14,7 @@ use datafusion::logical_expr::Expr;
 
 use super::{Engine, OpenDataset};
 use crate::checks::{PlanCx, Shape};
-use crate::diag::{Diagnostic, backticked, closest};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::fragment::FragmentRole;
 use crate::suite::Suite;
 
@@ -108,7 +108,12 @@ impl Engine {
         let schema: &Schema = &ds.schema;
         let df_schema = match DFSchema::try_from(schema.clone()) {
             Ok(s) => s,
-            Err(e) => return Err(vec![Diagnostic::plain(format!("dataset `{}`: {e}", ds.name))]),
+            Err(e) => {
+                return Err(vec![Diagnostic::plain(
+                    Code::Engine,
+                    format!("dataset `{}`: {e}", ds.name),
+                )]);
+            }
         };
         let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         let parse = |frag: &toml::Spanned<String>, role: FragmentRole| {
@@ -150,12 +155,10 @@ impl Engine {
             let mut lacking: Option<Diagnostic> = None;
             for col in decl.check.columns() {
                 if !columns.contains(&col.get_ref().as_str()) && lacking.is_none() {
-                    let help = match closest(col.get_ref(), columns.iter().copied()) {
-                        Some(c) => format!("did you mean `{c}`? dataset `{}` has {}", ds.name, backticked(&columns)),
-                        None => format!("dataset `{}` has {}", ds.name, backticked(&columns)),
-                    };
+                    let help = did_you_mean(col.get_ref(), &columns, &format!("dataset `{}` has", ds.name));
                     lacking = Some(
                         Diagnostic::at(
+                            Code::UnknownColumn,
                             file,
                             col.span(),
                             format!("dataset `{}` has no column `{}`", ds.name, col.get_ref()),
@@ -191,6 +194,7 @@ impl Engine {
             match decl.check.plan(&cx).and_then(|shape| {
                 lower_shape(shape, &df_schema).map_err(|e| {
                     Diagnostic::at(
+                        Code::PlannerRefused,
                         file,
                         decl.common.kind.span(),
                         format!("this check cannot be evaluated: {e}"),
@@ -206,15 +210,21 @@ impl Engine {
                             _ => decl.common.kind.span(),
                         };
                         diags.push(
-                            Diagnostic::at(file, span, format!("this check cannot be evaluated: {reason}"))
-                                .label("refused by the query planner")
-                                .help("a literal in the check does not fit the column or the function it is used with"),
+                            Diagnostic::at(
+                                Code::PlannerRefused,
+                                file,
+                                span,
+                                format!("this check cannot be evaluated: {reason}"),
+                            )
+                            .label("refused by the query planner")
+                            .help("a literal in the check does not fit the column or the function it is used with"),
                         );
                         continue;
                     }
                     if decl.common.max_fraction > 0.0 && matches!(shape, Shape::Aggregates(_) | Shape::Schema) {
                         diags.push(
                             Diagnostic::at(
+                                Code::InapplicableKey,
                                 file,
                                 decl.common.kind.span(),
                                 format!("`max_fraction` has no meaning for a `{}` check", decl.check.kind()),

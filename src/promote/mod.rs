@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::config::Project;
-use crate::diag::{Diagnostic, backticked, closest, display_path};
+use crate::diag::{Code, Diagnostic, did_you_mean, display_path};
 use crate::engine::DatasetError;
 use crate::engine::dataset::discover;
 use crate::fs_atomic::{self, fault_point};
@@ -134,17 +134,16 @@ fn target_zone(project: &Project, suite: &Suite, to: Option<&str>) -> Result<Str
     let zones = project.zone_names();
     if let Some(t) = to {
         if t == "quarantine" {
-            return Err(Diagnostic::plain("`quarantine` is not a promotion target")
+            return Err(Diagnostic::plain(Code::PromoteTarget, "`quarantine` is not a promotion target")
                 .help("failing batches go there by themselves: set `on_fail = \"quarantine\"` in the suite, or use `--mode split`"));
         }
         if zones.contains(&t) {
             return Ok(t.to_string());
         }
-        let help = match closest(t, zones.iter().copied()) {
-            Some(c) => format!("did you mean `{c}`? zones: {}", backticked(&zones)),
-            None => format!("zones: {}", backticked(&zones)),
-        };
-        return Err(Diagnostic::plain(format!("zone `{t}` is not defined in lakegate.toml")).help(help));
+        let help = did_you_mean(t, &zones, "zones:");
+        return Err(
+            Diagnostic::plain(Code::UnknownZone, format!("zone `{t}` is not defined in lakegate.toml")).help(help),
+        );
     }
     let from = suite.dataset.zone.get_ref();
     let order: Vec<&str> = zones.iter().copied().filter(|z| *z != "quarantine").collect();
@@ -154,10 +153,13 @@ fn target_zone(project: &Project, suite: &Suite, to: Option<&str>) -> Result<Str
         .and_then(|i| order.get(i + 1))
         .map(|z| (*z).to_string())
         .ok_or_else(|| {
-            Diagnostic::plain(format!(
-                "zone `{from}` has no next zone to promote `{}` into",
-                suite.dataset.name.get_ref()
-            ))
+            Diagnostic::plain(
+                Code::PromoteTarget,
+                format!(
+                    "zone `{from}` has no next zone to promote `{}` into",
+                    suite.dataset.name.get_ref()
+                ),
+            )
             .help("pass --to ZONE")
         })
 }
@@ -165,12 +167,13 @@ fn target_zone(project: &Project, suite: &Suite, to: Option<&str>) -> Result<Str
 fn find_suite<'a>(suites: &'a [Suite], name: &str) -> Result<&'a Suite, PromoteError> {
     suites.iter().find(|s| s.dataset.name.get_ref() == name).ok_or_else(|| {
         let names: Vec<&str> = suites.iter().map(|s| s.dataset.name.get_ref().as_str()).collect();
-        let help = match closest(name, names.iter().copied()) {
-            Some(c) => format!("did you mean `{c}`? datasets: {}", backticked(&names)),
-            None => format!("datasets: {}", backticked(&names)),
-        };
+        let help = did_you_mean(name, &names, "datasets:");
         PromoteError::Config(vec![
-            Diagnostic::plain(format!("no suite declares a dataset named `{name}`")).help(help),
+            Diagnostic::plain(
+                Code::UnknownDataset,
+                format!("no suite declares a dataset named `{name}`"),
+            )
+            .help(help),
         ])
     })
 }
@@ -196,17 +199,18 @@ fn locate(project: &Project, suite: &Suite, opts: &PromoteOptions) -> Result<Pla
     let from_zone = suite.dataset.zone.get_ref().clone();
     let to_zone = target_zone(project, suite, opts.to.as_deref()).map_err(|d| PromoteError::Config(vec![d]))?;
     if to_zone == from_zone {
-        return Err(PromoteError::Config(vec![Diagnostic::plain(format!(
-            "`{}` is already in zone `{to_zone}`",
-            opts.dataset
-        ))]));
+        return Err(PromoteError::Config(vec![Diagnostic::plain(
+            Code::PromoteTarget,
+            format!("`{}` is already in zone `{to_zone}`", opts.dataset),
+        )]));
     }
     // Both zones were checked against lakegate.toml above; never fall back to the working directory.
     let zone = |z: &str| {
         project.zone_dir(z).ok_or_else(|| {
-            PromoteError::Config(vec![Diagnostic::plain(format!(
-                "zone `{z}` is not defined in lakegate.toml"
-            ))])
+            PromoteError::Config(vec![Diagnostic::plain(
+                Code::UnknownZone,
+                format!("zone `{z}` is not defined in lakegate.toml"),
+            )])
         })
     };
     let from_dir = zone(&from_zone)?;
@@ -264,14 +268,14 @@ fn lock_places(
     if let (Some(q), Some(qd)) = (project.zone_dir("quarantine"), at.quarantine_dir.as_deref()) {
         lock_dirs.push(resolved_rel(&q, qd));
     }
-    Ok(lock::acquire(
+    lock::acquire(
         &project.lake_root,
         &lock_dirs,
         &opts.dataset,
         opts.lock_timeout,
         &holder,
         opts.dry_run,
-    )?)
+    )
 }
 
 /// Runs a promotion: locate, lock, recover, take the batch, gate it, publish it.
@@ -671,6 +675,7 @@ fn quarantine_batch(
 ) -> Result<(String, Vec<String>), PromoteError> {
     let qzone = project.zone_dir("quarantine").ok_or_else(|| {
         PromoteError::Config(vec![Diagnostic::plain(
+            Code::PromoteTarget,
             "`on_fail = \"quarantine\"` needs a `quarantine` zone in lakegate.toml",
         )])
     })?;

@@ -9,7 +9,7 @@ use futures::StreamExt;
 
 use super::RunOptions;
 use crate::config::Project;
-use crate::diag::{Diagnostic, Diags, backticked, closest, display_path};
+use crate::diag::{Code, Diagnostic, Diags, backticked, did_you_mean, display_path};
 use crate::engine::{DatasetError, Engine, OpenDataset, PlannedCheck};
 use crate::paths::glob_files;
 use crate::suite::{self, Suite};
@@ -20,18 +20,23 @@ pub fn load_suites(project: &Project, diags: &Diags) -> Vec<Suite> {
     for pattern in &project.suite_patterns {
         match glob_files(&project.dir, pattern, None) {
             Ok(found) => paths.extend(found),
-            Err(e) => diags.push(Diagnostic::plain(format!("suite pattern `{pattern}`: {e}")).in_file(&project.file)),
+            Err(e) => diags.push(
+                Diagnostic::plain(Code::InvalidGlob, format!("suite pattern `{pattern}`: {e}")).in_file(&project.file),
+            ),
         }
     }
     paths.sort();
     paths.dedup();
     if paths.is_empty() {
         diags.push(
-            Diagnostic::plain(format!(
-                "no suite files match {} (relative to {})",
-                backticked(&project.suite_patterns),
-                display_path(&project.dir)
-            ))
+            Diagnostic::plain(
+                Code::NoSuites,
+                format!(
+                    "no suite files match {} (relative to {})",
+                    backticked(&project.suite_patterns),
+                    display_path(&project.dir)
+                ),
+            )
             .in_file(&project.file)
             .help("set `suites = [\"checks/*.toml\"]` at the top of lakegate.toml to where your suites are"),
         );
@@ -43,12 +48,10 @@ pub fn load_suites(project: &Project, diags: &Diags) -> Vec<Suite> {
     for s in &suites {
         let zone = &s.dataset.zone;
         if !zones.contains(&zone.get_ref().as_str()) {
-            let help = match closest(zone.get_ref(), zones.iter().copied()) {
-                Some(c) => format!("did you mean `{c}`? zones: {}", backticked(&zones)),
-                None => format!("zones of the project: {}", backticked(&zones)),
-            };
+            let help = did_you_mean(zone.get_ref(), &zones, "zones:");
             diags.push(
                 Diagnostic::at(
+                    Code::UnknownZone,
                     &s.file,
                     zone.span(),
                     format!("zone `{}` is not defined in lakegate.toml", zone.get_ref()),
@@ -61,6 +64,7 @@ pub fn load_suites(project: &Project, diags: &Diags) -> Vec<Suite> {
         if let Some(first) = seen.get(name) {
             diags.push(
                 Diagnostic::at(
+                    Code::DuplicateDataset,
                     &s.file,
                     s.dataset.name.span(),
                     format!("dataset `{name}` is declared by two suites"),
@@ -91,11 +95,11 @@ fn select<'a>(suites: &'a [Suite], wanted: &[String], diags: &Diags) -> (Vec<&'a
     } else {
         for w in wanted {
             if !names.contains(&w.as_str()) {
-                let help = match closest(w, names.iter().copied()) {
-                    Some(c) => format!("did you mean `{c}`? datasets: {}", backticked(&names)),
-                    None => format!("datasets: {}", backticked(&names)),
-                };
-                diags.push(Diagnostic::plain(format!("no suite declares a dataset named `{w}`")).help(help));
+                let help = did_you_mean(w, &names, "datasets:");
+                diags.push(
+                    Diagnostic::plain(Code::UnknownDataset, format!("no suite declares a dataset named `{w}`"))
+                        .help(help),
+                );
             }
         }
         suites
@@ -137,8 +141,12 @@ pub async fn prepare<'a>(
     if !diags.is_empty() {
         return Err(diags.into_vec());
     }
-    let engine = Engine::new(&project.engine)
-        .map_err(|e| vec![Diagnostic::plain(format!("cannot start the query engine: {e}"))])?;
+    let engine = Engine::new(&project.engine).map_err(|e| {
+        vec![Diagnostic::plain(
+            Code::Engine,
+            format!("cannot start the query engine: {e}"),
+        )]
+    })?;
 
     let all: Vec<&Suite> = selected.iter().chain(extra.iter()).copied().collect();
     let opened: Vec<Result<OpenDataset, DatasetError>> = futures::stream::iter(all.iter().map(|s| {

@@ -2,7 +2,7 @@
 
 use toml::Spanned;
 
-use crate::diag::backticked;
+use crate::diag::{Code, did_you_mean};
 use crate::spanned::TableReader;
 use crate::types::{TYPE_NAMES, TypeName};
 
@@ -93,9 +93,13 @@ fn single_byte(t: &TableReader<'_, '_>, v: &Spanned<String>, what: &str) -> Opti
         Some(s.as_bytes()[0])
     } else {
         t.push(
-            t.error(v.span(), format!("the CSV {what} must be a single ASCII character"))
-                .label("not one character")
-                .help("for example \",\", \";\", \"|\" or \"\\t\""),
+            t.error(
+                Code::InvalidValue,
+                v.span(),
+                format!("the CSV {what} must be a single ASCII character"),
+            )
+            .label("not one character")
+            .help("for example \",\", \";\", \"|\" or \"\\t\""),
         );
         None
     }
@@ -110,9 +114,13 @@ pub fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !ok {
             t.push(
-                t.error(n.span(), format!("`{}` is not a valid dataset name", n.get_ref()))
-                    .label("invalid name")
-                    .help("use letters, digits, `_` and `-` (the name is part of every check id)"),
+                t.error(
+                    Code::InvalidValue,
+                    n.span(),
+                    format!("`{}` is not a valid dataset name", n.get_ref()),
+                )
+                .label("invalid name")
+                .help("use letters, digits, `_` and `-` (the name is part of every check id)"),
             );
         }
     }
@@ -122,9 +130,13 @@ pub fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
         && (p.get_ref().starts_with('/') || p.get_ref().split('/').any(|s| s == ".."))
     {
         t.push(
-            t.error(p.span(), "the dataset path must stay inside its zone")
-                .label("absolute or climbs out with `..`")
-                .help("write the path relative to the zone directory, e.g. \"orders\" or \"orders/*.parquet\""),
+            t.error(
+                Code::PathOutside,
+                p.span(),
+                "the dataset path must stay inside its zone",
+            )
+            .label("absolute or climbs out with `..`")
+            .help("write the path relative to the zone directory, e.g. \"orders\" or \"orders/*.parquet\""),
         );
     }
     if let Some(p) = &path
@@ -132,8 +144,12 @@ pub fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
         && let Err(e) = crate::paths::matcher(p.get_ref())
     {
         t.push(
-            t.error(p.span(), format!("the path is not a valid glob: {e}"))
-                .label("invalid glob"),
+            t.error(
+                Code::InvalidGlob,
+                p.span(),
+                format!("the path is not a valid glob: {e}"),
+            )
+            .label("invalid glob"),
         );
     }
     let format = t.str("format").and_then(|f| match f.get_ref().as_str() {
@@ -142,7 +158,7 @@ pub fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
         "json" | "ndjson" | "jsonl" => Some(Format::Json),
         other => {
             t.push(
-                t.error(f.span(), format!("`{other}` is not a supported format"))
+                t.error(Code::InvalidChoice, f.span(), format!("`{other}` is not a supported format"))
                     .label("unknown format")
                     .help("use \"parquet\", \"csv\" or \"json\" (newline-delimited), or leave it out to infer it from file extensions"),
             );
@@ -183,13 +199,18 @@ pub fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
                 Some(tn) if tn.to_arrow().is_some() => types.push((col, tn)),
                 _ => t.push(
                     t.error(
+                        Code::UnknownType,
                         ty.span(),
                         format!("`{}` is not a type lakegate can read a column as", ty.get_ref()),
                     )
                     .label("unknown type")
-                    .help(format!(
-                        "use one of {}",
-                        backticked(TYPE_NAMES.iter().filter(|n| **n != "int" && **n != "float"))
+                    .help(did_you_mean(
+                        ty.get_ref(),
+                        &TYPE_NAMES
+                            .iter()
+                            .filter(|n| **n != "int" && **n != "float")
+                            .collect::<Vec<_>>(),
+                        "use one of",
                     )),
                 ),
             }
@@ -205,9 +226,13 @@ pub fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
         Some(v) if v.get_ref() == "keep" || v.get_ref() == "fail" => OnFail::Keep,
         Some(v) => {
             t.push(
-                t.error(v.span(), format!("`{}` is not an on_fail action", v.get_ref()))
-                    .label("unknown action")
-                    .help("use \"keep\" (leave the batch where it is) or \"quarantine\""),
+                t.error(
+                    Code::InvalidChoice,
+                    v.span(),
+                    format!("`{}` is not an on_fail action", v.get_ref()),
+                )
+                .label("unknown action")
+                .help("use \"keep\" (leave the batch where it is) or \"quarantine\""),
             );
             OnFail::Keep
         }

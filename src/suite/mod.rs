@@ -14,7 +14,7 @@ use toml::Spanned;
 pub use dataset::{CsvSpec, DatasetSpec, Format, OnFail};
 
 use crate::checks::{self, Check, Common, common::read_common};
-use crate::diag::{Diagnostic, Diags, SourceFile, backticked, closest};
+use crate::diag::{Code, Diagnostic, Diags, SourceFile, did_you_mean};
 use crate::spanned::{TableReader, parse_document};
 
 /// A parsed suite.
@@ -48,10 +48,10 @@ pub fn load(path: &std::path::Path, diags: &Diags) -> Option<Suite> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse_suite(&SourceFile::new(path, text), diags),
         Err(e) => {
-            diags.push(Diagnostic::plain(format!(
-                "cannot read the suite {}: {e}",
-                path.display()
-            )));
+            diags.push(Diagnostic::plain(
+                Code::UnreadableFile,
+                format!("cannot read the suite {}: {e}", path.display()),
+            ));
             None
         }
     }
@@ -95,6 +95,7 @@ pub fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
             Ok(false) => {
                 diags.push(
                     Diagnostic::at(
+                        Code::VersionTooNew,
                         file,
                         v.span(),
                         format!(
@@ -110,9 +111,14 @@ pub fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
                 return None;
             }
             Err(()) => diags.push(
-                Diagnostic::at(file, v.span(), format!("`{}` is not a version", v.get_ref()))
-                    .label("expected a version such as \"0.1\"")
-                    .help("`version` names the oldest lakegate that can run this suite"),
+                Diagnostic::at(
+                    Code::InvalidValue,
+                    file,
+                    v.span(),
+                    format!("`{}` is not a version", v.get_ref()),
+                )
+                .label("expected a version such as \"0.1\"")
+                .help("`version` names the oldest lakegate that can run this suite"),
             ),
         }
     }
@@ -122,7 +128,7 @@ pub fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
         None => {
             if !top.has("dataset") {
                 diags.push(
-                    Diagnostic::at(file, 0..0, "the suite has no `[dataset]` table")
+                    Diagnostic::at(Code::MissingKey, file, 0..0, "the suite has no `[dataset]` table")
                         .help("start the suite with [dataset] and name = \"…\", zone = \"raw\", path = \"…\""),
                 );
             }
@@ -135,7 +141,7 @@ pub fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
     let tables = top.table_array("check");
     if !top.has("check") && dataset.is_some() {
         diags.push(
-            Diagnostic::at(file, 0..0, "the suite declares no checks")
+            Diagnostic::at(Code::NoChecks, file, 0..0, "the suite declares no checks")
                 .help("add a [[check]] table, e.g. kind = \"row_count\" with min = 1"),
         );
     }
@@ -159,7 +165,7 @@ pub fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
         if let Some(first) = seen.get(&c.id) {
             let span = c.common.name.as_ref().map_or(c.common.kind.span(), Spanned::span);
             diags.push(
-                Diagnostic::at(file, span, format!("duplicate check `{}`", c.id))
+                Diagnostic::at(Code::DuplicateCheck, file, span, format!("duplicate check `{}`", c.id))
                     .label("declared twice")
                     .help(format!(
                         "the first is on line {first}; give one of them a different `name`"
@@ -189,40 +195,26 @@ fn read_check(t: &mut TableReader<'_, '_>, dataset: &str) -> Vec<CheckDecl> {
         let help = if later {
             "`anomaly` compares with the run history, which comes in a later version".to_string()
         } else {
-            match closest(kind.get_ref(), checks::kind_names()) {
-                Some(c) => format!("did you mean `{c}`? kinds: {}", backticked(checks::kind_names())),
-                None => format!("kinds: {}", backticked(checks::kind_names())),
-            }
+            let kinds: Vec<&str> = checks::kind_names().collect();
+            did_you_mean(kind.get_ref(), &kinds, "kinds:")
         };
         let msg = if later {
             format!("check kind `{}` is not available in this version", kind.get_ref())
         } else {
             format!("unknown check kind `{}`", kind.get_ref())
         };
-        t.push(t.error(kind.span(), msg).label("not a check kind").help(help));
+        t.push(
+            t.error(Code::UnknownKind, kind.span(), msg)
+                .label("not a check kind")
+                .help(help),
+        );
         return Vec::new();
     };
     let common = read_common(t, kind.clone());
     let parsed = (spec.parse)(t);
-    let hint = format!("see docs/checks/{}.md", spec.name);
-    // Re-borrow: finish consumes the reader, so report unknown keys through a fresh pass.
-    let unknown = t.unknown_keys();
-    for (key, span) in unknown {
-        let known = t.known().to_vec();
-        let help = match closest(&key, known.iter().copied()) {
-            Some(c) => format!(
-                "did you mean `{c}`? `{}` takes {}; {hint}",
-                spec.name,
-                backticked(&known)
-            ),
-            None => format!("`{}` takes {}; {hint}", spec.name, backticked(&known)),
-        };
-        t.push(
-            t.error(span, format!("unknown key `{key}` for a `{}` check", spec.name))
-                .label("unknown key")
-                .help(help),
-        );
-    }
+    // Unknown keys are reported against the kind, with its page, once the kind has read its keys.
+    t.rename(format!("a `{}` check", spec.name));
+    t.finish_with_hint(Some(&format!("see docs/checks/{}.md", spec.name)));
     let many = parsed.len() > 1;
     parsed
         .into_iter()

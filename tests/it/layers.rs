@@ -10,7 +10,7 @@ use crate::support::repo;
 const LAYERS: &[&[&str]] = &[
     &["clock", "duration", "paths", "term", "types"],
     &["diag", "results", "schemas"],
-    &["exit", "expr_depth", "fs_atomic", "spanned"],
+    &["expr_depth", "fs_atomic", "spanned"],
     &["config", "fragment", "layout"],
     &["checks"],
     &["suite", "docs"],
@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["history"],
     &["run"],
     &["promote"],
+    &["exit"],
     &["cli"],
 ];
 

@@ -6,6 +6,7 @@
 mod answers;
 mod cases;
 mod cli;
+mod diagnostics;
 mod docs;
 mod fastpaths;
 mod fixtures;
