@@ -356,7 +356,7 @@ pub struct JsonSpan {
 }
 
 /// Paths are shown relative to the working directory when they are inside it.
-pub fn display_path(path: &Path) -> String {
+pub(crate) fn display_path(path: &Path) -> String {
     if let Ok(cwd) = std::env::current_dir()
         && let Ok(rel) = path.strip_prefix(&cwd)
     {
@@ -388,7 +388,7 @@ impl Diags {
 }
 
 /// The closest candidate to `word` by edit distance, if it is plausibly a typo of it.
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
@@ -400,12 +400,12 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 /// The help line of every "unknown X" diagnostic: `did you mean `Y`? ` when `word` is plausibly a
 /// typo of a valid name, then `listing` and every valid name in backticks, e.g.
 /// "did you mean `raw`? zones: `raw`, `cleaned`".
-pub fn did_you_mean<S: AsRef<str>>(word: &str, valid: &[S], listing: &str) -> String {
+pub(crate) fn did_you_mean<S: AsRef<str>>(word: &str, valid: &[S], listing: &str) -> String {
     suggest(closest(word, valid.iter().map(AsRef::as_ref)), valid, listing)
 }
 
 /// Like [`did_you_mean`] with the suggestion already chosen (e.g. a case-insensitive match).
-pub fn suggest<S: AsRef<str>>(near: Option<&str>, valid: &[S], listing: &str) -> String {
+pub(crate) fn suggest<S: AsRef<str>>(near: Option<&str>, valid: &[S], listing: &str) -> String {
     let list = backticked(valid);
     match near {
         Some(c) => format!("did you mean `{c}`? {listing} {list}"),
@@ -414,7 +414,7 @@ pub fn suggest<S: AsRef<str>>(near: Option<&str>, valid: &[S], listing: &str) ->
 }
 
 /// `a`, `b`, `c` — a list of identifiers in backticks.
-pub fn backticked<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+pub(crate) fn backticked<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
     items
         .into_iter()
         .map(|s| format!("`{}`", s.as_ref()))

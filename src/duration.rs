@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 /// What a valid duration looks like, for help lines.
-pub const DURATION_HELP: &str =
+pub(crate) const DURATION_HELP: &str =
     "write a whole number followed by a unit, e.g. \"90m\", \"6h\", \"2d\" or \"1h30m\" (units: s, m, h, d, w)";
 
-pub fn parse(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {
         return Err("the duration is empty".into());
@@ -46,7 +46,7 @@ pub fn parse(s: &str) -> Result<Duration, String> {
 }
 
 /// Formats seconds compactly: `3h 12m`, `2d 4h`, `45s`.
-pub fn human(secs: i64) -> String {
+pub(crate) fn human(secs: i64) -> String {
     let neg = secs < 0;
     let s = secs.unsigned_abs();
     let (d, h, m, sec) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60, s % 60);

@@ -14,7 +14,7 @@ use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
 /// The deepest fragment accepted. The stacks lakegate runs on (`main.rs`) hold several times this.
-pub const MAX_DEPTH: usize = 1000;
+pub(crate) const MAX_DEPTH: usize = 1000;
 
 #[derive(Default)]
 struct Group {
@@ -40,7 +40,7 @@ impl Group {
 
 /// The estimated nesting depth of a SQL expression, `None` when it does not tokenize (the parser
 /// reports that).
-pub fn estimate(text: &str) -> Option<usize> {
+pub(crate) fn estimate(text: &str) -> Option<usize> {
     let tokens = Tokenizer::new(&GenericDialect {}, text).tokenize().ok()?;
     let mut stack = vec![Group::default()];
     for t in tokens {
@@ -101,7 +101,7 @@ fn close(stack: &mut Vec<Group>) {
 }
 
 /// A sentence saying why a fragment is refused, when it is too deep.
-pub fn too_deep(text: &str) -> Option<String> {
+pub(crate) fn too_deep(text: &str) -> Option<String> {
     let depth = estimate(text)?;
     (depth > MAX_DEPTH).then(|| {
         format!(

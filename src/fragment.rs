@@ -31,7 +31,7 @@ pub enum FragmentRole {
 
 /// What parsing a fragment needs from the query engine (implemented by `engine::Engine`, so that
 /// this module holds no session).
-pub trait Lowering {
+pub(crate) trait Lowering {
     /// SQL text to an expression over `schema`, with the engine's functions.
     fn parse_sql(&self, sql: &str, schema: &DFSchema) -> datafusion::error::Result<Expr>;
     /// The rewrites every expression of a check goes through before it runs (integer arithmetic
@@ -40,7 +40,7 @@ pub trait Lowering {
 }
 
 /// Checks that a fragment is one syntactically valid SQL expression (no schema needed).
-pub fn check_syntax(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Diagnostic> {
+pub(crate) fn check_syntax(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Diagnostic> {
     let text = frag.get_ref();
     if text.trim().is_empty() {
         return Err(Diagnostic::at(Code::EmptyValue, file, frag.span(), "the SQL expression is empty").label("empty"));
@@ -59,7 +59,7 @@ pub fn check_syntax(file: &SourceFile, frag: &Spanned<String>) -> Result<(), Dia
 }
 
 /// Parses a fragment against a dataset's schema and checks its role.
-pub fn parse(
+pub(crate) fn parse(
     engine: &dyn Lowering,
     schema: &DFSchema,
     file: &SourceFile,

@@ -14,12 +14,12 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Flushes a directory entry change (create, rename, remove) to disk.
-pub fn fsync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// Creates a directory and its missing parents, fsyncing each parent whose entries changed.
-pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_dir_all(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -56,7 +56,7 @@ fn write_temp<'a>(path: &'a Path, bytes: &[u8]) -> io::Result<(&'a Path, std::pa
 }
 
 /// Writes a whole file atomically: temp file, fsync, rename, fsync of the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let (dir, tmp) = write_temp(path, bytes)?;
     fs::rename(&tmp, path)?;
     fsync_dir(dir)
@@ -65,7 +65,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// An I/O error and the path it happened at (the copy's source or its destination), so a full or
 /// read-only zone is reported as the zone being written, not as the file being read.
 #[derive(Debug)]
-pub struct PathError {
+pub(crate) struct PathError {
     pub path: std::path::PathBuf,
     pub error: io::Error,
 }
@@ -81,7 +81,7 @@ impl PathError {
 
 /// Copies a file and fsyncs the copy (the caller renames it into place). An error names the path
 /// whose read or write failed.
-pub fn copy_durable(src: &Path, dst: &Path) -> Result<u64, PathError> {
+pub(crate) fn copy_durable(src: &Path, dst: &Path) -> Result<u64, PathError> {
     use std::io::Read;
     if let Some(dir) = dst.parent() {
         create_dir_all(dir).map_err(PathError::at(dir))?;
@@ -114,7 +114,7 @@ pub fn copy_durable(src: &Path, dst: &Path) -> Result<u64, PathError> {
 /// Whether lakegate's own directory `path` exists: `Ok(false)` when it does not, an error when it
 /// is a link or not a directory. lakegate never follows a link in its own bookkeeping directories
 /// (staging, locks): a planted link would make it delete or overwrite what lies outside the lake.
-pub fn own_dir(path: &Path) -> io::Result<bool> {
+pub(crate) fn own_dir(path: &Path) -> io::Result<bool> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => Err(io::Error::other(format!(
             "{} is a symbolic link; lakegate never follows links in its own directories (remove the link)",
@@ -131,7 +131,7 @@ pub fn own_dir(path: &Path) -> io::Result<bool> {
 }
 
 /// Removes a directory if it is empty (a staging parent after the last promotion), else leaves it.
-pub fn remove_empty_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn remove_empty_dir(dir: &Path) -> io::Result<()> {
     match fs::remove_dir(dir) {
         Ok(()) => {
             if let Some(parent) = dir.parent() {
@@ -145,7 +145,7 @@ pub fn remove_empty_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Renames a file or directory and fsyncs both directories involved.
-pub fn rename_durable(from: &Path, to: &Path) -> io::Result<()> {
+pub(crate) fn rename_durable(from: &Path, to: &Path) -> io::Result<()> {
     if let Some(dir) = to.parent() {
         create_dir_all(dir)?;
     }
@@ -162,7 +162,7 @@ pub fn rename_durable(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 /// Removes a file and fsyncs its directory.
-pub fn remove_file(path: &Path) -> io::Result<()> {
+pub(crate) fn remove_file(path: &Path) -> io::Result<()> {
     fs::remove_file(path)?;
     if let Some(dir) = path.parent() {
         fsync_dir(dir)?;
@@ -171,7 +171,7 @@ pub fn remove_file(path: &Path) -> io::Result<()> {
 }
 
 /// Removes a directory tree (staging leftovers) and fsyncs its parent.
-pub fn remove_dir_all(dir: &Path) -> io::Result<()> {
+pub(crate) fn remove_dir_all(dir: &Path) -> io::Result<()> {
     match fs::remove_dir_all(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -188,7 +188,7 @@ pub fn remove_dir_all(dir: &Path) -> io::Result<()> {
 /// Test hooks at a named step of a promotion:
 /// - `LAKEGATE_FAULT=STEP` SIGKILLs this process there;
 /// - `LAKEGATE_PAUSE=STEP:FILE` creates FILE and waits (up to 60 s) until a test removes it.
-pub fn fault_point(step: &str) {
+pub(crate) fn fault_point(step: &str) {
     if let Some(pause) = std::env::var_os("LAKEGATE_PAUSE")
         && let Some((at, file)) = pause.to_string_lossy().split_once(':')
         && at == step
@@ -215,7 +215,7 @@ pub fn fault_point(step: &str) {
 
 /// Test hook: `LAKEGATE_FAIL=STEP` makes the operation at that step fail with an I/O error, as a
 /// read-only or full disk would (tests run as root, for whom permissions never fail).
-pub fn fail_point(step: &str) -> io::Result<()> {
+pub(crate) fn fail_point(step: &str) -> io::Result<()> {
     match std::env::var_os("LAKEGATE_FAIL") {
         Some(want) if want.to_string_lossy() == step => Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
@@ -227,7 +227,7 @@ pub fn fail_point(step: &str) -> io::Result<()> {
 
 /// Publishes a new file only if nothing exists at `path` (a hard link from a fsynced temp file, so
 /// the name appears whole or not at all). Returns `false` when the name was taken.
-pub fn publish_new(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+pub(crate) fn publish_new(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     let (dir, tmp) = write_temp(path, bytes)?;
     let linked = fs::hard_link(&tmp, path);
     fs::remove_file(&tmp)?;

@@ -12,18 +12,18 @@ use std::path::{Path, PathBuf};
 use crate::fs_atomic;
 
 /// The directory of lakegate's bookkeeping inside a dataset directory (hidden from readers).
-pub const META_DIR: &str = "_lakegate";
+pub(crate) const META_DIR: &str = "_lakegate";
 /// A staging directory's intent record: the promotion's commit point.
-pub const INTENT: &str = "_intent.json";
+pub(crate) const INTENT: &str = "_intent.json";
 
 /// Whether a directory name is a run id lakegate made (a UUID): recovery never touches anything else.
-pub fn is_run_id(name: &str) -> bool {
+pub(crate) fn is_run_id(name: &str) -> bool {
     uuid::Uuid::parse_str(name).is_ok_and(|u| u.hyphenated().to_string() == name)
 }
 
 /// The run directories in a staging directory: real directories named by run ids. A link there is
 /// an error (never followed); other names are left alone with a warning.
-pub fn run_dirs(staging_root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+pub(crate) fn run_dirs(staging_root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     let meta = staging_root.parent().unwrap_or(staging_root);
     if !fs_atomic::own_dir(meta)? || !fs_atomic::own_dir(staging_root)? {
         return Ok(Vec::new());
@@ -62,7 +62,7 @@ struct IntentFile {
 
 /// Files of promotions being published into `dir`: renamed into place before their manifest is
 /// written, so a reader must leave them out.
-pub fn uncommitted_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn uncommitted_files(dir: &Path) -> Vec<PathBuf> {
     let meta = dir.join(META_DIR);
     let Ok(runs) = run_dirs(&meta.join("staging")) else {
         return Vec::new();

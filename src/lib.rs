@@ -5,26 +5,34 @@
 //! [`run`] turns outcomes into a versioned [`results`] model that renderers print. See
 //! ARCHITECTURE.md for the code map and the invariants.
 
-pub mod checks;
+pub(crate) mod checks;
 pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod diag;
+pub(crate) mod clock;
+pub(crate) mod config;
+pub(crate) mod diag;
 pub mod docs;
-pub mod duration;
-pub mod engine;
+pub(crate) mod duration;
+pub(crate) mod engine;
 pub mod exit;
-pub mod expr_depth;
-pub mod fragment;
-pub mod fs_atomic;
-pub mod history;
-pub mod layout;
-pub mod paths;
-pub mod promote;
+pub(crate) mod expr_depth;
+pub(crate) mod fragment;
+pub(crate) mod fs_atomic;
+pub(crate) mod history;
+pub(crate) mod layout;
+pub(crate) mod paths;
+pub(crate) mod promote;
 pub mod results;
-pub mod run;
-pub mod schemas;
-pub mod spanned;
-pub mod suite;
+pub(crate) mod run;
+pub(crate) mod schemas;
+pub(crate) mod spanned;
+pub(crate) mod suite;
 pub mod term;
-pub mod types;
+pub(crate) mod types;
+
+// What the integration tests and the benchmark use besides the binary; everything else is
+// crate-private (`unreachable_pub` keeps it that way).
+pub use checks::common::{COMMON_KEYS, read_common};
+pub use checks::{KindSpec, REGISTRY};
+pub use diag::{Code, Diags, SourceFile};
+pub use engine::dataset::{csv_quotes, verify};
+pub use spanned::{TableReader, parse_document};

@@ -9,18 +9,18 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobMatcher};
 
 /// Whether a string contains glob syntax.
-pub fn is_glob(s: &str) -> bool {
+pub(crate) fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '[', '{'])
 }
 
 /// Files and directories whose name starts with `.` or `_` are not data (`_SUCCESS`, `_lakegate/`,
 /// `.DS_Store`, staging directories).
-pub fn is_hidden(name: &str) -> bool {
+pub(crate) fn is_hidden(name: &str) -> bool {
     name.starts_with('.') || name.starts_with('_')
 }
 
 /// The part of a pattern before its first segment with glob syntax.
-pub fn literal_prefix(pattern: &str) -> &str {
+pub(crate) fn literal_prefix(pattern: &str) -> &str {
     let mut end = 0;
     for (i, seg) in pattern.split('/').enumerate() {
         if is_glob(seg) {
@@ -31,7 +31,7 @@ pub fn literal_prefix(pattern: &str) -> &str {
     &pattern[..end.min(pattern.len())]
 }
 
-pub fn matcher(pattern: &str) -> Result<GlobMatcher, String> {
+pub(crate) fn matcher(pattern: &str) -> Result<GlobMatcher, String> {
     GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()
@@ -43,7 +43,7 @@ pub fn matcher(pattern: &str) -> Result<GlobMatcher, String> {
 /// Links are followed; with `within`, only links whose resolved target stays inside that directory
 /// (the lake root): any other link is skipped with a warning, so a planted link never makes lakegate
 /// read (or promote, or delete) what lies outside the lake.
-pub fn glob_files(base: &Path, pattern: &str, within: Option<&Path>) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn glob_files(base: &Path, pattern: &str, within: Option<&Path>) -> Result<Vec<PathBuf>, String> {
     let m = matcher(pattern)?;
     let prefix = literal_prefix(pattern);
     let start = base.join(prefix);
@@ -102,7 +102,7 @@ pub fn glob_files(base: &Path, pattern: &str, within: Option<&Path>) -> Result<V
 }
 
 /// Where a path really is: links resolved in the part that exists, the rest appended as written.
-pub fn resolved(path: &Path) -> PathBuf {
+pub(crate) fn resolved(path: &Path) -> PathBuf {
     let mut existing = path;
     let mut rest = Vec::new();
     loop {
@@ -122,12 +122,12 @@ pub fn resolved(path: &Path) -> PathBuf {
 }
 
 /// Whether `path`, links resolved, lies inside `root` (links resolved too).
-pub fn is_within(root: &Path, path: &Path) -> bool {
+pub(crate) fn is_within(root: &Path, path: &Path) -> bool {
     resolved(path).starts_with(resolved(root))
 }
 
 /// A path with `/` separators, for stable output on every platform.
-pub fn slash(p: &Path) -> String {
+pub(crate) fn slash(p: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
 }
 

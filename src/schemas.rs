@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::datatypes::Schema;
 use serde::{Deserialize, Serialize};
 
-use crate::types::{TypeName, family, family_name};
+use crate::types::{TypeName, family_name};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColumnRecord {
@@ -35,7 +35,7 @@ pub struct SchemaVersion {
     pub columns: Vec<ColumnRecord>,
 }
 
-pub fn columns_of(schema: &Schema) -> Vec<ColumnRecord> {
+pub(crate) fn columns_of(schema: &Schema) -> Vec<ColumnRecord> {
     schema
         .fields()
         .iter()
@@ -50,7 +50,7 @@ pub fn columns_of(schema: &Schema) -> Vec<ColumnRecord> {
 
 /// One difference between an accepted schema and the current one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     pub column: String,
     /// added | removed | type_changed | widened | became_nullable | became_required
     pub change: &'static str,
@@ -60,11 +60,11 @@ pub struct Change {
 
 impl Change {
     /// Whether the change is drift (as opposed to a widening or a tightening).
-    pub fn is_drift(&self) -> bool {
+    pub(crate) fn is_drift(&self) -> bool {
         !matches!(self.change, "widened" | "became_required")
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self.change {
             "added" => format!("`{}` was added ({})", self.column, self.to.as_deref().unwrap_or("?")),
             "removed" => format!(
@@ -100,7 +100,7 @@ fn width(f: &str) -> Option<(&'static str, u32)> {
 }
 
 /// Differences from `old` to `new`, in column order.
-pub fn diff(old: &[ColumnRecord], new: &[ColumnRecord]) -> Vec<Change> {
+pub(crate) fn diff(old: &[ColumnRecord], new: &[ColumnRecord]) -> Vec<Change> {
     let mut out = Vec::new();
     for o in old {
         match new.iter().find(|n| n.name == o.name) {
@@ -146,11 +146,6 @@ pub fn diff(old: &[ColumnRecord], new: &[ColumnRecord]) -> Vec<Change> {
         }
     }
     out
-}
-
-/// Whether two Arrow types are the same family (for callers without records at hand).
-pub fn same_family(a: &datafusion::arrow::datatypes::DataType, b: &datafusion::arrow::datatypes::DataType) -> bool {
-    family(a) == family(b)
 }
 
 #[cfg(test)]

@@ -45,7 +45,6 @@ impl Literal {
 
     pub fn as_f64(&self) -> Option<f64> {
         match self {
-            #[allow(clippy::cast_precision_loss)]
             Literal::Int(i) => Some(*i as f64),
             Literal::Float(x) => Some(*x),
             _ => None,

@@ -26,7 +26,7 @@ pub enum TypeName {
 }
 
 /// Every name accepted in `schema.columns` and `[dataset] types`, for help lines.
-pub const TYPE_NAMES: &[&str] = &[
+pub(crate) const TYPE_NAMES: &[&str] = &[
     "string",
     "int8",
     "int16",
@@ -135,7 +135,7 @@ impl std::fmt::Display for TypeName {
 }
 
 /// The family of an Arrow type, or `None` for types suites cannot name (lists, structs, …).
-pub fn family(dt: &DataType) -> Option<TypeName> {
+pub(crate) fn family(dt: &DataType) -> Option<TypeName> {
     Some(match dt {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => TypeName::String,
         DataType::Int8 => TypeName::Int(8),
@@ -165,28 +165,28 @@ pub fn family(dt: &DataType) -> Option<TypeName> {
 }
 
 /// A type's family name for messages (`string`, `timestamp`, or Arrow's name for other types).
-pub fn family_name(dt: &DataType) -> String {
+pub(crate) fn family_name(dt: &DataType) -> String {
     family(dt).map_or_else(|| dt.to_string().to_lowercase(), |f| f.to_string())
 }
 
-pub fn is_string(dt: &DataType) -> bool {
+pub(crate) fn is_string(dt: &DataType) -> bool {
     matches!(family(dt), Some(TypeName::String))
 }
 
-pub fn is_numeric(dt: &DataType) -> bool {
+pub(crate) fn is_numeric(dt: &DataType) -> bool {
     matches!(
         family(dt),
         Some(TypeName::Int(_) | TypeName::UInt(_) | TypeName::Float(_) | TypeName::Decimal(..))
     )
 }
 
-pub fn is_temporal(dt: &DataType) -> bool {
+pub(crate) fn is_temporal(dt: &DataType) -> bool {
     matches!(family(dt), Some(TypeName::Date | TypeName::Timestamp))
 }
 
 /// The type two files' versions of one column are read as: the wider of two numbers, a string
 /// when they disagree otherwise.
-pub fn unify(a: &DataType, b: &DataType) -> DataType {
+pub(crate) fn unify(a: &DataType, b: &DataType) -> DataType {
     if a == b {
         return a.clone();
     }

@@ -206,18 +206,18 @@ async fn floor(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Times the complete decode `promote` runs before publishing (`lakegate::engine::verify`).
+/// Times the complete decode `promote` runs before publishing (`lakegate::verify`).
 fn decode(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let paths: Vec<PathBuf> = args[1..].iter().map(PathBuf::from).collect();
     let started = std::time::Instant::now();
-    let rows = lakegate::engine::dataset::verify::decode_files(&paths)?;
+    let rows = lakegate::verify::decode_files(&paths)?;
     println!("{rows} rows decoded in {:.3} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
-/// Times the quote pass made over CSV files before they are read (`lakegate::engine::csv_quotes`).
+/// Times the quote pass made over CSV files before they are read (`lakegate::csv_quotes`).
 fn quotes(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let q = lakegate::engine::dataset::csv_quotes::Quoting {
+    let q = lakegate::csv_quotes::Quoting {
         delimiter: b',',
         quote: b'"',
         escape: None,
@@ -226,7 +226,7 @@ fn quotes(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let mut bytes = 0;
     for p in &args[1..] {
-        lakegate::engine::dataset::csv_quotes::check_file(std::path::Path::new(p), q)?;
+        lakegate::csv_quotes::check_file(std::path::Path::new(p), q)?;
         bytes += std::fs::metadata(p)?.len();
     }
     println!("{bytes} bytes checked in {:.3} s", started.elapsed().as_secs_f64());

@@ -9,7 +9,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::spanned::{Literal, TableReader};
 use crate::types::{family_name, is_numeric, is_string};
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "accepted_values",
     summary: "Every value is one of the listed values.",
     semantics: "A row fails when its value is not in `values`. Nulls are not violations (pair with `not_null`). String comparison is exact (case-sensitive).",

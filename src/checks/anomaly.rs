@@ -14,7 +14,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::spanned::TableReader;
 use crate::types::{family_name, is_numeric};
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "anomaly",
     summary: "A metric of the dataset stays close to its recent history.",
     semantics: "The metric (`row_count`, `null_fraction(col)`, `mean(col)`, `min(col)`, `max(col)`, `distinct_count(col)` or `sum(col)`) is computed in the dataset's single scan and compared with its values in the last `window` recorded runs in which this check did not fail (failed runs stay out of the baseline). `max_deviation` is relative (\"25%\": |value − mean| / |mean|) or a z-score (\"3 sigma\": |value − mean| / standard deviation). `direction` limits the check to rises (`up`) or falls (`down`). With fewer than `min_history` earlier runs the check passes and says how many it has. Needs the history store (runs with `--no-history` are not recorded).",
@@ -256,7 +256,6 @@ impl Check for Anomaly {
     }
 
     fn evaluate(&self, cx: &EvalCx<'_>, obs: &Observation<'_>) -> Verdict {
-        #[allow(clippy::cast_precision_loss)]
         let value = match self.metric {
             Metric::RowCount => Some(cx.in_scope as f64),
             Metric::NullFraction => {
@@ -302,7 +301,6 @@ impl Check for Anomaly {
                 ..Verdict::default()
             };
         }
-        #[allow(clippy::cast_precision_loss)]
         let n = baseline.len() as f64;
         let mean = baseline.iter().sum::<f64>() / n;
         let sd = (baseline.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
@@ -379,7 +377,6 @@ impl Check for Anomaly {
 }
 
 fn fmt_value(v: f64) -> String {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     if v.fract() == 0.0 && (0.0..1e15).contains(&v) {
         fmt_count(v as u64)
     } else {

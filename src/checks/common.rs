@@ -8,7 +8,7 @@ use super::KeyDoc;
 use crate::diag::Code;
 use crate::spanned::TableReader;
 
-pub use crate::results::Severity;
+pub(crate) use crate::results::Severity;
 
 /// The common keys of one `[[check]]`.
 #[derive(Debug, Clone)]

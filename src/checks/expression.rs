@@ -10,7 +10,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::fragment::FragmentRole;
 use crate::spanned::TableReader;
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "expression",
     summary: "A SQL predicate holds for every row.",
     semantics: "A row fails when `sql` is false or null (null counts as false). `sql` is one SQL expression over the dataset's columns, parsed by DataFusion's parser (never spliced into a statement); aggregates and subqueries are not allowed. Column names are case-sensitive; quote names with capitals or spaces in double quotes.",

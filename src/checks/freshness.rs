@@ -15,7 +15,7 @@ use crate::duration::{DURATION_HELP, human};
 use crate::spanned::TableReader;
 use crate::types::{family_name, is_temporal};
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "freshness",
     summary: "The newest value of a timestamp or date column is at most `max_age` old.",
     semantics: "The check fails when now − max(column) > `max_age`, and when the newest value lies more than `max_future` (default one day) after now: a far-future value (a placeholder such as 2999-12-31) would otherwise stand for the newest data and hide a stale dataset. \"Now\" is the clock of the run (`--now` fixes it). An empty dataset is stale, and so is a column that is null in every row (the message says which). Timestamps with a time zone are compared as instants; values without one are read in `timezone` (default UTC); a date counts from its midnight.",
@@ -287,7 +287,6 @@ impl Check for Freshness {
                 "max_future_seconds": ahead,
             }),
             message,
-            #[allow(clippy::cast_precision_loss)]
             value: Some(age.num_seconds() as f64),
             warn: false,
         }

@@ -11,7 +11,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::spanned::TableReader;
 use crate::types::is_string;
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "length",
     summary: "String lengths lie between `min` and `max` characters.",
     semantics: "A row fails when the value's length in characters (not bytes) is below `min` or above `max` (inclusive bounds). Nulls are not violations. Non-string columns are measured on their text form.",
@@ -94,7 +94,6 @@ impl Check for Length {
             c = Expr::Cast(Cast::new(Box::new(c), DataType::Utf8));
         }
         let len = character_length(c);
-        #[allow(clippy::cast_possible_wrap)]
         let parts: Vec<Expr> = [
             self.min.map(|m| len.clone().lt(lit(m as i64))),
             self.max.map(|m| len.clone().gt(lit(m as i64))),

@@ -9,7 +9,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::fragment::FragmentRole;
 use crate::spanned::TableReader;
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "metric",
     summary: "An aggregate SQL expression over the dataset lies between `min` and `max`.",
     semantics: "`sql` is one aggregate expression, such as `avg(amount)` or `count(DISTINCT customer_id) / count(*)`, computed in the dataset's single scan (over the rows matching `where`). The check fails when the value is outside [`min`, `max`] or is null (for example an average over no rows).",

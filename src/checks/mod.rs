@@ -7,7 +7,7 @@
 //! dataset into one scan, so "one scan per dataset" is a property of one module, not a promise each
 //! kind must keep.
 
-pub mod common;
+pub(crate) mod common;
 
 mod accepted_values;
 mod anomaly;
@@ -33,11 +33,11 @@ use datafusion::scalar::ScalarValue;
 use serde_json::Value;
 use toml::Spanned;
 
-pub use common::{Common, Severity};
+pub(crate) use common::{Common, Severity};
 
 use crate::diag::{Code, Diagnostic, SourceFile};
 use crate::fragment::FragmentRole;
-pub use crate::results::numbers::{count_of, fmt_count, fmt_pct};
+pub(crate) use crate::results::numbers::{count_of, fmt_count, fmt_pct};
 use crate::spanned::TableReader;
 
 /// One key of a check kind, for its documentation.
@@ -82,13 +82,13 @@ pub const REGISTRY: &[&KindSpec] = &[
 ];
 
 /// Kinds that are designed but come with a later version.
-pub const LATER_KINDS: &[&str] = &[];
+pub(crate) const LATER_KINDS: &[&str] = &[];
 
-pub fn kind(name: &str) -> Option<&'static KindSpec> {
+pub(crate) fn kind(name: &str) -> Option<&'static KindSpec> {
     REGISTRY.iter().copied().find(|k| k.name == name)
 }
 
-pub fn kind_names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn kind_names() -> impl Iterator<Item = &'static str> {
     REGISTRY.iter().map(|k| k.name)
 }
 
@@ -251,9 +251,8 @@ pub trait Check: Send + Sync + std::fmt::Debug {
 
 /// The verdict of a row-level check: `failing` of `in_scope` rows against `max_fraction`.
 /// `what` completes "N of M rows …", e.g. "have a null `email`".
-pub fn row_verdict(cx: &EvalCx<'_>, failing: u64, what: &str, expected_rows: &str) -> Verdict {
+pub(crate) fn row_verdict(cx: &EvalCx<'_>, failing: u64, what: &str, expected_rows: &str) -> Verdict {
     let in_scope = cx.in_scope;
-    #[allow(clippy::cast_precision_loss)]
     let fraction = if in_scope == 0 {
         0.0
     } else {
@@ -292,14 +291,13 @@ pub fn row_verdict(cx: &EvalCx<'_>, failing: u64, what: &str, expected_rows: &st
         observed: failing.into(),
         expected,
         message,
-        #[allow(clippy::cast_precision_loss)]
         value: Some(failing as f64),
         warn: false,
     }
 }
 
 /// A scalar as a JSON number or string.
-pub fn scalar_json(v: &ScalarValue) -> Value {
+pub(crate) fn scalar_json(v: &ScalarValue) -> Value {
     if v.is_null() {
         return Value::Null;
     }
@@ -326,7 +324,7 @@ pub fn scalar_json(v: &ScalarValue) -> Value {
 }
 
 /// A float as a JSON number, or `"NaN"`, `"inf"`, `"-inf"` (never `null`, which means missing).
-pub fn float_json(x: f64) -> Value {
+pub(crate) fn float_json(x: f64) -> Value {
     match serde_json::Number::from_f64(x) {
         Some(n) => n.into(),
         None if x.is_nan() => "NaN".into(),
@@ -336,7 +334,7 @@ pub fn float_json(x: f64) -> Value {
 }
 
 /// A scalar as f64 when it is numeric.
-pub fn scalar_f64(v: &ScalarValue) -> Option<f64> {
+pub(crate) fn scalar_f64(v: &ScalarValue) -> Option<f64> {
     if v.is_null() {
         return None;
     }
@@ -347,7 +345,7 @@ pub fn scalar_f64(v: &ScalarValue) -> Option<f64> {
 }
 
 /// A column reference that never parses its name (names may contain dots or capitals).
-pub fn column(name: &str) -> Expr {
+pub(crate) fn column(name: &str) -> Expr {
     Expr::Column(datafusion::common::Column::new_unqualified(name))
 }
 

@@ -7,7 +7,7 @@ use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict
 use crate::diag::{Code, Diagnostic};
 use crate::spanned::TableReader;
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "not_null",
     summary: "Every value of a column is present.",
     semantics: "A row fails when the value is null. For CSV files the `null_values` of the dataset (default: the empty string) are nulls. With `columns`, each column becomes its own check with its own id.",

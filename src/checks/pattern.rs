@@ -10,7 +10,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::spanned::TableReader;
 use crate::types::is_string;
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "pattern",
     summary: "String values match a regular expression.",
     semantics: "A row fails when its value does not match `regex` (Rust regex syntax; the match is a search, so anchor with `^…$` to match the whole value). Nulls are not violations. Non-string columns are matched on their text form.",

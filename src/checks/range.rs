@@ -11,7 +11,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::spanned::{Literal, TableReader};
 use crate::types::{family_name, is_numeric, is_string, is_temporal};
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "range",
     summary: "Values lie between `min` and `max`.",
     semantics: "A row fails when its value is below `min` or above `max` (bounds are inclusive unless `exclusive = true`). Nulls are not violations (pair with `not_null`). Bounds are numbers for numeric columns and strings for dates (\"2024-01-01\"), timestamps (\"2024-01-01T00:00:00Z\") and strings.",

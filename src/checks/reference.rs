@@ -7,7 +7,7 @@ use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::spanned::TableReader;
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "reference",
     summary: "Every value of a column exists in another dataset's column.",
     semantics: "A row fails when its value is absent from `dataset`.`to_column` (an anti-join; its own query). Nulls are not violations. `dataset` is the name of a dataset declared by another suite of the project; `to_column` defaults to `column`. The sample lists the missing values with how many rows carry each.",

@@ -6,7 +6,7 @@ use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict
 use crate::diag::{Code, Diagnostic};
 use crate::spanned::TableReader;
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "row_count",
     summary: "The dataset has at least `min` and at most `max` rows.",
     semantics: "Counts the rows of the dataset (only those matching `where`, when given). An empty dataset has 0 rows. At least one of `min` and `max` is required; both are inclusive.",
@@ -108,7 +108,6 @@ impl Check for RowCount {
             observed: json!(n),
             expected: json!(expected),
             message,
-            #[allow(clippy::cast_precision_loss)]
             value: Some(n as f64),
             warn: false,
         }

@@ -13,7 +13,7 @@ use crate::schemas::{Change, columns_of, diff};
 use crate::spanned::TableReader;
 use crate::types::{TYPE_NAMES, TypeName, family_name};
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "schema",
     summary: "Declared columns exist with the declared types, and every file of the dataset has the same columns.",
     semantics: "Fails when a declared column is missing or has another type family, when `mode = \"exact\"` and the dataset has columns that are not declared, or when the dataset's files disagree (a file with an extra, missing or differently typed column; the message names the file). Types compare by family: `string` matches every Arrow string type, `timestamp` every unit and time zone, `int` any integer, `float` any float, `decimal(p,s)` exactly. For CSV and JSON files, whose types are inferred, files are compared by column names only. Reads file metadata only.",

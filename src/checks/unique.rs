@@ -6,7 +6,7 @@ use super::{Check, EvalCx, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict
 use crate::diag::Diagnostic;
 use crate::spanned::TableReader;
 
-pub const SPEC: KindSpec = KindSpec {
+pub(super) const SPEC: KindSpec = KindSpec {
     name: "unique",
     summary: "No key occurs in more than one row.",
     semantics: "Every row whose key occurs more than once fails (a key seen three times makes three failing rows). Rows with a null in any key column are ignored. For one integer key over CSV or JSON files, the dataset's one scan also collects the keys; over Parquet, when the keys span a range not much wider than the row count (ids), the check runs a scan of the key that marks each key in a bitmap; otherwise it runs a grouped count, which spills to disk under `memory_limit`. Its sample lists the most repeated keys with how often each occurs (ties in key order).",

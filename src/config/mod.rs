@@ -75,10 +75,10 @@ impl Project {
 
 /// The smallest memory pool lakegate accepts: below it DataFusion spills batch by batch and a scan can
 /// take unboundedly long, which is worse than a clear refusal.
-pub const MIN_MEMORY_LIMIT: u64 = 16 << 20;
+pub(crate) const MIN_MEMORY_LIMIT: u64 = 16 << 20;
 
 /// Parses a memory limit: a size of at least [`MIN_MEMORY_LIMIT`].
-pub fn parse_memory_limit(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_memory_limit(s: &str) -> Result<u64, String> {
     let b = parse_size(s)?;
     if b < MIN_MEMORY_LIMIT {
         return Err(format!(
@@ -89,7 +89,7 @@ pub fn parse_memory_limit(s: &str) -> Result<u64, String> {
 }
 
 /// Parses a size such as `256MB`, `2GiB` or `1048576`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -102,13 +102,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "t" | "tb" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
         other => return Err(format!("`{other}` is not a size unit (use KB, MB, GB)")),
     };
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     Ok((n * mult) as u64)
 }
 
 /// Reads `lakegate.toml`. Problems are collected into `diags`; the project is returned when it is
 /// usable.
-pub fn load(path: &Path, diags: &Diags) -> Option<Project> {
+pub(crate) fn load(path: &Path, diags: &Diags) -> Option<Project> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -125,7 +124,7 @@ pub fn load(path: &Path, diags: &Diags) -> Option<Project> {
     parse(path, &text, diags)
 }
 
-pub fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
+pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let file = SourceFile::new(path, text);
     let doc = match parse_document(&file, text) {
         Ok(d) => d,

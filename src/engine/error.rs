@@ -40,7 +40,7 @@ pub enum DatasetError {
 /// A DataFusion error as one readable line. DataFusion nests contexts ("… caused by …") and some
 /// messages run over several lines (a resources-exhausted error lists the memory consumers after
 /// "as:"): every line is kept, joined, and backtraces dropped.
-pub fn clean(e: &datafusion::error::DataFusionError) -> String {
+pub(crate) fn clean(e: &datafusion::error::DataFusionError) -> String {
     let s = e.to_string();
     let mut s = s
         .lines()
@@ -73,7 +73,7 @@ pub fn clean(e: &datafusion::error::DataFusionError) -> String {
 /// The cause of a read error, for a message that names the file itself: [`clean`] without the
 /// reader's "Error when processing CSV file PATH caused by" (PATH lacks its leading `/`) and
 /// without the layers' prefixes; arrow's ragged-row message is put in words.
-pub fn read_cause(e: &datafusion::error::DataFusionError) -> String {
+pub(crate) fn read_cause(e: &datafusion::error::DataFusionError) -> String {
     cause_of(&clean(e))
 }
 
@@ -82,7 +82,7 @@ pub fn read_cause(e: &datafusion::error::DataFusionError) -> String {
 const MAX_CAUSE: usize = 300;
 
 /// [`read_cause`] of a message.
-pub fn cause_of(message: &str) -> String {
+pub(crate) fn cause_of(message: &str) -> String {
     let s = cause_in_full(message);
     if s.chars().count() <= MAX_CAUSE {
         return s;

@@ -26,7 +26,7 @@ use crate::suite::Suite;
 
 /// What measuring one dataset's planned checks found.
 #[derive(Debug)]
-pub struct Measurement<'d> {
+pub(crate) struct Measurement<'d> {
     /// Rows in the dataset (`None` when it could not be read; `error` then says why).
     pub rows: Option<u64>,
     /// Queries that read data.
@@ -41,7 +41,7 @@ pub struct Measurement<'d> {
 
 /// What was measured for one check.
 #[derive(Debug)]
-pub struct Measured<'d> {
+pub(crate) struct Measured<'d> {
     /// Rows the check applies to (after its `where`).
     pub in_scope: u64,
     /// What the check asked to observe, or why it could not be measured.
@@ -588,7 +588,12 @@ impl Engine {
 
     /// Measures a planned suite over an opened dataset: the fused scan, then one query per
     /// `unique` and `reference` check. A dataset with no files is measured without a query.
-    pub async fn measure<'d>(&self, suite: &Suite, ds: &'d OpenDataset, planned: &[PlannedCheck]) -> Measurement<'d> {
+    pub(crate) async fn measure<'d>(
+        &self,
+        suite: &Suite,
+        ds: &'d OpenDataset,
+        planned: &[PlannedCheck],
+    ) -> Measurement<'d> {
         let queries = AtomicU32::new(0);
         if ds.is_empty() {
             let checks = planned

@@ -18,31 +18,31 @@
 //! [`dataset::verify`] decodes Parquet files completely before `promote` publishes them. Every
 //! session comes from [`session`].
 
-pub mod dataset;
-pub mod error;
-pub mod kernels;
-pub mod measure;
-pub mod plan;
+pub(crate) mod dataset;
+pub(crate) mod error;
+pub(crate) mod kernels;
+pub(crate) mod measure;
+pub(crate) mod plan;
 mod probe;
-pub mod sample;
-pub mod session;
-pub mod split;
-pub mod sql;
-pub mod watchdog;
+pub(crate) mod sample;
+pub(crate) mod session;
+pub(crate) mod split;
+pub(crate) mod sql;
+pub(crate) mod watchdog;
 
 use datafusion::prelude::SessionContext;
 
-pub use dataset::{DataFile, Discovered, OpenDataset};
-pub use error::DatasetError;
-pub use measure::{Measured, Measurement};
-pub use plan::PlannedCheck;
-pub use sample::to_json as batches_to_json;
-pub use session::SMALL_POOL;
+pub(crate) use dataset::{DataFile, OpenDataset};
+pub(crate) use error::DatasetError;
+pub(crate) use measure::Measured;
+pub(crate) use plan::PlannedCheck;
+pub(crate) use sample::to_json as batches_to_json;
+pub(crate) use session::SMALL_POOL;
 
 use crate::config::EngineConfig;
 
 /// DataFusion sessions with lakegate's settings and a bounded memory pool ([`session`]).
-pub struct Engine {
+pub(crate) struct Engine {
     ctx: SessionContext,
     sample_ctx: SessionContext,
     keyed_ctx: SessionContext,
@@ -50,7 +50,7 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(config: &EngineConfig) -> datafusion::error::Result<Self> {
+    pub(crate) fn new(config: &EngineConfig) -> datafusion::error::Result<Self> {
         let s = session::Sessions::new(config)?;
         Ok(Self {
             ctx: s.main,

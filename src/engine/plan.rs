@@ -20,7 +20,7 @@ use crate::suite::Suite;
 
 /// A check lowered to its shape, with its `where` parsed.
 #[derive(Debug, Clone)]
-pub struct PlannedCheck {
+pub(crate) struct PlannedCheck {
     /// Index into the suite's checks.
     pub index: usize,
     pub shape: Shape,
@@ -30,7 +30,7 @@ pub struct PlannedCheck {
 impl PlannedCheck {
     /// The rows this check fails: its failing predicate within its scope (`scope AND failing`),
     /// for row-level checks only.
-    pub fn failing_in_scope(&self) -> Option<Expr> {
+    pub(crate) fn failing_in_scope(&self) -> Option<Expr> {
         let Shape::Rows { failing } = &self.shape else {
             return None;
         };
@@ -97,7 +97,7 @@ impl Engine {
     }
 
     /// Lowers every check of a suite against its dataset's schema. All problems are returned.
-    pub fn plan(
+    pub(crate) fn plan(
         &self,
         suite: &Suite,
         ds: &OpenDataset,

@@ -20,7 +20,12 @@ use toml::Spanned;
 use crate::checks::column;
 
 /// Rows in scope whose key columns are all non-null.
-pub async fn keyed_rows(ctx: &SessionContext, table: &str, keys: &[Expr], scope: Option<&Expr>) -> DfResult<DataFrame> {
+pub(crate) async fn keyed_rows(
+    ctx: &SessionContext,
+    table: &str,
+    keys: &[Expr],
+    scope: Option<&Expr>,
+) -> DfResult<DataFrame> {
     let mut pred = keys
         .iter()
         .map(|k| k.clone().is_not_null())
@@ -71,7 +76,7 @@ async fn reference_sides(
 }
 
 /// Rows in scope whose `col` is absent from `other.to`, as one column `__lakegate_v`.
-pub async fn orphans(
+pub(crate) async fn orphans(
     ctx: &SessionContext,
     table: &str,
     col: &str,
@@ -92,7 +97,7 @@ pub async fn orphans(
 /// side cannot spill, and DataFusion plans a sort-merge join only over several partitions (whose
 /// repartitioning deadlocks under small pools, apache/datafusion#24883); a single-partition
 /// aggregation spills. Used under small memory pools.
-pub async fn orphans_grouped(
+pub(crate) async fn orphans_grouped(
     ctx: &SessionContext,
     table: &str,
     col: &str,
@@ -128,7 +133,7 @@ pub async fn orphans_grouped(
 /// Sample rows failing a row-level check.
 /// The columns that explain a row-level failure: the dataset's key, the check's columns, then the
 /// columns its predicate and `where` mention.
-pub fn sample_columns(
+pub(crate) fn sample_columns(
     failing: &Expr,
     scope: Option<&Expr>,
     key: &[String],
@@ -156,7 +161,7 @@ pub fn sample_columns(
 
 /// A failing-row sample to fetch: rows where `pred` is true, these columns, at most `n`.
 #[derive(Debug, Clone)]
-pub struct RowSample {
+pub(crate) struct RowSample {
     pub pred: Expr,
     pub columns: Vec<String>,
     pub n: usize,
@@ -168,7 +173,7 @@ pub struct RowSample {
 /// The scan only reads columns; each check's predicate is evaluated here, once per row, and only
 /// while that check still lacks rows, so a check whose last failing rows lie deep in the data does
 /// not make every other check's predicate run to the end.
-pub async fn failing_rows_in_file_order(
+pub(crate) async fn failing_rows_in_file_order(
     ctx: &SessionContext,
     table: &str,
     wanted: &[RowSample],
@@ -231,7 +236,7 @@ pub async fn failing_rows_in_file_order(
 
 /// Sample rows failing a row-level check, sorted so that a table without a file order (a union of
 /// file groups) still gives the same sample for the same data.
-pub async fn failing_rows_sorted(ctx: &SessionContext, table: &str, want: &RowSample) -> DfResult<DataFrame> {
+pub(crate) async fn failing_rows_sorted(ctx: &SessionContext, table: &str, want: &RowSample) -> DfResult<DataFrame> {
     let df = ctx.table(TableReference::bare(table)).await?;
     let cols = if want.columns.is_empty() {
         df.schema().fields().iter().take(8).map(|f| f.name().clone()).collect()
@@ -245,7 +250,7 @@ pub async fn failing_rows_sorted(ctx: &SessionContext, table: &str, want: &RowSa
 }
 
 /// The most frequent values missing from the referenced dataset, with their row counts.
-pub async fn missing_values(
+pub(crate) async fn missing_values(
     ctx: &SessionContext,
     table: &str,
     col: &str,
@@ -270,7 +275,7 @@ pub async fn missing_values(
 }
 
 /// Record batches as JSON objects (nulls kept explicitly, column order preserved).
-pub fn to_json(batches: &[RecordBatch]) -> Vec<Value> {
+pub(crate) fn to_json(batches: &[RecordBatch]) -> Vec<Value> {
     let mut writer = WriterBuilder::new()
         .with_explicit_nulls(true)
         .build::<_, JsonArray>(Vec::new());
@@ -326,7 +331,7 @@ fn non_finite_as_text(batches: &[RecordBatch], rows: &mut [Value]) {
 
 /// A check the run judged failed, whose failing rows the engine should sample.
 #[derive(Debug, Clone, Copy)]
-pub struct SampleRequest {
+pub(crate) struct SampleRequest {
     /// The check's position in the plan.
     pub slot: usize,
     /// Its failing rows, when counted: the sample query stops once it has found them all.
@@ -335,7 +340,7 @@ pub struct SampleRequest {
 
 /// Samples of failing rows, per planned check.
 #[derive(Debug, Default)]
-pub struct Samples {
+pub(crate) struct Samples {
     /// One per planned check (empty for those not asked for or not sampled here).
     pub rows: Vec<Vec<Value>>,
     /// The queries that fetched them.
@@ -347,7 +352,7 @@ impl super::Engine {
     /// of a single-scan dataset (in file order, stopping once each has its rows), else one per
     /// check; `reference` checks sample their missing values. `unique` checks are sampled by the
     /// query that counted them (`Measured::repeated_keys`), other shapes have no rows to show.
-    pub async fn samples(
+    pub(crate) async fn samples(
         &self,
         suite: &crate::suite::Suite,
         ds: &super::OpenDataset,

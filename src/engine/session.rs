@@ -15,7 +15,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::config::EngineConfig;
 
 /// Memory pools up to this size run keyed queries in one partition (see [`Sessions::keyed`]).
-pub const SMALL_POOL: u64 = 256 * 1024 * 1024;
+pub(crate) const SMALL_POOL: u64 = 256 * 1024 * 1024;
 
 /// A runtime whose memory pool is bounded by `memory_limit`.
 fn runtime(config: &EngineConfig) -> DfResult<Arc<RuntimeEnv>> {
@@ -25,7 +25,7 @@ fn runtime(config: &EngineConfig) -> DfResult<Arc<RuntimeEnv>> {
 }
 
 /// A session with lakegate's settings (see the module doc).
-pub fn session(config: &EngineConfig) -> DfResult<SessionContext> {
+pub(crate) fn session(config: &EngineConfig) -> DfResult<SessionContext> {
     let mut settings = SessionConfig::new()
         .with_target_partitions(config.target_partitions)
         .with_information_schema(false);
@@ -36,7 +36,7 @@ pub fn session(config: &EngineConfig) -> DfResult<SessionContext> {
 }
 
 /// The sessions a run uses: one catalog, three planning settings.
-pub struct Sessions {
+pub(crate) struct Sessions {
     /// The fused scan and everything else.
     pub main: SessionContext,
     /// The same catalog with one partition per scan: a `LIMIT` sample query then reads the files in
@@ -50,7 +50,7 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    pub fn new(config: &EngineConfig) -> DfResult<Self> {
+    pub(crate) fn new(config: &EngineConfig) -> DfResult<Self> {
         let main = session(config)?;
         let state = main.state();
         let one = state.config().clone().with_target_partitions(1);

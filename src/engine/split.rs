@@ -17,7 +17,7 @@ use crate::fs_atomic;
 
 /// How a batch split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SplitCounts {
+pub(crate) struct SplitCounts {
     pub total: u64,
     /// Rows that failed at least one rule.
     pub failing: u64,
@@ -26,7 +26,7 @@ pub struct SplitCounts {
 }
 
 /// A rule of the split: the id named in the flag column, and the rows it fails.
-pub struct SplitRule {
+pub(crate) struct SplitRule {
     pub id: String,
     pub failing: Expr,
 }
@@ -35,7 +35,7 @@ impl Engine {
     /// Counts the rows of `ds` that fail any of `rules`, writes the others to `passing` and, when
     /// some fail and `failing` is given, writes those there with `flag_column` holding the ids of
     /// the rules each failed (comma-separated). Directories are created as needed.
-    pub async fn split(
+    pub(crate) async fn split(
         &self,
         ds: &OpenDataset,
         rules: &[SplitRule],

@@ -21,7 +21,7 @@ use datafusion::prelude::SessionContext;
 use crate::config::EngineConfig;
 
 /// A table of newline-delimited JSON files with a fixed schema.
-pub struct NdjsonTable<'a> {
+pub(crate) struct NdjsonTable<'a> {
     pub name: &'a str,
     pub schema: SchemaRef,
     pub files: &'a [std::path::PathBuf],
@@ -29,7 +29,7 @@ pub struct NdjsonTable<'a> {
 
 /// Why a query gave no answer.
 #[derive(Debug, thiserror::Error)]
-pub enum SqlError {
+pub(crate) enum SqlError {
     /// The SQL does not parse or plan (a usage error: nothing ran).
     #[error("{0}")]
     Invalid(String),
@@ -85,7 +85,7 @@ fn whole(e: &DataFusionError) -> String {
 
 /// Runs a read-only SQL query over `tables`, within `config`'s memory pool and `timeout`: a query
 /// without end (`WITH RECURSIVE` with no stop, `generate_series(1, 1e11)`) is stopped with an error.
-pub async fn read_only(
+pub(crate) async fn read_only(
     config: &EngineConfig,
     tables: &[NdjsonTable<'_>],
     sql: &str,

@@ -20,7 +20,7 @@ use futures::future::Either;
 
 /// How long a query may go without any metric moving. Operators update their metrics per batch of
 /// 8,192 rows, so a live query moves them many times a second.
-pub const STALL: Duration = Duration::from_secs(60);
+pub(crate) const STALL: Duration = Duration::from_secs(60);
 
 /// How often the metrics are sampled.
 const TICK: Duration = Duration::from_millis(250);
@@ -31,7 +31,7 @@ const TICK: Duration = Duration::from_millis(250);
     "the query made no progress for {} s and was stopped (a known DataFusion deadlock of spilling plans under small memory pools, apache/datafusion#24883); raise `memory_limit` in [engine] (or --memory-limit) and run again",
     .0.as_secs()
 )]
-pub struct Stalled(pub Duration);
+pub(crate) struct Stalled(pub Duration);
 
 /// A number that changes whenever any operator of the plan does something.
 fn progress(plan: &Arc<dyn ExecutionPlan>) -> u128 {
@@ -47,7 +47,7 @@ fn progress(plan: &Arc<dyn ExecutionPlan>) -> u128 {
 }
 
 /// Runs `work` (which executes `plan`) and fails it when `plan` makes no progress for `stall`.
-pub async fn guard<T>(
+pub(crate) async fn guard<T>(
     plan: Arc<dyn ExecutionPlan>,
     stall: Duration,
     work: impl Future<Output = DfResult<T>>,
@@ -56,7 +56,7 @@ pub async fn guard<T>(
 }
 
 /// [`guard`] with any measure of progress.
-pub async fn watch<T>(
+pub(crate) async fn watch<T>(
     measure: impl Fn() -> u128 + Send + 'static,
     stall: Duration,
     work: impl Future<Output = DfResult<T>>,

@@ -7,12 +7,12 @@
 //! What a version holds and how two are compared (drift) is `crate::schemas`, shared with the
 //! `schema` check.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
 use crate::diag::display_path;
-pub use crate::schemas::{ColumnRecord, SchemaVersion, columns_of};
+pub(crate) use crate::schemas::{ColumnRecord, SchemaVersion, columns_of};
 
 /// The catalog of one store.
 pub struct Catalog {
@@ -152,11 +152,6 @@ fn version_number(name: &str) -> Option<u32> {
         return None;
     }
     digits.parse().ok()
-}
-
-/// The path of a version file (for messages).
-pub fn version_path(dir: &Path, dataset: &str, version: u32) -> PathBuf {
-    dir.join("schemas").join(dataset).join(format!("v{version:06}.json"))
 }
 
 #[cfg(test)]

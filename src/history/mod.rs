@@ -13,8 +13,8 @@
 //! its run id, so concurrent runs never touch the same file and a torn write is never visible under a
 //! data name. Files that do not parse (foreign or damaged) are skipped with a warning.
 
-pub mod catalog;
-pub mod query;
+pub(crate) mod catalog;
+pub(crate) mod query;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

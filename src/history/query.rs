@@ -15,7 +15,7 @@ fn ts() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-pub fn runs_schema() -> SchemaRef {
+pub(crate) fn runs_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("run_id", DataType::Utf8, false),
         Field::new("command", DataType::Utf8, true),
@@ -39,7 +39,7 @@ pub fn runs_schema() -> SchemaRef {
     ]))
 }
 
-pub fn checks_schema() -> SchemaRef {
+pub(crate) fn checks_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("run_id", DataType::Utf8, false),
         Field::new("dataset", DataType::Utf8, false),
@@ -84,7 +84,7 @@ fn valid_files<T: serde::de::DeserializeOwned>(root: &std::path::Path) -> Vec<st
 
 /// Why a history query gave no answer.
 #[derive(Debug, thiserror::Error)]
-pub enum QueryError {
+pub(crate) enum QueryError {
     /// The SQL does not parse or plan (a usage error: nothing ran).
     #[error("the history query is not valid: {0}")]
     Invalid(String),
@@ -101,7 +101,7 @@ pub enum QueryError {
 
 /// Runs a read-only SQL query over `runs` and `checks`, within `engine`'s memory pool and the
 /// time bound (see `engine::sql`).
-pub async fn query(
+pub(crate) async fn query(
     store: &Store,
     sql: &str,
     engine: &crate::config::EngineConfig,

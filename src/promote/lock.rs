@@ -29,7 +29,7 @@ use crate::paths::slash;
 
 /// Held locks; released on drop.
 #[derive(Debug)]
-pub struct DatasetLock {
+pub(crate) struct DatasetLock {
     _files: Vec<File>,
 }
 
@@ -105,7 +105,7 @@ fn open_lock(path: &Path, create: bool) -> Result<Option<File>, PromoteError> {
 /// Locks the directories a promotion of `dataset` touches (`rel_bases`: its base directory relative
 /// to the zones, as written and as resolved through links in each zone).
 /// `dry_run`: shared locks on existing lock files only, nothing created or written.
-pub fn acquire(
+pub(crate) fn acquire(
     lake_root: &Path,
     rel_bases: &[PathBuf],
     dataset: &str,

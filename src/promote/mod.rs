@@ -6,9 +6,9 @@
 //! target untouched and, with `on_fail = "quarantine"`, moves to the quarantine zone with its
 //! results. Split mode writes passing rows to the target and failing rows to quarantine.
 
-pub mod lock;
-pub mod publish;
-pub mod snapshot;
+pub(crate) mod lock;
+pub(crate) mod publish;
+pub(crate) mod snapshot;
 mod split;
 
 use std::path::{Path, PathBuf};
@@ -39,7 +39,7 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone)]
-pub struct PromoteOptions {
+pub(crate) struct PromoteOptions {
     pub dataset: String,
     pub to: Option<String>,
     pub mode: Mode,
@@ -81,7 +81,7 @@ impl PromoteError {
 
 /// What a promotion did.
 #[derive(Debug, Serialize)]
-pub struct PromoteReport {
+pub(crate) struct PromoteReport {
     pub lakegate: &'static str,
     pub run_id: String,
     pub dataset: String,
@@ -109,7 +109,7 @@ pub struct PromoteReport {
 }
 
 impl PromoteReport {
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         matches!(self.status, "failed" | "would_fail")
     }
 }
@@ -279,7 +279,7 @@ fn lock_places(
 }
 
 /// Runs a promotion: locate, lock, recover, take the batch, gate it, publish it.
-pub async fn promote(
+pub(crate) async fn promote(
     project: &Project,
     suites: &[Suite],
     opts: &PromoteOptions,

@@ -28,12 +28,12 @@ use serde::{Deserialize, Serialize};
 use super::snapshot::{SnapFile, sha256_file};
 use crate::fs_atomic::{self, fault_point};
 
-pub use crate::layout::META_DIR;
+pub(crate) use crate::layout::META_DIR;
 use crate::layout::{INTENT, is_run_id, run_dirs};
 
 /// Rows of a split promotion.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct SplitRows {
+pub(crate) struct SplitRows {
     pub total: u64,
     pub passed: u64,
     pub quarantined: u64,
@@ -41,7 +41,7 @@ pub struct SplitRows {
 
 /// What a promotion published; written last, as `_lakegate/RUN_ID.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     pub lakegate: String,
     pub format_version: u32,
     pub run_id: String,
@@ -76,7 +76,7 @@ pub struct Manifest {
 
 /// A staged directory of quarantined rows and where it is published (absolute paths).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct QuarantineMove {
+pub(crate) struct QuarantineMove {
     pub from: PathBuf,
     pub to: PathBuf,
 }
@@ -84,34 +84,34 @@ pub struct QuarantineMove {
 /// A failed batch moved to quarantine whose sources are still to be removed: written into the
 /// quarantine directory before it is published, removed once the sources are gone, finished by
 /// recovery after a crash in between.
-pub const QUARANTINE_PENDING: &str = "_lakegate_pending.json";
+pub(crate) const QUARANTINE_PENDING: &str = "_lakegate_pending.json";
 
 /// The sources of a quarantined batch and what they held when checked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PendingRemoval {
+pub(crate) struct PendingRemoval {
     pub sources: Vec<PathBuf>,
     pub batch: Vec<SnapFile>,
 }
 
 /// A dataset directory in the target zone.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     pub dir: PathBuf,
     /// Sources are only ever removed inside the lake.
     pub lake_root: PathBuf,
 }
 
 impl Target {
-    pub fn meta(&self) -> PathBuf {
+    pub(crate) fn meta(&self) -> PathBuf {
         self.dir.join(META_DIR)
     }
 
-    pub fn staging(&self, run_id: &str) -> PathBuf {
+    pub(crate) fn staging(&self, run_id: &str) -> PathBuf {
         self.meta().join("staging").join(run_id)
     }
 
     /// Every readable manifest (a torn or foreign file is skipped with a warning).
-    pub fn manifests(&self) -> Vec<Manifest> {
+    pub(crate) fn manifests(&self) -> Vec<Manifest> {
         if !matches!(fs_atomic::own_dir(&self.meta()), Ok(true)) {
             return Vec::new();
         }
@@ -137,7 +137,7 @@ impl Target {
     }
 
     /// Intents of promotions that reached their commit point but have no manifest yet.
-    pub fn pending_intents(&self) -> Vec<Manifest> {
+    pub(crate) fn pending_intents(&self) -> Vec<Manifest> {
         let Ok(runs) = run_dirs(&self.meta().join("staging")) else {
             return Vec::new();
         };
@@ -156,13 +156,13 @@ fn read_intent(staging: &Path) -> Option<Manifest> {
 
 /// What publishing did beyond the batch itself.
 #[derive(Debug, Default)]
-pub struct Published {
+pub(crate) struct Published {
     /// Source files that were not removed (`--move`), with why.
     pub kept_sources: Vec<String>,
 }
 
 /// Steps 2–4: records the intent, then publishes. The staging directory holds `manifest.files`.
-pub fn commit(target: &Target, staging: &Path, manifest: &Manifest) -> std::io::Result<Published> {
+pub(crate) fn commit(target: &Target, staging: &Path, manifest: &Manifest) -> std::io::Result<Published> {
     let json = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
     fs_atomic::write_atomic(&staging.join(INTENT), &json)?;
     fault_point("after-intent");
@@ -220,7 +220,7 @@ fn roll_forward(target: &Target, staging: &Path, manifest: &Manifest) -> std::io
 
 /// Removes source files whose content is still the content that was checked; returns those kept,
 /// each with the reason (changed since, outside the lake, or the removal failed).
-pub fn remove_sources(lake_root: &Path, sources: &[PathBuf], batch: &[SnapFile]) -> Vec<String> {
+pub(crate) fn remove_sources(lake_root: &Path, sources: &[PathBuf], batch: &[SnapFile]) -> Vec<String> {
     let mut kept = Vec::new();
     for (i, (src, rec)) in sources.iter().zip(batch).enumerate() {
         let shown = crate::diag::display_path(src);
@@ -266,7 +266,7 @@ fn did(dry_run: bool, done: &str, would: &str) -> String {
 /// after the target's roll-forward nothing there belongs to a committed promotion, and the
 /// directory's promotions are serialized by its lock. A dry run changes nothing and says what it
 /// would do.
-pub fn recover(target: &Target, quarantine: Option<&Path>, dry_run: bool) -> std::io::Result<Vec<String>> {
+pub(crate) fn recover(target: &Target, quarantine: Option<&Path>, dry_run: bool) -> std::io::Result<Vec<String>> {
     let mut done = recover_target(target, dry_run)?;
     let Some(q) = quarantine else { return Ok(done) };
     for (name, dir) in run_dirs(&q.join(META_DIR).join("staging"))? {

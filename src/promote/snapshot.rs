@@ -12,7 +12,7 @@ use crate::engine::DataFile;
 
 /// One file of a batch, as recorded in manifests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnapFile {
+pub(crate) struct SnapFile {
     /// Path relative to the dataset's directory, `/`-separated.
     pub path: String,
     pub size: u64,
@@ -23,12 +23,12 @@ pub struct SnapFile {
 
 /// A source file and its record.
 #[derive(Debug, Clone)]
-pub struct BatchFile {
+pub(crate) struct BatchFile {
     pub source: PathBuf,
     pub record: SnapFile,
 }
 
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -42,7 +42,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(format!("{:x}", h.finalize()))
 }
 
-pub fn take(files: &[DataFile]) -> std::io::Result<Vec<BatchFile>> {
+pub(crate) fn take(files: &[DataFile]) -> std::io::Result<Vec<BatchFile>> {
     files
         .iter()
         .map(|f| {

@@ -18,11 +18,11 @@ use crate::run::Prepared;
 use crate::suite::Suite;
 
 /// The column of quarantined rows naming the checks they failed (comma-separated ids).
-pub const FAILED_COLUMN: &str = "_lakegate_failed";
+pub(super) const FAILED_COLUMN: &str = "_lakegate_failed";
 
 /// The batch passes split mode when no check could not be evaluated and every failed
 /// error-severity check is row-level (its rows are split off instead).
-pub fn gate_passes(result: &RunResult, plan: &[PlannedCheck]) -> bool {
+pub(super) fn gate_passes(result: &RunResult, plan: &[PlannedCheck]) -> bool {
     let Some(d) = result.datasets.first() else { return false };
     d.error.is_none()
         && d.checks.iter().zip(plan).all(|(c, p)| match c.status {
@@ -81,7 +81,7 @@ fn fsync_tree(dir: &Path) -> Result<(), PromoteError> {
 
 /// Writes passing rows into `staging` and failing rows into the quarantine zone's staging; returns
 /// the counts, the staged files, and the quarantined rows' staging directory with its destination.
-pub async fn stage(
+pub(super) async fn stage(
     project: &Project,
     prepared: &Prepared<'_>,
     suite: &Suite,

@@ -17,7 +17,7 @@ use crate::suite::Suite;
 
 /// What the history store knows about a dataset before a run.
 #[derive(Debug, Clone, Default)]
-pub struct DatasetHistory {
+pub(crate) struct DatasetHistory {
     /// The latest accepted schema version.
     pub accepted: Option<SchemaVersion>,
     /// Per check id, values of earlier runs in which the check did not fail, most recent first.
@@ -108,7 +108,7 @@ pub(super) fn check_result(
 }
 
 /// Columns the suite names but the data lacks: `(column, who names it, suite line)`.
-pub fn missing_columns(suite: &Suite, ds: &OpenDataset, plan: &[PlannedCheck]) -> Vec<(String, String, usize)> {
+pub(crate) fn missing_columns(suite: &Suite, ds: &OpenDataset, plan: &[PlannedCheck]) -> Vec<(String, String, usize)> {
     let mut out = Vec::new();
     if ds.is_empty() {
         return out;
@@ -164,7 +164,6 @@ pub(super) fn missing_columns_check(suite: &Suite, ds: &OpenDataset, plan: &[Pla
         status: Status::Fail,
         failing_rows: None,
         failing_fraction: None,
-        #[allow(clippy::cast_precision_loss)]
         value: Some(n as f64),
         observed: serde_json::json!({ "missing": columns }),
         expected: serde_json::json!("every column the suite names"),

@@ -9,17 +9,16 @@
 //! accepted schemas); the engine sees neither.
 
 mod dataset;
-pub mod judge;
-pub mod prepare;
+pub(crate) mod judge;
+pub(crate) mod prepare;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use futures::StreamExt;
 
-pub use judge::DatasetHistory;
-pub use judge::missing_columns;
-pub use prepare::{Prepared, load_suites, prepare};
+pub(crate) use judge::missing_columns;
+pub(crate) use prepare::{Prepared, load_suites, prepare};
 
 use crate::clock::Clock;
 use crate::config::Project;
@@ -29,7 +28,7 @@ use crate::suite::Suite;
 
 /// What a run asks for.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Datasets to check (empty: all).
     pub datasets: Vec<String>,
     pub clock: Clock,
@@ -44,13 +43,13 @@ pub struct RunOptions {
 
 /// A run that happened, or the configuration problems that stopped it.
 #[derive(Debug)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Config(Vec<Diagnostic>),
     Ran(RunResult),
 }
 
 /// Runs the checks of the selected datasets.
-pub async fn check(project: &Project, suites: &[Suite], opts: &RunOptions) -> Outcome {
+pub(crate) async fn check(project: &Project, suites: &[Suite], opts: &RunOptions) -> Outcome {
     let started_at = opts.clock.wall();
     match prepare(project, suites, opts).await {
         Ok(p) => Outcome::Ran(execute(project, &p, opts, started_at).await),
@@ -60,7 +59,7 @@ pub async fn check(project: &Project, suites: &[Suite], opts: &RunOptions) -> Ou
 
 /// Runs prepared datasets (as many at once as `[engine] concurrency`) and assembles the run's
 /// result.
-pub async fn execute(
+pub(crate) async fn execute(
     project: &Project,
     prepared: &Prepared<'_>,
     opts: &RunOptions,

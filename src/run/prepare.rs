@@ -15,7 +15,7 @@ use crate::paths::glob_files;
 use crate::suite::{self, Suite};
 
 /// Reads every suite the project names. Problems are collected.
-pub fn load_suites(project: &Project, diags: &Diags) -> Vec<Suite> {
+pub(crate) fn load_suites(project: &Project, diags: &Diags) -> Vec<Suite> {
     let mut paths = Vec::new();
     for pattern in &project.suite_patterns {
         match glob_files(&project.dir, pattern, None) {
@@ -122,7 +122,7 @@ fn select<'a>(suites: &'a [Suite], wanted: &[String], diags: &Diags) -> (Vec<&'a
 }
 
 /// Opened and planned datasets, ready to run.
-pub struct Prepared<'a> {
+pub(crate) struct Prepared<'a> {
     pub engine: Engine,
     pub selected: Vec<&'a Suite>,
     pub opened: Vec<Result<OpenDataset, DatasetError>>,
@@ -131,7 +131,7 @@ pub struct Prepared<'a> {
 
 /// Opens every needed dataset and plans every selected suite. Configuration problems come back as
 /// diagnostics; unreadable datasets are kept as errors for the result.
-pub async fn prepare<'a>(
+pub(crate) async fn prepare<'a>(
     project: &Project,
     suites: &'a [Suite],
     opts: &RunOptions,

@@ -105,7 +105,7 @@ fn single_byte(t: &TableReader<'_, '_>, v: &Spanned<String>, what: &str) -> Opti
     }
 }
 
-pub fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
+pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
     let name = t.req_str("name");
     if let Some(n) = &name {
         let ok = !n.get_ref().is_empty()

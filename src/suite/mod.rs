@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use toml::Spanned;
 
-pub use dataset::{CsvSpec, DatasetSpec, Format, OnFail};
+pub(crate) use dataset::{CsvSpec, DatasetSpec, Format, OnFail};
 
 use crate::checks::{self, Check, Common, common::read_common};
 use crate::diag::{Code, Diagnostic, Diags, SourceFile, did_you_mean};
@@ -44,7 +44,7 @@ impl CheckDecl {
 }
 
 /// Reads and parses a suite file.
-pub fn load(path: &std::path::Path, diags: &Diags) -> Option<Suite> {
+pub(crate) fn load(path: &std::path::Path, diags: &Diags) -> Option<Suite> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse_suite(&SourceFile::new(path, text), diags),
         Err(e) => {
@@ -77,7 +77,7 @@ fn version_ok(want: &str) -> Result<bool, ()> {
         != std::cmp::Ordering::Greater)
 }
 
-pub fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
+pub(crate) fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
     let text = file.text.clone();
     let doc = match parse_document(file, &text) {
         Ok(d) => d,

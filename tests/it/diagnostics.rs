@@ -231,7 +231,7 @@ fn every_code_is_used_outside_its_declaration() {
             sources.push_str(&std::fs::read_to_string(entry.path()).unwrap());
         }
     }
-    for code in lakegate::diag::Code::ALL {
+    for code in lakegate::Code::ALL {
         let variant = format!("Code::{code:?}");
         assert!(
             sources.contains(&format!("{variant},")) || sources.contains(&format!("{variant}, ")),

@@ -2,6 +2,8 @@
 
 // Tests set up and tear down lakes directly; the rule that only fs_atomic writes zones is for the product.
 #![allow(clippy::disallowed_methods)]
+// Test helpers are shared between modules of this one binary, not an API.
+#![allow(unreachable_pub)]
 
 mod answers;
 mod cases;

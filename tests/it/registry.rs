@@ -10,9 +10,9 @@
 
 use std::collections::BTreeSet;
 
-use lakegate::checks::{KindSpec, REGISTRY, common::read_common};
-use lakegate::diag::{Diags, SourceFile};
-use lakegate::spanned::{TableReader, parse_document};
+use lakegate::{Diags, SourceFile};
+use lakegate::{KindSpec, REGISTRY, read_common};
+use lakegate::{TableReader, parse_document};
 
 use crate::support::repo;
 
@@ -95,10 +95,7 @@ fn the_common_keys_are_exactly_those_the_index_lists() {
 #[test]
 fn no_kind_key_shadows_a_common_key() {
     // A kind reading `name` or `where` itself would silently change what the common key means.
-    let common: BTreeSet<String> = lakegate::checks::common::COMMON_KEYS
-        .iter()
-        .map(|k| k.name.to_string())
-        .collect();
+    let common: BTreeSet<String> = lakegate::COMMON_KEYS.iter().map(|k| k.name.to_string()).collect();
     for spec in REGISTRY {
         let own: BTreeSet<String> = spec.keys.iter().map(|k| k.name.to_string()).collect();
         let shared: Vec<_> = own.intersection(&common).collect();

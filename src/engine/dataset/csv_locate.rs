@@ -12,7 +12,7 @@ use crate::suite::CsvSpec;
 
 /// What a read error says is wrong.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// `value` in field `column` (0-based) does not parse.
     Value { column: usize, value: String },
     /// A record has another number of fields than the first.
@@ -22,7 +22,7 @@ pub enum Fault {
 }
 
 /// The fault an arrow CSV error message describes, if it is one of those.
-pub fn fault(message: &str) -> Option<Fault> {
+pub(crate) fn fault(message: &str) -> Option<Fault> {
     if let Some(rest) = message.split("Error while parsing value '").nth(1) {
         let (value, rest) = rest.split_once("' as type '")?;
         let column = rest.split("for column ").nth(1)?.split(' ').next()?.parse().ok()?;
@@ -41,7 +41,7 @@ pub fn fault(message: &str) -> Option<Fault> {
 }
 
 /// The line (1-based, in the file) where the first record with `fault` starts.
-pub fn locate(path: &Path, csv: &CsvSpec, fault: &Fault) -> Option<u64> {
+pub(crate) fn locate(path: &Path, csv: &CsvSpec, fault: &Fault) -> Option<u64> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -71,7 +71,7 @@ pub fn locate(path: &Path, csv: &CsvSpec, fault: &Fault) -> Option<u64> {
 }
 
 /// `message` with the number after its first "line " replaced by `line`, or with `line` added.
-pub fn with_line(message: &str, line: u64) -> String {
+pub(crate) fn with_line(message: &str, line: u64) -> String {
     if let Some(at) = message.find("line ") {
         let start = at + "line ".len();
         let digits = message[start..].bytes().take_while(u8::is_ascii_digit).count();

@@ -13,18 +13,17 @@ use crate::suite::{DatasetSpec, Format};
 
 /// One data file of a dataset.
 #[derive(Debug, Clone)]
-pub struct DataFile {
+pub(crate) struct DataFile {
     pub path: PathBuf,
     /// Path relative to the dataset root, `/`-separated.
     pub rel: String,
-    pub size: u64,
     /// Values of the partition keys (`None` for hive's default partition or a missing key).
     pub partitions: Vec<Option<String>>,
 }
 
 /// The files of a dataset and how to read them.
 #[derive(Debug, Clone)]
-pub struct Discovered {
+pub(crate) struct Discovered {
     /// The directory file paths are relative to.
     pub root: PathBuf,
     pub format: Format,
@@ -44,7 +43,7 @@ fn extension(p: &Path) -> String {
 /// Lists the files of a dataset under its zone directory. Links are followed only while they stay
 /// inside `lake_root`; files of a promotion still being published (renamed into place before its
 /// manifest is written) are left out with a warning, so a reader never sees half a batch.
-pub fn discover(lake_root: &Path, zone_dir: &Path, spec: &DatasetSpec) -> Result<Discovered, DatasetError> {
+pub(crate) fn discover(lake_root: &Path, zone_dir: &Path, spec: &DatasetSpec) -> Result<Discovered, DatasetError> {
     // Promotions publish into the dataset's directory or one below it: look for their intents in
     // every directory from the zone down to each file, before listing and after (a promotion may
     // start or finish meanwhile).
@@ -138,7 +137,7 @@ fn list(lake_root: &Path, zone_dir: &Path, spec: &DatasetSpec) -> Result<Discove
 
 /// A dataset made of an explicit list of files (e.g. a promotion snapshot). `root` is the dataset's
 /// directory, against which partitions are read.
-pub fn from_list(spec: &DatasetSpec, root: &Path, files: Vec<PathBuf>) -> Result<Discovered, DatasetError> {
+pub(crate) fn from_list(spec: &DatasetSpec, root: &Path, files: Vec<PathBuf>) -> Result<Discovered, DatasetError> {
     for f in &files {
         if !f.is_file() {
             return Err(DatasetError::Missing {
@@ -173,12 +172,12 @@ fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Disc
             tracing::warn!(dataset = %dataset, file = %p.display(), "Skipping an empty file.");
             continue;
         }
-        candidates.push((p, slash(&rel), size));
+        candidates.push((p, slash(&rel)));
     }
 
     let format = match spec.format {
         Some(f) => {
-            candidates.retain(|(p, _, _)| {
+            candidates.retain(|(p, _)| {
                 let ext = extension(p);
                 Format::from_extension(&ext) == Some(f) || LOOSE_EXTENSIONS.contains(&ext.as_str())
             });
@@ -187,22 +186,19 @@ fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Disc
         None => {
             let mut formats: Vec<Format> = candidates
                 .iter()
-                .filter_map(|(p, _, _)| Format::from_extension(&extension(p)))
+                .filter_map(|(p, _)| Format::from_extension(&extension(p)))
                 .collect();
             formats.sort_by_key(|f| f.as_str());
             formats.dedup();
             match formats.as_slice() {
                 [f] => {
                     let f = *f;
-                    candidates.retain(|(p, _, _)| Format::from_extension(&extension(p)) == Some(f));
+                    candidates.retain(|(p, _)| Format::from_extension(&extension(p)) == Some(f));
                     f
                 }
                 [] if candidates.is_empty() => Format::Parquet,
                 [] => {
-                    let mut exts: Vec<String> = candidates
-                        .iter()
-                        .map(|(p, _, _)| format!(".{}", extension(p)))
-                        .collect();
+                    let mut exts: Vec<String> = candidates.iter().map(|(p, _)| format!(".{}", extension(p))).collect();
                     exts.sort();
                     exts.dedup();
                     return Err(DatasetError::UnknownFormat {
@@ -232,7 +228,7 @@ fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Disc
             // Detect keys present, in the same order, in every file's directories.
             let mut iter = candidates
                 .iter()
-                .map(|(_, rel, _)| dirs(rel).into_iter().map(|(k, _)| k).collect::<Vec<_>>());
+                .map(|(_, rel)| dirs(rel).into_iter().map(|(k, _)| k).collect::<Vec<_>>());
             match iter.next() {
                 Some(first) if iter.all(|k| k == first) => first,
                 _ => Vec::new(),
@@ -241,7 +237,7 @@ fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Disc
     };
     let files = candidates
         .into_iter()
-        .map(|(path, rel, size)| {
+        .map(|(path, rel)| {
             let found = dirs(&rel);
             let partitions = partition_keys
                 .iter()
@@ -253,12 +249,7 @@ fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Disc
                         .filter(|v| v != "__HIVE_DEFAULT_PARTITION__")
                 })
                 .collect();
-            DataFile {
-                path,
-                rel,
-                size,
-                partitions,
-            }
+            DataFile { path, rel, partitions }
         })
         .collect();
     Ok(Discovered {

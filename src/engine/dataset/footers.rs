@@ -24,7 +24,7 @@ use crate::suite::Format;
 
 /// What the footers of every file of a dataset say exactly.
 #[derive(Debug)]
-pub struct FooterStats {
+pub(crate) struct FooterStats {
     rows: u64,
     columns: HashMap<String, ColumnStats>,
 }
@@ -59,7 +59,7 @@ enum Extreme {
 impl FooterStats {
     /// Reads the footers of a Parquet dataset's files; `None` for other formats or when a footer
     /// cannot be read (the scan then reports the problem).
-    pub fn read(ds: &OpenDataset) -> Option<Self> {
+    pub(crate) fn read(ds: &OpenDataset) -> Option<Self> {
         if ds.format != Format::Parquet || ds.files.is_empty() {
             return None;
         }
@@ -106,12 +106,12 @@ impl FooterStats {
     }
 
     /// Rows in the dataset.
-    pub fn rows(&self) -> u64 {
+    pub(crate) fn rows(&self) -> u64 {
         self.rows
     }
 
     /// Rows for which `pred` is true, when the footers say so exactly.
-    pub fn count_true(&self, pred: &Expr) -> Option<u64> {
+    pub(crate) fn count_true(&self, pred: &Expr) -> Option<u64> {
         match pred {
             Expr::IsNull(e) => self.nulls(e),
             Expr::IsNotNull(e) => self.nulls(e).map(|n| self.rows - n),
@@ -122,7 +122,7 @@ impl FooterStats {
 
     /// An aggregate's value (`min`, `max` or `count` of a column, without filter or `DISTINCT`),
     /// when the footers say it exactly.
-    pub fn aggregate(&self, e: &Expr) -> Option<ScalarValue> {
+    pub(crate) fn aggregate(&self, e: &Expr) -> Option<ScalarValue> {
         let Expr::AggregateFunction(af) = e else { return None };
         let p = &af.params;
         if p.filter.is_some() || p.distinct || !p.order_by.is_empty() || p.args.len() != 1 {

@@ -7,11 +7,11 @@
 //! Parquet files completely (before `promote` publishes, and to name a file a scan cannot read);
 //! [`csv_locate`] finds the line of a CSV read error in its file.
 
-pub mod csv_locate;
+pub(crate) mod csv_locate;
 pub mod csv_quotes;
-pub mod discover;
-pub mod footers;
-pub mod source;
+pub(crate) mod discover;
+pub(crate) mod footers;
+pub(crate) mod source;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::TableReference;
 
-pub use discover::{DataFile, Discovered};
+pub(crate) use discover::DataFile;
 
 use super::Engine;
 use super::error::{self, DatasetError};
@@ -28,9 +28,8 @@ use crate::suite::{Format, Suite};
 
 /// A dataset whose files are found and registered, ready to be planned and run.
 #[derive(Debug, Clone)]
-pub struct OpenDataset {
+pub(crate) struct OpenDataset {
     pub name: String,
-    pub zone: String,
     /// The dataset's directory.
     pub root: PathBuf,
     pub format: Format,
@@ -47,7 +46,7 @@ pub struct OpenDataset {
 }
 
 impl OpenDataset {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
 }
@@ -93,7 +92,7 @@ async fn check_quoting(spec: &crate::suite::DatasetSpec, files: &[DataFile]) -> 
 
 impl Engine {
     /// Finds a dataset's files (or takes the given list) and registers them as a table.
-    pub async fn open(
+    pub(crate) async fn open(
         &self,
         suite: &Suite,
         lake_root: &Path,
@@ -156,7 +155,6 @@ impl Engine {
             .collect();
         Ok(OpenDataset {
             name,
-            zone: spec.zone.get_ref().clone(),
             root: d.root.clone(),
             format: d.format,
             files: d.files.clone(),

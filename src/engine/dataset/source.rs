@@ -95,7 +95,7 @@ pub(crate) fn file_url(path: &std::path::Path) -> DfResult<ListingTableUrl> {
 }
 
 /// Reads one file's own schema.
-pub async fn file_schema(
+pub(crate) async fn file_schema(
     ctx: &SessionContext,
     spec: &DatasetSpec,
     format: Format,
@@ -139,7 +139,7 @@ pub async fn file_schema(
 /// Checks a Parquet file's frame before any reader trusts it: `PAR1` at both ends and a metadata
 /// length that fits in the file. The parquet crate subtracts that length from the file's size
 /// unchecked (a garbage length panics in a debug build and wraps in a release one).
-pub fn parquet_frame(path: &std::path::Path) -> Result<(), String> {
+pub(crate) fn parquet_frame(path: &std::path::Path) -> Result<(), String> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let len = f.metadata().map_err(|e| e.to_string())?.len();
@@ -190,7 +190,7 @@ fn json_width(path: &std::path::Path) -> Result<(), String> {
 
 /// The first JSON syntax error of a file of JSON values (NDJSON or whitespace-separated), with
 /// the line and column in the file, or `None` when the whole file parses.
-pub fn json_syntax_error(path: &std::path::Path) -> Option<String> {
+pub(crate) fn json_syntax_error(path: &std::path::Path) -> Option<String> {
     let f = std::fs::File::open(path).ok()?;
     let values = serde_json::Deserializer::from_reader(std::io::BufReader::new(f)).into_iter::<serde::de::IgnoredAny>();
     for v in values {
@@ -205,12 +205,12 @@ pub fn json_syntax_error(path: &std::path::Path) -> Option<String> {
 /// name one at a time (time grows with the square of the column count: 10,000 CSV columns take
 /// seconds, 40,000 over a minute and gigabytes), so wider files are refused up front, in time
 /// linear in the first record.
-pub const MAX_COLUMNS: usize = 10_000;
+pub(crate) const MAX_COLUMNS: usize = 10_000;
 
 /// The line of the first record of an NDJSON file whose `column` does not fit `ty` (arrow's JSON
 /// reader names the field and the value but not the line). `None` when the file is not one record
 /// per line or no value misfits.
-pub fn json_misfit_line(path: &std::path::Path, column: &str, ty: &DataType) -> Option<u64> {
+pub(crate) fn json_misfit_line(path: &std::path::Path, column: &str, ty: &DataType) -> Option<u64> {
     use serde_json::Value;
     use std::io::BufRead;
     let fits = |v: &Value| match (v, ty) {
@@ -299,7 +299,11 @@ fn check_header(path: &std::path::Path, csv: &CsvSpec) -> Result<(), String> {
 }
 
 /// The dataset's schema: the union of its files' columns, declared types applied, partitions last.
-pub fn unified_schema(spec: &DatasetSpec, d: &Discovered, schemas: &[SchemaRef]) -> Result<SchemaRef, DatasetError> {
+pub(crate) fn unified_schema(
+    spec: &DatasetSpec,
+    d: &Discovered,
+    schemas: &[SchemaRef],
+) -> Result<SchemaRef, DatasetError> {
     // Columns found by name through an index: wide files (thousands of columns) stay linear.
     let mut fields: Vec<(String, DataType)> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -377,7 +381,7 @@ fn csv_projection(name: &str, target: &DataType, csv: &CsvSpec) -> DfResult<Expr
 }
 
 /// Builds the table of a dataset from its files, their schemas and the unified schema.
-pub fn build_table(
+pub(crate) fn build_table(
     ctx: &SessionContext,
     spec: &DatasetSpec,
     d: &Discovered,

@@ -72,13 +72,10 @@ macro_rules! lane {
         impl Lane for $t {
             type Unsigned = $u;
             const MIN: i64 = <$t>::MIN as i64;
-            #[allow(clippy::cast_possible_wrap)]
             const MAX: i64 = <$t>::MAX as i64;
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             fn narrow(v: i64) -> Self {
                 v as $t
             }
-            #[allow(clippy::cast_sign_loss)]
             fn offset(self, lo: Self) -> $u {
                 self.wrapping_sub(lo) as $u
             }
@@ -150,7 +147,7 @@ impl OutsideUdf {
         let o = &self.outside;
         let values = match a.data_type() {
             DataType::Float64 => o.floats(a.as_primitive::<Float64Type>().values(), |b| b),
-            #[allow(clippy::cast_possible_truncation)] // bounds of a Float32 column convert losslessly
+            // bounds of a Float32 column convert losslessly
             DataType::Float32 => o.floats(a.as_primitive::<Float32Type>().values(), |b| b as f32),
             DataType::Int8 => ints!(a, o, Int8Type),
             DataType::Int16 => ints!(a, o, Int16Type),
@@ -229,7 +226,7 @@ fn side(e: &Expr, below: bool, dt: impl Fn(&Expr) -> Option<DataType>) -> Option
 }
 
 /// Replaces `x < lo OR x > hi` (either side inclusive) by the one-pass kernel where it applies.
-pub fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
+pub(crate) fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
     let original = e.clone();
     let column_type = |x: &Expr| {
         matches!(x, Expr::Column(_))
@@ -382,7 +379,6 @@ mod tests {
         let u8s = cycle(vec![Some(0), Some(1), Some(127), Some(128), Some(255), None]);
         let u32s = cycle(vec![Some(0), Some(1), Some(255), Some(256), Some(4_294_967_295), None]);
         let i64s = cycle(vec![Some(i64::MIN), Some(-1), Some(0), Some(1), Some(i64::MAX), None]);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let arrays: Vec<(ArrayRef, &Vec<Option<i64>>, DataType)> = vec![
             (
                 Arc::new(Int8Array::from_iter(i8s.iter().map(|v| v.map(|v| v as i8)))),

@@ -99,7 +99,7 @@ impl Accumulator for Counts {
 /// `lakegate_count_true(preds…)`: a list with one count per predicate. A predicate `p IS NOT TRUE`
 /// (an `expression` check's failing rows) is counted as the rows minus those where `p` is true,
 /// and `p IS TRUE` as `p`: the wrappers are never evaluated.
-pub fn count_true(preds: Vec<Expr>) -> Expr {
+pub(crate) fn count_true(preds: Vec<Expr>) -> Expr {
     let (args, negated): (Vec<Expr>, Vec<bool>) = preds
         .into_iter()
         .map(|p| match p {
@@ -116,7 +116,7 @@ pub fn count_true(preds: Vec<Expr>) -> Expr {
 }
 
 /// The counts from the aggregate's value.
-pub fn counts_of(v: &ScalarValue) -> Vec<u64> {
+pub(crate) fn counts_of(v: &ScalarValue) -> Vec<u64> {
     match v {
         ScalarValue::List(list) if !list.is_empty() && !list.is_null(0) => list
             .value(0)

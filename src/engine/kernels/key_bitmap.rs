@@ -30,7 +30,7 @@ const BITS_PER_ROW: u64 = 16;
 const SMALL_RANGE: u64 = 1 << 20;
 
 /// The keys `min..=max`, as given by the fused scan, when a bitmap of them is worth it.
-pub fn range(min: &ScalarValue, max: &ScalarValue, rows: u64) -> Option<(i64, u64)> {
+pub(crate) fn range(min: &ScalarValue, max: &ScalarValue, rows: u64) -> Option<(i64, u64)> {
     let as_i64 = |v: &ScalarValue| match v.cast_to(&DataType::Int64).ok()? {
         ScalarValue::Int64(Some(x)) => Some(x),
         _ => None,
@@ -41,7 +41,7 @@ pub fn range(min: &ScalarValue, max: &ScalarValue, rows: u64) -> Option<(i64, u6
 }
 
 /// Keys occurring more than once, with their counts.
-pub struct Duplicates {
+pub(crate) struct Duplicates {
     pub counts: HashMap<i64, u64>,
 }
 
@@ -55,7 +55,6 @@ struct Seen {
 
 impl Seen {
     fn has(&self, off: u64) -> bool {
-        #[allow(clippy::cast_possible_truncation)]
         let word = (off >> 6) as usize;
         self.bits[word] & (1 << (off & 63)) != 0
     }
@@ -68,7 +67,7 @@ const REPEATS_PER_GROWTH: usize = 1 << 16;
 
 /// Sets the bit of each key (`lo..lo + span`) in `bits`, counting the keys met again in
 /// `repeats`; `false` at the first key outside the range.
-pub fn mark(
+pub(crate) fn mark(
     bits: &mut [u64],
     repeats: &mut HashMap<i64, u64>,
     lo: i64,
@@ -76,12 +75,10 @@ pub fn mark(
     keys: impl Iterator<Item = i64>,
 ) -> bool {
     for v in keys {
-        #[allow(clippy::cast_sign_loss)]
         let off = v.wrapping_sub(lo) as u64;
         if off >= span {
             return false;
         }
-        #[allow(clippy::cast_possible_truncation)]
         let (word, bit) = ((off >> 6) as usize, 1u64 << (off & 63));
         if bits[word] & bit == 0 {
             bits[word] |= bit;
@@ -138,7 +135,7 @@ async fn scan(
 
 /// The duplicated keys of `keys` (a one-column frame of non-null integer keys within
 /// `lo..lo + span`), or `None` when the bitmaps do not fit the memory pool or a key was outside.
-pub async fn find(ctx: &SessionContext, keys: DataFrame, lo: i64, span: u64) -> DfResult<Option<Duplicates>> {
+pub(crate) async fn find(ctx: &SessionContext, keys: DataFrame, lo: i64, span: u64) -> DfResult<Option<Duplicates>> {
     let words = usize::try_from(span.div_ceil(64)).unwrap_or(usize::MAX);
     let streams = keys.execute_stream_partitioned().await?;
     let parts = streams.len();
@@ -186,7 +183,6 @@ fn merge(mut seen: Vec<Seen>, lo: i64) -> Duplicates {
         let mut t = t;
         while t != 0 {
             let off = (w as u64) * 64 + u64::from(t.trailing_zeros());
-            #[allow(clippy::cast_possible_wrap)]
             keys.push(lo.wrapping_add(off as i64));
             t &= t - 1;
         }
@@ -195,7 +191,6 @@ fn merge(mut seen: Vec<Seen>, lo: i64) -> Duplicates {
         if counts.contains_key(&k) {
             continue;
         }
-        #[allow(clippy::cast_sign_loss)]
         let off = k.wrapping_sub(lo) as u64;
         let total = seen
             .iter()

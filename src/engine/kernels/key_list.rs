@@ -128,7 +128,7 @@ impl Accumulator for Keys {
 }
 
 /// `lakegate_keys(key)`, collecting at most `cap` keys.
-pub fn keys(key: Expr, cap: usize) -> Expr {
+pub(crate) fn keys(key: Expr, cap: usize) -> Expr {
     AggregateUDF::from(KeyList {
         signature: Signature::any(1, Volatility::Immutable),
         cap,
@@ -137,7 +137,7 @@ pub fn keys(key: Expr, cap: usize) -> Expr {
 }
 
 /// The collected keys, `None` when the accumulator gave up.
-pub fn collected(v: &ScalarValue) -> Option<Vec<i64>> {
+pub(crate) fn collected(v: &ScalarValue) -> Option<Vec<i64>> {
     match v {
         ScalarValue::List(list) if !list.is_empty() && !list.is_null(0) => {
             Some(list.value(0).as_primitive::<Int64Type>().values().to_vec())
@@ -148,7 +148,7 @@ pub fn collected(v: &ScalarValue) -> Option<Vec<i64>> {
 
 /// Each key that occurs more than once, with its count (in no particular order). Keys spanning a
 /// range narrow enough for `key_bitmap` are marked in a bitmap (one pass); others are sorted.
-pub fn repeated(keys: Vec<i64>) -> Vec<(i64, u64)> {
+pub(crate) fn repeated(keys: Vec<i64>) -> Vec<(i64, u64)> {
     let (Some(&lo), Some(&hi)) = (keys.iter().min(), keys.iter().max()) else {
         return Vec::new();
     };

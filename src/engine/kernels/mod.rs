@@ -20,28 +20,28 @@
 //! [`string_set`] (the string sets of `IN` lists) and [`udf`], the plumbing they share. Each kernel has unit tests comparing it with DataFusion's
 //! own evaluation of the expression it replaces.
 
-pub mod bounds;
-pub mod count_true;
-pub mod key_bitmap;
-pub mod key_list;
-pub mod overflow;
-pub mod shared_lists;
-pub mod string_match;
-pub mod string_set;
-pub mod udf;
-pub mod view_table;
+pub(crate) mod bounds;
+pub(crate) mod count_true;
+pub(crate) mod key_bitmap;
+pub(crate) mod key_list;
+pub(crate) mod overflow;
+pub(crate) mod shared_lists;
+pub(crate) mod string_match;
+pub(crate) mod string_set;
+pub(crate) mod udf;
+pub(crate) mod view_table;
 
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::Expr;
 
 /// Steps 1 and 2 of the pipeline for one row predicate (see the module doc).
-pub fn fast_paths(e: Expr, schema: &DFSchema) -> Expr {
+pub(crate) fn fast_paths(e: Expr, schema: &DFSchema) -> Expr {
     bounds::rewrite(string_match::rewrite(e, schema), schema)
 }
 
 /// Registers by name the functions whose meaning does not depend on the call (a distributed
 /// engine resolves functions by name). The rewrites above carry their literals inside the function
 /// value (a pattern's byte classes, a list's set), so they are built per check, not registered.
-pub fn register(ctx: &datafusion::prelude::SessionContext) {
+pub(crate) fn register(ctx: &datafusion::prelude::SessionContext) {
     ctx.register_udaf(overflow::wide_sum_udaf());
 }

@@ -32,7 +32,7 @@ use datafusion::logical_expr::{
 };
 
 /// The type an integer `sum` accumulates in.
-pub const WIDE_SUM: DataType = DataType::Decimal128(38, 0);
+pub(crate) const WIDE_SUM: DataType = DataType::Decimal128(38, 0);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Op {
@@ -156,12 +156,12 @@ fn checked(op: Op, ty: DataType, l: Expr, r: Expr) -> Expr {
 }
 
 /// `sum(x)` of an integer expression, accumulated without overflow.
-pub fn wide_sum(x: Expr) -> Expr {
+pub(crate) fn wide_sum(x: Expr) -> Expr {
     wide_sum_udaf().call(vec![x])
 }
 
 /// `lakegate_sum_int`, the function [`wide_sum`] calls, to register by name.
-pub fn wide_sum_udaf() -> AggregateUDF {
+pub(crate) fn wide_sum_udaf() -> AggregateUDF {
     AggregateUDF::from(WideSumUdaf {
         signature: Signature::any(1, Volatility::Immutable),
     })
@@ -283,7 +283,7 @@ fn wide_sum_arg(x: Expr) -> Expr {
 /// Integer `+ - *` checked and integer `sum` widened, everywhere in `e`. An operation on two
 /// literals is computed here, so a constant that overflows (`9223372036854775807 + 1`) is a
 /// mistake in the suite, reported before any row is read.
-pub fn rewrite(e: Expr, schema: &DFSchema) -> Result<Expr, String> {
+pub(crate) fn rewrite(e: Expr, schema: &DFSchema) -> Result<Expr, String> {
     let original = e.clone();
     let mut constant_overflow = None;
     let out = e.transform_up(|node| {

@@ -179,7 +179,7 @@ impl ScalarUDFImpl for ListBit {
 }
 
 /// Rewrites the predicates so that lists over one column share its mask (see the module docs).
-pub fn share(preds: Vec<Expr>) -> Vec<Expr> {
+pub(crate) fn share(preds: Vec<Expr>) -> Vec<Expr> {
     // Distinct lists per tested value, in order of appearance.
     let mut groups: Vec<(Expr, Vec<StringSet>)> = Vec::new();
     for p in &preds {

@@ -33,11 +33,11 @@ const MAX_LEN: usize = 64;
 
 /// One set of ASCII bytes per position.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ClassSeq(Vec<u128>);
+pub(crate) struct ClassSeq(Vec<u128>);
 
 impl ClassSeq {
     /// The sequence a regex stands for, when it is one.
-    pub fn compile(regex: &str) -> Option<Self> {
+    pub(crate) fn compile(regex: &str) -> Option<Self> {
         let hir = regex_syntax::ParserBuilder::new().build().parse(regex).ok()?;
         let HirKind::Concat(items) = hir.kind() else {
             return None;
@@ -54,7 +54,7 @@ impl ClassSeq {
         Some(Self(sets))
     }
 
-    pub fn matches(&self, value: &[u8]) -> bool {
+    pub(crate) fn matches(&self, value: &[u8]) -> bool {
         value.len() == self.0.len()
             && value
                 .iter()
@@ -227,7 +227,7 @@ fn fast_form<'a>(e: &'a Expr, schema: &DFSchema) -> Option<(&'a Expr, Matcher, b
 }
 
 /// Replaces string predicates that have a fast form (see the module documentation).
-pub fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
+pub(crate) fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
     let original = e.clone();
     e.transform_up(|node| {
         let Some((value, matcher, negated)) = fast_form(&node, schema) else {
@@ -245,7 +245,7 @@ pub fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
 
 /// The list test in `e`, when it is a `lakegate_match` over a list (`IN`, `NOT IN`):
 /// `(value, set, negated)`. For [`super::shared_lists`], which merges such tests.
-pub fn list_test(e: &Expr) -> Option<(&Expr, &StringSet, bool)> {
+pub(crate) fn list_test(e: &Expr) -> Option<(&Expr, &StringSet, bool)> {
     let Expr::ScalarFunction(f) = e else { return None };
     let m = f.func.inner().downcast_ref::<Match>()?;
     match &m.matcher {

@@ -7,7 +7,7 @@ use super::view_table::ViewTable;
 
 /// The strings of an `IN` list, as Utf8View inline views where they fit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StringSet {
+pub(crate) struct StringSet {
     /// Views of the values of at most 12 bytes.
     pub inline: Vec<u128>,
     /// The values longer than that.
@@ -17,10 +17,10 @@ pub struct StringSet {
 }
 
 /// Up to this many listed values, comparing with each is cheaper than a table lookup.
-pub const COMPARE_UP_TO: usize = 4;
+pub(crate) const COMPARE_UP_TO: usize = 4;
 
 /// The Utf8View view of a value of at most 12 bytes: its length, then its bytes, zero-padded.
-pub fn inline_view(b: &[u8]) -> u128 {
+pub(crate) fn inline_view(b: &[u8]) -> u128 {
     let mut buf = [0u8; 16];
     buf[..4].copy_from_slice(&u32::try_from(b.len()).unwrap_or(u32::MAX).to_le_bytes());
     buf[4..4 + b.len()].copy_from_slice(b);
@@ -28,7 +28,7 @@ pub fn inline_view(b: &[u8]) -> u128 {
 }
 
 impl StringSet {
-    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
+    pub(crate) fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let (mut inline, mut long) = (Vec::new(), Vec::new());
         for v in values {
             if v.len() <= 12 {
@@ -49,7 +49,7 @@ impl StringSet {
         Self { inline, long, table }
     }
 
-    pub fn contains(&self, v: &str) -> bool {
+    pub(crate) fn contains(&self, v: &str) -> bool {
         if v.len() <= 12 {
             self.inline.contains(&inline_view(v.as_bytes()))
         } else {
@@ -61,7 +61,7 @@ impl StringSet {
     /// are compared without an early exit: which one matches changes from row to row, and a
     /// mispredicted branch costs more than the comparisons it saves. A long value's view (length
     /// above 12) never equals an inline one.
-    pub fn contains_view(&self, view: u128, value: impl FnOnce() -> bool) -> bool {
+    pub(crate) fn contains_view(&self, view: u128, value: impl FnOnce() -> bool) -> bool {
         let inline = match &self.table {
             Some(t) => t.get(view) != 0,
             None => self.inline.iter().fold(false, |hit, v| hit | (*v == view)),

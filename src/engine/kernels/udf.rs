@@ -12,7 +12,10 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, Signature, TypeSignature, Volatility};
 
 /// Runs `kernel` on a function's argument; a literal argument gives a literal result.
-pub fn on_array(arg: &ColumnarValue, kernel: impl FnOnce(&dyn Array) -> Result<ArrayRef>) -> Result<ColumnarValue> {
+pub(crate) fn on_array(
+    arg: &ColumnarValue,
+    kernel: impl FnOnce(&dyn Array) -> Result<ArrayRef>,
+) -> Result<ColumnarValue> {
     match arg {
         ColumnarValue::Array(a) => Ok(ColumnarValue::Array(kernel(a.as_ref())?)),
         ColumnarValue::Scalar(s) => {
@@ -23,7 +26,7 @@ pub fn on_array(arg: &ColumnarValue, kernel: impl FnOnce(&dyn Array) -> Result<A
 }
 
 /// One string argument, in any of Arrow's string layouts.
-pub fn string_signature() -> Signature {
+pub(crate) fn string_signature() -> Signature {
     Signature::one_of(
         vec![
             TypeSignature::Exact(vec![DataType::Utf8View]),
@@ -36,7 +39,7 @@ pub fn string_signature() -> Signature {
 
 /// A literal in the type `dt`, when it converts and back without loss (`0.5` never becomes `0`
 /// for an integer column).
-pub fn lossless(v: &ScalarValue, dt: &DataType) -> Option<ScalarValue> {
+pub(crate) fn lossless(v: &ScalarValue, dt: &DataType) -> Option<ScalarValue> {
     if v.is_null() {
         return None;
     }
@@ -49,7 +52,7 @@ pub fn lossless(v: &ScalarValue, dt: &DataType) -> Option<ScalarValue> {
 
 /// Packs `test(v)` of each value into a bitmap, 64 values per word. Iterating whole chunks of the
 /// slice (no index, so no bounds check) with a branch-free test lets the compiler vectorize it.
-pub fn pack<T: Copy>(values: &[T], test: impl Fn(T) -> bool) -> BooleanBuffer {
+pub(crate) fn pack<T: Copy>(values: &[T], test: impl Fn(T) -> bool) -> BooleanBuffer {
     let word = |chunk: &[T]| {
         chunk
             .iter()
@@ -66,7 +69,7 @@ pub fn pack<T: Copy>(values: &[T], test: impl Fn(T) -> bool) -> BooleanBuffer {
 }
 
 /// Integer types whose every value is an `i64` (`UInt64` is not).
-pub fn fits_i64(dt: &DataType) -> bool {
+pub(crate) fn fits_i64(dt: &DataType) -> bool {
     matches!(
         dt,
         DataType::Int8
@@ -80,12 +83,12 @@ pub fn fits_i64(dt: &DataType) -> bool {
 }
 
 /// A list of non-null `item`s: what the engine's aggregates (`count_true`, `key_list`) return.
-pub fn list_type(item: DataType) -> DataType {
+pub(crate) fn list_type(item: DataType) -> DataType {
     DataType::List(FieldRef::new(Field::new_list_field(item, false)))
 }
 
 /// `values` as one list value of [`list_type`].
-pub fn list_scalar(values: ArrayRef) -> ScalarValue {
+pub(crate) fn list_scalar(values: ArrayRef) -> ScalarValue {
     let field = FieldRef::new(Field::new_list_field(values.data_type().clone(), false));
     let offsets = OffsetBuffer::from_lengths([values.len()]);
     ScalarValue::List(Arc::new(ListArray::new(field, offsets, values, None)))

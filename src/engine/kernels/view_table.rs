@@ -10,18 +10,15 @@
 const MAX_BITS: u32 = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ViewTable {
+pub(crate) struct ViewTable {
     mult: u64,
     shift: u32,
     slots: Vec<(u128, u64)>,
 }
 
 fn slot(view: u128, mult: u64, shift: u32) -> usize {
-    #[allow(clippy::cast_possible_truncation)]
     let folded = (view as u64) ^ ((view >> 64) as u64);
-    #[allow(clippy::cast_possible_truncation)]
-    let s = (folded.wrapping_mul(mult) >> shift) as usize;
-    s
+    (folded.wrapping_mul(mult) >> shift) as usize
 }
 
 /// The next number of a fixed pseudo-random sequence (SplitMix64).
@@ -36,7 +33,7 @@ fn next(state: &mut u64) -> u64 {
 impl ViewTable {
     /// A table of distinct views and their masks, or `None` when no collision-free table of at
     /// most 2^16 slots was found.
-    pub fn new(entries: &[(u128, u64)]) -> Option<Self> {
+    pub(crate) fn new(entries: &[(u128, u64)]) -> Option<Self> {
         let mut bits = (entries.len().max(2) * 4).next_power_of_two().trailing_zeros();
         let mut state = 0;
         while bits <= MAX_BITS {
@@ -60,7 +57,7 @@ impl ViewTable {
     }
 
     /// The mask of `view`, 0 when it is not in the table. Branch-free.
-    pub fn get(&self, view: u128) -> u64 {
+    pub(crate) fn get(&self, view: u128) -> u64 {
         let (v, mask) = self.slots[slot(view, self.mult, self.shift)];
         mask & 0u64.wrapping_sub(u64::from(v == view))
     }
