@@ -14,9 +14,10 @@ use datafusion::logical_expr::Expr;
 
 use super::{Engine, OpenDataset};
 use crate::checks::{PlanCx, Shape};
+use crate::diag::SourceFile;
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::fragment::FragmentRole;
-use crate::suite::Suite;
+use crate::suite::{CheckDecl, Suite};
 
 /// A check lowered to its shape, with its `where` parsed.
 #[derive(Debug, Clone)]
@@ -66,6 +67,56 @@ fn lower_shape(shape: Shape, schema: &DFSchema) -> Result<Shape, String> {
     })
 }
 
+/// A column the suite names but the data lacks is not a mistake in the suite: the data disagrees
+/// with it. Such a check is planned as `Shape::Missing` (its status is `error`) and the run reports
+/// the missing columns (`crate::run`); a `key` column the data lacks is left out of samples and
+/// reported the same way.
+fn missing(index: usize, d: Diagnostic) -> PlannedCheck {
+    PlannedCheck {
+        index,
+        shape: Shape::Missing {
+            column: d.lacks_column.clone().unwrap_or_default(),
+            found: Box::new(d),
+        },
+        scope: None,
+    }
+}
+
+/// The first of a check's columns the dataset lacks, as the diagnostic that says so.
+fn lacking_column(decl: &CheckDecl, ds: &OpenDataset, file: &SourceFile, columns: &[&str]) -> Option<Diagnostic> {
+    let col = decl
+        .check
+        .columns()
+        .into_iter()
+        .find(|c| !columns.contains(&c.get_ref().as_str()))?;
+    let help = did_you_mean(col.get_ref(), columns, &format!("dataset `{}` has", ds.name));
+    Some(
+        Diagnostic::at(
+            Code::UnknownColumn,
+            file,
+            col.span(),
+            format!("dataset `{}` has no column `{}`", ds.name, col.get_ref()),
+        )
+        .label("unknown column")
+        .help(help)
+        .lacking(col.get_ref().clone()),
+    )
+}
+
+/// `max_fraction` on a check that counts no rows.
+fn max_fraction_misplaced(decl: &CheckDecl, file: &SourceFile, shape: &Shape) -> Option<Diagnostic> {
+    (decl.common.max_fraction > 0.0 && matches!(shape, Shape::Aggregates(_) | Shape::Schema)).then(|| {
+        Diagnostic::at(
+            Code::InapplicableKey,
+            file,
+            decl.common.kind.span(),
+            format!("`max_fraction` has no meaning for a `{}` check", decl.check.kind()),
+        )
+        .label("not a row-level check")
+        .help("remove `max_fraction`; it applies to checks that count failing rows")
+    })
+}
+
 impl Engine {
     /// Whether DataFusion's analyzer and optimizer accept a check's expressions, planned over the
     /// dataset's schema without reading it. A literal they refuse (a constant that overflows, a
@@ -94,6 +145,38 @@ impl Engine {
             .and_then(|plan| self.ctx.state().optimize(&plan))
             .map(|_| ())
             .map_err(|e| root_cause(&e))
+    }
+
+    /// A check's shape from its kind, lowered by the engine's rewrites and accepted by the query
+    /// planner over the schema (a literal it refuses is a diagnostic at the `where` or the kind).
+    fn shape_of(
+        &self,
+        decl: &CheckDecl,
+        cx: &PlanCx<'_>,
+        df_schema: &DFSchema,
+        schema: &SchemaRef,
+        scope: Option<&Expr>,
+    ) -> Result<Shape, Diagnostic> {
+        let refused = |span, reason: String| {
+            Diagnostic::at(
+                Code::PlannerRefused,
+                cx.file,
+                span,
+                format!("this check cannot be evaluated: {reason}"),
+            )
+        };
+        let shape = decl.check.plan(cx)?;
+        let shape = lower_shape(shape, df_schema).map_err(|e| refused(decl.common.kind.span(), e))?;
+        if let Err(reason) = self.optimizable(schema, &shape, scope) {
+            let span = match &decl.common.where_ {
+                Some(w) if self.optimizable(schema, &Shape::Schema, scope).is_err() => w.span(),
+                _ => decl.common.kind.span(),
+            };
+            return Err(refused(span, reason)
+                .label("refused by the query planner")
+                .help("a literal in the check does not fit the column or the function it is used with"));
+        }
+        Ok(shape)
     }
 
     /// Lowers every check of a suite against its dataset's schema. All problems are returned.
@@ -129,18 +212,6 @@ impl Engine {
         };
         let mut planned = Vec::new();
         let mut diags = Vec::new();
-        // A column the suite names but the data lacks is not a mistake in the suite: the data
-        // disagrees with it. Such a check is planned as `Shape::Missing` (its status is `error`)
-        // and the run reports the missing columns (`crate::run`); a `key` column the data lacks is
-        // left out of samples and reported the same way.
-        let missing = |index: usize, d: Diagnostic| PlannedCheck {
-            index,
-            shape: Shape::Missing {
-                column: d.lacks_column.clone().unwrap_or_default(),
-                found: Box::new(d),
-            },
-            scope: None,
-        };
         for (index, decl) in suite.checks.iter().enumerate() {
             if ds.is_empty() {
                 // No files, no schema: every check is judged on zero rows without a query.
@@ -151,88 +222,30 @@ impl Engine {
                 });
                 continue;
             }
-            let mut ok = true;
-            let mut lacking: Option<Diagnostic> = None;
-            for col in decl.check.columns() {
-                if !columns.contains(&col.get_ref().as_str()) && lacking.is_none() {
-                    let help = did_you_mean(col.get_ref(), &columns, &format!("dataset `{}` has", ds.name));
-                    lacking = Some(
-                        Diagnostic::at(
-                            Code::UnknownColumn,
-                            file,
-                            col.span(),
-                            format!("dataset `{}` has no column `{}`", ds.name, col.get_ref()),
-                        )
-                        .label("unknown column")
-                        .help(help)
-                        .lacking(col.get_ref().clone()),
-                    );
-                }
-            }
+            let lacking = lacking_column(decl, ds, file, &columns);
+            // A `where` the planner cannot take is a diagnostic; one naming a missing column makes
+            // the check `Missing` like a missing `column`.
             let scope = match &decl.common.where_ {
                 Some(w) => match parse(w, FragmentRole::RowPredicate) {
-                    Ok(e) => Some(e),
-                    Err(d) if d.lacks_column.is_some() => {
-                        lacking.get_or_insert(d);
-                        None
-                    }
+                    Ok(e) => Ok(Some(e)),
+                    Err(d) if d.lacks_column.is_some() => Err(d),
                     Err(d) => {
                         diags.push(d);
-                        ok = false;
-                        None
-                    }
-                },
-                None => None,
-            };
-            if !ok {
-                continue;
-            }
-            if let Some(d) = lacking {
-                planned.push(missing(index, d));
-                continue;
-            }
-            match decl.check.plan(&cx).and_then(|shape| {
-                lower_shape(shape, &df_schema).map_err(|e| {
-                    Diagnostic::at(
-                        Code::PlannerRefused,
-                        file,
-                        decl.common.kind.span(),
-                        format!("this check cannot be evaluated: {e}"),
-                    )
-                })
-            }) {
-                Ok(shape) => {
-                    if let Err(reason) = self.optimizable(&ds.schema, &shape, scope.as_ref()) {
-                        let span = match &decl.common.where_ {
-                            Some(w) if self.optimizable(&ds.schema, &Shape::Schema, scope.as_ref()).is_err() => {
-                                w.span()
-                            }
-                            _ => decl.common.kind.span(),
-                        };
-                        diags.push(
-                            Diagnostic::at(
-                                Code::PlannerRefused,
-                                file,
-                                span,
-                                format!("this check cannot be evaluated: {reason}"),
-                            )
-                            .label("refused by the query planner")
-                            .help("a literal in the check does not fit the column or the function it is used with"),
-                        );
                         continue;
                     }
-                    if decl.common.max_fraction > 0.0 && matches!(shape, Shape::Aggregates(_) | Shape::Schema) {
-                        diags.push(
-                            Diagnostic::at(
-                                Code::InapplicableKey,
-                                file,
-                                decl.common.kind.span(),
-                                format!("`max_fraction` has no meaning for a `{}` check", decl.check.kind()),
-                            )
-                            .label("not a row-level check")
-                            .help("remove `max_fraction`; it applies to checks that count failing rows"),
-                        );
-                    }
+                },
+                None => Ok(None),
+            };
+            let scope = match (lacking, scope) {
+                (Some(d), _) | (None, Err(d)) => {
+                    planned.push(missing(index, d));
+                    continue;
+                }
+                (None, Ok(scope)) => scope,
+            };
+            match self.shape_of(decl, &cx, &df_schema, &ds.schema, scope.as_ref()) {
+                Ok(shape) => {
+                    diags.extend(max_fraction_misplaced(decl, file, &shape));
                     planned.push(PlannedCheck { index, shape, scope });
                 }
                 Err(d) if d.lacks_column.is_some() => planned.push(missing(index, d)),

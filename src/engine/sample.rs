@@ -392,33 +392,10 @@ impl super::Engine {
                         .map_or(n, |f| n.min(usize::try_from(f).unwrap_or(usize::MAX)));
                     row_samples.push((want.slot, RowSample { pred, columns, n }));
                 }
-                Shape::Reference {
-                    column,
-                    dataset,
-                    to_column,
-                } => {
-                    let fetched = match missing_values(
-                        &self.keyed_ctx,
-                        &ds.table,
-                        column,
-                        (dataset, to_column),
-                        p.scope.as_ref(),
-                        n,
-                        self.small_pool(),
-                    )
-                    .await
-                    {
-                        Ok(df) => {
-                            out.queries += 1;
-                            self.collect_sample(df).await
-                        }
-                        Err(e) => Err(e),
-                    };
-                    match fetched {
-                        Ok(batches) => out.rows[want.slot] = to_json(&batches),
-                        Err(e) => {
-                            tracing::warn!(check = %decl.id, error = %clean(&e), "Could not fetch the failing-row sample.");
-                        }
+                Shape::Reference { .. } => {
+                    if let Some(rows) = self.reference_sample(ds, p, n, &decl.id).await {
+                        out.queries += 1;
+                        out.rows[want.slot] = rows;
                     }
                 }
                 Shape::Unique { .. } | Shape::Aggregates(_) | Shape::Schema | Shape::Missing { .. } => {}
@@ -457,6 +434,49 @@ impl super::Engine {
         }
         tracing::debug!(dataset = %ds.name, ms = started.elapsed().as_millis(), "Fetched failing-row samples.");
         out
+    }
+
+    /// The values of a failed `reference` check missing from the other dataset, with their rows
+    /// (`None` when no query ran; a failing query is logged and gives no rows).
+    async fn reference_sample(
+        &self,
+        ds: &super::OpenDataset,
+        p: &super::PlannedCheck,
+        n: usize,
+        check_id: &str,
+    ) -> Option<Vec<Value>> {
+        let crate::checks::Shape::Reference {
+            column,
+            dataset,
+            to_column,
+        } = &p.shape
+        else {
+            return None;
+        };
+        let df = missing_values(
+            &self.keyed_ctx,
+            &ds.table,
+            column,
+            (dataset, to_column),
+            p.scope.as_ref(),
+            n,
+            self.small_pool(),
+        )
+        .await;
+        let fetched = match df {
+            Ok(df) => self.collect_sample(df).await,
+            Err(e) => {
+                tracing::warn!(check = %check_id, error = %super::error::clean(&e), "Could not fetch the failing-row sample.");
+                return None;
+            }
+        };
+        match fetched {
+            Ok(batches) => Some(to_json(&batches)),
+            Err(e) => {
+                tracing::warn!(check = %check_id, error = %super::error::clean(&e), "Could not fetch the failing-row sample.");
+                Some(Vec::new())
+            }
+        }
     }
 
     /// Runs a sample query under the watchdog.
