@@ -67,43 +67,9 @@ pub(crate) fn parse(
     role: FragmentRole,
 ) -> Result<Expr, Diagnostic> {
     too_deep(file, frag)?;
-    let expr = engine.parse_sql(frag.get_ref(), schema).map_err(|e| {
-        let msg = e.to_string();
-        if let Some(i) = msg.find("No field named ") {
-            let rest = &msg[i + "No field named ".len()..];
-            let name: String = rest
-                .trim_start_matches('"')
-                .chars()
-                .take_while(|c| *c != '"' && *c != '.' && *c != ' ')
-                .collect();
-            let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            let span = inner_start(file, frag)
-                .and_then(|start| frag.get_ref().find(&name).map(|at| start + at..start + at + name.len()))
-                .unwrap_or_else(|| frag.span());
-            let near = cols
-                .iter()
-                .find(|c| c.eq_ignore_ascii_case(&name))
-                .copied()
-                .or_else(|| crate::diag::closest(&name, cols.iter().copied()));
-            let help = match near {
-                Some(c) if c.chars().any(|ch| ch.is_ascii_uppercase()) || c.contains(' ') => {
-                    format!("did you mean `{c}`? write it in double quotes: \"{c}\" (names are case-sensitive)")
-                }
-                near => suggest(near, &cols, "the dataset has"),
-            };
-            Diagnostic::at(
-                Code::UnknownColumn,
-                file,
-                span,
-                format!("the SQL expression names a column the dataset does not have: `{name}`"),
-            )
-            .label("unknown column")
-            .help(help)
-            .lacking(name)
-        } else {
-            parse_error(file, frag, &msg)
-        }
-    })?;
+    let expr = engine
+        .parse_sql(frag.get_ref(), schema)
+        .map_err(|e| sql_error(schema, file, frag, &e.to_string()))?;
     let expr = engine.lower(safe_division(expr, schema), schema).map_err(|e| {
         Diagnostic::at(
             Code::BadFragment,
@@ -117,6 +83,50 @@ pub(crate) fn parse(
     if let Some(d) = invalid_regex(file, frag, &expr) {
         return Err(d);
     }
+    no_subquery(file, frag, &expr)?;
+    check_role(schema, file, frag, expr, role)
+}
+
+/// The diagnostic for a fragment the engine cannot parse: an unknown column (with the closest one)
+/// or a syntax error at its position.
+fn sql_error(schema: &DFSchema, file: &SourceFile, frag: &Spanned<String>, msg: &str) -> Diagnostic {
+    let Some(i) = msg.find("No field named ") else {
+        return parse_error(file, frag, msg);
+    };
+    let rest = &msg[i + "No field named ".len()..];
+    let name: String = rest
+        .trim_start_matches('"')
+        .chars()
+        .take_while(|c| *c != '"' && *c != '.' && *c != ' ')
+        .collect();
+    let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let span = inner_start(file, frag)
+        .and_then(|start| frag.get_ref().find(&name).map(|at| start + at..start + at + name.len()))
+        .unwrap_or_else(|| frag.span());
+    let near = cols
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(&name))
+        .copied()
+        .or_else(|| crate::diag::closest(&name, cols.iter().copied()));
+    let help = match near {
+        Some(c) if c.chars().any(|ch| ch.is_ascii_uppercase()) || c.contains(' ') => {
+            format!("did you mean `{c}`? write it in double quotes: \"{c}\" (names are case-sensitive)")
+        }
+        near => suggest(near, &cols, "the dataset has"),
+    };
+    Diagnostic::at(
+        Code::UnknownColumn,
+        file,
+        span,
+        format!("the SQL expression names a column the dataset does not have: `{name}`"),
+    )
+    .label("unknown column")
+    .help(help)
+    .lacking(name)
+}
+
+/// Refuses a subquery: it would read another table and break the one-scan plan.
+fn no_subquery(file: &SourceFile, frag: &Spanned<String>, expr: &Expr) -> Result<(), Diagnostic> {
     let has_subquery = expr
         .exists(|e| {
             Ok(matches!(
@@ -135,6 +145,17 @@ pub(crate) fn parse(
         .label("contains a subquery")
         .help("a check reads its own dataset in one scan; use a `reference` check to compare with another dataset"));
     }
+    Ok(())
+}
+
+/// Checks that the expression fits its role: a per-row condition, or an aggregate over the dataset.
+fn check_role(
+    schema: &DFSchema,
+    file: &SourceFile,
+    frag: &Spanned<String>,
+    expr: Expr,
+    role: FragmentRole,
+) -> Result<Expr, Diagnostic> {
     let has_agg = expr
         .exists(|e| Ok(matches!(e, Expr::AggregateFunction(_))))
         .unwrap_or(false);

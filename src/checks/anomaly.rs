@@ -256,18 +256,7 @@ impl Check for Anomaly {
     }
 
     fn evaluate(&self, cx: &EvalCx<'_>, obs: &Observation<'_>) -> Verdict {
-        let value = match self.metric {
-            Metric::RowCount => Some(cx.in_scope as f64),
-            Metric::NullFraction => {
-                let nulls = obs.values().first().and_then(scalar_f64).unwrap_or(0.0);
-                Some(if cx.in_scope == 0 {
-                    0.0
-                } else {
-                    nulls / cx.in_scope as f64
-                })
-            }
-            _ => obs.values().first().and_then(scalar_f64),
-        };
+        let value = self.value(cx, obs);
         let m = &self.metric_text;
         let expected = json!({
             "window": self.window,
@@ -304,53 +293,14 @@ impl Check for Anomaly {
         let n = baseline.len() as f64;
         let mean = baseline.iter().sum::<f64>() / n;
         let sd = (baseline.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let (score, limit, unit) = match self.deviation {
-            Deviation::Relative(r) => {
-                let s = if mean == 0.0 {
-                    if v == 0.0 { 0.0 } else { f64::INFINITY.copysign(v) }
-                } else {
-                    (v - mean) / mean.abs()
-                };
-                (s, r, "relative")
-            }
-            Deviation::Sigma(k) => {
-                let s = if sd == 0.0 {
-                    if v == mean {
-                        0.0
-                    } else {
-                        f64::INFINITY.copysign(v - mean)
-                    }
-                } else {
-                    (v - mean) / sd
-                };
-                (s, k, "sigma")
-            }
-        };
+        let (score, limit) = self.score(v, mean, sd);
         let counts = match self.direction {
             Direction::Up => score > 0.0,
             Direction::Down => score < 0.0,
             Direction::Both => true,
         };
         let failed = counts && score.abs() > limit;
-        let change = if unit == "relative" {
-            if score.is_infinite() {
-                "changed from a mean of 0".to_string()
-            } else {
-                format!(
-                    "{:.0}% {} the mean",
-                    (score.abs() * 100.0),
-                    if score >= 0.0 { "above" } else { "below" }
-                )
-            }
-        } else if score.is_infinite() {
-            "off a baseline that never varied".to_string()
-        } else {
-            format!(
-                "{:.1} sigma {} the mean",
-                score.abs(),
-                if score >= 0.0 { "above" } else { "below" }
-            )
-        };
+        let change = self.describe_change(score);
         let allowed = match self.deviation {
             Deviation::Relative(r) => format!("{}%", r * 100.0),
             Deviation::Sigma(s) => format!("{s} sigma"),
@@ -372,6 +322,68 @@ impl Check for Anomaly {
             expected,
             message,
             ..Verdict::default()
+        }
+    }
+}
+
+impl Anomaly {
+    /// This run's value of the metric; `None` when it is null.
+    fn value(&self, cx: &EvalCx<'_>, obs: &Observation<'_>) -> Option<f64> {
+        match self.metric {
+            Metric::RowCount => Some(cx.in_scope as f64),
+            Metric::NullFraction => {
+                let nulls = obs.values().first().and_then(scalar_f64).unwrap_or(0.0);
+                Some(if cx.in_scope == 0 {
+                    0.0
+                } else {
+                    nulls / cx.in_scope as f64
+                })
+            }
+            _ => obs.values().first().and_then(scalar_f64),
+        }
+    }
+
+    /// How far `v` is from the baseline in the unit of `max_deviation` (signed), and the limit.
+    fn score(&self, v: f64, mean: f64, sd: f64) -> (f64, f64) {
+        match self.deviation {
+            Deviation::Relative(r) => {
+                let s = if mean == 0.0 {
+                    if v == 0.0 { 0.0 } else { f64::INFINITY.copysign(v) }
+                } else {
+                    (v - mean) / mean.abs()
+                };
+                (s, r)
+            }
+            Deviation::Sigma(k) => {
+                let s = if sd == 0.0 {
+                    if v == mean {
+                        0.0
+                    } else {
+                        f64::INFINITY.copysign(v - mean)
+                    }
+                } else {
+                    (v - mean) / sd
+                };
+                (s, k)
+            }
+        }
+    }
+
+    /// The score as words: "12% above the mean", "2.5 sigma below the mean".
+    fn describe_change(&self, score: f64) -> String {
+        match self.deviation {
+            Deviation::Relative(_) if score.is_infinite() => "changed from a mean of 0".to_string(),
+            Deviation::Relative(_) => format!(
+                "{:.0}% {} the mean",
+                (score.abs() * 100.0),
+                if score >= 0.0 { "above" } else { "below" }
+            ),
+            Deviation::Sigma(_) if score.is_infinite() => "off a baseline that never varied".to_string(),
+            Deviation::Sigma(_) => format!(
+                "{:.1} sigma {} the mean",
+                score.abs(),
+                if score >= 0.0 { "above" } else { "below" }
+            ),
         }
     }
 }

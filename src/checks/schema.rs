@@ -5,11 +5,12 @@
 
 use std::collections::BTreeMap;
 
+use datafusion::arrow::datatypes::Schema as ArrowSchema;
 use serde_json::json;
 
 use super::{Check, EvalCx, FileSchema, KeyDoc, KindSpec, Observation, PlanCx, Shape, Verdict};
 use crate::diag::{Code, Diagnostic, backticked, did_you_mean};
-use crate::schemas::{Change, columns_of, diff};
+use crate::schemas::{Change, SchemaVersion, columns_of, diff};
 use crate::spanned::TableReader;
 use crate::types::{TYPE_NAMES, TypeName, family_name};
 
@@ -215,6 +216,50 @@ impl Check for Schema {
                 ..Verdict::default()
             };
         };
+        let mut problems = self.declared_problems(unified);
+        problems.extend(file_disagreements(files, *compare_file_types));
+        let drift = self.drift_findings(accepted, unified);
+        problems.extend(drift.failing);
+        let observed = json!({
+            "accepted_version": accepted.map(|v| v.version),
+            "changes": drift.changes,
+            "columns": unified.fields().iter().map(|f| (f.name().clone(), json!(family_name(f.data_type())))).collect::<serde_json::Map<_, _>>(),
+            "files": files.len(),
+        });
+        let expected = json!({
+            "columns": self.columns.iter().map(|(n, t)| (n.clone(), json!(t.to_string()))).collect::<serde_json::Map<_, _>>(),
+            "mode": if self.exact { "exact" } else { "superset" },
+        });
+        let message = self.message(&problems, &drift.warnings, &drift.notes, files.is_empty());
+        Verdict {
+            failed: !problems.is_empty(),
+            warn: !drift.warnings.is_empty(),
+            failing_rows: None,
+            failing_fraction: None,
+            observed,
+            expected,
+            message,
+            value: None,
+        }
+    }
+}
+
+/// How a dataset's schema differs from its latest accepted version, sorted by what `drift` makes of it.
+#[derive(Default)]
+struct DriftFindings {
+    /// Every change from the accepted version (for the observed JSON).
+    changes: Vec<Change>,
+    /// The drift sentence, when drift fails the check.
+    failing: Option<String>,
+    /// The drift sentence, when drift only warns.
+    warnings: Vec<String>,
+    /// Changes that are not drift, and drift that is ignored.
+    notes: Vec<String>,
+}
+
+impl Schema {
+    /// The declared columns that are missing or of another family, and with `mode = "exact"` the undeclared ones.
+    fn declared_problems(&self, unified: &ArrowSchema) -> Vec<String> {
         let mut problems = Vec::new();
         let mut missing = Vec::new();
         for (name, want) in &self.columns {
@@ -254,42 +299,48 @@ impl Check for Schema {
                 ));
             }
         }
-        problems.extend(file_disagreements(files, *compare_file_types));
+        problems
+    }
 
-        // Drift from the latest accepted version of the schema.
-        let mut warnings = Vec::new();
-        let mut notes = Vec::new();
-        let mut changes = Vec::new();
-        if let Some(v) = accepted {
-            changes = diff(&v.columns, &columns_of(unified));
-            let drift: Vec<String> = changes.iter().filter(|c| c.is_drift()).map(Change::describe).collect();
-            notes = changes.iter().filter(|c| !c.is_drift()).map(Change::describe).collect();
-            if !drift.is_empty() {
-                let text = format!(
-                    "drifted from accepted schema version {}: {}",
-                    v.version,
-                    drift.join(", ")
-                );
-                match self.drift {
-                    Drift::Fail => problems.push(text),
-                    Drift::Warn => warnings.push(text),
-                    Drift::Ignore => notes.push(text),
-                }
+    /// Drift from the latest accepted version of the schema, when there is one.
+    fn drift_findings(&self, accepted: Option<&SchemaVersion>, unified: &ArrowSchema) -> DriftFindings {
+        let mut found = DriftFindings::default();
+        let Some(v) = accepted else {
+            return found;
+        };
+        found.changes = diff(&v.columns, &columns_of(unified));
+        let drift: Vec<String> = found
+            .changes
+            .iter()
+            .filter(|c| c.is_drift())
+            .map(Change::describe)
+            .collect();
+        found.notes = found
+            .changes
+            .iter()
+            .filter(|c| !c.is_drift())
+            .map(Change::describe)
+            .collect();
+        if !drift.is_empty() {
+            let text = format!(
+                "drifted from accepted schema version {}: {}",
+                v.version,
+                drift.join(", ")
+            );
+            match self.drift {
+                Drift::Fail => found.failing = Some(text),
+                Drift::Warn => found.warnings.push(text),
+                Drift::Ignore => found.notes.push(text),
             }
         }
-        let observed = json!({
-            "accepted_version": accepted.map(|v| v.version),
-            "changes": changes,
-            "columns": unified.fields().iter().map(|f| (f.name().clone(), json!(family_name(f.data_type())))).collect::<serde_json::Map<_, _>>(),
-            "files": files.len(),
-        });
-        let expected = json!({
-            "columns": self.columns.iter().map(|(n, t)| (n.clone(), json!(t.to_string()))).collect::<serde_json::Map<_, _>>(),
-            "mode": if self.exact { "exact" } else { "superset" },
-        });
-        let shown: Vec<String> = problems.iter().chain(&warnings).cloned().collect();
+        found
+    }
+
+    /// The verdict's sentence: the problems and warnings, or that all is well, then the notes.
+    fn message(&self, problems: &[String], warnings: &[String], notes: &[String], no_files: bool) -> String {
+        let shown: Vec<String> = problems.iter().chain(warnings).cloned().collect();
         let message = if shown.is_empty() {
-            if files.is_empty() {
+            if no_files {
                 "The dataset has no files, so there is no schema to compare.".to_string()
             } else {
                 format!(
@@ -305,20 +356,10 @@ impl Check for Schema {
             m.push('.');
             m
         };
-        let message = if notes.is_empty() {
+        if notes.is_empty() {
             message
         } else {
             format!("{message} Noted, not drift: {}.", notes.join(", "))
-        };
-        Verdict {
-            failed: !problems.is_empty(),
-            warn: !warnings.is_empty(),
-            failing_rows: None,
-            failing_fraction: None,
-            observed,
-            expected,
-            message,
-            value: None,
         }
     }
 }

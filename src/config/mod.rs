@@ -124,6 +124,7 @@ pub(crate) fn load(path: &Path, diags: &Diags) -> Option<Project> {
     parse(path, &text, diags)
 }
 
+/// Parses the text of `lakegate.toml`, reading each table in turn; `None` when any problem was found.
 pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let file = SourceFile::new(path, text);
     let doc = match parse_document(&file, text) {
@@ -133,6 +134,38 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
             return None;
         }
     };
+    let dir = project_dir(path);
+    let before = diags.len();
+    let mut top = TableReader::new(&file, diags, doc.get_ref(), 0..0, "lakegate.toml");
+
+    let lake_root = read_lake(&mut top, &dir);
+    let zones = read_zones(&mut top);
+    let suite_patterns = read_suite_patterns(&mut top);
+    let engine = read_engine(&mut top);
+    let history_dir = read_history(&mut top, &dir);
+    let ignored_sections = reserved_sections(&mut top);
+    top.finish_with_hint(Some(&format!(
+        "sections read by later versions ({}) are accepted",
+        backticked(RESERVED_SECTIONS)
+    )));
+
+    if diags.len() > before {
+        return None;
+    }
+    Some(Project {
+        file,
+        dir,
+        lake_root: lake_root?,
+        zones,
+        suite_patterns,
+        history_dir,
+        engine,
+        ignored_sections,
+    })
+}
+
+/// The absolute directory of the project file, against which its relative paths are resolved.
+fn project_dir(path: &Path) -> PathBuf {
     let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let dir = if dir.as_os_str().is_empty() {
         PathBuf::from(".")
@@ -140,10 +173,11 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         dir
     };
     // Absolute, so that paths in messages can be shown relative to the working directory.
-    let dir = std::path::absolute(&dir).unwrap_or(dir);
-    let before = diags.len();
-    let mut top = TableReader::new(&file, diags, doc.get_ref(), 0..0, "lakegate.toml");
+    std::path::absolute(&dir).unwrap_or(dir)
+}
 
+/// `[lake]`: the lake root, resolved against `dir`; `None` (with a diagnostic) when missing or unsupported.
+fn read_lake(top: &mut TableReader<'_, '_>, dir: &Path) -> Option<PathBuf> {
     let mut lake_root = None;
     if let Some(mut lake) = top.table("lake", "`[lake]`") {
         if let Some(root) = lake.req_str("root") {
@@ -168,7 +202,12 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
             Some("add a `[lake]` table with `root = \"path/to/lake\"`".into()),
         );
     }
+    lake_root
+}
 
+/// `[zones]`: zone name = path, checked for layout; the four default zones when none are given.
+fn read_zones(top: &mut TableReader<'_, '_>) -> Vec<(String, PathBuf)> {
+    let file = top.file();
     let mut zones: Vec<(String, PathBuf)> = Vec::new();
     let mut zone_spans = Vec::new();
     if let Some(z) = top.raw("zones") {
@@ -183,7 +222,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
                         _ if k.get_ref() == "suites" => top.push(
                             Diagnostic::at(
                                 Code::MisplacedKey,
-                                &file,
+                                file,
                                 k.span(),
                                 "`suites` is inside `[zones]`, so it would name a zone",
                             )
@@ -193,7 +232,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
                         _ => top.push(
                             Diagnostic::at(
                                 Code::WrongType,
-                                &file,
+                                file,
                                 v.span(),
                                 format!("zone `{}` must be a path string", k.get_ref()),
                             )
@@ -205,7 +244,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
             _ => top.push(
                 Diagnostic::at(
                     Code::WrongType,
-                    &file,
+                    file,
                     z.span(),
                     "`zones` must be a table of zone name = path",
                 )
@@ -219,24 +258,32 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
             .map(|z| ((*z).to_string(), PathBuf::from(z)))
             .collect();
     } else {
-        check_zone_layout(&file, &zones, &zone_spans, diags);
+        check_zone_layout(file, &zones, &zone_spans, top.diags());
     }
+    zones
+}
 
+/// `suites`: the globs that find suite files (default `checks/*.toml`), each checked to be a valid glob.
+fn read_suite_patterns(top: &mut TableReader<'_, '_>) -> Vec<String> {
     let suite_patterns = top.str_list("suites").map_or_else(
         || vec!["checks/*.toml".to_string()],
         |s| s.into_inner().into_iter().map(toml::Spanned::into_inner).collect(),
     );
     for p in &suite_patterns {
         if let Err(e) = crate::paths::matcher(p) {
-            diags.push(Diagnostic::at(
+            top.push(Diagnostic::at(
                 Code::InvalidGlob,
-                &file,
+                top.file(),
                 0..0,
                 format!("suite pattern `{p}` is not a valid glob: {e}"),
             ));
         }
     }
+    suite_patterns
+}
 
+/// `[engine]`: memory, concurrency, partitions, inference and statistics, over the defaults.
+fn read_engine(top: &mut TableReader<'_, '_>) -> EngineConfig {
     let mut engine = EngineConfig::default();
     if let Some(mut e) = top.table("engine", "`[engine]`") {
         if let Some(m) = e.str("memory_limit") {
@@ -263,7 +310,11 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         }
         e.finish();
     }
+    engine
+}
 
+/// `[history] dir`: the history store, by default `.lakegate/history` beside the project file.
+fn read_history(top: &mut TableReader<'_, '_>, dir: &Path) -> PathBuf {
     let mut history_dir = dir.join(".lakegate/history");
     if let Some(mut h) = top.table("history", "`[history]`") {
         if let Some(d) = h.str("dir") {
@@ -271,31 +322,16 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         }
         h.finish();
     }
+    history_dir
+}
 
-    let mut ignored_sections = Vec::new();
-    for s in RESERVED_SECTIONS {
-        if top.has(s) {
-            ignored_sections.push((*s).to_string());
-        }
-    }
-    top.finish_with_hint(Some(&format!(
-        "sections read by later versions ({}) are accepted",
-        backticked(RESERVED_SECTIONS)
-    )));
-
-    if diags.len() > before {
-        return None;
-    }
-    Some(Project {
-        file,
-        dir,
-        lake_root: lake_root?,
-        zones,
-        suite_patterns,
-        history_dir,
-        engine,
-        ignored_sections,
-    })
+/// The sections read by later versions that the file has (accepted and ignored with a warning).
+fn reserved_sections(top: &mut TableReader<'_, '_>) -> Vec<String> {
+    RESERVED_SECTIONS
+        .iter()
+        .filter(|&&s| top.has(s))
+        .map(|s| (*s).to_string())
+        .collect()
 }
 
 /// A zone path relative to the lake root, normalized (`a/./b` → `a/b`), or why it is not one.

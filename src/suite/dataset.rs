@@ -105,30 +105,71 @@ fn single_byte(t: &TableReader<'_, '_>, v: &Spanned<String>, what: &str) -> Opti
     }
 }
 
+/// Reads the `[dataset]` table, key by key; `None` when a required key is missing.
 pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
     let name = t.req_str("name");
     if let Some(n) = &name {
-        let ok = !n.get_ref().is_empty()
-            && n.get_ref()
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !ok {
-            t.push(
-                t.error(
-                    Code::InvalidValue,
-                    n.span(),
-                    format!("`{}` is not a valid dataset name", n.get_ref()),
-                )
-                .label("invalid name")
-                .help("use letters, digits, `_` and `-` (the name is part of every check id)"),
-            );
-        }
+        check_name(t, n);
     }
     let zone = t.req_str("zone");
     let path = t.req_str("path");
-    if let Some(p) = &path
-        && (p.get_ref().starts_with('/') || p.get_ref().split('/').any(|s| s == ".."))
-    {
+    if let Some(p) = &path {
+        check_path(t, p);
+    }
+    let format = t.str("format").and_then(|f| read_format(t, &f));
+    let partitions = t
+        .str_list("partitions")
+        .map(|p| p.into_inner().into_iter().map(Spanned::into_inner).collect());
+    let csv = read_csv(t);
+    let types = read_types(t);
+    let key = t
+        .str_list("key")
+        .map(|k| k.into_inner().into_iter().map(Spanned::into_inner).collect())
+        .unwrap_or_default();
+    let schedule = t.str("schedule").map(Spanned::into_inner);
+    let on_fail = t.str("on_fail").map_or(OnFail::Keep, |v| read_on_fail(t, &v));
+    let description = t.str("description").map(Spanned::into_inner);
+    let owner = t.str("owner").map(Spanned::into_inner);
+    // Future sections are accepted without effect only where the design names them.
+    t.finish_with_hint(None);
+    Some(DatasetSpec {
+        name: name?,
+        zone: zone?,
+        path: path?,
+        format,
+        partitions,
+        csv,
+        types,
+        key,
+        schedule,
+        on_fail,
+        description,
+        owner,
+    })
+}
+
+/// Reports a dataset name that is not letters, digits, `_` and `-` (it is part of every check id).
+fn check_name(t: &TableReader<'_, '_>, n: &Spanned<String>) {
+    let ok = !n.get_ref().is_empty()
+        && n.get_ref()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ok {
+        t.push(
+            t.error(
+                Code::InvalidValue,
+                n.span(),
+                format!("`{}` is not a valid dataset name", n.get_ref()),
+            )
+            .label("invalid name")
+            .help("use letters, digits, `_` and `-` (the name is part of every check id)"),
+        );
+    }
+}
+
+/// Reports a dataset path that leaves its zone, or a glob that does not compile.
+fn check_path(t: &TableReader<'_, '_>, p: &Spanned<String>) {
+    if p.get_ref().starts_with('/') || p.get_ref().split('/').any(|s| s == "..") {
         t.push(
             t.error(
                 Code::PathOutside,
@@ -139,8 +180,7 @@ pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
             .help("write the path relative to the zone directory, e.g. \"orders\" or \"orders/*.parquet\""),
         );
     }
-    if let Some(p) = &path
-        && crate::paths::is_glob(p.get_ref())
+    if crate::paths::is_glob(p.get_ref())
         && let Err(e) = crate::paths::matcher(p.get_ref())
     {
         t.push(
@@ -152,7 +192,11 @@ pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
             .label("invalid glob"),
         );
     }
-    let format = t.str("format").and_then(|f| match f.get_ref().as_str() {
+}
+
+/// The `format` key as a [`Format`]; `None` (with a diagnostic) for an unsupported one.
+fn read_format(t: &TableReader<'_, '_>, f: &Spanned<String>) -> Option<Format> {
+    match f.get_ref().as_str() {
         "parquet" => Some(Format::Parquet),
         "csv" => Some(Format::Csv),
         "json" | "ndjson" | "jsonl" => Some(Format::Json),
@@ -164,11 +208,11 @@ pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
             );
             None
         }
-    });
-    let partitions = t
-        .str_list("partitions")
-        .map(|p| p.into_inner().into_iter().map(Spanned::into_inner).collect());
+    }
+}
 
+/// The `csv` sub-table over the defaults.
+fn read_csv(t: &mut TableReader<'_, '_>) -> CsvSpec {
     let mut csv = CsvSpec::default();
     if let Some(mut c) = t.table("csv", "`csv` options") {
         if let Some(h) = c.bool("header") {
@@ -191,7 +235,11 @@ pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
         }
         c.finish();
     }
+    csv
+}
 
+/// `types`: column = type name, for the types lakegate can read a column as.
+fn read_types(t: &mut TableReader<'_, '_>) -> Vec<(Spanned<String>, TypeName)> {
     let mut types = Vec::new();
     if let Some(map) = t.str_map("types") {
         for (col, ty) in map.into_inner() {
@@ -216,15 +264,15 @@ pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
             }
         }
     }
-    let key = t
-        .str_list("key")
-        .map(|k| k.into_inner().into_iter().map(Spanned::into_inner).collect())
-        .unwrap_or_default();
-    let schedule = t.str("schedule").map(Spanned::into_inner);
-    let on_fail = match t.str("on_fail") {
-        Some(v) if v.get_ref() == "quarantine" => OnFail::Quarantine,
-        Some(v) if v.get_ref() == "keep" || v.get_ref() == "fail" => OnFail::Keep,
-        Some(v) => {
+    types
+}
+
+/// The `on_fail` action; `keep` (with a diagnostic) for an unknown one.
+fn read_on_fail(t: &TableReader<'_, '_>, v: &Spanned<String>) -> OnFail {
+    match v.get_ref().as_str() {
+        "quarantine" => OnFail::Quarantine,
+        "keep" | "fail" => OnFail::Keep,
+        _ => {
             t.push(
                 t.error(
                     Code::InvalidChoice,
@@ -236,24 +284,5 @@ pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
             );
             OnFail::Keep
         }
-        None => OnFail::Keep,
-    };
-    let description = t.str("description").map(Spanned::into_inner);
-    let owner = t.str("owner").map(Spanned::into_inner);
-    // Future sections are accepted without effect only where the design names them.
-    t.finish_with_hint(None);
-    Some(DatasetSpec {
-        name: name?,
-        zone: zone?,
-        path: path?,
-        format,
-        partitions,
-        csv,
-        types,
-        key,
-        schedule,
-        on_fail,
-        description,
-        owner,
-    })
+    }
 }

@@ -77,6 +77,7 @@ fn version_ok(want: &str) -> Result<bool, ()> {
         != std::cmp::Ordering::Greater)
 }
 
+/// Parses a suite: its `version`, `[dataset]` and every `[[check]]`; `None` when any problem was found.
 pub(crate) fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
     let text = file.text.clone();
     let doc = match parse_document(file, &text) {
@@ -89,52 +90,13 @@ pub(crate) fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
     let before = diags.len();
     let mut top = TableReader::new(file, diags, doc.get_ref(), 0..0, "the suite");
 
-    if let Some(v) = top.str("version") {
-        match version_ok(v.get_ref()) {
-            Ok(true) => {}
-            Ok(false) => {
-                diags.push(
-                    Diagnostic::at(
-                        Code::VersionTooNew,
-                        file,
-                        v.span(),
-                        format!(
-                            "this suite needs lakegate {} or newer; this is {}",
-                            v.get_ref(),
-                            env!("CARGO_PKG_VERSION")
-                        ),
-                    )
-                    .label("newer than this binary")
-                    .help("upgrade lakegate to run this suite"),
-                );
-                // Keys of a newer format would only add noise.
-                return None;
-            }
-            Err(()) => diags.push(
-                Diagnostic::at(
-                    Code::InvalidValue,
-                    file,
-                    v.span(),
-                    format!("`{}` is not a version", v.get_ref()),
-                )
-                .label("expected a version such as \"0.1\"")
-                .help("`version` names the oldest lakegate that can run this suite"),
-            ),
-        }
+    if let Some(v) = top.str("version")
+        && !check_version(file, diags, &v)
+    {
+        // Keys of a newer format would only add noise.
+        return None;
     }
-
-    let dataset = match top.table("dataset", "`[dataset]`") {
-        Some(mut t) => dataset::read(&mut t),
-        None => {
-            if !top.has("dataset") {
-                diags.push(
-                    Diagnostic::at(Code::MissingKey, file, 0..0, "the suite has no `[dataset]` table")
-                        .help("start the suite with [dataset] and name = \"…\", zone = \"raw\", path = \"…\""),
-                );
-            }
-            None
-        }
-    };
+    let dataset = read_dataset(&mut top);
     let dataset_name = dataset.as_ref().map_or("?", |d| d.name.get_ref().as_str()).to_string();
 
     let mut checks = Vec::new();
@@ -149,11 +111,74 @@ pub(crate) fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
         checks.extend(read_check(&mut t, &dataset_name));
     }
     top.finish();
+    number_duplicates(file, diags, &mut checks);
 
-    // Explicit names must be unique within a suite; generated ids of unnamed checks that coincide
-    // (two `expression` checks, two ranges on one column) are numbered: `orders.expression#2`.
+    if diags.len() > before {
+        return None;
+    }
+    Some(Suite {
+        file: file.clone(),
+        dataset: dataset?,
+        checks,
+    })
+}
+
+/// Checks the `version` key; `false` when the suite needs a newer lakegate (the rest is not read).
+fn check_version(file: &SourceFile, diags: &Diags, v: &Spanned<String>) -> bool {
+    match version_ok(v.get_ref()) {
+        Ok(true) => {}
+        Ok(false) => {
+            diags.push(
+                Diagnostic::at(
+                    Code::VersionTooNew,
+                    file,
+                    v.span(),
+                    format!(
+                        "this suite needs lakegate {} or newer; this is {}",
+                        v.get_ref(),
+                        env!("CARGO_PKG_VERSION")
+                    ),
+                )
+                .label("newer than this binary")
+                .help("upgrade lakegate to run this suite"),
+            );
+            return false;
+        }
+        Err(()) => diags.push(
+            Diagnostic::at(
+                Code::InvalidValue,
+                file,
+                v.span(),
+                format!("`{}` is not a version", v.get_ref()),
+            )
+            .label("expected a version such as \"0.1\"")
+            .help("`version` names the oldest lakegate that can run this suite"),
+        ),
+    }
+    true
+}
+
+/// The `[dataset]` table; `None` (with a diagnostic when it is absent) when it cannot be read.
+fn read_dataset(top: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
+    match top.table("dataset", "`[dataset]`") {
+        Some(mut t) => dataset::read(&mut t),
+        None => {
+            if !top.has("dataset") {
+                top.push(
+                    Diagnostic::at(Code::MissingKey, top.file(), 0..0, "the suite has no `[dataset]` table")
+                        .help("start the suite with [dataset] and name = \"…\", zone = \"raw\", path = \"…\""),
+                );
+            }
+            None
+        }
+    }
+}
+
+/// Explicit names must be unique within a suite; generated ids of unnamed checks that coincide
+/// (two `expression` checks, two ranges on one column) are numbered: `orders.expression#2`.
+fn number_duplicates(file: &SourceFile, diags: &Diags, checks: &mut [CheckDecl]) {
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for c in &mut checks {
+    for c in checks {
         if c.common.name.is_none() && seen.contains_key(&c.id) {
             let mut n = 2;
             while seen.contains_key(&format!("{}#{n}", c.id)) {
@@ -175,15 +200,6 @@ pub(crate) fn parse_suite(file: &SourceFile, diags: &Diags) -> Option<Suite> {
             seen.insert(c.id.clone(), c.line(file));
         }
     }
-
-    if diags.len() > before {
-        return None;
-    }
-    Some(Suite {
-        file: file.clone(),
-        dataset: dataset?,
-        checks,
-    })
 }
 
 fn read_check(t: &mut TableReader<'_, '_>, dataset: &str) -> Vec<CheckDecl> {

@@ -149,12 +149,36 @@ pub(crate) fn from_list(spec: &DatasetSpec, root: &Path, files: Vec<PathBuf>) ->
     finish(spec, root.to_path_buf(), files)
 }
 
+/// The dataset from its listed files: candidates kept, format chosen, partitions read.
 fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Discovered, DatasetError> {
-    let dataset = spec.name.get_ref().clone();
+    let dataset = spec.name.get_ref();
+    let mut candidates = candidates(dataset, &root, paths)?;
+    let format = choose_format(spec, &mut candidates)?;
+    let partition_keys = match &spec.partitions {
+        Some(keys) => keys.clone(),
+        None => detect_partition_keys(&candidates),
+    };
+    let files = candidates
+        .into_iter()
+        .map(|(path, rel)| {
+            let partitions = partition_values(&partition_keys, &rel);
+            DataFile { path, rel, partitions }
+        })
+        .collect();
+    Ok(Discovered {
+        root,
+        format,
+        files,
+        partition_keys,
+    })
+}
+
+/// The listed files with their `/`-separated paths below `root`, without hidden and empty files.
+fn candidates(dataset: &str, root: &Path, paths: Vec<PathBuf>) -> Result<Vec<(PathBuf, String)>, DatasetError> {
     // Drop hidden files below the root and empty files (no schema, no rows).
     let mut candidates = Vec::new();
     for p in paths {
-        let rel = p.strip_prefix(&root).map_or_else(
+        let rel = p.strip_prefix(root).map_or_else(
             |_| p.file_name().map(PathBuf::from).unwrap_or_default(),
             Path::to_path_buf,
         );
@@ -163,7 +187,7 @@ fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Disc
         }
         let size = std::fs::metadata(&p)
             .map_err(|e| DatasetError::Unreadable {
-                dataset: dataset.clone(),
+                dataset: dataset.to_string(),
                 path: p.clone(),
                 message: e.to_string(),
             })?
@@ -174,90 +198,81 @@ fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Disc
         }
         candidates.push((p, slash(&rel)));
     }
+    Ok(candidates)
+}
 
-    let format = match spec.format {
-        Some(f) => {
-            candidates.retain(|(p, _)| {
-                let ext = extension(p);
-                Format::from_extension(&ext) == Some(f) || LOOSE_EXTENSIONS.contains(&ext.as_str())
-            });
-            f
-        }
-        None => {
-            let mut formats: Vec<Format> = candidates
-                .iter()
-                .filter_map(|(p, _)| Format::from_extension(&extension(p)))
-                .collect();
-            formats.sort_by_key(|f| f.as_str());
-            formats.dedup();
-            match formats.as_slice() {
-                [f] => {
-                    let f = *f;
-                    candidates.retain(|(p, _)| Format::from_extension(&extension(p)) == Some(f));
-                    f
-                }
-                [] if candidates.is_empty() => Format::Parquet,
-                [] => {
-                    let mut exts: Vec<String> = candidates.iter().map(|(p, _)| format!(".{}", extension(p))).collect();
-                    exts.sort();
-                    exts.dedup();
-                    return Err(DatasetError::UnknownFormat {
-                        dataset,
-                        found: exts.join(", "),
-                    });
-                }
-                many => {
-                    let found = many.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ");
-                    return Err(DatasetError::MixedFormats { dataset, found });
-                }
-            }
-        }
-    };
-
-    let dirs = |rel: &str| -> Vec<(String, String)> {
-        let mut segs: Vec<&str> = rel.split('/').collect();
-        segs.pop();
-        segs.iter()
-            .filter_map(|s| s.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    };
-    let partition_keys = match &spec.partitions {
-        Some(keys) => keys.clone(),
-        None => {
-            // Detect keys present, in the same order, in every file's directories.
-            let mut iter = candidates
-                .iter()
-                .map(|(_, rel)| dirs(rel).into_iter().map(|(k, _)| k).collect::<Vec<_>>());
-            match iter.next() {
-                Some(first) if iter.all(|k| k == first) => first,
-                _ => Vec::new(),
-            }
-        }
-    };
-    let files = candidates
-        .into_iter()
-        .map(|(path, rel)| {
-            let found = dirs(&rel);
-            let partitions = partition_keys
-                .iter()
-                .map(|k| {
-                    found
-                        .iter()
-                        .find(|(fk, _)| fk == k)
-                        .map(|(_, v)| percent_decode(v))
-                        .filter(|v| v != "__HIVE_DEFAULT_PARTITION__")
-                })
-                .collect();
-            DataFile { path, rel, partitions }
-        })
+/// The declared format, or the one format the extensions name; keeps only the files of that format.
+fn choose_format(spec: &DatasetSpec, candidates: &mut Vec<(PathBuf, String)>) -> Result<Format, DatasetError> {
+    if let Some(f) = spec.format {
+        candidates.retain(|(p, _)| {
+            let ext = extension(p);
+            Format::from_extension(&ext) == Some(f) || LOOSE_EXTENSIONS.contains(&ext.as_str())
+        });
+        return Ok(f);
+    }
+    let dataset = spec.name.get_ref().clone();
+    let mut formats: Vec<Format> = candidates
+        .iter()
+        .filter_map(|(p, _)| Format::from_extension(&extension(p)))
         .collect();
-    Ok(Discovered {
-        root,
-        format,
-        files,
-        partition_keys,
-    })
+    formats.sort_by_key(|f| f.as_str());
+    formats.dedup();
+    match formats.as_slice() {
+        [f] => {
+            let f = *f;
+            candidates.retain(|(p, _)| Format::from_extension(&extension(p)) == Some(f));
+            Ok(f)
+        }
+        [] if candidates.is_empty() => Ok(Format::Parquet),
+        [] => {
+            let mut exts: Vec<String> = candidates.iter().map(|(p, _)| format!(".{}", extension(p))).collect();
+            exts.sort();
+            exts.dedup();
+            Err(DatasetError::UnknownFormat {
+                dataset,
+                found: exts.join(", "),
+            })
+        }
+        many => {
+            let found = many.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ");
+            Err(DatasetError::MixedFormats { dataset, found })
+        }
+    }
+}
+
+/// The `key=value` directories of a file's relative path, outermost first.
+fn partition_dirs(rel: &str) -> Vec<(String, String)> {
+    let mut segs: Vec<&str> = rel.split('/').collect();
+    segs.pop();
+    segs.iter()
+        .filter_map(|s| s.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The partition keys present, in the same order, in every file's directories (none otherwise).
+fn detect_partition_keys(candidates: &[(PathBuf, String)]) -> Vec<String> {
+    let mut iter = candidates
+        .iter()
+        .map(|(_, rel)| partition_dirs(rel).into_iter().map(|(k, _)| k).collect::<Vec<_>>());
+    match iter.next() {
+        Some(first) if iter.all(|k| k == first) => first,
+        _ => Vec::new(),
+    }
+}
+
+/// A file's value of each partition key, decoded; `None` when missing or hive's default partition.
+fn partition_values(keys: &[String], rel: &str) -> Vec<Option<String>> {
+    let found = partition_dirs(rel);
+    keys.iter()
+        .map(|k| {
+            found
+                .iter()
+                .find(|(fk, _)| fk == k)
+                .map(|(_, v)| percent_decode(v))
+                .filter(|v| v != "__HIVE_DEFAULT_PARTITION__")
+        })
+        .collect()
 }
 
 /// Hive escapes special characters in partition values as `%XX`.

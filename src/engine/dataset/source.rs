@@ -16,9 +16,10 @@
 //! carries the fix, [`csv_projection`] can become a plain column reference and `read_schema` the
 //! real schema in every case.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
@@ -380,6 +381,32 @@ fn csv_projection(name: &str, target: &DataType, csv: &CsvSpec) -> DfResult<Expr
     })
 }
 
+/// Files of a dataset that share a schema and partition values: one `ListingTable`.
+struct FileGroup<'a> {
+    schema: SchemaRef,
+    partitions: Vec<Option<String>>,
+    files: Vec<&'a DataFile>,
+}
+
+/// Groups files that share a schema and partition values, in the order the files come.
+fn group_files<'a>(d: &'a Discovered, schemas: &[SchemaRef]) -> Vec<FileGroup<'a>> {
+    let mut groups: Vec<FileGroup<'a>> = Vec::new();
+    for (file, schema) in d.files.iter().zip(schemas) {
+        match groups
+            .iter_mut()
+            .find(|g| g.schema == *schema && g.partitions == file.partitions)
+        {
+            Some(g) => g.files.push(file),
+            None => groups.push(FileGroup {
+                schema: schema.clone(),
+                partitions: file.partitions.clone(),
+                files: vec![file],
+            }),
+        }
+    }
+    groups
+}
+
 /// Builds the table of a dataset from its files, their schemas and the unified schema.
 pub(crate) fn build_table(
     ctx: &SessionContext,
@@ -389,60 +416,24 @@ pub(crate) fn build_table(
     unified: &SchemaRef,
     infer_rows: usize,
 ) -> DfResult<Arc<dyn TableProvider>> {
-    // Group files that share a schema and partition values.
-    let mut groups: Vec<(SchemaRef, Vec<Option<String>>, Vec<&DataFile>)> = Vec::new();
-    for (file, schema) in d.files.iter().zip(schemas) {
-        match groups.iter_mut().find(|(s, p, _)| s == schema && *p == file.partitions) {
-            Some((_, _, files)) => files.push(file),
-            None => groups.push((schema.clone(), file.partitions.clone(), vec![file])),
-        }
-    }
+    let groups = group_files(d, schemas);
     let n_partitions = d.partition_keys.len();
-    let data_fields = &unified.fields()[..unified.fields().len() - n_partitions];
+    let (data_fields, partition_fields) = unified.fields().split_at(unified.fields().len() - n_partitions);
 
     let markers = !spec.csv.null_values.iter().all(String::is_empty);
-    let unified_types: std::collections::HashMap<&str, &DataType> = unified
+    let unified_types: HashMap<&str, &DataType> = unified
         .fields()
         .iter()
         .map(|f| (f.name().as_str(), f.data_type()))
         .collect();
     let mut combined: Option<DataFrame> = None;
-    for (schema, partitions, files) in groups {
-        // CSV with null markers of its own: every column as text, markers removed by projection.
-        // Without them, arrow's reader already reads an empty field as null, so a column whose
-        // inferred type is the dataset's type is read in it and parsed once, by the reader. A
-        // column the dataset types otherwise (declared `types`, or another file's wider type) is
-        // read as text and cast from it: `types = { zip = "string" }` keeps "007".
-        let as_text = |f: &Field| {
-            markers
-                || unified_types
-                    .get(f.name().as_str())
-                    .is_some_and(|u| *u != f.data_type())
-        };
+    for group in groups {
         let read_schema = if d.format == Format::Csv {
-            Arc::new(Schema::new(
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| {
-                        let t = if as_text(f) {
-                            DataType::Utf8
-                        } else {
-                            f.data_type().clone()
-                        };
-                        Field::new(f.name(), t, true)
-                    })
-                    .collect::<Vec<_>>(),
-            ))
+            csv_read_schema(&group.schema, markers, &unified_types)
         } else {
-            schema.clone()
+            group.schema.clone()
         };
-        let urls = files.iter().map(|f| url(f)).collect::<DfResult<Vec<_>>>()?;
-        let opts = ListingOptions::new(format_for(ctx, d.format, &spec.csv, infer_rows, false)).with_file_extension("");
-        let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(opts)
-            .with_schema(read_schema.clone());
-        let table = Arc::new(ListingTable::try_new(config)?);
+        let table = listing_table(ctx, spec, d.format, &group.files, &read_schema, infer_rows)?;
 
         let direct = n_partitions == 0
             && data_fields.len() == read_schema.fields().len()
@@ -450,43 +441,17 @@ pub(crate) fn build_table(
                 .iter()
                 .zip(read_schema.fields())
                 .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-        if direct && combined.is_none() && d.files.len() == files.len() {
+        if direct && combined.is_none() && d.files.len() == group.files.len() {
             // One group already in the dataset's shape: the listing table itself, no projection.
             return Ok(table);
         }
 
-        let mut exprs = Vec::with_capacity(unified.fields().len());
-        let read_types: std::collections::HashMap<&str, &DataType> = read_schema
-            .fields()
-            .iter()
-            .map(|f| (f.name().as_str(), f.data_type()))
-            .collect();
-        for f in data_fields {
-            let name = f.name();
-            let e = match read_types.get(name.as_str()) {
-                Some(have) if d.format == Format::Csv && **have == DataType::Utf8 => {
-                    csv_projection(name, f.data_type(), &spec.csv)?
-                }
-                Some(have) if *have == f.data_type() => column(name),
-                Some(_) => cast(column(name), f.data_type()),
-                None => typed_null(f.data_type()),
-            };
-            exprs.push(e.alias(name));
-        }
-        for ((key, value), f) in d
-            .partition_keys
-            .iter()
-            .zip(&partitions)
-            .zip(&unified.fields()[data_fields.len()..])
-        {
-            let v = lit(ScalarValue::Utf8(value.clone()));
-            let v = if *f.data_type() == DataType::Utf8 {
-                v
-            } else {
-                cast(v, f.data_type())
-            };
-            exprs.push(v.alias(key));
-        }
+        let mut exprs = data_projection(spec, d.format, data_fields, &read_schema)?;
+        exprs.extend(partition_projection(
+            &d.partition_keys,
+            &group.partitions,
+            partition_fields,
+        ));
         let df = ctx.read_table(table)?.select(exprs)?;
         combined = Some(match combined {
             None => df,
@@ -500,4 +465,95 @@ pub(crate) fn build_table(
             vec![vec![]],
         )?)),
     }
+}
+
+/// The schema a CSV group is read with: its inferred schema, with the columns to clean or recast as text.
+fn csv_read_schema(schema: &SchemaRef, markers: bool, unified_types: &HashMap<&str, &DataType>) -> SchemaRef {
+    // CSV with null markers of its own: every column as text, markers removed by projection.
+    // Without them, arrow's reader already reads an empty field as null, so a column whose
+    // inferred type is the dataset's type is read in it and parsed once, by the reader. A
+    // column the dataset types otherwise (declared `types`, or another file's wider type) is
+    // read as text and cast from it: `types = { zip = "string" }` keeps "007".
+    let as_text = |f: &Field| {
+        markers
+            || unified_types
+                .get(f.name().as_str())
+                .is_some_and(|u| *u != f.data_type())
+    };
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let t = if as_text(f) {
+                    DataType::Utf8
+                } else {
+                    f.data_type().clone()
+                };
+                Field::new(f.name(), t, true)
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// A `ListingTable` over exactly the files of one group, read with `read_schema`.
+fn listing_table(
+    ctx: &SessionContext,
+    spec: &DatasetSpec,
+    format: Format,
+    files: &[&DataFile],
+    read_schema: &SchemaRef,
+    infer_rows: usize,
+) -> DfResult<Arc<ListingTable>> {
+    let urls = files.iter().map(|f| url(f)).collect::<DfResult<Vec<_>>>()?;
+    let opts = ListingOptions::new(format_for(ctx, format, &spec.csv, infer_rows, false)).with_file_extension("");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(opts)
+        .with_schema(read_schema.clone());
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+/// The dataset's data columns over a group read with `read_schema`: cleaned, cast, or typed nulls.
+fn data_projection(
+    spec: &DatasetSpec,
+    format: Format,
+    data_fields: &[FieldRef],
+    read_schema: &Schema,
+) -> DfResult<Vec<Expr>> {
+    let read_types: HashMap<&str, &DataType> = read_schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().as_str(), f.data_type()))
+        .collect();
+    let mut exprs = Vec::with_capacity(data_fields.len());
+    for f in data_fields {
+        let name = f.name();
+        let e = match read_types.get(name.as_str()) {
+            Some(have) if format == Format::Csv && **have == DataType::Utf8 => {
+                csv_projection(name, f.data_type(), &spec.csv)?
+            }
+            Some(have) if *have == f.data_type() => column(name),
+            Some(_) => cast(column(name), f.data_type()),
+            None => typed_null(f.data_type()),
+        };
+        exprs.push(e.alias(name));
+    }
+    Ok(exprs)
+}
+
+/// A group's partition values as literals of the dataset's partition column types.
+fn partition_projection(keys: &[String], values: &[Option<String>], fields: &[FieldRef]) -> Vec<Expr> {
+    keys.iter()
+        .zip(values)
+        .zip(fields)
+        .map(|((key, value), f)| {
+            let v = lit(ScalarValue::Utf8(value.clone()));
+            let v = if *f.data_type() == DataType::Utf8 {
+                v
+            } else {
+                cast(v, f.data_type())
+            };
+            v.alias(key)
+        })
+        .collect()
 }
