@@ -106,3 +106,121 @@ fn only_the_engine_holds_datafusion() {
         found.join("\n")
     );
 }
+
+/// The longest a function may be without a reason written above it (`// Long because …`).
+const MAX_FN_LINES: usize = 100;
+
+/// A line of code with string and character literals emptied and the trailing comment cut, so
+/// that only real braces count.
+fn code_only(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                out.push('"');
+                while let Some(d) = chars.next() {
+                    if d == '\\' {
+                        chars.next();
+                    } else if d == '"' {
+                        break;
+                    }
+                }
+                out.push('"');
+            }
+            // A char literal ('{', '\''), not a lifetime ('a).
+            '\'' if chars.clone().nth(1) == Some('\'') || chars.peek() == Some(&'\\') => {
+                while let Some(d) = chars.next() {
+                    if d == '\\' {
+                        chars.next();
+                    } else if d == '\'' {
+                        break;
+                    }
+                }
+                out.push_str("''");
+            }
+            '/' if chars.peek() == Some(&'/') => break,
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `(lines, name, first line)` of every function in a file: from its `fn` line to its closing brace.
+fn function_lengths(text: &str) -> Vec<(usize, String, usize)> {
+    let lines: Vec<String> = text.lines().map(code_only).collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(at) = line.find("fn ").filter(|at| {
+            let before = line[..*at].trim();
+            before.is_empty()
+                || before
+                    .split_whitespace()
+                    .all(|w| ["pub", "pub(crate)", "pub(super)", "async", "const", "unsafe"].contains(&w))
+        }) else {
+            continue;
+        };
+        let name: String = line[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let (mut depth, mut started) = (0i32, false);
+        for (j, l) in lines.iter().enumerate().skip(i) {
+            if !started && l.contains(';') && !l.contains('{') {
+                break;
+            }
+            for c in l.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        started = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if started && depth == 0 {
+                out.push((j - i + 1, name.clone(), i + 1));
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn functions_are_short_or_say_why_not() {
+    let mut long = Vec::new();
+    for (rel, text) in sources() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, name, first) in function_lengths(&text) {
+            // The reason goes in the comment lines right above the function (or its attributes).
+            let reason = lines[..first - 1]
+                .iter()
+                .rev()
+                .take_while(|l| {
+                    let t = l.trim_start();
+                    t.starts_with("//") || t.starts_with("#[")
+                })
+                .any(|l| l.contains("Long because"));
+            if n > MAX_FN_LINES && !reason {
+                long.push(format!("{rel}:{first}: `{name}` is {n} lines"));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines: split them, or write `// Long because …` above one that reads \
+         better whole:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_length_rule_counts_what_it_should() {
+    let text = "fn short() {\n    let s = \"}}}\";\n    let c = '{';\n}\n\npub(crate) async fn two<'a>(x: &'a str) {\n    // }\n    if x.is_empty() {\n    }\n}\nfn decl();\n";
+    assert_eq!(
+        function_lengths(text),
+        [(4, "short".to_string(), 1), (5, "two".to_string(), 6)]
+    );
+}
