@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::checks::{EvalCx, Verdict};
 use crate::diag::{backticked, display_path};
 use crate::engine::{Measured, OpenDataset, PlannedCheck};
-use crate::results::{CheckResult, SourceRef, Status};
+use crate::results::{CheckResult, Severity, SourceRef, Status};
 use crate::schemas::SchemaVersion;
 use crate::suite::Suite;
 
@@ -48,7 +48,7 @@ pub(super) fn verdict(
 pub(super) fn check_result(
     suite: &Suite,
     index: usize,
-    verdict: Result<crate::checks::Verdict, String>,
+    verdict: Result<Verdict, String>,
     sample: Vec<serde_json::Value>,
     from_statistics: bool,
 ) -> CheckResult {
@@ -64,14 +64,14 @@ pub(super) fn check_result(
             let status = match (v.failed, decl.common.severity) {
                 (false, _) if v.warn => Status::Warn,
                 (false, _) => Status::Pass,
-                (true, crate::checks::Severity::Error) => Status::Fail,
-                (true, crate::checks::Severity::Warn) => Status::Warn,
+                (true, Severity::Error) => Status::Fail,
+                (true, Severity::Warn) => Status::Warn,
             };
             (status, v)
         }
         Err(e) => (
             Status::Error,
-            crate::checks::Verdict {
+            Verdict {
                 failed: true,
                 failing_rows: None,
                 failing_fraction: None,
@@ -148,7 +148,7 @@ pub(super) fn missing_columns_check(suite: &Suite, ds: &OpenDataset, plan: &[Pla
     let n = columns.len() as u64;
     let message = format!(
         "The data lacks {} that the suite names: {} (read by {}); dataset `{}` has {}.",
-        crate::checks::count_of(n, "column", "columns"),
+        crate::results::numbers::count_of(n, "column", "columns"),
         backticked(&columns),
         named_by.join(", "),
         ds.name,
@@ -160,7 +160,7 @@ pub(super) fn missing_columns_check(suite: &Suite, ds: &OpenDataset, plan: &[Pla
         kind: "schema".to_string(),
         column: columns.first().cloned(),
         columns: columns.clone(),
-        severity: crate::checks::Severity::Error,
+        severity: Severity::Error,
         status: Status::Fail,
         failing_rows: None,
         failing_fraction: None,
