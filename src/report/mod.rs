@@ -95,6 +95,7 @@ pub(crate) fn write_run(
     history: Option<&Store>,
 ) -> Result<Vec<String>, ReportError> {
     let t = tera(templates)?;
+    let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut written = Vec::new();
     for d in &run.datasets {
         let rel = view::run_page(&run.run_id, &d.name);

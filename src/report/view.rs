@@ -305,6 +305,7 @@ struct DatasetRow {
     status: &'static str,
     status_word: &'static str,
     failing_checks: usize,
+    warned: usize,
     checks: usize,
     rows: String,
     started: String,
@@ -377,7 +378,8 @@ impl Index {
                 zone: r.zone.clone(),
                 status: r.status.as_str(),
                 status_word: status_word(r.status),
-                failing_checks: r.failed + r.errored + r.warned,
+                failing_checks: r.failed + r.errored,
+                warned: r.warned,
                 checks: r.checks,
                 rows: r.rows.map_or_else(|| "—".into(), fmt_count),
                 started: when(r.started_at),
@@ -403,7 +405,11 @@ impl Index {
         cx.insert("root", "");
         cx.insert("datasets", &self.datasets);
         cx.insert("runs", runs);
-        cx.insert("run_count", &self.runs.len());
+        cx.insert(
+            "dataset_count",
+            &count_of(self.datasets.len() as u64, "dataset", "datasets"),
+        );
+        cx.insert("run_count", &count_of(self.runs.len() as u64, "run", "runs"));
         cx.insert("latest", &self.runs.first().map(|r| r.started.clone()));
         cx.insert("page", &page);
         cx.insert("pages", &pages);

@@ -110,8 +110,14 @@ fn the_report_is_rendered_from_results_never_from_data() {
     // runs a query, so it must not reach the engine (nor the run, which does).
     let g = graph();
     let report = &g["report"];
-    assert!(report.contains_key("results") && report.contains_key("history"), "{report:?}");
+    assert!(
+        report.contains_key("results") && report.contains_key("history"),
+        "{report:?}"
+    );
     for forbidden in ["engine", "run", "promote"] {
-        assert!(!report.contains_key(forbidden), "report imports `{forbidden}`: {report:?}");
+        assert!(
+            !report.contains_key(forbidden),
+            "report imports `{forbidden}`: {report:?}"
+        );
     }
 }

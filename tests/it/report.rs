@@ -1,0 +1,305 @@
+//! The HTML report (`check --report DIR`): a snapshot of the demo lake's site, hostile names and
+//! values shown as text, no network URL anywhere, and a real headless Chromium that renders it.
+//!
+//! The snapshot lives in `tests/report/demo/`; `LAKEGATE_BLESS=1` rewrites it. The run's own start
+//! time and durations are replaced by placeholders (they are the only values that change between
+//! runs); the run id is fixed with the hidden `--run-id`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use regex::Regex;
+
+use crate::support::{Project, repo};
+
+const RUN_ID: &str = "demo-run";
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The demo project, checked once with `--report site`; returns the project and the result.
+fn demo_site() -> (Project, serde_json::Value) {
+    let p = Project::demo();
+    let (code, r) = p.check_json(&["--report", "site", "--run-id", RUN_ID]);
+    assert_eq!(code, 1, "{r}");
+    (p, r)
+}
+
+/// A page with the run's start time and the durations replaced by placeholders.
+fn normalized(page: &str, result: &serde_json::Value) -> String {
+    let started: chrono::DateTime<chrono::Utc> = result["started_at"].as_str().unwrap().parse().unwrap();
+    let started = started.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let page = page.replace(&started, "[STARTED]");
+    Regex::new(r"took <b>[0-9,]+ ms</b>")
+        .unwrap()
+        .replace_all(&page, "took <b>[DURATION]</b>")
+        .into_owned()
+}
+
+#[test]
+fn the_demo_report_matches_its_snapshot() {
+    let (p, r) = demo_site();
+    let site = p.path().join("site");
+    let expected_dir = repo().join("tests/report/demo");
+    let bless = std::env::var_os("LAKEGATE_BLESS").is_some();
+    let written = files(&site);
+    assert_eq!(
+        written,
+        [
+            "index.html",
+            "runs/demo-run/customers.html",
+            "runs/demo-run/events.html",
+            "runs/demo-run/orders.html"
+        ]
+    );
+    let mut problems = Vec::new();
+    for rel in &written {
+        let actual = normalized(&std::fs::read_to_string(site.join(rel)).unwrap(), &r);
+        let path = expected_dir.join(rel);
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &actual).unwrap();
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(expected) if expected == actual => {}
+            Ok(expected) => problems.push(format!(
+                "{rel} differs from tests/report/demo/{rel} (- expected, + actual):\n{}",
+                crate::cases::line_diff(&expected, &actual)
+            )),
+            Err(_) => problems.push(format!("tests/report/demo/{rel} is missing")),
+        }
+    }
+    if !bless {
+        assert_eq!(files(&expected_dir), written, "snapshot files without a page");
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\n(run `LAKEGATE_BLESS=1 cargo nextest run --test it report` to accept, then read the diff)",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_run_page_puts_failures_first_with_their_rows_and_declaring_lines() {
+    let (p, _) = demo_site();
+    let page = std::fs::read_to_string(p.path().join("site/runs/demo-run/orders.html")).unwrap();
+    let first_pass = page.find(r#"<span class="status pass">PASS</span>"#).unwrap();
+    let last_fail = page.rfind(r#"<tr class="step-fail""#).unwrap();
+    assert!(last_fail < first_pass, "a passing check is listed before a failing one");
+    for needle in [
+        "checks/orders.toml:15",
+        "Every value of a column is present.",
+        "Answered from statistics",
+        "<h2>Failing rows</h2>",
+        // The failing row of `status.accepted_values`, in its sample table.
+        "<span class=\"mono\">unknown</span>",
+    ] {
+        assert!(page.contains(needle), "no {needle:?} in the orders page");
+    }
+    let index = std::fs::read_to_string(p.path().join("site/index.html")).unwrap();
+    assert!(
+        index.contains(r#"<a href="runs/demo-run/orders.html">orders</a>"#),
+        "{index}"
+    );
+}
+
+/// A project whose column name, data value and check description are markup.
+fn hostile_site() -> Project {
+    let p = Project::new();
+    p.file(
+        "lake/raw/evil/part.csv",
+        "id,<b>x</b>\n1,ok\n2,<script>alert(1)</script>\n3,\"\"\"><img src=x onerror=alert(1)>\"\n",
+    );
+    p.suite(
+        "evil",
+        "",
+        r#"
+[[check]]
+kind = "accepted_values"
+column = "<b>x</b>"
+values = ["ok"]
+description = '"><img src=x onerror=alert(1)>'
+"#,
+    );
+    let r = p.run(&["check", "--report", "site"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    p
+}
+
+#[test]
+fn hostile_names_values_and_descriptions_are_shown_as_text() {
+    let p = hostile_site();
+    let site = p.path().join("site");
+    let pages: Vec<String> = files(&site)
+        .iter()
+        .map(|f| std::fs::read_to_string(site.join(f)).unwrap())
+        .collect();
+    assert_eq!(pages.len(), 2, "index and one run page");
+    let all = pages.concat();
+    for escaped in [
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "&lt;b&gt;x&lt;/b&gt;",
+        "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;",
+    ] {
+        assert!(all.contains(escaped), "{escaped} is not on the page:\n{all}");
+    }
+    let lower = all.to_lowercase();
+    for raw in ["<script", "<img", "<b>x"] {
+        assert!(!lower.contains(raw), "{raw} reached the page raw");
+    }
+}
+
+#[test]
+fn templates_never_mark_anything_safe() {
+    // Autoescaping is on for every template; `safe` (or turning escaping off) would let data through.
+    for f in files(&repo().join("reports")) {
+        let text = std::fs::read_to_string(repo().join("reports").join(&f)).unwrap();
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        assert!(!compact.contains("|safe"), "reports/{f} marks a value safe");
+        assert!(!compact.contains("autoescape"), "reports/{f} changes autoescaping");
+    }
+}
+
+/// Every URL the page would load or link: `src`, `href`, `url(…)`, `@import`.
+fn urls(page: &str) -> Vec<String> {
+    let patterns = [
+        r#"(?i)\b(?:src|href)\s*=\s*["']?([^"'\s>]*)"#,
+        r#"(?i)url\(\s*["']?([^"')]*)"#,
+        r#"(?i)@import\s+(?:url\()?\s*["']?([^"');\s]*)"#,
+    ];
+    let mut out = Vec::new();
+    for p in patterns {
+        for c in Regex::new(p).unwrap().captures_iter(page) {
+            out.push(c[1].to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_site_fetches_nothing_from_a_network() {
+    assert_eq!(
+        urls(r#"<a href="x.html"><img src='//cdn/x.png'> url(https://f) @import "http://a.css";"#),
+        ["x.html", "//cdn/x.png", "https://f", "http://a.css"]
+    );
+    for p in [demo_site().0, hostile_site()] {
+        let site = p.path().join("site");
+        let mut seen = 0;
+        for f in files(&site) {
+            let page = std::fs::read_to_string(site.join(&f)).unwrap();
+            for u in urls(&page) {
+                seen += 1;
+                let lower = u.to_lowercase();
+                assert!(
+                    !(lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//")),
+                    "{f} refers to {u}"
+                );
+            }
+        }
+        assert!(seen > 0, "the pages have links; the search found none");
+    }
+}
+
+/// Debian's Chromium (`.ci/test` installs it); the test fails rather than skips without it.
+fn chromium() -> PathBuf {
+    for name in ["chromium", "chromium-browser"] {
+        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+            let path = dir.join(name);
+            if path.is_file() {
+                return path;
+            }
+        }
+    }
+    panic!("chromium is not installed: run .ci/test (it installs it) or `apt-get install -y chromium`");
+}
+
+/// Runs headless Chromium on `url` with `args` (bounded by `timeout`); returns stdout.
+fn headless(url: &str, args: &[String]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn screenshot(url: &str, png: &Path, width: u32, height: u32) -> u64 {
+    headless(
+        url,
+        &[
+            format!("--screenshot={}", png.display()),
+            format!("--window-size={width},{height}"),
+        ],
+    );
+    std::fs::metadata(png)
+        .unwrap_or_else(|e| panic!("no screenshot {}: {e}", png.display()))
+        .len()
+}
+
+#[test]
+fn a_headless_browser_shows_the_failing_checks_at_desktop_and_phone_width() {
+    let (p, _) = demo_site();
+    let page = p.path().join("site/runs/demo-run/orders.html");
+    let url = url::Url::from_file_path(&page).unwrap().to_string();
+    // Kept after the test, for a person to look at.
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-browser");
+    std::fs::create_dir_all(&out).unwrap();
+
+    // A blank page's screenshot is the floor a rendered report must be far above.
+    let blank = p.path().join("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
+    let blank_url = url::Url::from_file_path(&blank).unwrap().to_string();
+    for (width, height) in [(1280, 1600), (390, 1600)] {
+        let floor = screenshot(&blank_url, &out.join(format!("blank-{width}.png")), width, height);
+        let png = out.join(format!("orders-{width}.png"));
+        let size = screenshot(&url, &png, width, height);
+        assert!(
+            size > 10 * floor.max(1),
+            "the report at {width} px looks blank: {size} bytes against {floor} for a blank page ({})",
+            png.display()
+        );
+    }
+
+    let dom = headless(&url, &["--dump-dom".to_string()]);
+    for name in [
+        "order_id.not_null",
+        "order_id.unique",
+        "amount.range",
+        "status.accepted_values",
+        "country.pattern",
+        "customer_id.reference",
+    ] {
+        assert!(dom.contains(name), "the rendered page does not show {name}");
+    }
+    assert!(dom.contains(">FAIL</span>"), "no FAIL status word");
+}
