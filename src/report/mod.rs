@@ -12,7 +12,12 @@
 //! the history alone (no wall-clock time beyond the runs' own timestamps), so the same history
 //! renders the same bytes.
 
+mod summary;
 mod view;
+
+// Called by the alerts (issue #13) to embed a run in an email body; tested in `summary`.
+#[allow(unused_imports)]
+pub(crate) use summary::summary_html;
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("../../reports/index.html")),
     ("run.html", include_str!("../../reports/run.html")),
     ("style.css", include_str!("../../reports/style.css")),
+    ("summary.html", include_str!("../../reports/summary.html")),
 ];
 
 /// Runs listed on one index page.

@@ -23,7 +23,7 @@ pub(super) fn status_word(s: Status) -> &'static str {
 }
 
 /// Failures first, then errors, warnings, passes.
-fn rank(s: Status) -> u8 {
+pub(super) fn rank(s: Status) -> u8 {
     match s {
         Status::Fail => 0,
         Status::Error => 1,
@@ -114,21 +114,23 @@ struct Step {
     sample_link: Option<String>,
 }
 
+/// One value of a failing row.
 #[derive(Serialize)]
-struct Cell {
+pub(super) struct Cell {
     null: bool,
     text: String,
 }
 
+/// A failed check's sample as a table.
 #[derive(Serialize)]
-struct SampleTable {
+pub(super) struct SampleTable {
     anchor: String,
     status: &'static str,
     status_word: &'static str,
     id: String,
     caption: String,
-    columns: Vec<String>,
-    rows: Vec<Vec<Cell>>,
+    pub(super) columns: Vec<String>,
+    pub(super) rows: Vec<Vec<Cell>>,
 }
 
 /// The check's parameters: its `where`, then what it expected (an object's keys one by one).
@@ -164,7 +166,7 @@ fn failing(c: &CheckResult) -> String {
 }
 
 /// The failing-row sample as a table: the union of the rows' keys, in the order first seen.
-fn sample_table(c: &CheckResult, anchor: String) -> SampleTable {
+pub(super) fn sample_table(c: &CheckResult, anchor: String) -> SampleTable {
     let mut columns: Vec<String> = Vec::new();
     for row in &c.sample {
         match row {
