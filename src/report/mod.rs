@@ -13,6 +13,7 @@
 //! renders the same bytes.
 
 mod summary;
+mod trend;
 mod view;
 
 // Called by the alerts (issue #13) to embed a run in an email body; tested in `summary`.
@@ -28,6 +29,7 @@ use crate::results::RunResult;
 /// The templates, by name, as built into the binary (`reports/`).
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../reports/base.html")),
+    ("check.html", include_str!("../../reports/check.html")),
     ("index.html", include_str!("../../reports/index.html")),
     ("run.html", include_str!("../../reports/run.html")),
     ("style.css", include_str!("../../reports/style.css")),
@@ -104,10 +106,20 @@ pub(crate) fn write_run(
     let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut written = Vec::new();
     for d in &run.datasets {
+        let records = history.map(|h| h.checks(&d.name)).unwrap_or_default();
+        let badges = trend::badges(d, &run.run_id, &records);
         let rel = view::run_page(&run.run_id, &d.name);
-        let html = render(&t, "run.html", &view::run_context(run, d))?;
+        let html = render(&t, "run.html", &view::run_context(run, d, badges, history.is_some()))?;
         write(dir, &rel, &html)?;
         written.push(rel);
+        if history.is_some() {
+            for c in &d.checks {
+                let rel = trend::check_page(&d.name, &c.id);
+                let cx = trend::check_context(&d.name, &c.id, &records, |p| dir.join(p).is_file());
+                write(dir, &rel, &render(&t, "check.html", &cx)?)?;
+                written.push(rel);
+            }
+        }
     }
     let mut records: Vec<RunRecord> = history.map(Store::all_runs).unwrap_or_default();
     for d in &run.datasets {

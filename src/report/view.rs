@@ -112,6 +112,8 @@ struct Step {
     from_statistics: bool,
     source: String,
     sample_link: Option<String>,
+    badge: Option<super::trend::Badge>,
+    trend_link: Option<String>,
 }
 
 /// One value of a failing row.
@@ -234,8 +236,14 @@ fn verdict(d: &DatasetResult) -> String {
     parts.join(", ")
 }
 
-/// The context of a run's page for one dataset.
-pub(super) fn run_context(run: &RunResult, d: &DatasetResult) -> tera::Context {
+/// The context of a run's page for one dataset; `badges` (by check id) come from the history, and
+/// `trends` says whether the site has check pages to link.
+pub(super) fn run_context(
+    run: &RunResult,
+    d: &DatasetResult,
+    mut badges: std::collections::HashMap<String, super::trend::Badge>,
+    trends: bool,
+) -> tera::Context {
     let mut order: Vec<&CheckResult> = d.checks.iter().collect();
     order.sort_by_key(|c| rank(c.status));
     let mut steps = Vec::new();
@@ -263,6 +271,8 @@ pub(super) fn run_context(run: &RunResult, d: &DatasetResult) -> tera::Context {
             from_statistics: c.from_statistics,
             source: format!("{}:{}", c.source.file, c.source.line),
             sample_link,
+            badge: badges.remove(&c.id),
+            trend_link: trends.then(|| format!("../../{}", super::trend::check_page(&d.name, &c.id))),
         });
     }
     let mut cx = tera::Context::new();

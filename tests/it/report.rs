@@ -52,14 +52,21 @@ fn the_demo_report_matches_its_snapshot() {
     let expected_dir = repo().join("tests/report/demo");
     let bless = std::env::var_os("LAKEGATE_BLESS").is_some();
     let written = files(&site);
+    let (checks, others): (Vec<&String>, Vec<&String>) = written.iter().partition(|f| f.starts_with("checks/"));
     assert_eq!(
-        written,
+        others,
         [
             "index.html",
             "runs/demo-run/customers.html",
             "runs/demo-run/events.html",
             "runs/demo-run/orders.html"
         ]
+    );
+    // A trend page per check of the run.
+    assert_eq!(
+        checks.len(),
+        r["summary"]["checks"].as_u64().unwrap() as usize,
+        "{checks:?}"
     );
     let mut problems = Vec::new();
     for rel in &written {
@@ -144,7 +151,7 @@ fn hostile_names_values_and_descriptions_are_shown_as_text() {
         .iter()
         .map(|f| std::fs::read_to_string(site.join(f)).unwrap())
         .collect();
-    assert_eq!(pages.len(), 2, "index and one run page");
+    assert_eq!(pages.len(), 3, "the index, a run page and a check page");
     let all = pages.concat();
     for escaped in [
         "&lt;script&gt;alert(1)&lt;/script&gt;",
@@ -302,4 +309,66 @@ fn a_headless_browser_shows_the_failing_checks_at_desktop_and_phone_width() {
         assert!(dom.contains(name), "the rendered page does not show {name}");
     }
     assert!(dom.contains(">FAIL</span>"), "no FAIL status word");
+}
+
+/// `lakegate check --report site --run-id ID` on the project; the run page of dataset `t`.
+fn run_page(p: &Project, id: &str) -> String {
+    let r = p.run(&["check", "--report", "site", "--run-id", id]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    std::fs::read_to_string(p.path().join(format!("site/runs/{id}/t.html"))).unwrap()
+}
+
+/// The badge text in the step row of check `id` (the row runs from its id to the next row).
+fn badge(page: &str, id: &str) -> Option<String> {
+    let row = page
+        .split("<tr class=\"step-")
+        .find(|r| r.contains(&format!("<code class=\"muted\">{id}</code>")))?;
+    let start = row.find("<div class=\"badge ")?;
+    let text = &row[start..];
+    Some(text[text.find('>')? + 1..text.find("</div>")?].to_string())
+}
+
+#[test]
+fn badges_say_what_is_new_what_keeps_failing_and_what_was_resolved() {
+    let p = Project::new();
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"a\"\n\n[[check]]\nkind = \"accepted_values\"\ncolumn = \"b\"\nvalues = [\"ok\"]\n",
+    );
+    p.file("lake/raw/t/part.csv", "a,b\n1,ok\n,ok\n");
+    let first = run_page(&p, "r1");
+    assert_eq!(
+        badge(&first, "t.a.not_null"),
+        None,
+        "a first run has nothing to compare with"
+    );
+
+    p.file("lake/raw/t/part.csv", "a,b\n1,ok\n2,bad\n");
+    let second = run_page(&p, "r2");
+    assert_eq!(
+        badge(&second, "t.a.not_null").as_deref(),
+        Some("resolved since the previous run")
+    );
+    assert_eq!(
+        badge(&second, "t.b.accepted_values").as_deref(),
+        Some("new since the previous run")
+    );
+
+    let third = run_page(&p, "r3");
+    assert_eq!(badge(&third, "t.a.not_null"), None);
+    let since = badge(&third, "t.b.accepted_values").unwrap();
+    let history = p.run(&["history", "t", "--format", "json"]);
+    assert!(since.starts_with("failing since 20"), "{since}\n{}", history.stdout);
+
+    // The trend page of the failing check: three runs charted and listed, each linking its page.
+    let trend = std::fs::read_to_string(p.path().join("site/checks/t/t.b.accepted_values.html")).unwrap();
+    assert_eq!(trend.matches("<circle ").count(), 3, "{trend}");
+    for id in ["r1", "r2", "r3"] {
+        assert!(trend.contains(&format!("href=\"../../runs/{id}/t.html\"")), "{trend}");
+    }
+    assert!(
+        third.contains("href=\"../../checks/t/t.b.accepted_values.html\""),
+        "{third}"
+    );
 }
