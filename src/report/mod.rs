@@ -131,6 +131,32 @@ pub(crate) fn write_run(
     Ok(written)
 }
 
+/// Rebuilds the site at `dir` from the history store alone: the index and every check's trend page.
+/// Run pages are kept as `check --report` wrote them (they need the run's full result).
+pub(crate) fn rebuild(dir: &Path, templates: Option<&Path>, history: &Store) -> Result<Vec<String>, ReportError> {
+    let t = tera(templates)?;
+    let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let records = history.all_runs();
+    let mut datasets: Vec<&str> = records.iter().map(|r| r.dataset.as_str()).collect();
+    datasets.sort_unstable();
+    datasets.dedup();
+    let mut written = Vec::new();
+    for dataset in datasets {
+        let checks = history.checks(dataset);
+        let mut ids: Vec<&str> = checks.iter().map(|c| c.check_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let rel = trend::check_page(dataset, id);
+            let cx = trend::check_context(dataset, id, &checks, |p| dir.join(p).is_file());
+            write(dir, &rel, &render(&t, "check.html", &cx)?)?;
+            written.push(rel);
+        }
+    }
+    written.extend(write_index(dir, &t, &records)?);
+    Ok(written)
+}
+
 /// Writes the index pages (`index.html`, `index-2.html`, …) for `records`; a run links to its page
 /// when the site has it.
 fn write_index(dir: &Path, t: &tera::Tera, records: &[RunRecord]) -> Result<Vec<String>, ReportError> {

@@ -372,3 +372,48 @@ fn badges_say_what_is_new_what_keeps_failing_and_what_was_resolved() {
         "{third}"
     );
 }
+
+#[test]
+fn lakegate_report_rebuilds_the_same_index_and_trend_pages_from_history_without_the_data() {
+    let p = Project::demo();
+    for id in ["first", "second"] {
+        let r = p.run(&["check", "--report", "site", "--run-id", id]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+    }
+    let site = p.path().join("site");
+    let before: Vec<(String, String)> = files(&site)
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(site.join(&f)).unwrap();
+            (f, text)
+        })
+        .collect();
+    // No data: the rebuild reads the history store only. Remove the index and trend pages.
+    std::fs::remove_dir_all(p.path().join("fixtures/lake")).unwrap();
+    std::fs::remove_dir_all(site.join("checks")).unwrap();
+    std::fs::remove_file(site.join("index.html")).unwrap();
+
+    let r = p.run(&["report", "--dir", "site"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let after: Vec<(String, String)> = files(&site)
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(site.join(&f)).unwrap();
+            (f, text)
+        })
+        .collect();
+    assert_eq!(before.len(), after.len());
+    for ((f1, t1), (f2, t2)) in before.iter().zip(&after) {
+        assert_eq!(f1, f2);
+        assert!(
+            t1 == t2,
+            "{f1} differs after the rebuild:\n{}",
+            crate::cases::line_diff(t1, t2)
+        );
+    }
+    let index = &after.iter().find(|(f, _)| f == "index.html").unwrap().1;
+    assert!(index.contains("<b>2 runs</b>"), "{index}");
+
+    let r = p.run(&["report"]);
+    assert_eq!(r.code, 2, "no directory is a usage error: {}", r.stderr);
+}
