@@ -2,9 +2,10 @@
 //! never from data (this module imports no `engine` and runs no query; `tests/it/layers.rs` keeps
 //! it so).
 //!
-//! The site is `index.html` (every dataset's latest status, then the runs newest first, paged) and
-//! `runs/RUN/DATASET.html` (a run of one dataset: its step table, failures first, and the
-//! failing-row sample of each failed check). Pages are Tera templates from `reports/`, embedded in
+//! The site is `index.html` (every dataset's latest status, then the runs newest first, paged),
+//! `runs/RUN/DATASET.html` (a run of one dataset: its step table, failures first, with badges from
+//! the history, and the failing-row sample of each failed check) and `checks/DATASET/CHECK.html` (a
+//! check's trend over its last runs). docs/report.md describes it for users. Pages are Tera templates from `reports/`, embedded in
 //! the binary and replaceable file by file with `--templates DIR`. Autoescaping is on for every
 //! template and nothing is ever marked safe, so a value from data, a column name or a suite string
 //! is text, never markup. Styles are inline and nothing is fetched from a network, so a page opened
