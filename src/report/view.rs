@@ -322,6 +322,50 @@ struct DatasetRow {
     rows: String,
     started: String,
     link: Option<String>,
+    spark: Vec<Bar>,
+}
+
+/// One run in a dataset's sparkline: a bar as high as its failing checks (a stub when none failed).
+#[derive(Serialize)]
+struct Bar {
+    x: usize,
+    y: String,
+    h: String,
+    status: &'static str,
+    label: String,
+}
+
+/// Runs a dataset's sparkline shows.
+const SPARK_RUNS: usize = 30;
+
+/// The sparkline of a dataset's runs (oldest first): its last 30, 4 px apart, 24 px high.
+fn spark(runs: &[&RunRecord]) -> Vec<Bar> {
+    let last = &runs[runs.len().saturating_sub(SPARK_RUNS)..];
+    let max = last.iter().map(|r| r.failed + r.errored).max().unwrap_or(0).max(1);
+    last.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let failing = r.failed + r.errored;
+            #[allow(clippy::cast_precision_loss)]
+            let h = if failing == 0 {
+                3.0
+            } else {
+                4.0 + 20.0 * failing as f64 / max as f64
+            };
+            Bar {
+                x: i * 4,
+                y: format!("{:.1}", 24.0 - h),
+                h: format!("{h:.1}"),
+                status: r.status.as_str(),
+                label: format!(
+                    "{}: {} ({} failing)",
+                    when(r.started_at),
+                    status_word(r.status),
+                    failing
+                ),
+            }
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -357,10 +401,10 @@ impl Index {
             let rel = run_page(&r.run_id, &r.dataset);
             has_page(&rel).then_some(rel)
         };
-        let mut latest: BTreeMap<&str, &RunRecord> = BTreeMap::new();
+        let mut per_dataset: BTreeMap<&str, Vec<&RunRecord>> = BTreeMap::new();
         let mut runs: Vec<RunRow> = Vec::new();
         for r in &sorted {
-            latest.insert(&r.dataset, r);
+            per_dataset.entry(&r.dataset).or_default().push(r);
             let ds = RunDataset {
                 name: r.dataset.clone(),
                 status: r.status.as_str(),
@@ -383,9 +427,10 @@ impl Index {
         for r in &mut runs {
             r.datasets.sort_by(|a, b| a.name.cmp(&b.name));
         }
-        let datasets = latest
+        let datasets = per_dataset
             .values()
-            .map(|r| DatasetRow {
+            .filter_map(|runs| Some((*runs.last()?, runs)))
+            .map(|(r, runs)| DatasetRow {
                 name: r.dataset.clone(),
                 zone: r.zone.clone(),
                 status: r.status.as_str(),
@@ -396,6 +441,7 @@ impl Index {
                 rows: r.rows.map_or_else(|| "—".into(), fmt_count),
                 started: when(r.started_at),
                 link: link(r),
+                spark: spark(runs),
             })
             .collect();
         Self { datasets, runs }
@@ -416,6 +462,7 @@ impl Index {
         cx.insert("version", env!("CARGO_PKG_VERSION"));
         cx.insert("root", "");
         cx.insert("datasets", &self.datasets);
+        cx.insert("spark_runs", &SPARK_RUNS);
         cx.insert("runs", runs);
         cx.insert(
             "dataset_count",

@@ -413,6 +413,8 @@ fn lakegate_report_rebuilds_the_same_index_and_trend_pages_from_history_without_
     }
     let index = &after.iter().find(|(f, _)| f == "index.html").unwrap().1;
     assert!(index.contains("<b>2 runs</b>"), "{index}");
+    // Each of the three datasets' sparklines has a bar per run.
+    assert_eq!(index.matches("<rect ").count(), 6, "{index}");
 
     let r = p.run(&["report"]);
     assert_eq!(r.code, 2, "no directory is a usage error: {}", r.stderr);
