@@ -419,3 +419,107 @@ fn lakegate_report_rebuilds_the_same_index_and_trend_pages_from_history_without_
     let r = p.run(&["report"]);
     assert_eq!(r.code, 2, "no directory is a usage error: {}", r.stderr);
 }
+
+/// Writes `n` generated runs of datasets `d` (checks `d.a.not_null`, `d.b.range`) and `e` (check
+/// `e.x.not_null`) into the project's history store, one minute apart, some failing.
+fn generated_history(p: &Project, n: usize) {
+    let start = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    for i in 0..n {
+        let t = start + chrono::Duration::minutes(i as i64);
+        let run_id = format!("gen-{i:05}");
+        let date = t.format("%Y-%m-%d");
+        for (dataset, checks) in [("d", &["d.a.not_null", "d.b.range"][..]), ("e", &["e.x.not_null"][..])] {
+            let failing = i % 7 == 0;
+            let mut lines = String::new();
+            for id in checks {
+                let status = if failing && id.ends_with("range") {
+                    "fail"
+                } else {
+                    "pass"
+                };
+                lines.push_str(
+                    &serde_json::json!({
+                        "run_id": run_id, "dataset": dataset, "started_at": t, "check_id": id, "name": id,
+                        "kind": if id.ends_with("range") { "range" } else { "not_null" }, "column": null,
+                        "severity": "error", "status": status, "failing_rows": if status == "fail" { 3 } else { 0 },
+                        "failing_fraction": if status == "fail" { 0.03 } else { 0.0 }, "value": null, "message": "generated",
+                    })
+                    .to_string(),
+                );
+                lines.push('\n');
+            }
+            p.file(
+                &format!(".lakegate/history/checks/{dataset}/{date}/{run_id}.json"),
+                &lines,
+            );
+            let record = serde_json::json!({
+                "run_id": run_id, "command": "check", "dataset": dataset, "zone": "raw",
+                "location": format!("lake/raw/{dataset}"), "started_at": t, "finished_at": t,
+                "status": if failing { "fail" } else { "pass" }, "rows": 100, "files": 1, "queries": 1,
+                "duration_ms": 5, "checks": checks.len(), "passed": checks.len() - usize::from(failing && dataset == "d"),
+                "warned": 0, "failed": usize::from(failing && dataset == "d"), "errored": 0,
+                "schema_version": 1, "error": null,
+            });
+            p.file(
+                &format!(".lakegate/history/runs/{dataset}/{date}/{run_id}.json"),
+                &format!("{record}\n"),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_thousand_runs_build_a_paged_site_and_one_more_run_leaves_other_datasets_pages_alone() {
+    let p = Project::new();
+    generated_history(&p, 1000);
+    let r = p.run_bounded(&["report", "--dir", "site"], std::time::Duration::from_secs(120));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let site = p.path().join("site");
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(
+        index.contains("(page 1 of 20)") && index.contains("<b>1,000 runs</b>"),
+        "{index}"
+    );
+    assert!(site.join("index-20.html").is_file() && !site.join("index-21.html").exists());
+    assert_eq!(index.matches("<code>gen-").count(), 50, "50 runs a page");
+    assert!(
+        index.contains("<code>gen-00999</code>") && !index.contains("<code>gen-00949</code>"),
+        "newest first"
+    );
+    let trend = std::fs::read_to_string(site.join("checks/d/d.b.range.html")).unwrap();
+    assert_eq!(trend.matches("<circle ").count(), 100, "the last 100 runs are charted");
+
+    // One more run of `d` (a real check of real data): its pages and the index change, `e`'s do not.
+    let before: std::collections::BTreeMap<String, String> = files(&site)
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(site.join(&f)).unwrap();
+            (f, text)
+        })
+        .collect();
+    p.suite(
+        "d",
+        "",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"a\"\n\n[[check]]\nkind = \"range\"\ncolumn = \"b\"\nmin = 0\nmax = 1\n",
+    );
+    p.file("lake/raw/d/part.csv", "a,b\n1,0\n2,5\n");
+    let r = p.run(&["check", "--report", "site", "--run-id", "new"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let changed: Vec<String> = files(&site)
+        .into_iter()
+        .filter(|f| before.get(f) != Some(&std::fs::read_to_string(site.join(f)).unwrap()))
+        .filter(|f| !f.starts_with("index"))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "checks/d/d.a.not_null.html",
+            "checks/d/d.b.range.html",
+            "runs/new/d.html"
+        ]
+    );
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(index.contains(r#"<a href="runs/new/d.html">d</a>"#), "{index}");
+}
