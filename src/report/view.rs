@@ -112,6 +112,7 @@ struct Step {
     from_statistics: bool,
     source: String,
     sample_link: Option<String>,
+    schema_link: Option<String>,
     badge: Option<super::trend::Badge>,
     trend_link: Option<String>,
 }
@@ -146,16 +147,115 @@ fn params(c: &CheckResult) -> Vec<Param> {
     }
     match &c.expected {
         Value::Null => {}
-        Value::Object(m) => out.extend(m.iter().map(|(k, v)| Param {
-            key: k.clone(),
-            value: plain(v),
-        })),
+        // A schema check's columns are shown as the schema table, not as one long line.
+        Value::Object(m) => out.extend(m.iter().filter(|(k, _)| !(c.kind == "schema" && *k == "columns")).map(
+            |(k, v)| Param {
+                key: k.clone(),
+                value: plain(v),
+            },
+        )),
         v => out.push(Param {
             key: "expected".into(),
             value: plain(v),
         }),
     }
     out
+}
+
+/// What a check observed, in one line; a schema check's columns are counted (the table has them).
+fn observed(c: &CheckResult) -> String {
+    match c.observed.get("columns").and_then(Value::as_object) {
+        Some(cols) if c.kind == "schema" => count_of(cols.len() as u64, "column", "columns"),
+        _ => plain(&c.observed),
+    }
+}
+
+#[derive(Serialize)]
+struct SchemaRow {
+    column: String,
+    expected: String,
+    observed: String,
+    verdict: &'static str,
+    differs: bool,
+}
+
+/// A schema check's columns, expected against observed, and its drift against the accepted version.
+#[derive(Serialize)]
+pub(super) struct SchemaDiff {
+    anchor: String,
+    id: String,
+    status: &'static str,
+    status_word: &'static str,
+    rows: Vec<SchemaRow>,
+    accepted_version: String,
+    drift: Vec<String>,
+}
+
+fn schema_diff(c: &CheckResult, anchor: String) -> Option<SchemaDiff> {
+    let observed = c.observed.get("columns")?.as_object()?;
+    let empty = serde_json::Map::new();
+    let expected = c.expected.get("columns").and_then(Value::as_object).unwrap_or(&empty);
+    let mut names: Vec<&String> = expected.keys().collect();
+    names.extend(observed.keys().filter(|k| !expected.contains_key(*k)));
+    let rows = names
+        .into_iter()
+        .map(|name| {
+            let (e, o) = (expected.get(name), observed.get(name));
+            let verdict = match (e, o) {
+                _ if expected.is_empty() => "present",
+                (Some(e), Some(o)) if e == o => "as expected",
+                (Some(_), Some(_)) => "type differs",
+                (Some(_), None) => "missing",
+                _ => "not expected",
+            };
+            SchemaRow {
+                column: name.clone(),
+                expected: e.map_or_else(|| "—".into(), plain),
+                observed: o.map_or_else(|| "—".into(), plain),
+                differs: !matches!(verdict, "as expected" | "present"),
+                verdict,
+            }
+        })
+        .collect();
+    let drift = c
+        .observed
+        .get("changes")
+        .and_then(Value::as_array)
+        .map(|changes| {
+            changes
+                .iter()
+                .map(|ch| {
+                    let f = |k: &str| ch.get(k).map(plain).unwrap_or_default();
+                    match (
+                        ch.get("from").filter(|v| !v.is_null()),
+                        ch.get("to").filter(|v| !v.is_null()),
+                    ) {
+                        (Some(_), Some(_)) => format!(
+                            "{}: {} ({} → {})",
+                            f("column"),
+                            f("change").replace('_', " "),
+                            f("from"),
+                            f("to")
+                        ),
+                        _ => format!("{}: {}", f("column"), f("change").replace('_', " ")),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(SchemaDiff {
+        anchor,
+        id: c.id.clone(),
+        status: c.status.as_str(),
+        status_word: status_word(c.status),
+        rows,
+        accepted_version: c
+            .observed
+            .get("accepted_version")
+            .filter(|v| !v.is_null())
+            .map_or_else(|| "none accepted yet".into(), |v| format!("version {}", plain(v))),
+        drift,
+    })
 }
 
 /// `12 (0.3%)`, `12`, or `—`.
@@ -248,7 +348,15 @@ pub(super) fn run_context(
     order.sort_by_key(|c| rank(c.status));
     let mut steps = Vec::new();
     let mut samples = Vec::new();
+    let mut schemas = Vec::new();
     for (i, c) in order.iter().enumerate() {
+        let schema_link = match schema_diff(c, format!("schema-{}", i + 1)) {
+            Some(sd) if c.kind == "schema" => {
+                schemas.push(sd);
+                Some(format!("schema-{}", i + 1))
+            }
+            _ => None,
+        };
         let sample_link = (!c.sample.is_empty()).then(|| format!("rows-{}", i + 1));
         if let Some(a) = &sample_link {
             samples.push(sample_table(c, a.clone()));
@@ -265,12 +373,13 @@ pub(super) fn run_context(
             message: c.message.clone(),
             columns: c.columns.clone(),
             params: params(c),
-            observed: plain(&c.observed),
+            observed: observed(c),
             failing: failing(c),
             severity: c.severity.as_str(),
             from_statistics: c.from_statistics,
             source: format!("{}:{}", c.source.file, c.source.line),
             sample_link,
+            schema_link,
             badge: badges.remove(&c.id),
             trend_link: trends.then(|| format!("../../{}", super::trend::check_page(&d.name, &c.id))),
         });
@@ -307,6 +416,7 @@ pub(super) fn run_context(
     cx.insert("failing", &order.first().is_some_and(|c| c.status != Status::Pass));
     cx.insert("steps", &steps);
     cx.insert("samples", &samples);
+    cx.insert("schemas", &schemas);
     cx
 }
 

@@ -118,6 +118,14 @@ fn the_run_page_puts_failures_first_with_their_rows_and_declaring_lines() {
         index.contains(r#"<a href="runs/demo-run/orders.html">orders</a>"#),
         "{index}"
     );
+    // The schema check's columns, expected against observed: the extra column stands out.
+    let customers = std::fs::read_to_string(p.path().join("site/runs/demo-run/customers.html")).unwrap();
+    assert!(
+        customers.contains(
+            "<td><code>loyalty_tier</code></td><td><code>—</code></td><td><code>string</code></td><td><b>not expected</b></td>"
+        ),
+        "{customers}"
+    );
 }
 
 /// A project whose column name, data value and check description are markup.
