@@ -20,7 +20,8 @@ pub(crate) fn fsync_dir(dir: &Path) -> io::Result<()> {
 
 /// Creates a directory and its missing parents, fsyncing each parent whose entries changed.
 pub(crate) fn create_dir_all(dir: &Path) -> io::Result<()> {
-    if dir.is_dir() {
+    // The empty path is the parent of a relative path's first component: the working directory.
+    if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
     if let Some(parent) = dir.parent() {
@@ -32,7 +33,11 @@ pub(crate) fn create_dir_all(dir: &Path) -> io::Result<()> {
         Err(e) => return Err(e),
     }
     if let Some(parent) = dir.parent() {
-        fsync_dir(parent)?;
+        fsync_dir(if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        })?;
     }
     Ok(())
 }

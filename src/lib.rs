@@ -21,6 +21,7 @@ pub(crate) mod history;
 pub(crate) mod layout;
 pub(crate) mod paths;
 pub(crate) mod promote;
+pub(crate) mod report;
 pub mod results;
 pub(crate) mod run;
 pub(crate) mod schemas;

@@ -2,7 +2,7 @@
 //! one, exit with the code [`lakegate::exit::code`] decides.
 
 use clap::Parser;
-use lakegate::cli::{Cli, CmdResult, Command, check, history, promote, schema, validate};
+use lakegate::cli::{Cli, CmdResult, Command, check, history, promote, report, schema, validate};
 use lakegate::exit::CliError;
 
 fn main() -> std::process::ExitCode {
@@ -62,6 +62,7 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Schema(args) => schema::run(&cli.global, args).await,
             Command::Promote(args) => promote::run(&cli.global, args).await,
             Command::Validate => validate::run(&cli.global).await,
+            Command::Report(args) => report::run(&cli.global, args).await,
         }
     })
 }

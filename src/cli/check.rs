@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::{CmdResult, Global, OutputFormat, print_stdout};
 use crate::exit::{self, CliError, FailOn};
+use crate::report;
 use crate::results::{self, junit, text};
 use crate::run::{self, Outcome, RunOptions};
 
@@ -19,6 +20,25 @@ pub struct CheckArgs {
     /// What fails the run: `error` (default) or also `warn`.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Write the HTML report (a static site) into this directory; overrides `[report] dir`.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Report templates that replace the built-in ones (`reports/`), file by file.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// The run's id instead of a fresh one; for reproducible reports in tests.
+    #[arg(long, hide = true, env = "LAKEGATE_RUN_ID", value_parser = parse_run_id)]
+    pub run_id: Option<String>,
+}
+
+/// A run id names files in the history store and the report: letters, digits, `-`, `_` only.
+fn parse_run_id(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("a run id is 1 to 64 letters, digits, `-` or `_`".into())
+    }
 }
 
 pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
@@ -30,6 +50,7 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
         files: None,
         history: global.history(&project),
         record: true,
+        run_id: args.run_id.clone(),
     };
     let run = match run::check(&project, &suites, &opts).await {
         Outcome::Config(d) => return Err(CliError::Config(d)),
@@ -42,6 +63,13 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
             "cannot write the JUnit report to {}: {e}",
             path.display()
         )));
+    }
+    if let Some(dir) = args.report.as_ref().or(project.report_dir.as_ref()) {
+        let templates = args.templates.as_deref().or(project.report_templates.as_deref());
+        match report::write_run(dir, templates, &run, global.history(&project).as_ref()) {
+            Ok(pages) => tracing::info!(dir = %dir.display(), pages = pages.len(), "Wrote the HTML report."),
+            Err(e) => return Err(CliError::RunFailed(e.to_string())),
+        }
     }
     match global.format {
         OutputFormat::Json => print_stdout(&results::to_json(&run)),

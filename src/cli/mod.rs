@@ -3,6 +3,7 @@
 pub mod check;
 pub mod history;
 pub mod promote;
+pub mod report;
 pub mod schema;
 pub mod validate;
 
@@ -83,6 +84,8 @@ pub enum Command {
     Promote(promote::PromoteArgs),
     /// Check every suite against the datasets' schemas without scanning rows.
     Validate,
+    /// Rebuild the HTML report's index and trend pages from the history store (no data is read).
+    Report(report::ReportArgs),
 }
 
 impl Global {

@@ -75,6 +75,7 @@ async fn accept(global: &Global, project: &Project, catalog: &Catalog, dataset: 
         return Err(CliError::Config(diags.into_vec()));
     }
     let opts = RunOptions {
+        run_id: None,
         datasets: vec![dataset.to_string()],
         clock: global.clock(),
         command: "schema accept".into(),

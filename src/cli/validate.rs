@@ -17,6 +17,7 @@ use crate::suite::Suite;
 pub async fn run(global: &Global) -> CmdResult {
     let (project, suites) = global.project_and_suites()?;
     let opts = RunOptions {
+        run_id: None,
         datasets: Vec::new(),
         clock: global.clock(),
         command: "validate".into(),

@@ -11,7 +11,7 @@ use crate::spanned::{TableReader, parse_document};
 
 /// Sections that later versions of lakegate read; this version accepts and ignores them with a
 /// warning rather than rejecting a project written for the whole design.
-const RESERVED_SECTIONS: &[&str] = &["alerts", "report", "lineage", "audit"];
+const RESERVED_SECTIONS: &[&str] = &["alerts", "lineage", "audit"];
 
 /// The resolved project configuration.
 #[derive(Debug, Clone)]
@@ -27,6 +27,10 @@ pub struct Project {
     /// `[history] dir`: the history store.
     pub history_dir: PathBuf,
     pub engine: EngineConfig,
+    /// `[report] dir`: where `check` writes the HTML report (also `--report`).
+    pub report_dir: Option<PathBuf>,
+    /// `[report] templates`: a directory whose templates replace the built-in ones.
+    pub report_templates: Option<PathBuf>,
     /// Sections present but not read by this version (reported once as a warning).
     pub ignored_sections: Vec<String>,
 }
@@ -143,6 +147,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let suite_patterns = read_suite_patterns(&mut top);
     let engine = read_engine(&mut top);
     let history_dir = read_history(&mut top, &dir);
+    let (report_dir, report_templates) = read_report(&mut top, &dir);
     let ignored_sections = reserved_sections(&mut top);
     top.finish_with_hint(Some(&format!(
         "sections read by later versions ({}) are accepted",
@@ -160,6 +165,8 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         suite_patterns,
         history_dir,
         engine,
+        report_dir,
+        report_templates,
         ignored_sections,
     })
 }
@@ -323,6 +330,21 @@ fn read_history(top: &mut TableReader<'_, '_>, dir: &Path) -> PathBuf {
         h.finish();
     }
     history_dir
+}
+
+/// `[report]`: the report's directory and template override, resolved against `dir`.
+fn read_report(top: &mut TableReader<'_, '_>, dir: &Path) -> (Option<PathBuf>, Option<PathBuf>) {
+    let (mut out, mut templates) = (None, None);
+    if let Some(mut r) = top.table("report", "`[report]`") {
+        if let Some(d) = r.str("dir") {
+            out = Some(dir.join(d.get_ref()));
+        }
+        if let Some(t) = r.str("templates") {
+            templates = Some(dir.join(t.get_ref()));
+        }
+        r.finish();
+    }
+    (out, templates)
 }
 
 /// The sections read by later versions that the file has (accepted and ignored with a warning).

@@ -175,6 +175,13 @@ impl Store {
         v
     }
 
+    /// Every dataset's runs, oldest first (ties by run id and dataset, so the order is stable).
+    pub fn all_runs(&self) -> Vec<RunRecord> {
+        let mut v: Vec<RunRecord> = records(&self.runs_dir());
+        v.sort_by(|a, b| (a.started_at, &a.run_id, &a.dataset).cmp(&(b.started_at, &b.run_id, &b.dataset)));
+        v
+    }
+
     /// A dataset's check records of runs that completed (whose run record exists), oldest first.
     pub fn checks(&self, dataset: &str) -> Vec<CheckRecord> {
         let runs: std::collections::HashSet<String> = self.runs(dataset).into_iter().map(|r| r.run_id).collect();
@@ -204,7 +211,8 @@ impl Store {
     }
 }
 
-fn run_record(run: &RunResult, d: &DatasetResult, schema_version: Option<u32>) -> RunRecord {
+/// A dataset's run record, as the store writes it.
+pub(crate) fn run_record(run: &RunResult, d: &DatasetResult, schema_version: Option<u32>) -> RunRecord {
     let count = |s: Status| d.checks.iter().filter(|c| c.status == s).count();
     RunRecord {
         run_id: run.run_id.clone(),

@@ -39,6 +39,8 @@ pub(crate) struct RunOptions {
     pub history: Option<crate::history::Store>,
     /// Whether to record the run in the history store (a dry run reads baselines, writes nothing).
     pub record: bool,
+    /// The run's id instead of a fresh UUIDv7 (hidden `--run-id`, for reproducible reports in tests).
+    pub run_id: Option<String>,
 }
 
 /// A run that happened, or the configuration problems that stopped it.
@@ -83,7 +85,7 @@ pub(crate) async fn execute(
     let mut run = RunResult {
         lakegate: env!("CARGO_PKG_VERSION"),
         format_version: crate::results::FORMAT_VERSION,
-        run_id: uuid::Uuid::now_v7().to_string(),
+        run_id: opts.run_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
         command: opts.command.clone(),
         started_at,
         finished_at: opts.clock.wall(),

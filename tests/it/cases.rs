@@ -162,7 +162,7 @@ fn judge(case: &Path, actual: &Value, bless: bool) -> Result<bool, String> {
 
 /// The lines that differ between two texts (a longest-common-subsequence diff), with line numbers
 /// of the expected text.
-fn line_diff(expected: &str, actual: &str) -> String {
+pub fn line_diff(expected: &str, actual: &str) -> String {
     let a: Vec<&str> = expected.lines().collect();
     let b: Vec<&str> = actual.lines().collect();
     // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..].

@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["suite", "docs"],
     &["engine"],
     &["history"],
-    &["run"],
+    &["run", "report"],
     &["promote"],
     &["exit"],
     &["cli"],
@@ -102,4 +102,22 @@ fn the_layer_test_sees_imports() {
     assert!(g["run"].contains_key("engine"), "{g:?}");
     assert!(g["engine"].contains_key("checks"), "{g:?}");
     assert_eq!(imports("use crate::a::b;\n// crate::c\nx(crate::d);"), ["a", "d"]);
+}
+
+#[test]
+fn the_report_is_rendered_from_results_never_from_data() {
+    // The report may read the result model and the history store; it never opens a dataset or
+    // runs a query, so it must not reach the engine (nor the run, which does).
+    let g = graph();
+    let report = &g["report"];
+    assert!(
+        report.contains_key("results") && report.contains_key("history"),
+        "{report:?}"
+    );
+    for forbidden in ["engine", "run", "promote"] {
+        assert!(
+            !report.contains_key(forbidden),
+            "report imports `{forbidden}`: {report:?}"
+        );
+    }
 }

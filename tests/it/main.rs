@@ -21,6 +21,7 @@ mod promote;
 mod promote_hostile;
 mod reads;
 mod registry;
+mod report;
 mod stats;
 mod support;
 mod tidy;

@@ -1,0 +1,232 @@
+//! From the history store: a check's badge on a run's page ("new since the previous run",
+//! "failing since …", "resolved") and its trend page (the failing fraction, or the check's value,
+//! over its last runs as an inline SVG chart, and those runs listed).
+//!
+//! The chart is drawn by the template from numbers computed here (`points`, `dots`), so no markup
+//! is ever built from strings and nothing needs to be marked safe.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::view::{self, slug, status_word, when};
+use crate::history::CheckRecord;
+use crate::results::numbers::{fmt_count, fmt_pct};
+use crate::results::{DatasetResult, Status};
+
+/// Runs a trend page shows.
+pub(super) const TREND_RUNS: usize = 100;
+
+const WIDTH: f64 = 600.0;
+const HEIGHT: f64 = 160.0;
+const PAD: f64 = 12.0;
+
+fn failing(s: Status) -> bool {
+    matches!(s, Status::Fail | Status::Error)
+}
+
+/// A check's page, relative to the site's root.
+pub(super) fn check_page(dataset: &str, check_id: &str) -> String {
+    format!("checks/{}/{}.html", slug(dataset), slug(check_id))
+}
+
+/// A badge beside a check's status.
+#[derive(Debug, Serialize)]
+pub(super) struct Badge {
+    kind: &'static str,
+    text: String,
+}
+
+/// The badges of a dataset's checks in run `run_id`, from the dataset's check records (oldest
+/// first; they may include this run). A dataset's first run has none: nothing is new to it.
+pub(super) fn badges(d: &DatasetResult, run_id: &str, records: &[CheckRecord]) -> HashMap<String, Badge> {
+    let mut out = HashMap::new();
+    for c in &d.checks {
+        let earlier: Vec<&CheckRecord> = records
+            .iter()
+            .filter(|r| r.check_id == c.id && r.run_id != run_id)
+            .collect();
+        let Some(prev) = earlier.last() else { continue };
+        let badge = match (failing(c.status), failing(prev.status)) {
+            (true, false) => Badge {
+                kind: "new",
+                text: "new since the previous run".into(),
+            },
+            (true, true) => {
+                let since = earlier
+                    .iter()
+                    .rev()
+                    .take_while(|r| failing(r.status))
+                    .last()
+                    .unwrap_or(prev);
+                Badge {
+                    kind: "since",
+                    text: format!("failing since {}", when(since.started_at)),
+                }
+            }
+            (false, true) => Badge {
+                kind: "resolved",
+                text: "resolved since the previous run".into(),
+            },
+            (false, false) => continue,
+        };
+        out.insert(c.id.clone(), badge);
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct Dot {
+    x: String,
+    y: String,
+    status: &'static str,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct Row {
+    started: String,
+    status: &'static str,
+    status_word: &'static str,
+    failing: String,
+    value: String,
+    message: String,
+    link: Option<String>,
+}
+
+/// What the chart shows for a record: its failing fraction when it has one, else its value.
+fn measure(r: &CheckRecord, fraction: bool) -> Option<f64> {
+    if fraction { r.failing_fraction } else { r.value }
+}
+
+fn fmt_measure(v: f64, fraction: bool) -> String {
+    if fraction {
+        fmt_pct(v)
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        // Whole numbers (counts, ages in seconds) read better with separators.
+        #[allow(clippy::cast_possible_truncation)]
+        let n = v as i64;
+        if n < 0 {
+            format!("-{}", fmt_count(n.unsigned_abs()))
+        } else {
+            fmt_count(n.unsigned_abs())
+        }
+    } else {
+        format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+/// The check's runs, newest first, each linking its page when the site has it.
+fn rows(dataset: &str, mine: &[&CheckRecord], has_page: impl Fn(&str) -> bool) -> Vec<Row> {
+    mine.iter()
+        .rev()
+        .take(TREND_RUNS)
+        .map(|r| {
+            let rel = view::run_page(&r.run_id, dataset);
+            Row {
+                started: when(r.started_at),
+                status: r.status.as_str(),
+                status_word: status_word(r.status),
+                failing: match (r.failing_rows, r.failing_fraction) {
+                    (Some(n), Some(f)) => format!("{} ({})", fmt_count(n), fmt_pct(f)),
+                    (Some(n), None) => fmt_count(n),
+                    _ => "—".into(),
+                },
+                value: r.value.map_or_else(|| "—".into(), |v| fmt_measure(v, false)),
+                message: r.message.clone(),
+                link: has_page(&rel).then(|| format!("../../{rel}")),
+            }
+        })
+        .collect()
+}
+
+/// The context of check `check_id`'s trend page from its records (oldest first); `has_page` says
+/// whether the site has a run's page.
+pub(super) fn check_context(
+    dataset: &str,
+    check_id: &str,
+    records: &[CheckRecord],
+    has_page: impl Fn(&str) -> bool,
+) -> tera::Context {
+    let mine: Vec<&CheckRecord> = records.iter().filter(|r| r.check_id == check_id).collect();
+    let last: Vec<&CheckRecord> = mine[mine.len().saturating_sub(TREND_RUNS)..].to_vec();
+    let fraction = last.iter().any(|r| r.failing_fraction.is_some());
+    let values: Vec<(usize, f64)> = last
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| measure(r, fraction).filter(|v| v.is_finite()).map(|v| (i, v)))
+        .collect();
+    let lo = if fraction {
+        0.0
+    } else {
+        values.iter().map(|v| v.1).fold(f64::INFINITY, f64::min)
+    };
+    let hi = values
+        .iter()
+        .map(|v| v.1)
+        .fold(if fraction { 0.0 } else { f64::NEG_INFINITY }, f64::max);
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    #[allow(clippy::cast_precision_loss)]
+    let x_of = |i: usize| {
+        PAD + (WIDTH - 2.0 * PAD)
+            * if last.len() > 1 {
+                i as f64 / (last.len() - 1) as f64
+            } else {
+                0.5
+            }
+    };
+    let y_of = |v: f64| HEIGHT - PAD - (HEIGHT - 2.0 * PAD) * (v - lo) / span;
+    let dots: Vec<Dot> = values
+        .iter()
+        .map(|&(i, v)| Dot {
+            x: format!("{:.1}", x_of(i)),
+            y: format!("{:.1}", y_of(v)),
+            status: last[i].status.as_str(),
+            label: format!(
+                "{}: {} ({})",
+                when(last[i].started_at),
+                fmt_measure(v, fraction),
+                status_word(last[i].status)
+            ),
+        })
+        .collect();
+    let points = dots
+        .iter()
+        .map(|d| format!("{},{}", d.x, d.y))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let rows = rows(dataset, &mine, has_page);
+    let latest = mine.last();
+    let mut cx = tera::Context::new();
+    cx.insert("version", env!("CARGO_PKG_VERSION"));
+    cx.insert("root", "../../");
+    cx.insert("dataset", dataset);
+    cx.insert("check_id", check_id);
+    cx.insert("name", &latest.map(|r| r.name.clone()));
+    cx.insert("kind", &latest.map(|r| r.kind.clone()));
+    cx.insert(
+        "kind_summary",
+        latest
+            .and_then(|r| crate::checks::kind(&r.kind))
+            .map_or("", |k| k.summary),
+    );
+    cx.insert("status", latest.map_or("pass", |r| r.status.as_str()));
+    cx.insert("status_word", status_word(latest.map_or(Status::Pass, |r| r.status)));
+    cx.insert("measure", if fraction { "failing fraction" } else { "value" });
+    cx.insert(
+        "chart",
+        &serde_json::json!({
+            "width": WIDTH, "height": HEIGHT, "points": points,
+            "top": PAD, "bottom": HEIGHT - PAD, "left": PAD, "right": WIDTH - PAD,
+            "hi": if values.is_empty() { String::new() } else { fmt_measure(hi, fraction) },
+            "lo": if values.is_empty() { String::new() } else { fmt_measure(lo, fraction) },
+            "runs": last.len(),
+        }),
+    );
+    cx.insert("dots", &dots);
+    cx.insert("rows", &rows);
+    cx
+}
