@@ -4,6 +4,8 @@
 //! reported with its line and column. Every path is resolved relative to the directory of the file
 //! that names it. Secrets never come from this file (alerts read them from the environment).
 
+pub(crate) mod alerts;
+
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Diags, SourceFile, backticked};
@@ -11,7 +13,7 @@ use crate::spanned::{TableReader, parse_document};
 
 /// Sections that later versions of lakegate read; this version accepts and ignores them with a
 /// warning rather than rejecting a project written for the whole design.
-const RESERVED_SECTIONS: &[&str] = &["alerts", "report", "lineage", "audit"];
+const RESERVED_SECTIONS: &[&str] = &["report", "lineage", "audit"];
 
 /// The resolved project configuration.
 #[derive(Debug, Clone)]
@@ -27,6 +29,8 @@ pub struct Project {
     /// `[history] dir`: the history store.
     pub history_dir: PathBuf,
     pub engine: EngineConfig,
+    /// `[alerts]`: when alerts go out, and through which channels.
+    pub(crate) alerts: alerts::AlertsConfig,
     /// Sections present but not read by this version (reported once as a warning).
     pub ignored_sections: Vec<String>,
 }
@@ -143,6 +147,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let suite_patterns = read_suite_patterns(&mut top);
     let engine = read_engine(&mut top);
     let history_dir = read_history(&mut top, &dir);
+    let alerts = alerts::read(&mut top, &dir);
     let ignored_sections = reserved_sections(&mut top);
     top.finish_with_hint(Some(&format!(
         "sections read by later versions ({}) are accepted",
@@ -160,6 +165,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         suite_patterns,
         history_dir,
         engine,
+        alerts,
         ignored_sections,
     })
 }

@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["suite", "docs"],
     &["engine"],
     &["history"],
-    &["run"],
+    &["alerts", "run"],
     &["promote"],
     &["exit"],
     &["cli"],
