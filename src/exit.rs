@@ -124,6 +124,7 @@ mod tests {
             status,
             summary: crate::results::Summary::default(),
             datasets: Vec::new(),
+            alerts: Vec::new(),
         }
     }
 

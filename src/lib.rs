@@ -5,6 +5,7 @@
 //! [`run`] turns outcomes into a versioned [`results`] model that renderers print. See
 //! ARCHITECTURE.md for the code map and the invariants.
 
+pub(crate) mod alerts;
 pub(crate) mod checks;
 pub mod cli;
 pub(crate) mod clock;

@@ -52,10 +52,13 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
         record: true,
         run_id: args.run_id.clone(),
     };
-    let run = match run::check(&project, &suites, &opts).await {
+    let mut run = match run::check(&project, &suites, &opts).await {
         Outcome::Config(d) => return Err(CliError::Config(d)),
         Outcome::Ran(run) => run,
     };
+    if !global.no_alerts {
+        crate::alerts::deliver_and_record(&project, &suites, &mut run, opts.history.as_ref()).await;
+    }
     if let Some(path) = &args.junit
         && let Err(e) = std::fs::write(path, junit::render(&run))
     {

@@ -54,6 +54,9 @@ pub struct Global {
     /// Do not record this run in the history store.
     #[arg(long, global = true)]
     pub no_history: bool,
+    /// Send no alerts for this run (queued ones stay in the outbox).
+    #[arg(long, global = true)]
+    pub no_alerts: bool,
     /// Print only the verdict (and errors).
     #[arg(long, short, global = true)]
     pub quiet: bool,

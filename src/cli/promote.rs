@@ -47,7 +47,13 @@ pub async fn run(global: &Global, args: &PromoteArgs) -> CmdResult {
         clock: global.clock(),
         history: global.history(&project),
     };
-    let report = promote::promote(&project, &suites, &opts).await?;
+    let mut report = promote::promote(&project, &suites, &opts).await?;
+    if !global.no_alerts
+        && !args.dry_run
+        && let Some(run) = report.results.as_mut()
+    {
+        crate::alerts::deliver_and_record(&project, &suites, run, global.history(&project).as_ref()).await;
+    }
     match global.format {
         OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&report).unwrap_or_default()),
         OutputFormat::Text => {

@@ -4,6 +4,8 @@
 //! reported with its line and column. Every path is resolved relative to the directory of the file
 //! that names it. Secrets never come from this file (alerts read them from the environment).
 
+pub(crate) mod alerts;
+
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Diags, SourceFile, backticked};
@@ -11,7 +13,7 @@ use crate::spanned::{TableReader, parse_document};
 
 /// Sections that later versions of lakegate read; this version accepts and ignores them with a
 /// warning rather than rejecting a project written for the whole design.
-const RESERVED_SECTIONS: &[&str] = &["alerts", "lineage", "audit"];
+const RESERVED_SECTIONS: &[&str] = &["lineage", "audit"];
 
 /// The resolved project configuration.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct Project {
     pub report_dir: Option<PathBuf>,
     /// `[report] templates`: a directory whose templates replace the built-in ones.
     pub report_templates: Option<PathBuf>,
+    /// `[alerts]`: when alerts go out, and through which channels.
+    pub(crate) alerts: alerts::AlertsConfig,
     /// Sections present but not read by this version (reported once as a warning).
     pub ignored_sections: Vec<String>,
 }
@@ -148,6 +152,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let engine = read_engine(&mut top);
     let history_dir = read_history(&mut top, &dir);
     let (report_dir, report_templates) = read_report(&mut top, &dir);
+    let alerts = alerts::read(&mut top, &dir);
     let ignored_sections = reserved_sections(&mut top);
     top.finish_with_hint(Some(&format!(
         "sections read by later versions ({}) are accepted",
@@ -167,6 +172,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         engine,
         report_dir,
         report_templates,
+        alerts,
         ignored_sections,
     })
 }

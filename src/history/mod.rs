@@ -168,6 +168,28 @@ impl Store {
         Ok(())
     }
 
+    /// Records what became of a run's alerts: `alerts/YYYY-MM-DD/RUN_ID.json`, one line per message
+    /// (written after the run's own records, once the messages were sent or queued).
+    pub fn append_alerts(&self, run: &RunResult) -> std::io::Result<()> {
+        if run.alerts.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<serde_json::Value> = run
+            .alerts
+            .iter()
+            .map(|a| {
+                let mut v = serde_json::to_value(a).unwrap_or_default();
+                v["run_id"] = run.run_id.clone().into();
+                v
+            })
+            .collect();
+        let date = run.started_at.format("%Y-%m-%d").to_string();
+        fs_atomic::write_atomic(
+            &self.dir.join("alerts").join(date).join(format!("{}.json", run.run_id)),
+            &ndjson(&lines),
+        )
+    }
+
     /// A dataset's runs, oldest first.
     pub fn runs(&self, dataset: &str) -> Vec<RunRecord> {
         let mut v: Vec<RunRecord> = records(&self.runs_dir().join(dataset));

@@ -151,6 +151,7 @@ mod tests {
             now: t,
             status: Status::Pass,
             summary: Summary::default(),
+            alerts: Vec::new(),
             datasets: vec![DatasetResult {
                 name: "evil".into(),
                 zone: "raw".into(),

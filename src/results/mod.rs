@@ -66,6 +66,30 @@ pub struct RunResult {
     pub status: Status,
     pub summary: Summary,
     pub datasets: Vec<DatasetResult>,
+    /// What became of the alerts this run sent (and of earlier ones it retried from the outbox);
+    /// left out when no alert was due. Delivery never changes the run's status or exit code.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertOutcome>,
+}
+
+/// One alert message's delivery: through which channel, to whom, and what happened.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct AlertOutcome {
+    /// `email`.
+    pub channel: String,
+    /// The relay (its URL, which holds no secret).
+    pub via: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    /// The message's stable id (the same on every retry).
+    pub message_id: String,
+    /// `sent`, `queued` (not delivered yet: waiting in the outbox for the next run) or `failed`
+    /// (not even queued).
+    pub status: String,
+    /// The run whose alert this is, when it is an earlier run's message retried now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

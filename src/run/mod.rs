@@ -93,6 +93,7 @@ pub(crate) async fn execute(
         status: Status::Pass,
         summary: crate::results::Summary::default(),
         datasets,
+        alerts: Vec::new(),
     };
     run.finalize();
     if let Some(store) = opts.history.as_ref().filter(|_| opts.record) {

@@ -84,6 +84,8 @@ pub struct DatasetSpec {
     pub on_fail: OnFail,
     pub description: Option<String>,
     pub owner: Option<String>,
+    /// Email addresses that receive this dataset's alerts besides each channel's `to`.
+    pub owners: Vec<String>,
 }
 
 fn single_byte(t: &TableReader<'_, '_>, v: &Spanned<String>, what: &str) -> Option<u8> {
@@ -130,6 +132,7 @@ pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
     let on_fail = t.str("on_fail").map_or(OnFail::Keep, |v| read_on_fail(t, &v));
     let description = t.str("description").map(Spanned::into_inner);
     let owner = t.str("owner").map(Spanned::into_inner);
+    let owners = read_owners(t);
     // Future sections are accepted without effect only where the design names them.
     t.finish_with_hint(None);
     Some(DatasetSpec {
@@ -145,7 +148,29 @@ pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
         on_fail,
         description,
         owner,
+        owners,
     })
+}
+
+/// `owners`: addresses that receive the dataset's alerts, each checked to be a mailbox.
+fn read_owners(t: &mut TableReader<'_, '_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in t.str_list("owners").map(Spanned::into_inner).unwrap_or_default() {
+        if let Err(err) = o.get_ref().parse::<lettre::message::Mailbox>() {
+            t.push(
+                t.error(
+                    Code::InvalidValue,
+                    o.span(),
+                    format!("`{}` is not a valid email address: {err}", o.get_ref()),
+                )
+                .label("not an email address")
+                .help("`owners` lists the addresses that receive this dataset's alerts, e.g. [\"orders-team@example.com\"]"),
+            );
+        } else {
+            out.push(o.into_inner());
+        }
+    }
+    out
 }
 
 /// Reports a dataset name that is not letters, digits, `_` and `-` (it is part of every check id).

@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["suite", "docs"],
     &["engine"],
     &["history"],
-    &["run", "report"],
+    &["alerts", "run", "report"],
     &["promote"],
     &["exit"],
     &["cli"],

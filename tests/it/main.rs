@@ -5,6 +5,7 @@
 // Test helpers are shared between modules of this one binary, not an API.
 #![allow(unreachable_pub)]
 
+mod alerts;
 mod answers;
 mod cases;
 mod cli;

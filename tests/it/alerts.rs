@@ -1,0 +1,434 @@
+//! Alerts by email, against a real SMTP server on 127.0.0.1: `tests/smtp_sink.py` (aiosmtpd) runs as
+//! a child process on a free port and stores every message it accepts, parsed by Python's email
+//! package, so each test reads back what a mailbox would hold.
+//!
+//! The server runs from the virtualenv `.ci/run` installs aiosmtpd into: `LAKEGATE_TEST_PYTHON`
+//! names its interpreter (`.ci/test` sets it), by default `~/.cache/lakegate-venv/bin/python`.
+//! A missing virtualenv fails the test with the command that creates it; nothing is skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::Project;
+
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("LAKEGATE_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    PathBuf::from(home).join(".cache/lakegate-venv/bin/python")
+}
+
+/// A running `smtp_sink.py` and the directory it stores messages in.
+struct Sink {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Sink {
+    fn start() -> Sink {
+        Self::start_with(None, None)
+    }
+
+    /// On `port` (or a free one), requiring AUTH as `auth` = (user, password) when given.
+    fn start_with(port: Option<u16>, auth: Option<(&str, &str)>) -> Sink {
+        let py = python();
+        let ok = Command::new(&py)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "the alert tests need Python with aiosmtpd at {} (set LAKEGATE_TEST_PYTHON, or create it: \
+             python3 -m venv ~/.cache/lakegate-venv && ~/.cache/lakegate-venv/bin/pip install aiosmtpd; .ci/test does this)",
+            py.display()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = dir.path().join("mail");
+        let portfile = dir.path().join("port");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        let mut cmd = Command::new(&py);
+        cmd.arg(script).arg(&maildir).arg(&portfile);
+        if let Some(p) = port {
+            cmd.args(["--port", &p.to_string()]);
+        }
+        if let Some((user, password)) = auth {
+            cmd.args(["--auth", &format!("{user}:SINK_PASSWORD")])
+                .env("SINK_PASSWORD", password);
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
+        let start = Instant::now();
+        let port = loop {
+            if let Ok(s) = std::fs::read_to_string(&portfile)
+                && let Ok(p) = s.trim().parse()
+            {
+                break p;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "the SMTP sink did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Sink {
+            child,
+            port,
+            maildir,
+            _dir: dir,
+        }
+    }
+
+    /// Every message the server accepted, in order.
+    fn messages(&self) -> Vec<Value> {
+        let Ok(rd) = std::fs::read_dir(&self.maildir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap())
+            .collect()
+    }
+
+    fn stop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const HOSTILE: &str = "<script>alert(1)</script>";
+
+/// `orders` in raw: 3 checks, 2 of which fail (a null email, a hostile note that breaks a pattern).
+fn orders_project(alerts: &str, owners: &str) -> Project {
+    let p = Project::new();
+    p.file(
+        "lakegate.toml",
+        &format!("suites = [\"checks/*.toml\"]\n\n[lake]\nroot = \"lake\"\n\n{alerts}"),
+    );
+    p.file(
+        "lake/raw/orders/orders.csv",
+        &format!("id,email,note\n1,a@example.com,ok\n2,,ok\n3,c@example.com,\"{HOSTILE}\"\n"),
+    );
+    p.file(
+        "checks/orders.toml",
+        &format!(
+            "[dataset]\nname = \"orders\"\nzone = \"raw\"\npath = \"orders\"\n{owners}\n\n\
+             [[check]]\nkind = \"not_null\"\ncolumn = \"email\"\n\n\
+             [[check]]\nkind = \"pattern\"\ncolumn = \"note\"\nregex = '^[a-z]+$'\n\n\
+             [[check]]\nkind = \"unique\"\ncolumn = \"id\"\n"
+        ),
+    );
+    p
+}
+
+fn email_config(port: u16, extra: &str) -> String {
+    format!(
+        "[alerts]\non = \"failure\"\n\n[[alerts.email]]\nurl = \"smtp://127.0.0.1:{port}\"\nfrom = \"lakegate@example.com\"\n\
+         to = [\"data-oncall@example.com\"]\ncc = [\"lead@example.com\"]\n{extra}"
+    )
+}
+
+fn make_passing(p: &Project) {
+    p.file(
+        "lake/raw/orders/orders.csv",
+        "id,email,note\n1,a@example.com,ok\n2,b@example.com,ok\n3,c@example.com,ok\n",
+    );
+}
+
+#[test]
+fn a_failing_run_mails_one_digest_with_text_and_escaped_html_parts() {
+    let sink = Sink::start();
+    let p = orders_project(&email_config(sink.port, ""), "owners = [\"orders-team@example.com\"]");
+    let (code, result) = p.check_json(&[]);
+    assert_eq!(code, 1, "alerts never change the exit code: {result}");
+
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    let m = &mail[0];
+    assert_eq!(m["subject"], "[lakegate] FAIL orders (raw): 2 of 3 checks failed");
+    assert_eq!(m["mail_from"], "lakegate@example.com");
+    let mut rcpt: Vec<&str> = m["rcpt_tos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    rcpt.sort_unstable();
+    assert_eq!(
+        rcpt,
+        ["data-oncall@example.com", "lead@example.com", "orders-team@example.com"]
+    );
+    assert!(m["to"].as_str().unwrap().contains("orders-team@example.com"), "{m}");
+    assert!(m["cc"].as_str().unwrap().contains("lead@example.com"), "{m}");
+    assert_eq!(m["content_type"], "multipart/alternative");
+
+    let text = m["text"].as_str().unwrap();
+    assert!(text.contains("orders.email.not_null"), "{text}");
+    assert!(text.contains("orders.note.pattern"), "{text}");
+    assert!(text.contains("1 failing row"), "{text}");
+    assert!(text.contains("declared at checks/orders.toml:"), "{text}");
+    assert!(
+        !text.contains("orders.id.unique"),
+        "a passing check is not listed: {text}"
+    );
+
+    let html = m["html"].as_str().unwrap();
+    assert!(html.contains("width:600px"), "{html}");
+    assert!(
+        html.contains("orders.email.not_null") && html.contains("orders.note.pattern"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the hostile sample value is shown escaped: {html}"
+    );
+    assert!(!html.contains(HOSTILE), "no raw markup from the data: {html}");
+
+    let alerts = result["alerts"].as_array().expect("the result records the alerts");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["channel"], "email");
+    assert_eq!(alerts[0]["status"], "sent");
+    assert!(alerts[0]["error"].is_null());
+    assert_eq!(
+        alerts[0]["message_id"].as_str().unwrap(),
+        m["message_id"].as_str().unwrap()
+    );
+
+    // The history store records the outcome too.
+    let recorded: Vec<Value> = walkdir::WalkDir::new(p.path().join(".lakegate/history/alerts"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .flat_map(|e| {
+            std::fs::read_to_string(e.path())
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(
+        (recorded[0]["status"].as_str(), recorded[0]["run_id"].as_str()),
+        (Some("sent"), result["run_id"].as_str())
+    );
+}
+
+#[test]
+fn a_passing_run_under_on_failure_sends_nothing_and_no_alerts_sends_nothing() {
+    let sink = Sink::start();
+    let p = orders_project(&email_config(sink.port, ""), "");
+    make_passing(&p);
+    let (code, result) = p.check_json(&[]);
+    assert_eq!(code, 0);
+    assert!(result.get("alerts").is_none(), "{result}");
+
+    let p = orders_project(&email_config(sink.port, ""), "");
+    let (code, result) = p.check_json(&["--no-alerts"]);
+    assert_eq!(code, 1);
+    assert!(result.get("alerts").is_none(), "{result}");
+    assert!(sink.messages().is_empty(), "{:?}", sink.messages());
+}
+
+#[test]
+fn a_login_uses_the_password_from_the_environment_and_never_shows_it() {
+    let secret = "s3cr3t-Pa55word-that-must-not-leak";
+    let sink = Sink::start_with(None, Some(("alerts", secret)));
+    let p = orders_project(
+        &email_config(
+            sink.port,
+            "username = \"alerts\"\npassword_env = \"LAKEGATE_SMTP_PASSWORD\"\n",
+        ),
+        "",
+    );
+    let r = p.run_env(
+        &["check", "--format", "json", "-vv"],
+        &[("LAKEGATE_SMTP_PASSWORD", secret)],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 1, "{}", r.stderr);
+    assert_eq!(mail[0]["login"], "alerts");
+    assert_eq!(r.json()["alerts"][0]["status"], "sent");
+
+    // A wrong password is refused; the error is recorded, the password is nowhere.
+    let bad = format!("{secret}-wrong");
+    let r2 = p.run_env(
+        &["check", "--format", "json", "-vv"],
+        &[("LAKEGATE_SMTP_PASSWORD", &bad)],
+    );
+    assert_eq!(r2.code, 1, "{}", r2.stderr);
+    assert_ne!(r2.json()["alerts"][0]["status"], "sent");
+    assert_eq!(sink.messages().len(), 1);
+
+    let mut everything = format!("{}{}{}{}", r.stdout, r.stderr, r2.stdout, r2.stderr);
+    for e in walkdir::WalkDir::new(p.path()).into_iter().flatten() {
+        if e.file_type().is_file() {
+            everything.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
+        }
+    }
+    assert!(
+        !everything.contains(secret),
+        "the password leaked into an output, the history or the outbox"
+    );
+}
+
+#[test]
+fn with_the_relay_down_the_message_waits_in_the_outbox_and_the_next_run_delivers_it_once() {
+    let port = closed_port();
+    let p = orders_project(&email_config(port, ""), "");
+    let (code, result) = p.check_json(&[]);
+    assert_eq!(code, 1, "the run keeps its own exit code: {result}");
+    let a = &result["alerts"][0];
+    assert_eq!(a["status"], "queued", "{a}");
+    assert!(
+        a["error"].as_str().unwrap().contains(&format!("127.0.0.1:{port}")),
+        "{a}"
+    );
+    let outbox = p.path().join(".lakegate/outbox");
+    let queued: Vec<_> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .collect();
+    assert_eq!(queued.len(), 1, "one message in the outbox");
+    assert!(
+        p.path().join(".lakegate/history/runs/orders").exists(),
+        "history is written although the relay is down"
+    );
+    let first_id = a["message_id"].as_str().unwrap().to_string();
+
+    // The relay is back; the next run (now passing, so it raises no alert of its own) delivers it.
+    let sink = Sink::start_with(Some(port), None);
+    make_passing(&p);
+    let (code, result) = p.check_json(&[]);
+    assert_eq!(code, 0);
+    let a = &result["alerts"][0];
+    assert_eq!(
+        (a["status"].as_str(), a["message_id"].as_str()),
+        (Some("sent"), Some(first_id.as_str())),
+        "{a}"
+    );
+    assert!(a["retry_of"].is_string(), "{a}");
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["message_id"].as_str(), Some(first_id.as_str()));
+    assert_eq!(mail[0]["subject"], "[lakegate] FAIL orders (raw): 2 of 3 checks failed");
+
+    // Delivered once: a third run sends nothing more.
+    let (_, result) = p.check_json(&[]);
+    assert!(result.get("alerts").is_none(), "{result}");
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[test]
+fn a_crash_after_the_relay_accepted_resends_with_the_same_message_id() {
+    // The documented guarantee: at least once, one Message-ID. The process dies between the 250
+    // and the outbox update; the next run sends the message again, with the id it had.
+    let sink = Sink::start();
+    let p = orders_project(&email_config(sink.port, ""), "");
+    let r = p.run_env(&["check", "--format", "json"], &[("LAKEGATE_FAULT", "alert-sent")]);
+    assert_eq!(r.code, -1, "the process was killed at the fault point: {}", r.stderr);
+    assert_eq!(sink.messages().len(), 1);
+    make_passing(&p);
+    let (code, _) = p.check_json(&[]);
+    assert_eq!(code, 0);
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 2, "sent again after the crash");
+    assert_eq!(mail[0]["message_id"], mail[1]["message_id"]);
+    let (_, result) = p.check_json(&[]);
+    assert!(result.get("alerts").is_none(), "{result}");
+    assert_eq!(sink.messages().len(), 2, "and not a third time");
+}
+
+#[test]
+fn on_change_sends_when_checks_start_firing_and_one_resolved_message_when_they_recover() {
+    let sink = Sink::start();
+    let p = orders_project(
+        &email_config(sink.port, "").replace("on = \"failure\"", "on = \"change\""),
+        "",
+    );
+    assert_eq!(p.check_json(&[]).0, 1);
+    assert_eq!(p.check_json(&[]).0, 1);
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 1, "two identical failing runs send one message: {mail:?}");
+    assert_eq!(mail[0]["subject"], "[lakegate] FAIL orders (raw): 2 of 3 checks failed");
+    assert!(
+        mail[0]["text"].as_str().unwrap().contains("failing since"),
+        "{}",
+        mail[0]["text"]
+    );
+
+    make_passing(&p);
+    assert_eq!(p.check_json(&[]).0, 0);
+    assert_eq!(p.check_json(&[]).0, 0);
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 2, "{mail:?}");
+    assert_eq!(
+        mail[1]["subject"],
+        "[lakegate] RESOLVED orders (raw): 2 checks recovered"
+    );
+    let text = mail[1]["text"].as_str().unwrap();
+    assert!(
+        text.contains("orders.email.not_null") && text.contains("orders.note.pattern"),
+        "{text}"
+    );
+}
+
+#[test]
+fn alert_configuration_mistakes_are_diagnostics() {
+    let p = orders_project(
+        "[alerts]\non = \"failures\"\n\n[[alerts.email]]\nurl = \"smtp://user:pw@127.0.0.1:25\"\nfrom = \"lakegate@example.com\"\nto = [\"x@example.com\"]\npasword_env = \"X\"\n",
+        "",
+    );
+    let r = p.run(&["validate", "--format", "json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let codes: Vec<String> = r.json()["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| format!("{} {}", d["code"].as_str().unwrap(), d["help"].as_str().unwrap_or("")))
+        .collect();
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.starts_with("invalid-choice") && c.contains("`failure`")),
+        "{codes:?}"
+    );
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.starts_with("invalid-value") && c.contains("password_env")),
+        "{codes:?}"
+    );
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.starts_with("unknown-key") && c.contains("did you mean `password_env`")),
+        "{codes:?}"
+    );
+}

@@ -1,0 +1,108 @@
+"""A real SMTP server on 127.0.0.1 for lakegate's alert tests (aiosmtpd).
+
+    smtp_sink.py MAILDIR PORTFILE [--port N] [--auth USER:ENVVAR]
+
+Listens on 127.0.0.1 (port N, or a free one), writes the port to PORTFILE once it accepts
+connections, and stores every message it accepts as MAILDIR/NNNNNN.json: the envelope, the login
+used, and the message as Python's email package parses it (subject, Message-ID, To, Cc, the text
+and HTML parts, the raw bytes). The file is complete before the server answers 250. With --auth,
+the server requires AUTH (PLAIN or LOGIN, without TLS) with USER and the password held by the
+environment variable ENVVAR.
+"""
+
+import argparse
+import asyncio
+import email
+import email.policy
+import json
+import os
+import sys
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class Sink:
+    def __init__(self, maildir):
+        self.maildir = maildir
+        self.count = len([n for n in os.listdir(maildir) if n.endswith(".json")])
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+
+        def part(kind):
+            body = msg.get_body(preferencelist=(kind,))
+            return body.get_content() if body is not None else None
+
+        login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
+        record = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "login": login,
+            "subject": str(msg["subject"]),
+            "message_id": str(msg["message-id"]),
+            "from": str(msg["from"]),
+            "to": str(msg["to"] or ""),
+            "cc": str(msg["cc"] or ""),
+            "content_type": msg.get_content_type(),
+            "text": part("plain"),
+            "html": part("html"),
+            "raw": envelope.original_content.decode("utf-8", "replace"),
+        }
+        self.count += 1
+        path = os.path.join(self.maildir, "%06d.json" % self.count)
+        with open(path + ".tmp", "w") as f:
+            json.dump(record, f)
+        os.replace(path + ".tmp", path)
+        return "250 Message accepted for delivery"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("maildir")
+    ap.add_argument("portfile")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--auth")
+    args = ap.parse_args()
+    os.makedirs(args.maildir, exist_ok=True)
+    sink = Sink(args.maildir)
+
+    user = password = None
+    if args.auth:
+        user, var = args.auth.split(":", 1)
+        password = os.environ[var]
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == user
+            and auth_data.password.decode() == password
+        )
+        return AuthResult(success=ok, auth_data=auth_data)
+
+    def factory():
+        if user is None:
+            return SMTP(sink, hostname="sink.test")
+        return SMTP(
+            sink,
+            hostname="sink.test",
+            authenticator=authenticator,
+            auth_required=True,
+            auth_require_tls=False,
+        )
+
+    async def serve():
+        server = await asyncio.get_running_loop().create_server(factory, host="127.0.0.1", port=args.port)
+        port = server.sockets[0].getsockname()[1]
+        with open(args.portfile + ".tmp", "w") as f:
+            f.write(str(port))
+        os.replace(args.portfile + ".tmp", args.portfile)
+        await server.serve_forever()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
