@@ -345,8 +345,17 @@ pub(crate) async fn promote(
         Mode::Split => split::gate_passes(&result, prepared.plans.first().map_or(&[][..], Vec::as_slice)),
     };
     report.results = Some(result.clone());
+    let gated = Gated {
+        project,
+        suite,
+        at: &at,
+        opts,
+        run_id: &run_id,
+        batch: &batch,
+        result: &result,
+    };
     if !passed {
-        refuse(project, suite, &at, opts, &run_id, &batch, &result, &mut report)?;
+        gated.refuse(&mut report)?;
         return Ok(report);
     }
     crate::engine::dataset::verify::parquet_batch(batch.iter().map(|f| f.source.clone()))
@@ -361,18 +370,7 @@ pub(crate) async fn promote(
         );
         return Ok(report);
     }
-    publish_batch(
-        project,
-        &prepared,
-        suite,
-        &at,
-        opts,
-        &run_id,
-        &batch,
-        &result,
-        &mut report,
-    )
-    .await?;
+    gated.publish(&prepared, &mut report).await?;
     Ok(report)
 }
 
@@ -436,131 +434,141 @@ fn take_batch(
     Ok(None)
 }
 
-/// A batch that failed its suite: the target is untouched; with `on_fail = "quarantine"` the
-/// batch moves to the quarantine zone with its results.
-#[allow(clippy::too_many_arguments)]
-fn refuse(
-    project: &Project,
-    suite: &Suite,
-    at: &Places,
-    opts: &PromoteOptions,
-    run_id: &str,
-    batch: &[BatchFile],
-    result: &RunResult,
-    report: &mut PromoteReport,
-) -> Result<(), PromoteError> {
-    report.status = if opts.dry_run { "would_fail" } else { "failed" };
-    report.message = format!(
-        "The batch of {} failed the `{}` suite; `{}` is untouched.",
-        crate::results::numbers::count_of(batch.len() as u64, "file", "files"),
-        opts.dataset,
-        at.to_zone
-    );
-    if suite.dataset.on_fail == OnFail::Quarantine && !opts.dry_run {
-        let (q, kept) = quarantine_batch(project, &at.rel_base, run_id, batch, result)?;
-        report.message.push_str(&format!(" The batch was moved to {q}."));
-        if !kept.is_empty() {
-            report
-                .message
-                .push_str(&format!(" Not removed from `{}`: {}.", at.from_zone, kept.join("; ")));
-        }
-        report.quarantine = Some(q);
-        report.kept_sources = kept;
-    }
-    Ok(())
+/// A batch that went through the gate, with everything its refusal or its publication needs.
+struct Gated<'a> {
+    project: &'a Project,
+    suite: &'a Suite,
+    at: &'a Places,
+    opts: &'a PromoteOptions,
+    run_id: &'a str,
+    batch: &'a [BatchFile],
+    result: &'a RunResult,
 }
 
-/// A batch that passed: staged (copies, or the split's two halves), committed through
-/// [`publish`], and the sources removed with `--move`.
-#[allow(clippy::too_many_arguments)]
-async fn publish_batch(
-    project: &Project,
-    prepared: &run::Prepared<'_>,
-    suite: &Suite,
-    at: &Places,
-    opts: &PromoteOptions,
-    run_id: &str,
-    batch: &[BatchFile],
-    result: &RunResult,
-    report: &mut PromoteReport,
-) -> Result<(), PromoteError> {
-    let staging = at.target.staging(run_id);
-    let mut manifest = Manifest {
-        lakegate: env!("CARGO_PKG_VERSION").into(),
-        format_version: 1,
-        run_id: run_id.to_string(),
-        dataset: opts.dataset.clone(),
-        from_zone: at.from_zone.clone(),
-        to_zone: at.to_zone.clone(),
-        mode: match opts.mode {
-            Mode::Batch => "batch".into(),
-            Mode::Split => "split".into(),
-        },
-        promoted_at: opts.clock.wall(),
-        files: Vec::new(),
-        batch: report.batch.clone(),
-        moved: opts.move_sources,
-        sources: batch.iter().map(|f| f.source.clone()).collect(),
-        rows: None,
-        quarantine: None,
-        quarantine_move: None,
-        schema_version: opts
-            .history
-            .as_ref()
-            .and_then(|s| s.catalog().latest(&opts.dataset))
-            .map(|v| v.version),
-        results: serde_json::to_value(result).unwrap_or_default(),
-    };
-    let staged = match opts.mode {
-        Mode::Batch => stage_copies(&at.target, &staging, batch),
-        Mode::Split => split::stage(project, prepared, suite, &staging, &at.rel_base, run_id)
-            .await
-            .and_then(|s| unchanged_since_snapshot(batch).map(|()| s))
-            .map(|(rows, files, q)| {
-                manifest.rows = Some(rows);
-                manifest.quarantine = q.as_ref().map(|q| display_path(&q.to));
-                manifest.quarantine_move = q;
-                report.rows = Some(rows);
-                report.quarantine = manifest.quarantine.clone();
-                files
-            }),
-    };
-    manifest.files = match staged {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = fs_atomic::remove_dir_all(&staging);
-            if let Some(q) = &at.quarantine_dir {
-                let _ = fs_atomic::remove_dir_all(&q.join(publish::META_DIR).join("staging").join(run_id));
+impl Gated<'_> {
+    /// A batch that failed its suite: the target is untouched; with `on_fail = "quarantine"` the
+    /// batch moves to the quarantine zone with its results.
+    fn refuse(&self, report: &mut PromoteReport) -> Result<(), PromoteError> {
+        let Gated {
+            project,
+            suite,
+            at,
+            opts,
+            run_id,
+            batch,
+            result,
+        } = *self;
+        report.status = if opts.dry_run { "would_fail" } else { "failed" };
+        report.message = format!(
+            "The batch of {} failed the `{}` suite; `{}` is untouched.",
+            crate::results::numbers::count_of(batch.len() as u64, "file", "files"),
+            opts.dataset,
+            at.to_zone
+        );
+        if suite.dataset.on_fail == OnFail::Quarantine && !opts.dry_run {
+            let (q, kept) = quarantine_batch(project, &at.rel_base, run_id, batch, result)?;
+            report.message.push_str(&format!(" The batch was moved to {q}."));
+            if !kept.is_empty() {
+                report
+                    .message
+                    .push_str(&format!(" Not removed from `{}`: {}.", at.from_zone, kept.join("; ")));
             }
-            return Err(e);
+            report.quarantine = Some(q);
+            report.kept_sources = kept;
         }
-    };
-    fault_point("after-staging");
-    let published =
-        publish::commit(&at.target, &staging, &manifest).map_err(|e| PromoteError::io(&at.target.dir, &e))?;
-    report.published = manifest.files.iter().map(|f| f.path.clone()).collect();
-    report.status = "promoted";
-    report.message = match manifest.rows {
-        Some(r) => format!(
-            "{} of {} passed and were published to {}; {} went to quarantine.",
-            r.passed,
-            crate::results::numbers::count_of(r.total, "row", "rows"),
-            report.target,
-            crate::results::numbers::count_of(r.quarantined, "row", "rows")
-        ),
-        None => format!(
-            "Published {} to {}.",
-            crate::results::numbers::count_of(manifest.files.len() as u64, "file", "files"),
-            report.target
-        ),
-    };
-    if opts.move_sources {
-        report
-            .message
-            .push_str(&sources_sentence(batch.len(), &published.kept_sources));
+        Ok(())
     }
-    report.kept_sources = published.kept_sources;
-    Ok(())
+
+    /// A batch that passed: staged (copies, or the split's two halves), committed through
+    /// [`publish`], and the sources removed with `--move`.
+    async fn publish(&self, prepared: &run::Prepared<'_>, report: &mut PromoteReport) -> Result<(), PromoteError> {
+        let Gated {
+            project,
+            suite,
+            at,
+            opts,
+            run_id,
+            batch,
+            result,
+        } = *self;
+        let staging = at.target.staging(run_id);
+        let mut manifest = Manifest {
+            lakegate: env!("CARGO_PKG_VERSION").into(),
+            format_version: 1,
+            run_id: run_id.to_string(),
+            dataset: opts.dataset.clone(),
+            from_zone: at.from_zone.clone(),
+            to_zone: at.to_zone.clone(),
+            mode: match opts.mode {
+                Mode::Batch => "batch".into(),
+                Mode::Split => "split".into(),
+            },
+            promoted_at: opts.clock.wall(),
+            files: Vec::new(),
+            batch: report.batch.clone(),
+            moved: opts.move_sources,
+            sources: batch.iter().map(|f| f.source.clone()).collect(),
+            rows: None,
+            quarantine: None,
+            quarantine_move: None,
+            schema_version: opts
+                .history
+                .as_ref()
+                .and_then(|s| s.catalog().latest(&opts.dataset))
+                .map(|v| v.version),
+            results: serde_json::to_value(result).unwrap_or_default(),
+        };
+        let staged = match opts.mode {
+            Mode::Batch => stage_copies(&at.target, &staging, batch),
+            Mode::Split => split::stage(project, prepared, suite, &staging, &at.rel_base, run_id)
+                .await
+                .and_then(|s| unchanged_since_snapshot(batch).map(|()| s))
+                .map(|(rows, files, q)| {
+                    manifest.rows = Some(rows);
+                    manifest.quarantine = q.as_ref().map(|q| display_path(&q.to));
+                    manifest.quarantine_move = q;
+                    report.rows = Some(rows);
+                    report.quarantine = manifest.quarantine.clone();
+                    files
+                }),
+        };
+        manifest.files = match staged {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = fs_atomic::remove_dir_all(&staging);
+                if let Some(q) = &at.quarantine_dir {
+                    let _ = fs_atomic::remove_dir_all(&q.join(publish::META_DIR).join("staging").join(run_id));
+                }
+                return Err(e);
+            }
+        };
+        fault_point("after-staging");
+        let published =
+            publish::commit(&at.target, &staging, &manifest).map_err(|e| PromoteError::io(&at.target.dir, &e))?;
+        report.published = manifest.files.iter().map(|f| f.path.clone()).collect();
+        report.status = "promoted";
+        report.message = match manifest.rows {
+            Some(r) => format!(
+                "{} of {} passed and were published to {}; {} went to quarantine.",
+                r.passed,
+                crate::results::numbers::count_of(r.total, "row", "rows"),
+                report.target,
+                crate::results::numbers::count_of(r.quarantined, "row", "rows")
+            ),
+            None => format!(
+                "Published {} to {}.",
+                crate::results::numbers::count_of(manifest.files.len() as u64, "file", "files"),
+                report.target
+            ),
+        };
+        if opts.move_sources {
+            report
+                .message
+                .push_str(&sources_sentence(batch.len(), &published.kept_sources));
+        }
+        report.kept_sources = published.kept_sources;
+        Ok(())
+    }
 }
 
 /// Links resolved, every directory a promotion touches stays inside its zone, and the zones involved
