@@ -1,5 +1,5 @@
-//! The outbox: every alert is written here before it is sent and removed once the relay accepted
-//! it, so nothing is lost when a relay is down or the process dies.
+//! The outbox: every alert (email or webhook) is written here before it is sent and removed once
+//! the relay or endpoint accepted it (a 250, a 2xx), so nothing is lost when a relay is down or the process dies.
 //!
 //! One JSON file per message (`RUNID-HASH.json`, written with `fs_atomic`: temp, fsync, rename),
 //! holding the exact bytes to send, the envelope and the Message-ID. Each run that sends alerts

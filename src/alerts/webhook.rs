@@ -4,13 +4,12 @@
 //!
 //! The body is composed once and queued in the outbox like an email; the signature is computed when
 //! it is sent, from the environment variable `secret_env` names, so the secret is never in the
-//! outbox, a log line, an error or the run's result. HTTP/1.1 over a plain TCP connection
-//! (`http://` only): a 2xx answer is delivery, a 4xx other than 408 and 429 a refusal for good,
+//! outbox, a log line, an error or the run's result. HTTP/1.1 over TCP, with TLS (rustls, the
+//! public roots plus `tls_ca_file`) for `https://`: a 2xx answer is delivery, a 4xx other than 408 and 429 a refusal for good,
 //! anything else (no connection, timeout, 5xx) a transient failure retried with bounded backoff
 //! within the run and by later runs.
 
 use std::fmt::Write as _;
-use std::io::{Read as _, Write as _};
 use std::net::{TcpStream, ToSocketAddrs as _};
 use std::time::Duration;
 
@@ -225,10 +224,53 @@ fn post(channel: &WebhookChannel, q: &Queued, sig: Option<&str>) -> Result<u16, 
             Err(e) => last = format!("cannot connect to {a}: {e}"),
         }
     }
-    let mut s = stream.ok_or(last)?;
+    let s = stream.ok_or(last)?;
     let io = |e: std::io::Error| e.to_string();
     s.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
     s.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
+    if channel.tls {
+        let name = rustls::pki_types::ServerName::try_from(channel.host.clone())
+            .map_err(|e| format!("`{}` is not a TLS server name: {e}", channel.host))?;
+        let conn =
+            rustls::ClientConnection::new(tls_config(channel)?, name).map_err(|e| format!("cannot set up TLS: {e}"))?;
+        exchange(channel, q, sig, rustls::StreamOwned::new(conn, s))
+    } else {
+        exchange(channel, q, sig, s)
+    }
+}
+
+/// The TLS client configuration: the public roots (webpki-roots) and the `tls_ca_file` certificates.
+fn tls_config(channel: &WebhookChannel) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(file) = &channel.tls_ca_file {
+        let pem = std::fs::read(file).map_err(|e| format!("cannot read `tls_ca_file` {}: {e}", file.display()))?;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| format!("`tls_ca_file` {}: {e}", file.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("`tls_ca_file` {}: {e}", file.display()))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
+/// Writes the request and reads the status line of the answer.
+fn exchange(
+    channel: &WebhookChannel,
+    q: &Queued,
+    sig: Option<&str>,
+    mut s: impl std::io::Read + std::io::Write,
+) -> Result<u16, String> {
+    let io = |e: std::io::Error| e.to_string();
     let host = if channel.host.contains(':') {
         format!("[{}]:{}", channel.host, channel.port)
     } else {

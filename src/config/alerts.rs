@@ -67,6 +67,10 @@ pub(crate) struct WebhookChannel {
     pub port: u16,
     /// The path and query to POST to (`/` when the URL has none).
     pub target: String,
+    /// `https://`: TLS (rustls) with the public roots plus `tls_ca_file`.
+    pub tls: bool,
+    /// A PEM file of certificates to trust besides the public roots (an endpoint with a private CA).
+    pub tls_ca_file: Option<PathBuf>,
     /// The environment variable holding the HMAC-SHA256 secret that signs each body.
     pub secret_env: Option<String>,
 }
@@ -157,7 +161,7 @@ pub(super) fn read(top: &mut TableReader<'_, '_>, dir: &Path) -> AlertsConfig {
     }
     for mut w in a.table_array("webhook") {
         w.rename(format!("`[[alerts.webhook]]` #{}", cfg.webhook.len() + 1));
-        if let Some(c) = read_webhook(&mut w) {
+        if let Some(c) = read_webhook(&mut w, dir) {
             cfg.webhook.push(c);
         }
         w.finish();
@@ -167,12 +171,13 @@ pub(super) fn read(top: &mut TableReader<'_, '_>, dir: &Path) -> AlertsConfig {
 }
 
 /// One `[[alerts.webhook]]`; `None` (with diagnostics) when it cannot be used.
-fn read_webhook(w: &mut TableReader<'_, '_>) -> Option<WebhookChannel> {
+fn read_webhook(w: &mut TableReader<'_, '_>, dir: &Path) -> Option<WebhookChannel> {
     let Some(u) = w.str("url") else {
         w.missing("url", Some("add `url = \"http://host:port/path\"`".into()));
         return None;
     };
     let secret_env = w.str("secret_env").map(Spanned::into_inner);
+    let tls_ca_file = w.str("tls_ca_file").map(|f| dir.join(f.get_ref()));
     let bad = |msg: String, help: &str| {
         w.push(
             w.error(Code::InvalidValue, u.span(), msg)
@@ -190,23 +195,17 @@ fn read_webhook(w: &mut TableReader<'_, '_>) -> Option<WebhookChannel> {
             return None;
         }
     };
-    match parsed.scheme() {
-        "http" => {}
-        "https" => {
-            bad(
-                "`https://` webhooks are not supported yet".into(),
-                "use an http:// endpoint (a local relay or proxy that forwards over TLS)",
-            );
-            return None;
-        }
+    let tls = match parsed.scheme() {
+        "http" => false,
+        "https" => true,
         other => {
             bad(
                 format!("`{other}://` is not a webhook URL"),
-                "use http://host:port/path",
+                "use https://host/path or http://host:port/path",
             );
             return None;
         }
-    }
+    };
     if !parsed.username().is_empty() || parsed.password().is_some() {
         bad(
             "the webhook URL holds credentials; secrets never belong in lakegate.toml".into(),
@@ -230,8 +229,10 @@ fn read_webhook(w: &mut TableReader<'_, '_>) -> Option<WebhookChannel> {
     Some(WebhookChannel {
         url: u.into_inner(),
         host,
-        port: parsed.port().unwrap_or(80),
+        port: parsed.port().unwrap_or(if tls { 443 } else { 80 }),
         target,
+        tls,
+        tls_ca_file,
         secret_env,
     })
 }

@@ -271,3 +271,149 @@ fn with_the_listener_down_the_post_waits_in_the_outbox_and_the_next_run_delivers
     assert!(result.get("alerts").is_none(), "{result}");
     assert_eq!(l.requests().len(), 1, "delivered once");
 }
+
+/// Runs `openssl` in `dir` (the test's own certificates: a CA and a leaf for 127.0.0.1).
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the https test needs the openssl command");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn https_with_a_private_ca_delivers_a_signed_body() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=lakegate test CA",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        d.join("ext.cnf"),
+        "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/https_sink.py");
+    let python = std::env::var("LAKEGATE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let _child = Kill(
+        std::process::Command::new(python)
+            .arg(script)
+            .arg(d.join("leaf.pem"))
+            .arg(d.join("leaf.key"))
+            .arg(d.join("got"))
+            .arg(d.join("port"))
+            .spawn()
+            .unwrap(),
+    );
+    let start = std::time::Instant::now();
+    let port: u16 = loop {
+        if let Ok(s) = std::fs::read_to_string(d.join("port"))
+            && let Ok(p) = s.trim().parse()
+        {
+            break p;
+        }
+        assert!(start.elapsed().as_secs() < 20, "the HTTPS listener did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let p = project(
+        &format!(
+            "[alerts]\non = \"failure\"\n\n[[alerts.webhook]]\nurl = \"https://127.0.0.1:{port}/hook\"\n\
+             tls_ca_file = \"{}\"\nsecret_env = \"LAKEGATE_HOOK_SECRET\"\n",
+            d.join("ca.pem").display()
+        ),
+        2,
+    );
+    let r = p.run_env(&["check", "--format", "json"], &[("LAKEGATE_HOOK_SECRET", SECRET)]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.json()["alerts"][0]["status"], "sent", "{}", r.stdout);
+    let got: Value = serde_json::from_str(&std::fs::read_to_string(d.join("got/0000.json")).unwrap()).unwrap();
+    assert_eq!(got["line"], "POST /hook HTTP/1.1");
+    let body = got["body"].as_str().unwrap();
+    assert_eq!(
+        got["headers"]["X-Lakegate-Signature"].as_str(),
+        Some(format!("sha256={}", hmac(SECRET.as_bytes(), body.as_bytes())).as_str())
+    );
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[lakegate] FAIL orders (raw)")
+    );
+
+    // Without the private CA the endpoint is not trusted: the message waits in the outbox.
+    let p = project(&config_https(port), 2);
+    let (_, result) = p.check_json(&[]);
+    let a = &result["alerts"][0];
+    assert_eq!(a["status"], "queued", "{result}");
+    assert!(a["error"].as_str().unwrap().contains("certificate"), "{a}");
+}
+
+/// Stops the listener however the test ends.
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+fn config_https(port: u16) -> String {
+    format!("[alerts]\non = \"failure\"\n\n[[alerts.webhook]]\nurl = \"https://127.0.0.1:{port}/hook\"\n")
+}
