@@ -1,5 +1,5 @@
 //! Alerts: after a run, one digest per channel and recipient set, sent through the `[[alerts.email]]`
-//! relays, with nothing lost when a relay is down.
+//! relays and posted to the `[[alerts.webhook]]` endpoints, with nothing lost when one is down.
 //!
 //! The run has judged and recorded itself before this module is called (from the CLI edge, after
 //! `check` or `promote`), so an alert can never change a verdict or the exit code; what became of
@@ -12,6 +12,7 @@ pub(crate) mod email;
 pub(crate) mod outbox;
 pub(crate) mod policy;
 pub(crate) mod render;
+pub(crate) mod webhook;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -51,7 +52,7 @@ pub(crate) async fn deliver_and_record(
 /// each message. Sending blocks on the network, so it runs on a blocking thread.
 pub(crate) async fn deliver(project: &Project, suites: &[Suite], run: &RunResult) -> Vec<AlertOutcome> {
     let cfg = &project.alerts;
-    if cfg.on == AlertOn::Never || cfg.email.is_empty() {
+    if cfg.on == AlertOn::Never || (cfg.email.is_empty() && cfg.webhook.is_empty()) {
         return Vec::new();
     }
     let owners: BTreeMap<String, Vec<String>> = suites
@@ -70,13 +71,17 @@ pub(crate) async fn deliver(project: &Project, suites: &[Suite], run: &RunResult
             Err(e) => tracing::error!(error = %e, "Could not compose an alert message."),
         }
     }
+    for d in &policy::webhook_digests(cfg, run, &history) {
+        fresh.push(webhook::compose(&cfg.webhook[d.channel], d, run));
+    }
     let dir = outbox_dir(project);
     if fresh.is_empty() && !dir.exists() {
         return Vec::new();
     }
     let channels = cfg.email.clone();
+    let hooks = cfg.webhook.clone();
     let run_id = run.run_id.clone();
-    tokio::task::spawn_blocking(move || outbox::send_all(&dir, &channels, fresh, &run_id))
+    tokio::task::spawn_blocking(move || outbox::send_all(&dir, &channels, &hooks, fresh, &run_id))
         .await
         .unwrap_or_else(|e| {
             tracing::error!(error = %e, "The alert sender stopped.");

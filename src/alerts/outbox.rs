@@ -1,5 +1,5 @@
-//! The outbox: every alert is written here before it is sent and removed once the relay accepted
-//! it, so nothing is lost when a relay is down or the process dies.
+//! The outbox: every alert (email or webhook) is written here before it is sent and removed once
+//! the relay or endpoint accepted it (a 250, a 2xx), so nothing is lost when a relay is down or the process dies.
 //!
 //! One JSON file per message (`RUNID-HASH.json`, written with `fs_atomic`: temp, fsync, rename),
 //! holding the exact bytes to send, the envelope and the Message-ID. Each run that sends alerts
@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::email;
-use crate::config::alerts::EmailChannel;
+use super::{email, webhook};
+use crate::config::alerts::{EmailChannel, WebhookChannel};
 use crate::fs_atomic;
 use crate::results::AlertOutcome;
 
@@ -102,7 +102,13 @@ fn lock(dir: &Path) -> Option<std::fs::File> {
 }
 
 /// Queues `fresh`, then sends everything in the outbox; returns what became of each message.
-pub(crate) fn send_all(dir: &Path, channels: &[EmailChannel], fresh: Vec<Queued>, run_id: &str) -> Vec<AlertOutcome> {
+pub(crate) fn send_all(
+    dir: &Path,
+    channels: &[EmailChannel],
+    hooks: &[WebhookChannel],
+    fresh: Vec<Queued>,
+    run_id: &str,
+) -> Vec<AlertOutcome> {
     if let Err(e) = fs_atomic::create_dir_all(dir) {
         tracing::error!(dir = %dir.display(), error = %e, "Cannot create the alert outbox; alerts that fail now are lost.");
     }
@@ -126,7 +132,7 @@ pub(crate) fn send_all(dir: &Path, channels: &[EmailChannel], fresh: Vec<Queued>
     todo.extend(unqueued.into_iter().map(|q| (None, q)));
     let mut down: Vec<(String, String)> = Vec::new();
     todo.into_iter()
-        .map(|(path, q)| send_one(dir, channels, path.as_deref(), q, run_id, &mut down))
+        .map(|(path, q)| send_one(dir, channels, hooks, path.as_deref(), q, run_id, &mut down))
         .collect()
 }
 
@@ -136,12 +142,13 @@ pub(crate) fn send_all(dir: &Path, channels: &[EmailChannel], fresh: Vec<Queued>
 fn send_one(
     dir: &Path,
     channels: &[EmailChannel],
+    hooks: &[WebhookChannel],
     path: Option<&Path>,
-    mut q: Queued,
+    q: Queued,
     run_id: &str,
     down: &mut Vec<(String, String)>,
 ) -> AlertOutcome {
-    let mut outcome = AlertOutcome {
+    let outcome = AlertOutcome {
         channel: q.channel.clone(),
         via: q.via.clone(),
         to: q.rcpt.clone(),
@@ -151,13 +158,39 @@ fn send_one(
         retry_of: (q.run_id != run_id).then(|| q.run_id.clone()),
         error: None,
     };
+    let result = if q.channel == "webhook" {
+        match (
+            hooks.iter().find(|h| h.url == q.via),
+            down.iter().find(|(via, _)| *via == q.via),
+        ) {
+            (None, _) => Err(email::SendError {
+                message: format!(
+                    "no `[[alerts.webhook]]` with url {} is configured now; the message waits",
+                    q.via
+                ),
+                permanent: false,
+            }),
+            (Some(_), Some((_, why))) => Err(email::SendError {
+                message: why.clone(),
+                permanent: false,
+            }),
+            (Some(h), None) => webhook::send(h, &q),
+        }
+    } else {
+        send_email(channels, &q, down)
+    };
+    finish(dir, path, q, result, outcome, down)
+}
+
+/// Sends an email message through the configured relay it was queued for.
+fn send_email(channels: &[EmailChannel], q: &Queued, down: &[(String, String)]) -> Result<(), email::SendError> {
     let channel = channels.iter().find(|c| {
         c.url == q.via
             && c.from
                 .parse::<lettre::message::Mailbox>()
                 .is_ok_and(|m| m.email.to_string() == q.from)
     });
-    let result = match (channel, down.iter().find(|(via, _)| *via == q.via)) {
+    match (channel, down.iter().find(|(via, _)| *via == q.via)) {
         (None, _) => Err(email::SendError {
             message: format!(
                 "no `[[alerts.email]]` with url {} and this `from` is configured now; the message waits",
@@ -169,8 +202,19 @@ fn send_one(
             message: why.clone(),
             permanent: false,
         }),
-        (Some(c), None) => email::send(c, &q),
-    };
+        (Some(c), None) => email::send(c, q),
+    }
+}
+
+/// Updates the outbox after an attempt and completes the outcome.
+fn finish(
+    dir: &Path,
+    path: Option<&Path>,
+    mut q: Queued,
+    result: Result<(), email::SendError>,
+    mut outcome: AlertOutcome,
+    down: &mut Vec<(String, String)>,
+) -> AlertOutcome {
     q.attempts += 1;
     match result {
         Ok(()) => {

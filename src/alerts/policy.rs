@@ -40,7 +40,7 @@ pub(crate) struct DatasetAlert<'r> {
 /// One message: a channel, its recipients and the datasets it is about.
 #[derive(Debug)]
 pub(crate) struct Digest<'r> {
-    /// Index into `[[alerts.email]]`.
+    /// Index into `[[alerts.email]]` (or into `[[alerts.webhook]]` for [`webhook_digests`]).
     pub channel: usize,
     pub to: Vec<String>,
     pub kind: DigestKind,
@@ -72,10 +72,7 @@ pub(crate) fn digests<'r>(
     owners: &BTreeMap<String, Vec<String>>,
     history: &Store,
 ) -> Vec<Digest<'r>> {
-    let mut parts: Vec<(DigestKind, DatasetAlert<'r>)> = Vec::new();
-    for d in &run.datasets {
-        parts.extend(dataset_parts(cfg, run, d, history));
-    }
+    let parts = all_parts(cfg, run, history);
     let mut out = Vec::new();
     for (ci, channel) in cfg.email.iter().enumerate() {
         let mut groups: BTreeMap<(Vec<String>, DigestKind), Vec<usize>> = BTreeMap::new();
@@ -107,6 +104,38 @@ pub(crate) fn digests<'r>(
                 datasets,
             });
         }
+    }
+    out
+}
+
+/// What every dataset of the run contributes under the policy.
+fn all_parts<'r>(cfg: &AlertsConfig, run: &'r RunResult, history: &Store) -> Vec<(DigestKind, DatasetAlert<'r>)> {
+    run.datasets
+        .iter()
+        .flat_map(|d| dataset_parts(cfg, run, d, history))
+        .collect()
+}
+
+/// The digests a run posts to the webhooks: per webhook, one per kind, covering every dataset
+/// (a webhook has no recipients, so owners do not split it).
+pub(crate) fn webhook_digests<'r>(cfg: &AlertsConfig, run: &'r RunResult, history: &Store) -> Vec<Digest<'r>> {
+    let parts = all_parts(cfg, run, history);
+    let mut out = Vec::new();
+    for wi in 0..cfg.webhook.len() {
+        let mut groups: BTreeMap<DigestKind, Vec<DatasetAlert<'r>>> = BTreeMap::new();
+        for (kind, p) in &parts {
+            groups.entry(*kind).or_default().push(DatasetAlert {
+                dataset: p.dataset,
+                checks: p.checks.clone(),
+                since: p.since.clone(),
+            });
+        }
+        out.extend(groups.into_iter().map(|(kind, datasets)| Digest {
+            channel: wi,
+            to: Vec::new(),
+            kind,
+            datasets,
+        }));
     }
     out
 }

@@ -58,6 +58,23 @@ pub(crate) struct EmailChannel {
     pub tls_ca_file: Option<PathBuf>,
 }
 
+/// One `[[alerts.webhook]]`: a JSON POST endpoint (Slack-compatible `text` plus the structured result).
+#[derive(Debug, Clone)]
+pub(crate) struct WebhookChannel {
+    /// The URL as written (credentials in it are refused).
+    pub url: String,
+    pub host: String,
+    pub port: u16,
+    /// The path and query to POST to (`/` when the URL has none).
+    pub target: String,
+    /// `https://`: TLS (rustls) with the public roots plus `tls_ca_file`.
+    pub tls: bool,
+    /// A PEM file of certificates to trust besides the public roots (an endpoint with a private CA).
+    pub tls_ca_file: Option<PathBuf>,
+    /// The environment variable holding the HMAC-SHA256 secret that signs each body.
+    pub secret_env: Option<String>,
+}
+
 /// `[alerts]`: the policy and the channels.
 #[derive(Debug, Clone)]
 pub(crate) struct AlertsConfig {
@@ -67,6 +84,7 @@ pub(crate) struct AlertsConfig {
     /// Where undelivered messages wait (default: `outbox` beside the history store).
     pub outbox: Option<PathBuf>,
     pub email: Vec<EmailChannel>,
+    pub webhook: Vec<WebhookChannel>,
 }
 
 impl Default for AlertsConfig {
@@ -76,6 +94,7 @@ impl Default for AlertsConfig {
             repeat: None,
             outbox: None,
             email: Vec::new(),
+            webhook: Vec::new(),
         }
     }
 }
@@ -140,8 +159,82 @@ pub(super) fn read(top: &mut TableReader<'_, '_>, dir: &Path) -> AlertsConfig {
         }
         e.finish();
     }
+    for mut w in a.table_array("webhook") {
+        w.rename(format!("`[[alerts.webhook]]` #{}", cfg.webhook.len() + 1));
+        if let Some(c) = read_webhook(&mut w, dir) {
+            cfg.webhook.push(c);
+        }
+        w.finish();
+    }
     a.finish();
     cfg
+}
+
+/// One `[[alerts.webhook]]`; `None` (with diagnostics) when it cannot be used.
+fn read_webhook(w: &mut TableReader<'_, '_>, dir: &Path) -> Option<WebhookChannel> {
+    let Some(u) = w.str("url") else {
+        w.missing("url", Some("add `url = \"http://host:port/path\"`".into()));
+        return None;
+    };
+    let secret_env = w.str("secret_env").map(Spanned::into_inner);
+    let tls_ca_file = w.str("tls_ca_file").map(|f| dir.join(f.get_ref()));
+    let bad = |msg: String, help: &str| {
+        w.push(
+            w.error(Code::InvalidValue, u.span(), msg)
+                .label("not a webhook URL")
+                .help(help.to_string()),
+        );
+    };
+    let parsed = match url::Url::parse(u.get_ref()) {
+        Ok(p) => p,
+        Err(err) => {
+            bad(
+                format!("the webhook URL does not parse: {err}"),
+                "write it like \"http://127.0.0.1:8080/hooks/lakegate\"",
+            );
+            return None;
+        }
+    };
+    let tls = match parsed.scheme() {
+        "http" => false,
+        "https" => true,
+        other => {
+            bad(
+                format!("`{other}://` is not a webhook URL"),
+                "use https://host/path or http://host:port/path",
+            );
+            return None;
+        }
+    };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        bad(
+            "the webhook URL holds credentials; secrets never belong in lakegate.toml".into(),
+            "remove them from the URL; `secret_env` names the variable holding the signing secret",
+        );
+        return None;
+    }
+    let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
+        bad(
+            "the webhook URL names no host".into(),
+            "write it like \"http://host:8080/path\"",
+        );
+        return None;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let mut target = parsed.path().to_string();
+    if let Some(q) = parsed.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    Some(WebhookChannel {
+        url: u.into_inner(),
+        host,
+        port: parsed.port().unwrap_or(if tls { 443 } else { 80 }),
+        target,
+        tls,
+        tls_ca_file,
+        secret_env,
+    })
 }
 
 /// One `[[alerts.email]]`; `None` (with diagnostics) when it cannot be used.
@@ -335,6 +428,17 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_webhook() {
+        let (p, d) = parse("[[alerts.webhook]]\nurl = \"http://127.0.0.1:9/hooks/x?a=1\"\nsecret_env = \"S\"\n");
+        assert!(d.is_empty(), "{d:?}");
+        let w = &p.unwrap().alerts.webhook[0];
+        assert_eq!(
+            (w.host.as_str(), w.port, w.target.as_str(), w.secret_env.as_deref()),
+            ("127.0.0.1", 9, "/hooks/x?a=1", Some("S"))
+        );
+    }
+
+    #[test]
     fn every_mistake_is_a_diagnostic_with_a_code() {
         for (text, code, want) in [
             (
@@ -378,6 +482,17 @@ mod tests {
                 Code::MissingKey,
                 "without `password_env`",
             ),
+            (
+                "[[alerts.webhook]]\nurl = \"ftp://h/x\"\n",
+                Code::InvalidValue,
+                "not a webhook URL",
+            ),
+            (
+                "[[alerts.webhook]]\nurl = \"http://u:p@h/x\"\n",
+                Code::InvalidValue,
+                "holds credentials",
+            ),
+            ("[[alerts.webhook]]\nsecret = \"x\"\n", Code::MissingKey, "`url`"),
         ] {
             let (p, d) = parse(text);
             assert!(p.is_none(), "{text}");

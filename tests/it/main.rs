@@ -26,3 +26,4 @@ mod report;
 mod stats;
 mod support;
 mod tidy;
+mod webhook;

@@ -1,0 +1,338 @@
+//! Webhooks: a digest becomes one JSON POST — a Slack-compatible `text` (at most [`TEXT_CAP`]
+//! characters) and the structured alert under `lakegate` — signed with HMAC-SHA256 when the
+//! channel names a secret.
+//!
+//! The body is composed once and queued in the outbox like an email; the signature is computed when
+//! it is sent, from the environment variable `secret_env` names, so the secret is never in the
+//! outbox, a log line, an error or the run's result. HTTP/1.1 over TCP, with TLS (rustls, the
+//! public roots plus `tls_ca_file`) for `https://`: a 2xx answer is delivery, a 4xx other than 408 and 429 a refusal for good,
+//! anything else (no connection, timeout, 5xx) a transient failure retried with bounded backoff
+//! within the run and by later runs.
+
+use std::fmt::Write as _;
+use std::net::{TcpStream, ToSocketAddrs as _};
+use std::time::Duration;
+
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+use super::email::SendError;
+use super::outbox::Queued;
+use super::policy::{Digest, DigestKind};
+use super::render;
+use crate::config::alerts::{WebhookChannel, secret};
+use crate::results::RunResult;
+
+/// Slack's limit on a message's `text`.
+pub(crate) const TEXT_CAP: usize = 3000;
+/// Pauses between attempts within one run.
+const BACKOFF: &[Duration] = &[Duration::from_millis(200), Duration::from_millis(800)];
+/// How long connecting, writing or waiting for the answer may take.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// HMAC-SHA256 (RFC 2104) of `msg` under `key`.
+pub(crate) fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |b: u8| k.map(|x| x ^ b);
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(msg).finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The `X-Lakegate-Signature` value of a body: `sha256=<hex>`.
+pub(crate) fn signature(secret: &str, body: &[u8]) -> String {
+    format!("sha256={}", hex(&hmac_sha256(secret.as_bytes(), body)))
+}
+
+/// The Slack-compatible summary: the subject, then one line per listed check, cut to
+/// [`TEXT_CAP`] characters with "… and K more".
+pub(crate) fn summary(d: &Digest<'_>) -> String {
+    let mut out = render::subject(d);
+    let lines: Vec<String> = d
+        .datasets
+        .iter()
+        .flat_map(|a| {
+            let err = a
+                .dataset
+                .error
+                .as_ref()
+                .map(|e| format!("• {} could not be checked: {e}", a.dataset.name));
+            err.into_iter().chain(a.checks.iter().map(|c| {
+                let rows = c
+                    .failing_rows
+                    .map(|n| format!(" ({n} failing rows)"))
+                    .unwrap_or_default();
+                format!("• {} `{}`: {}{rows}", c.status.as_str().to_uppercase(), c.id, c.message)
+            }))
+        })
+        .collect();
+    let mut used = out.chars().count();
+    for (i, line) in lines.iter().enumerate() {
+        let left = lines.len() - i;
+        let tail = if left > 1 {
+            format!("\n… and {} more", left - 1).chars().count()
+        } else {
+            0
+        };
+        let n = line.chars().count() + 1;
+        if used + n + tail > TEXT_CAP {
+            let more = format!("\n… and {left} more");
+            if used + more.chars().count() > TEXT_CAP {
+                // Even the subject is too long: cut it.
+                let keep = TEXT_CAP.saturating_sub(more.chars().count());
+                out = out.chars().take(keep).collect();
+            }
+            out.push_str(&more);
+            return out;
+        }
+        out.push('\n');
+        out.push_str(line);
+        used += n;
+    }
+    if used > TEXT_CAP {
+        out = out.chars().take(TEXT_CAP).collect();
+    }
+    out
+}
+
+/// Builds the POST body of a digest, ready to queue.
+pub(crate) fn compose(channel: &WebhookChannel, d: &Digest<'_>, run: &RunResult) -> Queued {
+    let kind = match d.kind {
+        DigestKind::Firing => "firing",
+        DigestKind::Resolved => "resolved",
+        DigestKind::Passing => "passing",
+    };
+    let url_hash: String = hex(&Sha256::digest(channel.url.as_bytes())[..6]);
+    let message_id = format!("lakegate.{}.webhook.{kind}.{url_hash}", run.run_id);
+    let datasets: Vec<_> = d
+        .datasets
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.dataset.name,
+                "zone": a.dataset.zone,
+                "status": a.dataset.status,
+                "error": a.dataset.error,
+                "checks": a.checks.iter().map(|c| json!({
+                    "id": c.id,
+                    "status": c.status,
+                    "message": c.message,
+                    "failing_rows": c.failing_rows,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let body = json!({
+        "text": summary(d),
+        "lakegate": {
+            "run_id": run.run_id,
+            "message_id": message_id,
+            "kind": kind,
+            "status": run.status,
+            "command": run.command,
+            "finished_at": run.finished_at,
+            "datasets": datasets,
+        },
+    });
+    Queued {
+        message_id,
+        run_id: run.run_id.clone(),
+        channel: "webhook".into(),
+        via: channel.url.clone(),
+        from: String::new(),
+        rcpt: Vec::new(),
+        to: Vec::new(),
+        subject: render::subject(d),
+        raw: body.to_string(),
+        attempts: 0,
+        last_error: None,
+    }
+}
+
+/// Posts a queued body to its webhook, retrying transient failures with backoff.
+pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError> {
+    let sig = match &channel.secret_env {
+        Some(var) => Some(signature(
+            &secret(var).filter(|s| !s.is_empty()).ok_or_else(|| SendError {
+                message: format!("the environment variable `{var}` (named by `secret_env`) is not set"),
+                permanent: false,
+            })?,
+            q.raw.as_bytes(),
+        )),
+        None => None,
+    };
+    let mut attempt = 0;
+    loop {
+        match post(channel, q, sig.as_deref()) {
+            Ok(code) if (200..300).contains(&code) => return Ok(()),
+            Ok(code) if (400..500).contains(&code) && code != 408 && code != 429 => {
+                return Err(SendError {
+                    message: format!("the webhook {} refused the message: HTTP {code}", channel.url),
+                    permanent: true,
+                });
+            }
+            other => {
+                let why = match other {
+                    Ok(code) => format!("HTTP {code}"),
+                    Err(e) => e,
+                };
+                if let Some(pause) = BACKOFF.get(attempt) {
+                    tracing::debug!(attempt, error = %why, "Posting an alert failed; trying again.");
+                    std::thread::sleep(*pause);
+                    attempt += 1;
+                } else {
+                    return Err(SendError {
+                        message: format!("cannot deliver to {}: {why}", channel.url),
+                        permanent: false,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// One POST; the answer's status code.
+fn post(channel: &WebhookChannel, q: &Queued, sig: Option<&str>) -> Result<u16, String> {
+    let addrs: Vec<_> = (channel.host.as_str(), channel.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {}: {e}", channel.host))?
+        .collect();
+    let mut last = format!("{} resolves to no address", channel.host);
+    let mut stream = None;
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, TIMEOUT) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = format!("cannot connect to {a}: {e}"),
+        }
+    }
+    let s = stream.ok_or(last)?;
+    let io = |e: std::io::Error| e.to_string();
+    s.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
+    s.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
+    if channel.tls {
+        let name = rustls::pki_types::ServerName::try_from(channel.host.clone())
+            .map_err(|e| format!("`{}` is not a TLS server name: {e}", channel.host))?;
+        let conn =
+            rustls::ClientConnection::new(tls_config(channel)?, name).map_err(|e| format!("cannot set up TLS: {e}"))?;
+        exchange(channel, q, sig, rustls::StreamOwned::new(conn, s))
+    } else {
+        exchange(channel, q, sig, s)
+    }
+}
+
+/// The TLS client configuration: the public roots (webpki-roots) and the `tls_ca_file` certificates.
+fn tls_config(channel: &WebhookChannel) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(file) = &channel.tls_ca_file {
+        let pem = std::fs::read(file).map_err(|e| format!("cannot read `tls_ca_file` {}: {e}", file.display()))?;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| format!("`tls_ca_file` {}: {e}", file.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("`tls_ca_file` {}: {e}", file.display()))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
+/// Writes the request and reads the status line of the answer.
+fn exchange(
+    channel: &WebhookChannel,
+    q: &Queued,
+    sig: Option<&str>,
+    mut s: impl std::io::Read + std::io::Write,
+) -> Result<u16, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let host = if channel.host.contains(':') {
+        format!("[{}]:{}", channel.host, channel.port)
+    } else {
+        format!("{}:{}", channel.host, channel.port)
+    };
+    let mut head = format!(
+        "POST {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: lakegate/{}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nX-Lakegate-Message-Id: {}\r\nConnection: close\r\n",
+        channel.target,
+        env!("CARGO_PKG_VERSION"),
+        q.raw.len(),
+        q.message_id
+    );
+    if let Some(sig) = sig {
+        let _ = write!(head, "X-Lakegate-Signature: {sig}\r\n");
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).map_err(io)?;
+    s.write_all(q.raw.as_bytes()).map_err(io)?;
+    s.flush().map_err(io)?;
+    // The status line is all that is needed: read until its end (or the connection closes).
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    while !answer.contains(&b'\n') {
+        let n = s.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&answer);
+    let line = line.lines().next().unwrap_or("");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .filter(|_| line.starts_with("HTTP/"))
+        .ok_or_else(|| format!("not an HTTP answer: {:?}", line.chars().take(80).collect::<String>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test case 1.
+        assert_eq!(
+            hex(&hmac_sha256(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        // Test case 2.
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Test case 6: a key longer than the block is hashed first.
+        assert_eq!(
+            hex(&hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+}
