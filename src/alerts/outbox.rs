@@ -150,7 +150,11 @@ fn send_one(
 ) -> AlertOutcome {
     let outcome = AlertOutcome {
         channel: q.channel.clone(),
-        via: q.via.clone(),
+        via: if q.channel == "webhook" {
+            super::webhook::shown_url(&q.via)
+        } else {
+            q.via.clone()
+        },
         to: q.rcpt.clone(),
         subject: q.subject.clone(),
         message_id: q.message_id.clone(),

@@ -183,7 +183,10 @@ pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError
             Ok(code) if (200..300).contains(&code) => return Ok(()),
             Ok(code) if (400..500).contains(&code) && code != 408 && code != 429 => {
                 return Err(SendError {
-                    message: format!("the webhook {} refused the message: HTTP {code}", channel.url),
+                    message: format!(
+                        "the webhook {} refused the message: HTTP {code}",
+                        shown_url(&channel.url)
+                    ),
                     permanent: true,
                 });
             }
@@ -198,7 +201,7 @@ pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError
                     attempt += 1;
                 } else {
                     return Err(SendError {
-                        message: format!("cannot deliver to {}: {why}", channel.url),
+                        message: format!("cannot deliver to {}: {why}", shown_url(&channel.url)),
                         permanent: false,
                     });
                 }
@@ -310,8 +313,34 @@ fn exchange(
         .ok_or_else(|| format!("not an HTTP answer: {:?}", line.chars().take(80).collect::<String>()))
 }
 
+/// A webhook URL as results, history and messages show it: scheme and host only. The path and
+/// query of a webhook URL often are its credential (a Slack incoming webhook's token), so they are
+/// never written out; the outbox keeps the whole URL, since it must send there.
+pub(crate) fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "…".to_string();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.len() == rest.len() || rest[authority.len()..] == *"/" {
+        format!("{scheme}://{authority}")
+    } else {
+        format!("{scheme}://{authority}/…")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_webhook_url_is_shown_without_its_path() {
+        assert_eq!(
+            super::shown_url("https://hooks.slack.com/services/T0/B0/secret-token"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(super::shown_url("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
+        assert_eq!(super::shown_url("http://h:1?token=x"), "http://h:1/…");
+        assert_eq!(super::shown_url("not a url"), "…");
+    }
     use super::*;
 
     #[test]

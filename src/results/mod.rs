@@ -77,7 +77,7 @@ pub struct RunResult {
 pub struct AlertOutcome {
     /// `email`.
     pub channel: String,
-    /// The relay (its URL, which holds no secret).
+    /// The relay's URL (it holds no secret), or a webhook's scheme and host (its path may be one).
     pub via: String,
     pub to: Vec<String>,
     pub subject: String,

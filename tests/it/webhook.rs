@@ -179,7 +179,9 @@ fn a_failing_run_posts_one_signed_json_body_and_the_secret_is_nowhere() {
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["channel"], "webhook");
     assert_eq!(alerts[0]["status"], "sent");
-    assert_eq!(alerts[0]["via"], format!("http://127.0.0.1:{}/hooks/lakegate", l.port));
+    // The path of a webhook URL is often its credential: results show scheme and host only.
+    assert_eq!(alerts[0]["via"], format!("http://127.0.0.1:{}/…", l.port));
+    assert!(!r.stdout.contains("/hooks/lakegate"), "{}", r.stdout);
 
     let mut everything = format!("{}{}", r.stdout, r.stderr);
     for e in walkdir::WalkDir::new(p.path()).into_iter().flatten() {
