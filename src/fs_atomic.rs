@@ -190,7 +190,7 @@ pub(crate) fn remove_dir_all(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Test hooks at a named step of a promotion:
+/// Test hooks at a named step (of a promotion, or `audit-run` in the audit daemon):
 /// - `LAKEGATE_FAULT=STEP` SIGKILLs this process there;
 /// - `LAKEGATE_PAUSE=STEP:FILE` creates FILE and waits (up to 60 s) until a test removes it.
 pub(crate) fn fault_point(step: &str) {

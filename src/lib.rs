@@ -6,6 +6,7 @@
 //! ARCHITECTURE.md for the code map and the invariants.
 
 pub(crate) mod alerts;
+pub(crate) mod audit;
 pub(crate) mod checks;
 pub mod cli;
 pub(crate) mod clock;
@@ -20,11 +21,13 @@ pub(crate) mod fragment;
 pub(crate) mod fs_atomic;
 pub(crate) mod history;
 pub(crate) mod layout;
+pub(crate) mod outputs;
 pub(crate) mod paths;
 pub(crate) mod promote;
 pub(crate) mod report;
 pub mod results;
 pub(crate) mod run;
+pub(crate) mod schedule;
 pub(crate) mod schemas;
 pub(crate) mod spanned;
 pub(crate) mod suite;

@@ -2,12 +2,14 @@
 //! one, exit with the code [`lakegate::exit::code`] decides.
 
 use clap::Parser;
-use lakegate::cli::{Cli, CmdResult, Command, check, history, promote, report, schema, validate};
+use lakegate::cli::{Cli, CmdResult, Command, LogFormat, audit, check, history, promote, report, schema, validate};
 use lakegate::exit::CliError;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let level = match (cli.global.quiet, cli.global.verbose) {
+    // The audit daemon says one line per run by default; other commands only warn.
+    let verbose = cli.global.verbose + u8::from(matches!(cli.command, Command::Audit(_)));
+    let level = match (cli.global.quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
         (false, 1) => "info",
@@ -16,13 +18,22 @@ fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("lakegate={level},warn")));
     let colour = lakegate::term::colour();
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(move || lakegate::term::LogWriter::new(colour))
-        .with_ansi(colour)
-        .with_target(false)
-        .without_time()
-        .init();
+    match cli.global.log_format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(move || lakegate::term::LogWriter::new(colour))
+            .with_ansi(colour)
+            .with_target(false)
+            .without_time()
+            .init(),
+        // Shippers want a timestamp per event; JSON escapes control characters itself.
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .init(),
+    }
 
     // Planning happens on this thread, execution on the runtime's workers: both get a large stack.
     let result = std::thread::scope(|scope| {
@@ -63,6 +74,7 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Promote(args) => promote::run(&cli.global, args).await,
             Command::Validate => validate::run(&cli.global).await,
             Command::Report(args) => report::run(&cli.global, args).await,
+            Command::Audit(args) => audit::run(&cli.global, args).await,
         }
     })
 }

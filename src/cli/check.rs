@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{CmdResult, Global, OutputFormat, print_stdout};
 use crate::exit::{self, CliError, FailOn};
-use crate::report;
+use crate::outputs::{self, ReportTarget};
 use crate::results::{self, junit, text};
 use crate::run::{self, Outcome, RunOptions};
 
@@ -56,9 +56,6 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
         Outcome::Config(d) => return Err(CliError::Config(d)),
         Outcome::Ran(run) => run,
     };
-    if !global.no_alerts {
-        crate::alerts::deliver_and_record(&project, &suites, &mut run, opts.history.as_ref()).await;
-    }
     if let Some(path) = &args.junit
         && let Err(e) = std::fs::write(path, junit::render(&run))
     {
@@ -67,13 +64,24 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
             path.display()
         )));
     }
-    if let Some(dir) = args.report.as_ref().or(project.report_dir.as_ref()) {
-        let templates = args.templates.as_deref().or(project.report_templates.as_deref());
-        match report::write_run(dir, templates, &run, global.history(&project).as_ref()) {
-            Ok(pages) => tracing::info!(dir = %dir.display(), pages = pages.len(), "Wrote the HTML report."),
-            Err(e) => return Err(CliError::RunFailed(e.to_string())),
-        }
-    }
+    let report = args
+        .report
+        .as_ref()
+        .or(project.report_dir.as_ref())
+        .map(|dir| ReportTarget {
+            dir,
+            templates: args.templates.as_deref().or(project.report_templates.as_deref()),
+        });
+    outputs::deliver(
+        &project,
+        &suites,
+        &mut run,
+        opts.history.as_ref(),
+        !global.no_alerts,
+        report,
+    )
+    .await
+    .map_err(CliError::RunFailed)?;
     match global.format {
         OutputFormat::Json => print_stdout(&results::to_json(&run)),
         OutputFormat::Text if global.quiet => print_stdout(&text::verdict(&run)),

@@ -1,5 +1,6 @@
 //! The command line: global flags and one module per subcommand.
 
+pub mod audit;
 pub mod check;
 pub mod history;
 pub mod promote;
@@ -63,6 +64,15 @@ pub struct Global {
     /// More detail: passing checks' messages; -vv adds debug logs.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Logs on stderr as text lines or as JSON objects (one per line, for log shippers).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -87,6 +97,8 @@ pub enum Command {
     Promote(promote::PromoteArgs),
     /// Check every suite against the datasets' schemas without scanning rows.
     Validate,
+    /// Run every suite on its schedule (a long-running process), or once with --once; `audit status`.
+    Audit(audit::AuditArgs),
     /// Rebuild the HTML report's index and trend pages from the history store (no data is read).
     Report(report::ReportArgs),
 }

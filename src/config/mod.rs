@@ -5,6 +5,7 @@
 //! that names it. Secrets never come from this file (alerts read them from the environment).
 
 pub(crate) mod alerts;
+pub(crate) mod audit;
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,7 @@ use crate::spanned::{TableReader, parse_document};
 
 /// Sections that later versions of lakegate read; this version accepts and ignores them with a
 /// warning rather than rejecting a project written for the whole design.
-const RESERVED_SECTIONS: &[&str] = &["lineage", "audit"];
+const RESERVED_SECTIONS: &[&str] = &["lineage"];
 
 /// The resolved project configuration.
 #[derive(Debug, Clone)]
@@ -35,6 +36,8 @@ pub struct Project {
     pub report_templates: Option<PathBuf>,
     /// `[alerts]`: when alerts go out, and through which channels.
     pub(crate) alerts: alerts::AlertsConfig,
+    /// `[audit]`: defaults for `lakegate audit` (schedule, time zone, overlap, jobs, grace, heartbeat).
+    pub(crate) audit: audit::AuditConfig,
     /// Sections present but not read by this version (reported once as a warning).
     pub ignored_sections: Vec<String>,
 }
@@ -153,6 +156,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let history_dir = read_history(&mut top, &dir);
     let (report_dir, report_templates) = read_report(&mut top, &dir);
     let alerts = alerts::read(&mut top, &dir);
+    let audit = audit::read(&mut top);
     let ignored_sections = reserved_sections(&mut top);
     top.finish_with_hint(Some(&format!(
         "sections read by later versions ({}) are accepted",
@@ -173,6 +177,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         report_dir,
         report_templates,
         alerts,
+        audit,
         ignored_sections,
     })
 }

@@ -80,7 +80,10 @@ pub struct DatasetSpec {
     pub types: Vec<(Spanned<String>, TypeName)>,
     /// Columns that identify a row; shown in every failing-row sample.
     pub key: Vec<String>,
+    /// When `lakegate audit` runs this suite (a cron expression), overriding `[audit] schedule`.
     pub schedule: Option<String>,
+    /// The IANA time zone `schedule` is read in, overriding `[audit] timezone`.
+    pub timezone: Option<String>,
     pub on_fail: OnFail,
     pub description: Option<String>,
     pub owner: Option<String>,
@@ -128,7 +131,10 @@ pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
         .str_list("key")
         .map(|k| k.into_inner().into_iter().map(Spanned::into_inner).collect())
         .unwrap_or_default();
-    let schedule = t.str("schedule").map(Spanned::into_inner);
+    let schedule = t.str("schedule");
+    let timezone = t.str("timezone");
+    crate::config::audit::check_schedule(t, schedule.as_ref(), timezone.as_ref());
+    let (schedule, timezone) = (schedule.map(Spanned::into_inner), timezone.map(Spanned::into_inner));
     let on_fail = t.str("on_fail").map_or(OnFail::Keep, |v| read_on_fail(t, &v));
     let description = t.str("description").map(Spanned::into_inner);
     let owner = t.str("owner").map(Spanned::into_inner);
@@ -145,6 +151,7 @@ pub(super) fn read(t: &mut TableReader<'_, '_>) -> Option<DatasetSpec> {
         types,
         key,
         schedule,
+        timezone,
         on_fail,
         description,
         owner,

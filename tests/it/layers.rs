@@ -8,7 +8,7 @@ use crate::support::repo;
 
 /// Bottom to top. A module may import modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
-    &["clock", "duration", "paths", "term", "types"],
+    &["clock", "duration", "paths", "schedule", "term", "types"],
     &["diag", "results", "schemas"],
     &["expr_depth", "fs_atomic", "spanned"],
     &["config", "fragment", "layout"],
@@ -17,7 +17,8 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["history"],
     &["alerts", "run", "report"],
-    &["promote"],
+    &["promote", "outputs"],
+    &["audit"],
     &["exit"],
     &["cli"],
 ];
