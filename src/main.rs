@@ -66,7 +66,7 @@ fn run(cli: &Cli) -> CmdResult {
         .thread_stack_size(STACK)
         .build()
         .map_err(|e| CliError::RunFailed(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         match &cli.command {
             Command::Check(args) => check::run(&cli.global, args).await,
             Command::History(args) => history::run(&cli.global, args).await,
@@ -76,5 +76,9 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Report(args) => report::run(&cli.global, args).await,
             Command::Audit(args) => audit::run(&cli.global, args).await,
         }
-    })
+    });
+    // A run the audit daemon gave up on when its grace period ran out may still hold a thread;
+    // the process ends anyway (its history was never written, and the daemon said so).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
 }

@@ -7,6 +7,7 @@
 
 mod alerts;
 mod answers;
+mod audit;
 mod cases;
 mod cli;
 mod diagnostics;
