@@ -59,13 +59,13 @@ codes! {
     Engine => "engine",
     /// A key that has no meaning for this kind of check (`max_fraction` on an aggregate check).
     InapplicableKey => "inapplicable-key",
-    /// A string that must be one of a few words is not one of them (`severity`, `mode`, `drift`, `on_fail`, `format`, `metric`, `direction`, `[alerts] on`, `starttls`).
+    /// A string that must be one of a few words is not one of them (`severity`, `mode`, `drift`, `on_fail`, `format`, `metric`, `direction`, `[alerts] on`, `starttls`, `[audit] overlap`).
     InvalidChoice => "invalid-choice",
     /// A glob pattern (`suites`, a dataset `path`) that does not parse.
     InvalidGlob => "invalid-glob",
     /// A regular expression (`pattern`, a regex literal or its flags in a fragment) that does not compile.
     InvalidRegex => "invalid-regex",
-    /// A value of the right type that does not say what it must: a duration, a size, a version, a date, a dataset name, a CSV delimiter, an email address, an SMTP relay URL.
+    /// A value of the right type that does not say what it must: a duration, a size, a version, a date, a dataset name, a CSV delimiter, an email address, an SMTP relay URL, a cron schedule, a time zone.
     InvalidValue => "invalid-value",
     /// A key in a table that cannot hold it (`suites` inside `[zones]`): it belongs elsewhere in the file.
     MisplacedKey => "misplaced-key",

@@ -61,16 +61,9 @@ impl Daemon {
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit code.
-    fn terminate(mut self) -> (i32, String) {
+    fn terminate(self) -> (i32, String) {
         self.signal("-TERM");
-        let started = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return (s.code().unwrap_or(-1), self.log());
-            }
-            assert!(started.elapsed() < Duration::from_secs(60), "the daemon did not stop:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.terminate_after_signal()
     }
 }
 
@@ -82,7 +75,13 @@ impl Drop for Daemon {
 }
 
 fn uuid_like() -> String {
-    format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+    format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
 }
 
 /// Every run record of `dataset` in the project's history store, oldest first.
@@ -92,7 +91,11 @@ fn runs(p: &Project, dataset: &str) -> Vec<Value> {
     for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
         if e.file_type().is_file() {
             let text = std::fs::read_to_string(e.path()).unwrap();
-            out.extend(text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str::<Value>(l).unwrap()));
+            out.extend(
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+            );
         }
     }
     out.sort_by_key(|r| r["started_at"].as_str().unwrap().to_string());
@@ -100,7 +103,9 @@ fn runs(p: &Project, dataset: &str) -> Vec<Value> {
 }
 
 fn time(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 /// Waits until `cond` holds (a watchdog of `limit`, not a timing assertion).
@@ -138,15 +143,31 @@ fn once_runs_the_selected_suites_records_them_and_exits_as_check_does() {
         assert_eq!(recorded[0]["command"], "audit");
     }
     // A filter by dataset, and by zone.
-    let r = p.run(&["audit", "--once", "--dataset", "orders", "--format", "json", "--no-alerts"]);
+    let r = p.run(&[
+        "audit",
+        "--once",
+        "--dataset",
+        "orders",
+        "--format",
+        "json",
+        "--no-alerts",
+    ]);
     assert_eq!(r.json()["datasets"].as_array().unwrap().len(), 1);
     assert_eq!((runs(&p, "orders").len(), runs(&p, "events").len()), (2, 1));
     let r = p.run(&["audit", "--once", "--zone", "cleaned"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("no suite checks a dataset in zone `cleaned`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no suite checks a dataset in zone `cleaned`"),
+        "{}",
+        r.stderr
+    );
     let r = p.run(&["audit", "--once", "--dataset", "ordres"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("no suite checks a dataset named `ordres`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no suite checks a dataset named `ordres`"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -158,13 +179,19 @@ fn a_one_second_schedule_runs_repeatedly_and_sigterm_exits_0() {
     assert_eq!(code, 0, "{log}");
     let recorded = runs(&p, "t");
     assert!(recorded.len() >= 2);
-    assert!(recorded.iter().all(|r| r["command"] == "audit" && r["status"] == "pass"), "{recorded:?}");
+    assert!(
+        recorded
+            .iter()
+            .all(|r| r["command"] == "audit" && r["status"] == "pass"),
+        "{recorded:?}"
+    );
     assert_no_overlap(&recorded);
     assert!(log.contains("Scheduled.") && log.contains("next_due="), "{log}");
     assert!(log.contains("Ran. dataset=t status=pass duration="), "{log}");
     // The slot is persisted beside the history.
     let state: Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path().join(".lakegate/history/audit/state/t.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(p.path().join(".lakegate/history/audit/state/t.json")).unwrap())
+            .unwrap();
     assert_eq!(state["schedule"], "* * * * * *");
 }
 
@@ -178,10 +205,14 @@ fn held_runs(p: &Project, overlap: &str, hold: Duration, rounds: usize) -> Strin
     let env = format!("audit-run:{}", pause.display());
     let d = Daemon::start(p, &["--no-alerts"], &[("LAKEGATE_PAUSE", &env)]);
     for round in 0..rounds {
-        wait_for(&format!("run {round} to start"), Duration::from_secs(30), || pause.exists());
+        wait_for(&format!("run {round} to start"), Duration::from_secs(30), || {
+            pause.exists()
+        });
         std::thread::sleep(hold);
         std::fs::remove_file(&pause).unwrap();
-        wait_for(&format!("run {round} to be recorded"), Duration::from_secs(30), || runs(p, "t").len() > round);
+        wait_for(&format!("run {round} to be recorded"), Duration::from_secs(30), || {
+            runs(p, "t").len() > round
+        });
     }
     // Let a last run start and hold it, so SIGTERM arrives mid-run.
     wait_for("the last run to start", Duration::from_secs(30), || pause.exists());
@@ -201,7 +232,11 @@ impl Daemon {
             if let Some(s) = self.child.try_wait().unwrap() {
                 return (s.code().unwrap_or(-1), self.log());
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "the daemon did not stop:\n{}", self.log());
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the daemon did not stop:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -215,7 +250,10 @@ fn a_slow_suite_never_overlaps_itself_under_skip() {
     // Two held rounds and the one SIGTERM interrupted: all recorded, none overlapping.
     assert_eq!(recorded.len(), 3, "{log}");
     assert_no_overlap(&recorded);
-    assert!(log.contains("Skipped this slot: the previous run is still going (overlap = \"skip\")"), "{log}");
+    assert!(
+        log.contains("Skipped this slot: the previous run is still going (overlap = \"skip\")"),
+        "{log}"
+    );
     assert!(!log.contains("Queued"), "{log}");
 }
 
@@ -226,7 +264,10 @@ fn a_slow_suite_never_overlaps_itself_under_queue_and_runs_once_more_right_after
     let recorded = runs(&p, "t");
     assert_eq!(recorded.len(), 3, "{log}");
     assert_no_overlap(&recorded);
-    assert!(log.contains("Queued: the previous run is still going (overlap = \"queue\")"), "{log}");
+    assert!(
+        log.contains("Queued: the previous run is still going (overlap = \"queue\")"),
+        "{log}"
+    );
     assert!(!log.contains("Skipped this slot"), "{log}");
     // Slots that piled up during a 2.5 s run count once: one queued run per held run.
     // (A third may be said in the instant between the last run's start and SIGTERM.)
@@ -260,7 +301,11 @@ fn a_suite_the_daemon_is_running_is_not_run_again_by_audit_once() {
     wait_for("a run to start", Duration::from_secs(30), || pause.exists());
     let once = p.run(&["audit", "--once", "--no-alerts"]);
     assert_eq!(once.code, 3, "{}", once.stderr);
-    assert!(once.stderr.contains("another lakegate audit is running this suite now"), "{}", once.stderr);
+    assert!(
+        once.stderr.contains("another lakegate audit is running this suite now"),
+        "{}",
+        once.stderr
+    );
     let status = p.run(&["audit", "status", "--format", "json"]);
     assert_eq!(status.json()["datasets"][0]["running"], true);
     d.signal("-TERM");
@@ -268,7 +313,10 @@ fn a_suite_the_daemon_is_running_is_not_run_again_by_audit_once() {
     let (code, log) = d.terminate_after_signal();
     assert_eq!(code, 0, "{log}");
     assert_eq!(runs(&p, "t").len(), 1, "only the daemon's run happened");
-    assert_eq!(p.run(&["audit", "status", "--format", "json"]).json()["datasets"][0]["running"], false);
+    assert_eq!(
+        p.run(&["audit", "status", "--format", "json"]).json()["datasets"][0]["running"],
+        false
+    );
 }
 
 #[test]
@@ -280,7 +328,10 @@ fn a_run_that_outlives_the_grace_period_is_named_and_the_exit_is_3() {
     wait_for("a run to start", Duration::from_secs(30), || pause.exists());
     let (code, log) = d.terminate();
     assert_eq!(code, 3, "{log}");
-    assert!(log.contains("stopped before these suites finished (the grace period ran out): t"), "{log}");
+    assert!(
+        log.contains("stopped before these suites finished (the grace period ran out): t"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -305,7 +356,9 @@ fn a_daemon_restarted_after_missing_five_slots_runs_once() {
         .to_string(),
     );
     let d = Daemon::start(&p, &["--no-alerts"], &[]);
-    wait_for("the catch-up run", Duration::from_secs(30), || !runs(&p, "t").is_empty());
+    wait_for("the catch-up run", Duration::from_secs(30), || {
+        !runs(&p, "t").is_empty()
+    });
     std::thread::sleep(Duration::from_secs(3));
     let (code, log) = d.terminate();
     assert_eq!(code, 0, "{log}");
@@ -333,13 +386,24 @@ fn edits_and_a_vanished_dataset_do_not_stop_the_daemon() {
         runs(&p, "t").iter().any(|r| r["checks"] == 2 && r["status"] == "fail")
     });
     // An invalid edit: said once as the usual diagnostic; the last valid suite keeps running.
-    p.suite("t", "schedule = \"* * * * * *\"", "[[check]]\nkind = \"not_nul\"\ncolumn = \"id\"\n");
+    p.suite(
+        "t",
+        "schedule = \"* * * * * *\"",
+        "[[check]]\nkind = \"not_nul\"\ncolumn = \"id\"\n",
+    );
     let before = runs(&p, "t").len();
-    wait_for("two more runs", Duration::from_secs(30), || runs(&p, "t").len() >= before + 2);
-    assert!(runs(&p, "t").iter().rev().take(2).all(|r| r["checks"] == 2), "the last valid suite ran");
+    wait_for("two more runs", Duration::from_secs(30), || {
+        runs(&p, "t").len() >= before + 2
+    });
+    assert!(
+        runs(&p, "t").iter().rev().take(2).all(|r| r["checks"] == 2),
+        "the last valid suite ran"
+    );
     // The data disappears: runs are recorded as errors and the daemon goes on; it comes back.
     std::fs::rename(p.path().join("lake/raw/t"), p.path().join("lake/raw/t.gone")).unwrap();
-    wait_for("an error run", Duration::from_secs(30), || runs(&p, "t").iter().any(|r| r["status"] == "error"));
+    wait_for("an error run", Duration::from_secs(30), || {
+        runs(&p, "t").iter().any(|r| r["status"] == "error")
+    });
     std::fs::rename(p.path().join("lake/raw/t.gone"), p.path().join("lake/raw/t")).unwrap();
     let n = runs(&p, "t").len();
     wait_for("a run after the data came back", Duration::from_secs(30), || {
@@ -347,7 +411,11 @@ fn edits_and_a_vanished_dataset_do_not_stop_the_daemon() {
     });
     let (code, log) = d.terminate();
     assert_eq!(code, 0, "{log}");
-    assert_eq!(log.matches("The configuration changed and is not valid").count(), 1, "{log}");
+    assert_eq!(
+        log.matches("The configuration changed and is not valid").count(),
+        1,
+        "{log}"
+    );
     assert!(log.contains("not_nul"), "the diagnostic names the bad kind:\n{log}");
     assert_no_overlap(&runs(&p, "t"));
 }
@@ -358,7 +426,10 @@ fn status_shows_schedule_last_run_and_next_due() {
     let r = p.run(&["audit", "status", "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let row = &r.json()["datasets"][0];
-    assert_eq!((row["dataset"].as_str(), row["schedule"].as_str()), (Some("t"), Some("0 30 2 * * *")));
+    assert_eq!(
+        (row["dataset"].as_str(), row["schedule"].as_str()),
+        (Some("t"), Some("0 30 2 * * *"))
+    );
     assert_eq!(row["timezone"], "Europe/Berlin");
     assert!(row["last_run"].is_null());
     // --now is 2026-01-15T12:00:00Z: the next 02:30 in Berlin (CET) is 01:30 UTC the next day.
@@ -366,7 +437,10 @@ fn status_shows_schedule_last_run_and_next_due() {
     assert_eq!(p.run(&["audit", "--once", "--no-alerts"]).code, 0);
     let r = p.run(&["audit", "status", "--format", "json"]);
     let row = &r.json()["datasets"][0];
-    assert_eq!((row["last_run"]["status"].as_str(), row["last_run"]["command"].as_str()), (Some("pass"), Some("audit")));
+    assert_eq!(
+        (row["last_run"]["status"].as_str(), row["last_run"]["command"].as_str()),
+        (Some("pass"), Some("audit"))
+    );
     let text = p.run(&["audit", "status"]);
     assert!(text.stdout.contains("0 30 2 * * * (Europe/Berlin)"), "{}", text.stdout);
     assert!(text.stdout.contains("2026-01-16 01:30:00 UTC"), "{}", text.stdout);
@@ -379,7 +453,10 @@ fn the_heartbeat_is_pinged_after_a_run_and_logs_can_be_json() {
     let p = project("schedule = \"* * * * * *\"");
     p.file(
         "lakegate.toml",
-        &format!("{}\n[audit]\nheartbeat_url = \"http://127.0.0.1:{port}/ping/abc\"\n", crate::support::DEFAULT_CONFIG),
+        &format!(
+            "{}\n[audit]\nheartbeat_url = \"http://127.0.0.1:{port}/ping/abc\"\n",
+            crate::support::DEFAULT_CONFIG
+        ),
     );
     let d = Daemon::start(&p, &["--no-alerts", "--log-format", "json"], &[]);
     listener.set_nonblocking(true).unwrap();
@@ -397,7 +474,10 @@ fn the_heartbeat_is_pinged_after_a_run_and_logs_can_be_json() {
     std::io::Write::write_all(&mut conn, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").unwrap();
     drop(conn);
     assert!(request.starts_with("POST /ping/abc HTTP/1.1"), "{request}");
-    assert!(request.contains("\"dataset\":\"t\"") && request.contains("\"status\":\"pass\""), "{request}");
+    assert!(
+        request.contains("\"dataset\":\"t\"") && request.contains("\"status\":\"pass\""),
+        "{request}"
+    );
     let (code, log) = d.terminate();
     assert_eq!(code, 0, "{log}");
     let lines: Vec<Value> = log
@@ -405,7 +485,9 @@ fn the_heartbeat_is_pinged_after_a_run_and_logs_can_be_json() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
     assert!(
-        lines.iter().any(|l| l["fields"]["message"] == "Ran." && l["fields"]["dataset"] == "t" && l["timestamp"].is_string()),
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "Ran." && l["fields"]["dataset"] == "t" && l["timestamp"].is_string()),
         "{log}"
     );
 }
@@ -415,25 +497,41 @@ fn a_bad_schedule_or_time_zone_is_a_config_error_with_line_and_column() {
     let p = project("schedule = \"61 * * * *\"");
     let r = p.run(&["validate"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("`61 * * * *` is not a cron expression"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`61 * * * *` is not a cron expression"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("checks/t.toml:5:12"), "{}", r.stderr);
     let p = project("schedule = \"0 2 * * *\"\ntimezone = \"Europe/Berln\"");
     let r = p.run(&["audit", "--once"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("`Europe/Berln` is not an IANA time zone name"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`Europe/Berln` is not an IANA time zone name"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("did you mean \"Europe/Berlin\""), "{}", r.stderr);
     assert!(r.stderr.contains("checks/t.toml:6:12"), "{}", r.stderr);
-    p.file("checks/t.toml", "[dataset]\nname = \"t\"\nzone = \"raw\"\npath = \"t\"\n[[check]]\nkind = \"not_null\"\ncolumn = \"id\"\n");
+    p.file(
+        "checks/t.toml",
+        "[dataset]\nname = \"t\"\nzone = \"raw\"\npath = \"t\"\n[[check]]\nkind = \"not_null\"\ncolumn = \"id\"\n",
+    );
     p.file(
         "lakegate.toml",
-        &format!("{}\n[audit]\nschedule = \"0 0 30 2 *\"\noverlap = \"wait\"\n", crate::support::DEFAULT_CONFIG),
+        &format!(
+            "{}\n[audit]\nschedule = \"0 0 30 2 *\"\noverlap = \"wait\"\n",
+            crate::support::DEFAULT_CONFIG
+        ),
     );
     let (code, log) = Daemon::start(&p, &[], &[]).terminate_after_signal();
     assert_eq!(code, 2, "{log}");
     assert!(log.contains("never matches a date"), "{log}");
     assert!(log.contains("`wait` is not an overlap policy"), "{log}");
     // A schedule on the command line is checked before anything runs.
-    let r = p.run_bounded(&["audit", "--once", "--schedule", "every hour"], Duration::from_secs(60));
+    let r = p.run_bounded(
+        &["audit", "--once", "--schedule", "every hour"],
+        Duration::from_secs(60),
+    );
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
-
