@@ -18,14 +18,16 @@ fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("lakegate={level},warn")));
     let colour = lakegate::term::colour();
-    match cli.global.log_format {
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_env_filter(filter)
+    let text = || {
+        tracing_subscriber::fmt()
             .with_writer(move || lakegate::term::LogWriter::new(colour))
             .with_ansi(colour)
             .with_target(false)
-            .without_time()
-            .init(),
+    };
+    match cli.global.log_format {
+        // A daemon's lines need their time; a one-shot command's do not.
+        LogFormat::Text if matches!(cli.command, Command::Audit(_)) => text().with_env_filter(filter).init(),
+        LogFormat::Text => text().without_time().with_env_filter(filter).init(),
         // Shippers want a timestamp per event; JSON escapes control characters itself.
         LogFormat::Json => tracing_subscriber::fmt()
             .json()

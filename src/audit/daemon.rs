@@ -124,6 +124,20 @@ pub(crate) async fn run(opts: DaemonOptions, clock: Clock) -> Ended {
         Ok(c) => c,
         Err(d) => return Ended::Config(d),
     };
+    // One daemon per history store: a second would run every suite twice.
+    let _daemon = match StateDir::new(&config.0.history_dir).lock_daemon() {
+        Ok(Ok(f)) => Some(f),
+        Ok(Err(pid)) => {
+            return Ended::NothingToRun(format!(
+                "another lakegate audit daemon (pid {pid}) is running for the history store {}; stop it first",
+                crate::diag::display_path(&config.0.history_dir)
+            ));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "Cannot take the audit daemon lock; running without it.");
+            None
+        }
+    };
     let signals = match Signals::register() {
         Ok(s) => s,
         Err(e) => return Ended::NothingToRun(format!("cannot listen for signals: {e}")),

@@ -163,7 +163,10 @@ pub(crate) async fn once(
                 selected.push(name);
             }
             Ok(None) => tracing::warn!(dataset = %name, "Skipped: another lakegate audit is running this suite now."),
-            Err(e) => tracing::warn!(dataset = %name, error = %e, "Cannot take the audit lock; running without it."),
+            Err(e) => {
+                tracing::warn!(dataset = %name, error = %e, "Cannot take the audit lock; running without it.");
+                selected.push(name);
+            }
         }
     }
     if selected.is_empty() {

@@ -61,17 +61,24 @@ impl StateDir {
 
     /// Takes the dataset's run lock without waiting; `Ok(None)` when another process holds it.
     pub(crate) fn try_lock(&self, dataset: &str) -> std::io::Result<Option<File>> {
-        let dir = self.dir.join("locks");
-        fs_atomic::create_dir_all(&dir)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(format!("{dataset}.lock")))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(file)),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        try_lock_file(&self.dir.join("locks").join(format!("{dataset}.lock")))
+    }
+
+    /// Takes the lock of "the daemon of this history store"; `Ok(Err(pid))` when another daemon
+    /// holds it (its pid as it wrote it).
+    pub(crate) fn lock_daemon(&self) -> std::io::Result<Result<File, String>> {
+        use std::io::Write;
+        let path = self.dir.join("daemon.lock");
+        match try_lock_file(&path)? {
+            Some(mut f) => {
+                f.set_len(0)?;
+                write!(f, "{}", std::process::id())?;
+                Ok(Ok(f))
+            }
+            None => Ok(Err(std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .trim()
+                .to_string())),
         }
     }
 
@@ -82,5 +89,32 @@ impl StateDir {
             return false;
         };
         matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+    }
+}
+
+/// Opens (creating) a lock file without following a link planted in its place, and locks it
+/// without waiting; `Ok(None)` when another process holds it.
+fn try_lock_file(path: &Path) -> std::io::Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        fs_atomic::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => std::io::Error::other(format!(
+                "{} is a symbolic link; lakegate never follows links in its own directories (remove it)",
+                crate::diag::display_path(path)
+            )),
+            _ => e,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }

@@ -175,6 +175,10 @@ fn a_one_second_schedule_runs_repeatedly_and_sigterm_exits_0() {
     let p = project("schedule = \"* * * * * *\"");
     let d = Daemon::start(&p, &["--no-alerts"], &[]);
     wait_for("two runs", Duration::from_secs(30), || runs(&p, "t").len() >= 2);
+    // A second daemon for the same history store refuses to start (it would run every suite twice).
+    let (code, second) = Daemon::start(&p, &["--no-alerts"], &[]).terminate_after_signal();
+    assert_eq!(code, 2, "{second}");
+    assert!(second.contains("another lakegate audit daemon (pid "), "{second}");
     let (code, log) = d.terminate();
     assert_eq!(code, 0, "{log}");
     let recorded = runs(&p, "t");
@@ -317,6 +321,24 @@ fn a_suite_the_daemon_is_running_is_not_run_again_by_audit_once() {
         p.run(&["audit", "status", "--format", "json"]).json()["datasets"][0]["running"],
         false
     );
+}
+
+#[test]
+fn a_link_planted_as_a_lock_file_is_never_followed() {
+    let p = project("");
+    let victim = p.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::fs::create_dir_all(p.path().join(".lakegate/history/audit/locks")).unwrap();
+    std::os::unix::fs::symlink(&victim, p.path().join(".lakegate/history/audit/locks/t.lock")).unwrap();
+    let r = p.run(&["audit", "--once", "--no-alerts"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("Cannot take the audit lock"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is a symbolic link; lakegate never follows links"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
 }
 
 #[test]
