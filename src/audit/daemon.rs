@@ -31,6 +31,9 @@ use crate::results::{RunResult, Status};
 use crate::schedule::Schedule;
 use crate::suite::Suite;
 
+/// How often an idle daemon reads the suites again (runs read them before they start anyway).
+const RELOAD_EVERY: Duration = Duration::from_secs(30);
+
 /// What the daemon was started with.
 #[derive(Debug, Clone)]
 pub(crate) struct DaemonOptions {
@@ -106,6 +109,8 @@ struct Daemon {
     config: Arc<(Project, Vec<Suite>)>,
     /// The text of the last configuration problems logged (so an invalid edit is said once).
     last_problem: Option<String>,
+    /// When the configuration was last read.
+    reloaded: std::time::Instant,
     entries: HashMap<String, Entry>,
     ready: VecDeque<String>,
 }
@@ -147,6 +152,7 @@ pub(crate) async fn run(opts: DaemonOptions, clock: Clock) -> Ended {
         clock,
         config: Arc::new(config),
         last_problem: None,
+        reloaded: std::time::Instant::now(),
         entries: HashMap::new(),
         ready: VecDeque::new(),
     };
@@ -159,8 +165,12 @@ pub(crate) async fn run(opts: DaemonOptions, clock: Clock) -> Ended {
         if signals.take_stop() {
             break;
         }
+        let last_reload = d.reloaded;
         if signals.take_reload() {
             tracing::info!("SIGHUP: reloading the suites.");
+            d.reload();
+        } else if last_reload.elapsed() >= RELOAD_EVERY {
+            // New suite files and edited schedules are noticed without a signal, too.
             d.reload();
         }
         d.tick();
@@ -216,8 +226,10 @@ impl Daemon {
                 }
                 Some(Ok(s)) => s,
             };
+            let mut changed = true;
             let entry = match self.entries.remove(&name) {
                 Some(mut old) => {
+                    changed = (old.schedule.text(), old.schedule.timezone()) != (schedule.text(), schedule.timezone());
                     old.schedule = schedule;
                     old
                 }
@@ -235,7 +247,7 @@ impl Daemon {
                     waiting: false,
                 },
             };
-            if at_start {
+            if changed {
                 let next_due = entry.schedule.next_after(entry.anchor);
                 tracing::info!(
                     dataset = %name,
@@ -262,6 +274,7 @@ impl Daemon {
 
     /// Reads the configuration afresh; an invalid one is logged (once) and the last valid one stays.
     fn reload(&mut self) {
+        self.reloaded = std::time::Instant::now();
         match super::load(&self.opts.config, self.opts.memory_limit) {
             Ok(c) => {
                 self.last_problem = None;

@@ -443,6 +443,31 @@ fn edits_and_a_vanished_dataset_do_not_stop_the_daemon() {
 }
 
 #[test]
+fn sighup_reloads_an_edited_schedule_at_once() {
+    let p = project("schedule = \"0 0 1 1 *\"");
+    let d = Daemon::start(&p, &["--no-alerts"], &[]);
+    wait_for("the daemon to start", Duration::from_secs(30), || {
+        d.log().contains("Scheduled.")
+    });
+    p.suite(
+        "t",
+        "schedule = \"* * * * * *\"",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"id\"\n",
+    );
+    d.signal("-HUP");
+    wait_for("runs on the new schedule", Duration::from_secs(25), || {
+        runs(&p, "t").len() >= 2
+    });
+    let (code, log) = d.terminate();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("SIGHUP: reloading the suites."), "{log}");
+    assert!(
+        log.contains("schedule=\"* * * * * *\""),
+        "the new schedule is logged:\n{log}"
+    );
+}
+
+#[test]
 fn status_shows_schedule_last_run_and_next_due() {
     let p = project("schedule = \"0 30 2 * * *\"\ntimezone = \"Europe/Berlin\"");
     let r = p.run(&["audit", "status", "--format", "json"]);
