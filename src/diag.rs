@@ -360,7 +360,12 @@ pub(crate) fn display_path(path: &Path) -> String {
     if let Ok(cwd) = std::env::current_dir()
         && let Ok(rel) = path.strip_prefix(&cwd)
     {
-        return rel.display().to_string();
+        // The working directory itself is `.`, never an empty string.
+        return if rel.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            rel.display().to_string()
+        };
     }
     path.display().to_string()
 }

@@ -2,7 +2,9 @@
 //! one, exit with the code [`lakegate::exit::code`] decides.
 
 use clap::Parser;
-use lakegate::cli::{Cli, CmdResult, Command, LogFormat, audit, check, history, promote, report, schema, validate};
+use lakegate::cli::{
+    Cli, CmdResult, Command, LogFormat, audit, check, history, init, promote, report, schema, validate,
+};
 use lakegate::exit::CliError;
 
 fn main() -> std::process::ExitCode {
@@ -77,6 +79,7 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Validate => validate::run(&cli.global).await,
             Command::Report(args) => report::run(&cli.global, args).await,
             Command::Audit(args) => audit::run(&cli.global, args).await,
+            Command::Init(args) => init::run(&cli.global, args).await,
         }
     });
     // A run the audit daemon gave up on when its grace period ran out may still hold a thread;

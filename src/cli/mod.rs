@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod check;
 pub mod history;
+pub mod init;
 pub mod promote;
 pub mod report;
 pub mod schema;
@@ -97,6 +98,8 @@ pub enum Command {
     Promote(promote::PromoteArgs),
     /// Check every suite against the datasets' schemas without scanning rows.
     Validate,
+    /// Scaffold lakegate.toml and checks/ here; with --lake, a starter suite per dataset found.
+    Init(init::InitArgs),
     /// Run every suite on its schedule (a long-running process), or once with --once; `audit status`.
     Audit(audit::AuditArgs),
     /// Rebuild the HTML report's index and trend pages from the history store (no data is read).

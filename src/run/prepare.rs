@@ -38,7 +38,7 @@ pub(crate) fn load_suites(project: &Project, diags: &Diags) -> Vec<Suite> {
                 ),
             )
             .in_file(&project.file)
-            .help("set `suites = [\"checks/*.toml\"]` at the top of lakegate.toml to where your suites are"),
+            .help("set `suites = [\"checks/*.toml\"]` at the top of lakegate.toml to where your suites are, or start a suite with `lakegate suggest PATH --write`"),
         );
     }
     let suites: Vec<Suite> = paths.iter().filter_map(|p| suite::load(p, diags)).collect();

@@ -16,6 +16,7 @@ mod fastpaths;
 mod fixtures;
 mod history;
 mod inference;
+mod init;
 mod keys;
 mod kinds;
 mod layers;
