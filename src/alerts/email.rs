@@ -16,6 +16,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use sha2::{Digest as _, Sha256};
 
+use super::SendError;
 use super::outbox::Queued;
 use super::policy::{Digest, DigestKind};
 use super::render;
@@ -96,20 +97,13 @@ pub(crate) fn compose(channel: &EmailChannel, d: &Digest<'_>, run: &RunResult) -
     })
 }
 
-/// Why a send failed, and whether trying again later can help.
-#[derive(Debug)]
-pub(crate) struct SendError {
-    pub message: String,
-    /// The server refused the message for good (5xx): retrying cannot deliver it.
-    pub permanent: bool,
-}
-
 /// Sends a queued message through its channel, retrying transient failures with backoff.
 pub(crate) fn send(channel: &EmailChannel, q: &Queued) -> Result<(), SendError> {
     let password = match &channel.password_env {
-        Some(var) => Some(secret(var).filter(|p| !p.is_empty()).ok_or_else(|| SendError {
-            message: format!("the environment variable `{var}` (named by `password_env`) is not set"),
-            permanent: false,
+        Some(var) => Some(secret(var).filter(|p| !p.is_empty()).ok_or_else(|| {
+            SendError::NotSent(format!(
+                "the environment variable `{var}` (named by `password_env`) is not set"
+            ))
         })?),
         None => None,
     };
@@ -117,12 +111,9 @@ pub(crate) fn send(channel: &EmailChannel, q: &Queued) -> Result<(), SendError> 
         Some(p) => s.replace(p.as_str(), "***"),
         None => s,
     };
-    let transport = transport(channel, password.as_deref()).map_err(|e| SendError {
-        message: scrub(e),
-        permanent: false,
-    })?;
-    let envelope = envelope(q).map_err(|e| SendError {
-        message: e,
+    let transport = transport(channel, password.as_deref()).map_err(|e| SendError::NotSent(scrub(e)))?;
+    let envelope = envelope(q).map_err(|reason| SendError::Refused {
+        reason,
         permanent: true,
     })?;
     let mut attempt = 0;
@@ -136,8 +127,8 @@ pub(crate) fn send(channel: &EmailChannel, q: &Queued) -> Result<(), SendError> 
                         .status()
                         .is_some_and(|c| matches!(c.to_string().as_str(), "530" | "534" | "535" | "538")) =>
             {
-                return Err(SendError {
-                    message: scrub(format!("the relay refused the message: {e}")),
+                return Err(SendError::Refused {
+                    reason: scrub(format!("the relay refused the message: {e}")),
                     permanent: true,
                 });
             }
@@ -147,14 +138,29 @@ pub(crate) fn send(channel: &EmailChannel, q: &Queued) -> Result<(), SendError> 
                     std::thread::sleep(*pause);
                     attempt += 1;
                 } else {
-                    return Err(SendError {
-                        message: scrub(format!("cannot deliver through {}: {e}", channel.url)),
-                        permanent: false,
-                    });
+                    return Err(classify(channel, &e, scrub));
                 }
             }
         }
     }
+}
+
+/// The last error of a send, in words: the relay's reply, or why there was no conversation.
+fn classify(channel: &EmailChannel, e: &lettre::transport::smtp::Error, scrub: impl Fn(String) -> String) -> SendError {
+    if e.is_permanent() || e.is_transient() {
+        return SendError::Refused {
+            reason: scrub(format!("the relay {} refused the message: {e}", channel.url)),
+            permanent: false,
+        };
+    }
+    let text = scrub(e.to_string());
+    if channel.security == SmtpSecurity::StartTlsRequired && e.is_client() && text.contains("STARTTLS") {
+        return SendError::Unreachable(format!(
+            "the relay {} does not offer STARTTLS, and `starttls = \"required\"` forbids sending without it",
+            channel.url
+        ));
+    }
+    SendError::Unreachable(format!("cannot deliver through {}: {text}", channel.url))
 }
 
 fn envelope(q: &Queued) -> Result<Envelope, String> {

@@ -22,6 +22,29 @@ use crate::config::alerts::AlertOn;
 use crate::results::{AlertOutcome, RunResult};
 use crate::suite::Suite;
 
+/// Why a message was not delivered. It never holds a secret: a password a server echoes is
+/// scrubbed, and a webhook is named by its URL's scheme and host only.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum SendError {
+    /// The server answered and said no (its reply is the reason); `permanent` when trying again
+    /// cannot help (a 5xx mail reply, an HTTP 4xx other than 408 and 429).
+    #[error("{reason}")]
+    Refused { reason: String, permanent: bool },
+    /// No conversation: the server could not be reached, or not securely (TLS), or it stalled.
+    #[error("{0}")]
+    Unreachable(String),
+    /// Nothing was sent: something lakegate needs is missing (a variable, a CA file, a channel).
+    #[error("{0}")]
+    NotSent(String),
+}
+
+impl SendError {
+    /// Whether trying again later cannot help (the message moves to `outbox/failed/`).
+    pub(crate) fn permanent(&self) -> bool {
+        matches!(self, SendError::Refused { permanent: true, .. })
+    }
+}
+
 /// Where undelivered messages wait: `[alerts] outbox`, or `outbox` beside the history store.
 pub(crate) fn outbox_dir(project: &Project) -> PathBuf {
     project.alerts.outbox.clone().unwrap_or_else(|| {

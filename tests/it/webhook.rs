@@ -419,3 +419,65 @@ impl Drop for Kill {
 fn config_https(port: u16) -> String {
     format!("[alerts]\non = \"failure\"\n\n[[alerts.webhook]]\nurl = \"https://127.0.0.1:{port}/hook\"\n")
 }
+
+/// Every file under the project, as one string (to look for a secret in outputs, history, outbox).
+fn everything(p: &Project) -> String {
+    let mut all = String::new();
+    for e in walkdir::WalkDir::new(p.path()).into_iter().flatten() {
+        if e.file_type().is_file() {
+            all.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
+        }
+    }
+    all
+}
+
+#[test]
+fn url_env_reads_the_url_from_the_environment_and_never_writes_it() {
+    let l = Listener::start(0);
+    let token = "T000/B000/xoxb-url-token-do-not-leak";
+    let url = format!("http://127.0.0.1:{}/services/{token}", l.port);
+    let p = project(
+        "[alerts]\non = \"failure\"\n\n[[alerts.webhook]]\nurl_env = \"LAKEGATE_HOOK_URL\"\n",
+        2,
+    );
+    // `validate` needs no secret.
+    let r = p.run(&["validate"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // Unset when sending: nothing is lost, the message waits and says which variable is missing.
+    let r1 = p.run(&["check", "--format", "json"]);
+    assert_eq!(r1.code, 1, "{}", r1.stderr);
+    let a = &r1.json()["alerts"][0];
+    assert_eq!(
+        (a["status"].as_str(), a["via"].as_str()),
+        (Some("queued"), Some("env:LAKEGATE_HOOK_URL")),
+        "{a}"
+    );
+    assert!(a["error"].as_str().unwrap().contains("`LAKEGATE_HOOK_URL`"), "{a}");
+    assert!(l.requests().is_empty());
+
+    // Set: the queued post and this run's go to the URL from the environment.
+    let r2 = p.run_env(&["check", "--format", "json", "-vv"], &[("LAKEGATE_HOOK_URL", &url)]);
+    assert_eq!(r2.code, 1, "{}", r2.stderr);
+    let alerts = r2.json()["alerts"].as_array().unwrap().clone();
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(alerts.iter().all(|a| a["status"] == "sent"), "{alerts:?}");
+    let got = l.requests();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|r| r.line == format!("POST /services/{token} HTTP/1.1")));
+
+    let all = format!("{}{}{}{}{}", r1.stdout, r1.stderr, r2.stdout, r2.stderr, everything(&p));
+    assert!(
+        !all.contains(token),
+        "the URL from the environment was written somewhere"
+    );
+
+    // A variable holding something that is not a webhook URL is a diagnostic at `url_env`.
+    let r = p.run_env(&["validate"], &[("LAKEGATE_HOOK_URL", "ftp://example.com/x")]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("lakegate.toml:10:") && r.stderr.contains("`LAKEGATE_HOOK_URL`"),
+        "{}",
+        r.stderr
+    );
+}
