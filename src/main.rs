@@ -2,7 +2,7 @@
 //! one, exit with the code [`lakegate::exit::code`] decides.
 
 use clap::Parser;
-use lakegate::cli::{Cli, CmdResult, Command, check, history, promote, report, schema, validate};
+use lakegate::cli::{Cli, CmdResult, Command, alerts, check, history, promote, report, schema, validate};
 use lakegate::exit::CliError;
 
 fn main() -> std::process::ExitCode {
@@ -63,6 +63,7 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Promote(args) => promote::run(&cli.global, args).await,
             Command::Validate => validate::run(&cli.global).await,
             Command::Report(args) => report::run(&cli.global, args).await,
+            Command::Alerts(args) => alerts::run(&cli.global, args).await,
         }
     })
 }

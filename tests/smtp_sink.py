@@ -7,7 +7,7 @@ connections, and stores every message it accepts as MAILDIR/NNNNNN.json: the env
 used, and the message as Python's email package parses it (subject, Message-ID, To, Cc, the text
 and HTML parts, the raw bytes). The file is complete before the server answers 250. With --auth,
 the server requires AUTH (PLAIN or LOGIN, without TLS) with USER and the password held by the
-environment variable ENVVAR.
+environment variable ENVVAR. A recipient `nobody@…` is refused with 550 ("no such user here").
 """
 
 import argparse
@@ -25,6 +25,13 @@ class Sink:
     def __init__(self, maildir):
         self.maildir = maildir
         self.count = len([n for n in os.listdir(maildir) if n.endswith(".json")])
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # A mailbox that does not exist, for tests of a refusal with the server's reason.
+        if address.startswith("nobody@"):
+            return "550 5.1.1 <%s>: no such user here" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)

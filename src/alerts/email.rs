@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use lettre::address::Envelope;
 use lettre::message::{Mailbox, MultiPart, header};
 use lettre::transport::smtp::authentication::Credentials;
@@ -92,6 +94,49 @@ pub(crate) fn compose(channel: &EmailChannel, d: &Digest<'_>, run: &RunResult) -
         rcpt: to.iter().chain(&cc).map(|m| m.email.to_string()).collect(),
         subject,
         raw,
+        attempts: 0,
+        last_error: None,
+    })
+}
+
+/// The message `lakegate alerts test` sends through a channel (never queued): to its `to` and `cc`,
+/// plain text, with the Message-ID `<lakegate.test.ID@from-domain>`.
+pub(crate) fn compose_test(channel: &EmailChannel, id: &str, at: DateTime<Utc>) -> Result<Queued, String> {
+    let from: Mailbox = channel.from.parse().map_err(|e| format!("`from`: {e}"))?;
+    let to = channel
+        .to
+        .iter()
+        .chain(&channel.cc)
+        .map(|a| a.parse::<Mailbox>().map_err(|e| format!("`{a}`: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let message_id = format!("<lakegate.test.{id}@{}>", from.email.domain());
+    let subject = "[lakegate] test message".to_string();
+    let mut b = Message::builder()
+        .from(from.clone())
+        .subject(subject.clone())
+        .message_id(Some(message_id.clone()))
+        .date(std::time::SystemTime::from(at))
+        .header(header::MIME_VERSION_1_0);
+    for m in &to {
+        b = b.to(m.clone());
+    }
+    let text = format!(
+        "This is a test message from lakegate (`lakegate alerts test`), sent through {} at {}.\n\n\
+         Alerts sent through this relay reach these recipients.\n",
+        channel.url,
+        at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let message = b.body(text).map_err(|e| e.to_string())?;
+    Ok(Queued {
+        message_id,
+        run_id: format!("test-{id}"),
+        channel: "email".into(),
+        via: channel.url.clone(),
+        from: from.email.to_string(),
+        to: channel.to.clone(),
+        rcpt: to.iter().map(|m| m.email.to_string()).collect(),
+        subject,
+        raw: String::from_utf8(message.formatted()).map_err(|e| e.to_string())?,
         attempts: 0,
         last_error: None,
     })

@@ -7,10 +7,12 @@
 //! and checks that fire ([`policy`]); [`render`] writes the subject, text and HTML parts;
 //! [`email`] builds and sends the message; every message goes through the [`outbox`] first, so a
 //! relay that is down (or a process that dies mid-send) leaves it there for the next run.
+//! [`probe`] sends `lakegate alerts test`'s test message through every channel.
 
 pub(crate) mod email;
 pub(crate) mod outbox;
 pub(crate) mod policy;
+pub(crate) mod probe;
 pub(crate) mod render;
 pub(crate) mod webhook;
 

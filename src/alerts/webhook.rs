@@ -165,6 +165,29 @@ pub(crate) fn compose(channel: &WebhookChannel, d: &Digest<'_>, run: &RunResult)
     }
 }
 
+/// The body `lakegate alerts test` posts (never queued): a `text` saying so, and `kind = "test"`.
+pub(crate) fn compose_test(channel: &WebhookChannel, id: &str, at: chrono::DateTime<chrono::Utc>) -> Queued {
+    let message_id = format!("lakegate.test.{id}");
+    let subject = "[lakegate] test message".to_string();
+    let body = json!({
+        "text": format!("{subject} (`lakegate alerts test`): alerts posted here arrive."),
+        "lakegate": { "message_id": message_id, "kind": "test", "sent_at": at },
+    });
+    Queued {
+        message_id,
+        run_id: format!("test-{id}"),
+        channel: "webhook".into(),
+        via: channel.url.clone(),
+        from: String::new(),
+        rcpt: Vec::new(),
+        to: Vec::new(),
+        subject,
+        raw: body.to_string(),
+        attempts: 0,
+        last_error: None,
+    }
+}
+
 /// Posts a queued body to its webhook, retrying transient failures with backoff.
 pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError> {
     let ep = channel.endpoint().map_err(|e| SendError::NotSent(e.to_string()))?;

@@ -432,3 +432,108 @@ fn alert_configuration_mistakes_are_diagnostics() {
         "{codes:?}"
     );
 }
+
+#[test]
+fn alerts_test_sends_through_every_channel_and_says_what_happened_to_each() {
+    let sink = Sink::start();
+    let hook = crate::webhook::Listener::start(0);
+    let forbidden = crate::webhook::Listener::answering(0, "403 Forbidden");
+    let down = closed_port();
+    let secret = "whsec-alerts-test-never-printed";
+    let channels = format!(
+        "[alerts]\non = \"never\"\n\n\
+         [[alerts.email]]\nurl = \"smtp://127.0.0.1:{port}\"\nfrom = \"lakegate@example.com\"\nto = [\"data-oncall@example.com\"]\n\n\
+         [[alerts.email]]\nurl = \"smtp://127.0.0.1:{port}\"\nfrom = \"lakegate@example.com\"\nto = [\"nobody@example.com\"]\n\n\
+         [[alerts.email]]\nurl = \"smtp://127.0.0.1:{down}\"\nfrom = \"lakegate@example.com\"\nto = [\"data-oncall@example.com\"]\n\n\
+         [[alerts.webhook]]\nurl = \"http://127.0.0.1:{hook}/hooks/secret-path\"\nsecret_env = \"LAKEGATE_HOOK_SECRET\"\n\n\
+         [[alerts.webhook]]\nurl = \"http://127.0.0.1:{forbidden}/hooks/x\"\n",
+        port = sink.port,
+        hook = hook.port,
+        forbidden = forbidden.port,
+    );
+    let p = orders_project(&channels, "");
+    let r = p.run_env(
+        &["alerts", "test", "--format", "json"],
+        &[("LAKEGATE_HOOK_SECRET", secret)],
+    );
+    assert_eq!(
+        r.code, 3,
+        "a channel that cannot deliver: exit 3\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    let doc = r.json();
+    assert_eq!(doc["status"], "undelivered");
+    let got: Vec<(&str, &str)> = doc["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["channel"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("email", "delivered"),
+            ("email", "refused"),
+            ("email", "unreachable"),
+            ("webhook", "delivered"),
+            ("webhook", "refused"),
+        ]
+    );
+    let reason = |i: usize| doc["channels"][i]["reason"].as_str().unwrap().to_string();
+    assert!(
+        reason(1).contains("550") && reason(1).contains("no such user here"),
+        "{}",
+        reason(1)
+    );
+    assert!(reason(2).contains(&format!("127.0.0.1:{down}")), "{}", reason(2));
+    assert!(reason(4).contains("HTTP 403 Forbidden"), "{}", reason(4));
+    assert!(doc["channels"][0]["reason"].is_null());
+
+    // The messages arrived as a person would see them: a mail, a signed POST.
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["subject"], "[lakegate] test message");
+    assert_eq!(mail[0]["rcpt_tos"][0], "data-oncall@example.com");
+    let posts = hook.requests();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].json()["lakegate"]["kind"], "test");
+    assert_eq!(
+        posts[0].header("x-lakegate-signature"),
+        Some(format!("sha256={}", crate::webhook::hmac(secret.as_bytes(), &posts[0].body)).as_str())
+    );
+    assert!(
+        !r.stdout.contains(secret) && !r.stderr.contains(secret) && !r.stdout.contains("secret-path"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !p.path().join(".lakegate/outbox").exists(),
+        "a test message is never queued"
+    );
+
+    // Text: one line per channel and a count.
+    let r = p.run_env(&["alerts", "test"], &[("LAKEGATE_HOOK_SECRET", secret)]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "email smtp://127.0.0.1:{down} → data-oncall@example.com: unreachable"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.ends_with("2 of 5 channels delivered the test message\n"),
+        "{}",
+        r.stdout
+    );
+
+    // Every channel delivers: exit 0. No channel at all: a usage error (2).
+    let p = orders_project(&email_config(sink.port, ""), "");
+    let r = p.run(&["alerts", "test"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("1 of 1 channel delivered"), "{}", r.stdout);
+    let p = orders_project("", "");
+    let r = p.run(&["alerts", "test"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("configures no alert channel"), "{}", r.stderr);
+}

@@ -13,32 +13,38 @@ use crate::support::Project;
 
 /// One request the listener received.
 #[derive(Debug, Clone)]
-struct Request {
-    line: String,
+pub struct Request {
+    pub line: String,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub body: Vec<u8>,
 }
 
 impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
 
-struct Listener {
-    port: u16,
+/// An HTTP listener on 127.0.0.1 (a thread), keeping every request it answers.
+pub struct Listener {
+    pub port: u16,
     got: Arc<Mutex<Vec<Request>>>,
 }
 
 impl Listener {
-    /// On `port` (or a free one).
-    fn start(port: u16) -> Listener {
+    /// On `port` (or a free one), answering 200 OK.
+    pub fn start(port: u16) -> Listener {
+        Self::answering(port, "200 OK")
+    }
+
+    /// On `port` (or a free one), answering every request with `status` (e.g. "403 Forbidden").
+    pub fn answering(port: u16, status: &'static str) -> Listener {
         let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
         let port = l.local_addr().unwrap().port();
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -71,20 +77,22 @@ impl Listener {
                     headers,
                     body,
                 });
-                conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-                    .unwrap();
+                conn.write_all(
+                    format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").as_bytes(),
+                )
+                .unwrap();
             }
         });
         Listener { port, got }
     }
 
-    fn requests(&self) -> Vec<Request> {
+    pub fn requests(&self) -> Vec<Request> {
         self.got.lock().unwrap().clone()
     }
 }
 
 /// HMAC-SHA256 computed independently of lakegate's (RFC 2104).
-fn hmac(key: &[u8], msg: &[u8]) -> String {
+pub fn hmac(key: &[u8], msg: &[u8]) -> String {
     let mut k = [0u8; 64];
     k[..key.len()].copy_from_slice(key);
     let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
@@ -275,7 +283,7 @@ fn with_the_listener_down_the_post_waits_in_the_outbox_and_the_next_run_delivers
 }
 
 /// Runs `openssl` in `dir` (the test's own certificates: a CA and a leaf for 127.0.0.1).
-fn openssl(dir: &std::path::Path, args: &[&str]) {
+pub fn openssl(dir: &std::path::Path, args: &[&str]) {
     let out = std::process::Command::new("openssl")
         .args(args)
         .current_dir(dir)
