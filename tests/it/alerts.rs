@@ -37,6 +37,16 @@ impl Sink {
 
     /// On `port` (or a free one), requiring AUTH as `auth` = (user, password) when given.
     fn start_with(port: Option<u16>, auth: Option<(&str, &str)>) -> Sink {
+        Self::spawn(port, auth, None)
+    }
+
+    /// Speaking TLS (`starttls` or `implicit`) with the certificate `leaf.pem` in `certs`
+    /// (`webhook::private_ca`).
+    fn start_tls(mode: &str, certs: &Path) -> Sink {
+        Self::spawn(None, None, Some((mode, certs)))
+    }
+
+    fn spawn(port: Option<u16>, auth: Option<(&str, &str)>, tls: Option<(&str, &Path)>) -> Sink {
         let py = python();
         let ok = Command::new(&py)
             .args(["-c", "import aiosmtpd"])
@@ -62,6 +72,12 @@ impl Sink {
         if let Some((user, password)) = auth {
             cmd.args(["--auth", &format!("{user}:SINK_PASSWORD")])
                 .env("SINK_PASSWORD", password);
+        }
+        if let Some((mode, certs)) = tls {
+            cmd.args(["--tls", mode, "--cert"])
+                .arg(certs.join("leaf.pem"))
+                .arg("--key")
+                .arg(certs.join("leaf.key"));
         }
         let child = cmd.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
         let start = Instant::now();
@@ -536,4 +552,97 @@ fn alerts_test_sends_through_every_channel_and_says_what_happened_to_each() {
     let r = p.run(&["alerts", "test"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("configures no alert channel"), "{}", r.stderr);
+}
+
+/// The messages waiting in the project's outbox.
+fn outbox(p: &Project) -> usize {
+    std::fs::read_dir(p.path().join(".lakegate/outbox"))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn starttls_and_implicit_tls_deliver_with_a_private_ca_and_an_untrusted_certificate_fails_clearly() {
+    let certs = tempfile::tempdir().unwrap();
+    crate::webhook::private_ca(certs.path());
+    let ca = certs.path().join("ca.pem");
+    for (mode, scheme, extra) in [
+        ("starttls", "smtp", "starttls = \"required\"\n"),
+        ("implicit", "smtps", ""),
+    ] {
+        let sink = Sink::start_tls(mode, certs.path());
+        let config = |trust: &str| {
+            email_config(sink.port, &format!("{extra}{trust}"))
+                .replace("url = \"smtp://", &format!("url = \"{scheme}://"))
+        };
+        let p = orders_project(&config(&format!("tls_ca_file = \"{}\"\n", ca.display())), "");
+        let (code, result) = p.check_json(&[]);
+        assert_eq!(code, 1);
+        assert_eq!(result["alerts"][0]["status"], "sent", "{mode}: {result}");
+        let mail = sink.messages();
+        assert_eq!(mail.len(), 1, "{mode}");
+        assert_eq!(mail[0]["tls"], true, "{mode}: the message came over TLS");
+
+        // Without the private CA the relay is not trusted: nothing is sent, the message waits.
+        let p = orders_project(&config(""), "");
+        let (code, result) = p.check_json(&[]);
+        assert_eq!(code, 1, "the run keeps its exit code");
+        let a = &result["alerts"][0];
+        assert_eq!(a["status"], "queued", "{mode}: {a}");
+        let error = a["error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!("{scheme}://127.0.0.1:{}", sink.port)) && error.contains("certificate"),
+            "{mode}: {error}"
+        );
+        assert_eq!(outbox(&p), 1, "{mode}");
+        assert_eq!(sink.messages().len(), 1, "{mode}: nothing more arrived");
+
+        // `alerts test` says the same.
+        let r = p.run(&["alerts", "test"]);
+        assert_eq!(r.code, 3, "{}", r.stdout);
+        assert!(
+            r.stdout.contains(": unreachable") && r.stdout.contains("certificate"),
+            "{}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn starttls_required_against_a_relay_without_it_fails_clearly_and_the_message_waits() {
+    let sink = Sink::start();
+    let p = orders_project(&email_config(sink.port, "starttls = \"required\"\n"), "");
+    let (code, result) = p.check_json(&[]);
+    assert_eq!(code, 1);
+    let a = &result["alerts"][0];
+    assert_eq!(a["status"], "queued", "{a}");
+    assert!(
+        a["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not offer STARTTLS, and `starttls = \"required\"` forbids sending without it"),
+        "{a}"
+    );
+    assert!(sink.messages().is_empty(), "nothing was sent in the clear");
+    assert_eq!(outbox(&p), 1);
+
+    // Once the relay may be used without TLS (opportunistic), the waiting message goes out.
+    p.file(
+        "lakegate.toml",
+        &format!(
+            "suites = [\"checks/*.toml\"]\n\n[lake]\nroot = \"lake\"\n\n{}",
+            email_config(sink.port, "")
+        ),
+    );
+    make_passing(&p);
+    let (code, result) = p.check_json(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(result["alerts"][0]["status"], "sent", "{result}");
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(sink.messages()[0]["tls"], false);
+    assert_eq!(outbox(&p), 0);
 }

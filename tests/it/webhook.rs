@@ -296,10 +296,9 @@ pub fn openssl(dir: &std::path::Path, args: &[&str]) {
     );
 }
 
-#[test]
-fn https_with_a_private_ca_delivers_a_signed_body() {
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
+/// A private CA (`ca.pem`) and a server certificate it signed for 127.0.0.1 (`leaf.pem`,
+/// `leaf.key`), made in `d` with the openssl command.
+pub fn private_ca(d: &std::path::Path) {
     openssl(
         d,
         &[
@@ -358,6 +357,13 @@ fn https_with_a_private_ca_delivers_a_signed_body() {
             "ext.cnf",
         ],
     );
+}
+
+#[test]
+fn https_with_a_private_ca_delivers_a_signed_body() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    private_ca(d);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/https_sink.py");
     let python = std::env::var("LAKEGATE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let _child = Kill(
