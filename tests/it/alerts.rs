@@ -646,3 +646,47 @@ fn starttls_required_against_a_relay_without_it_fails_clearly_and_the_message_wa
     assert_eq!(sink.messages()[0]["tls"], false);
     assert_eq!(outbox(&p), 0);
 }
+
+#[test]
+fn on_change_reminds_after_repeat_on_the_runs_clock_and_repeat_0_never_reminds() {
+    let sink = Sink::start();
+    let config = |repeat: &str| {
+        email_config(sink.port, "").replace("on = \"failure\"", &format!("on = \"change\"\nrepeat = \"{repeat}\""))
+    };
+    let at = |p: &Project, now: &str| {
+        let r = p.run_at(now, &["check", "--format", "json"], &[]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        r.json().get("alerts").map_or(0, |a| a.as_array().unwrap().len())
+    };
+    let p = orders_project(&config("24h"), "");
+    assert_eq!(at(&p, "2026-01-15T12:00:00Z"), 1, "a check starts firing: one message");
+    assert_eq!(
+        at(&p, "2026-01-15T13:00:00Z"),
+        0,
+        "the same checks an hour later: nothing"
+    );
+    assert_eq!(at(&p, "2026-01-16T11:59:00Z"), 0, "not yet 24 hours: nothing");
+    assert_eq!(at(&p, "2026-01-16T12:30:00Z"), 1, "24 hours later: a reminder");
+    assert_eq!(at(&p, "2026-01-16T18:00:00Z"), 0, "reminded already: nothing");
+    assert_eq!(
+        at(&p, "2026-01-18T09:00:00Z"),
+        1,
+        "two more periods passed: one reminder"
+    );
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 3, "{mail:?}");
+    for m in &mail {
+        assert_eq!(m["subject"], "[lakegate] FAIL orders (raw): 2 of 3 checks failed");
+        let text = m["text"].as_str().unwrap();
+        assert!(
+            text.contains("failing since 2026-01-15 12:00 UTC"),
+            "since the first run's clock: {text}"
+        );
+    }
+
+    let p = orders_project(&config("0"), "");
+    for now in ["2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z", "2026-03-01T00:00:00Z"] {
+        at(&p, now);
+    }
+    assert_eq!(sink.messages().len(), 4, "repeat = \"0\" sends once and never reminds");
+}
