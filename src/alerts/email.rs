@@ -18,10 +18,10 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use sha2::{Digest as _, Sha256};
 
-use super::SendError;
 use super::outbox::Queued;
 use super::policy::{Digest, DigestKind};
 use super::render;
+use super::{HtmlPart, SendError};
 use crate::config::alerts::{EmailChannel, SmtpSecurity, secret};
 use crate::results::RunResult;
 
@@ -54,7 +54,12 @@ fn message_id(run: &RunResult, d: &Digest<'_>, from: &Mailbox) -> String {
 }
 
 /// Builds the message of a digest, ready to queue.
-pub(crate) fn compose(channel: &EmailChannel, d: &Digest<'_>, run: &RunResult) -> Result<Queued, String> {
+pub(crate) fn compose(
+    channel: &EmailChannel,
+    d: &Digest<'_>,
+    run: &RunResult,
+    html: HtmlPart<'_>,
+) -> Result<Queued, String> {
     let from: Mailbox = channel.from.parse().map_err(|e| format!("`from`: {e}"))?;
     let parse = |list: &[String]| -> Result<Vec<Mailbox>, String> {
         list.iter()
@@ -77,11 +82,13 @@ pub(crate) fn compose(channel: &EmailChannel, d: &Digest<'_>, run: &RunResult) -
     for m in &cc {
         b = b.cc(m.clone());
     }
+    let text = render::text(d, run);
+    let html = html(d, run).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "Could not render the HTML part of an alert; sending the text in it.");
+        render::fallback_html(&text, &e)
+    });
     let message = b
-        .multipart(MultiPart::alternative_plain_html(
-            render::text(d, run),
-            render::html(d, run),
-        ))
+        .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| e.to_string())?;
     let raw = String::from_utf8(message.formatted()).map_err(|e| e.to_string())?;
     Ok(Queued {

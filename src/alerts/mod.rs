@@ -24,6 +24,11 @@ use crate::config::alerts::AlertOn;
 use crate::results::{AlertOutcome, RunResult};
 use crate::suite::Suite;
 
+/// Renders the HTML part of a digest's email. The CLI passes the report's summary renderer
+/// (`report::summary`, through `cli::alerts::email_html`): `alerts` and `report` share a layer and
+/// import neither each other, and the HTML part has one renderer, the report's template.
+pub(crate) type HtmlPart<'a> = &'a dyn Fn(&policy::Digest<'_>, &RunResult) -> Result<String, String>;
+
 /// Why a message was not delivered. It never holds a secret: a password a server echoes is
 /// scrubbed, and a webhook is named by its URL's scheme and host only.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -64,8 +69,9 @@ pub(crate) async fn deliver_and_record(
     suites: &[Suite],
     run: &mut RunResult,
     history: Option<&crate::history::Store>,
+    html: HtmlPart<'_>,
 ) {
-    run.alerts = deliver(project, suites, run).await;
+    run.alerts = deliver(project, suites, run, html).await;
     if let Some(store) = history
         && let Err(e) = store.append_alerts(run)
     {
@@ -75,7 +81,12 @@ pub(crate) async fn deliver_and_record(
 
 /// Sends the run's alerts (and retries earlier ones waiting in the outbox); returns what became of
 /// each message. Sending blocks on the network, so it runs on a blocking thread.
-pub(crate) async fn deliver(project: &Project, suites: &[Suite], run: &RunResult) -> Vec<AlertOutcome> {
+pub(crate) async fn deliver(
+    project: &Project,
+    suites: &[Suite],
+    run: &RunResult,
+    html: HtmlPart<'_>,
+) -> Vec<AlertOutcome> {
     let cfg = &project.alerts;
     if cfg.on == AlertOn::Never || (cfg.email.is_empty() && cfg.webhook.is_empty()) {
         return Vec::new();
@@ -91,7 +102,7 @@ pub(crate) async fn deliver(project: &Project, suites: &[Suite], run: &RunResult
     let mut fresh = Vec::new();
     for d in &digests {
         let channel = &cfg.email[d.channel];
-        match email::compose(channel, d, run) {
+        match email::compose(channel, d, run, html) {
             Ok(m) => fresh.push(m),
             Err(e) => tracing::error!(error = %e, "Could not compose an alert message."),
         }

@@ -1,13 +1,20 @@
 //! `lakegate alerts test`: send a test message through every configured channel and say what
-//! happened to each (exit 0 when every one was delivered, 3 when one was not; `exit::code`).
+//! happened to each (exit 0 when every one was delivered, 3 when one was not; `exit::code`). Also
+//! the join between alerts and the report: an alert email's HTML part is the report's summary
+//! ([`email_html`]).
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use clap::{Args, Subcommand};
 
 use super::{CmdResult, Global, OutputFormat, print_stdout};
+use crate::alerts::policy::{Digest, DigestKind};
 use crate::alerts::probe::{self, Delivery};
+use crate::alerts::render;
 use crate::exit::{CliError, Outcome};
+use crate::report::summary::{Part, Site, Summary, summary_html};
+use crate::results::{RunResult, Status};
 
 #[derive(Debug, Args)]
 pub struct AlertsArgs {
@@ -77,4 +84,43 @@ async fn test(global: &Global) -> CmdResult {
     Ok(Outcome::AlertsTested {
         undelivered: delivered < tests.len(),
     })
+}
+
+/// The HTML part of an alert email: the report's summary of the digest (`report::summary`, from the
+/// `summary.html` template or its replacement in `templates`), with a link to each dataset's run
+/// page when this run wrote the report. The CLI joins the two because `alerts` and `report` share a
+/// layer and import neither each other.
+pub(crate) fn email_html(
+    d: &Digest<'_>,
+    run: &RunResult,
+    templates: Option<&Path>,
+    site: Site<'_>,
+) -> Result<String, String> {
+    let status = match d.kind {
+        DigestKind::Firing => d
+            .datasets
+            .iter()
+            .map(|a| a.dataset.status)
+            .max()
+            .unwrap_or(Status::Pass),
+        DigestKind::Resolved | DigestKind::Passing => Status::Pass,
+    };
+    let summary = Summary {
+        run,
+        status,
+        headline: render::subject(d).trim_start_matches("[lakegate] ").to_string(),
+        datasets: d
+            .datasets
+            .iter()
+            .map(|a| Part {
+                dataset: a.dataset,
+                checks: a.checks.clone(),
+                since: &a.since,
+            })
+            .collect(),
+        full: render::FULL,
+        listed: render::LISTED,
+        site,
+    };
+    summary_html(&summary, templates).map_err(|e| e.to_string())
 }

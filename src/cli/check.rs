@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{CmdResult, Global, OutputFormat, print_stdout};
+use crate::alerts::policy::Digest;
 use crate::exit::{self, CliError, FailOn};
-use crate::report;
-use crate::results::{self, junit, text};
+use crate::report::{self, summary::Site};
+use crate::results::{self, RunResult, junit, text};
 use crate::run::{self, Outcome, RunOptions};
 
 #[derive(Debug, Args)]
@@ -56,8 +57,24 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
         Outcome::Config(d) => return Err(CliError::Config(d)),
         Outcome::Ran(run) => run,
     };
+    // The report first, so an alert can point at the run's page; its error is returned only
+    // once the alerts went out.
+    let templates = args.templates.as_deref().or(project.report_templates.as_deref());
+    let report_dir = args.report.as_ref().or(project.report_dir.as_ref());
+    let written = report_dir.map(|dir| {
+        report::write_run(dir, templates, &run, global.history(&project).as_ref())
+            .map(|pages| tracing::info!(dir = %dir.display(), pages = pages.len(), "Wrote the HTML report."))
+    });
     if !global.no_alerts {
-        crate::alerts::deliver_and_record(&project, &suites, &mut run, opts.history.as_ref()).await;
+        let site_dir = report_dir
+            .filter(|_| matches!(written, Some(Ok(()))))
+            .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()));
+        let site = Site {
+            written: site_dir.as_deref(),
+            base_url: project.report_base_url.as_deref(),
+        };
+        let html = |d: &Digest<'_>, r: &RunResult| super::alerts::email_html(d, r, templates, site);
+        crate::alerts::deliver_and_record(&project, &suites, &mut run, opts.history.as_ref(), &html).await;
     }
     if let Some(path) = &args.junit
         && let Err(e) = std::fs::write(path, junit::render(&run))
@@ -67,12 +84,8 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
             path.display()
         )));
     }
-    if let Some(dir) = args.report.as_ref().or(project.report_dir.as_ref()) {
-        let templates = args.templates.as_deref().or(project.report_templates.as_deref());
-        match report::write_run(dir, templates, &run, global.history(&project).as_ref()) {
-            Ok(pages) => tracing::info!(dir = %dir.display(), pages = pages.len(), "Wrote the HTML report."),
-            Err(e) => return Err(CliError::RunFailed(e.to_string())),
-        }
+    if let Some(Err(e)) = written {
+        return Err(CliError::RunFailed(e.to_string()));
     }
     match global.format {
         OutputFormat::Json => print_stdout(&results::to_json(&run)),
