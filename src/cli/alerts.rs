@@ -108,7 +108,11 @@ pub(crate) fn email_html(
     let summary = Summary {
         run,
         status,
-        headline: render::subject(d).trim_start_matches("[lakegate] ").to_string(),
+        // The subject without `[lakegate]` and the status word, which the badge shows.
+        headline: render::subject(d)
+            .trim_start_matches("[lakegate] ")
+            .split_once(' ')
+            .map_or_else(String::new, |(_, rest)| rest.to_string()),
         datasets: d
             .datasets
             .iter()

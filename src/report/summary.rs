@@ -32,7 +32,7 @@ pub(crate) struct Summary<'r> {
     pub run: &'r RunResult,
     /// The status beside the headline.
     pub status: Status,
-    /// One line: `FAIL orders (raw): 2 of 12 checks failed`.
+    /// One line beside the status word: `orders (raw): 2 of 12 checks failed`.
     pub headline: String,
     pub datasets: Vec<Part<'r>>,
     /// Checks shown in full; after them, checks listed by one line up to `listed`, then "and K more".
@@ -356,7 +356,7 @@ mod tests {
         let summary = Summary {
             run,
             status: run.status,
-            headline: "FAIL evil (raw): 2 of 3 checks failed".into(),
+            headline: "evil (raw): 2 of 3 checks failed".into(),
             datasets: vec![Part {
                 dataset: d,
                 checks: ids

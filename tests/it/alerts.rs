@@ -690,3 +690,120 @@ fn on_change_reminds_after_repeat_on_the_runs_clock_and_repeat_0_never_reminds()
     }
     assert_eq!(sink.messages().len(), 4, "repeat = \"0\" sends once and never reminds");
 }
+
+#[test]
+fn the_html_part_links_the_run_page_and_follows_template_overrides() {
+    let sink = Sink::start();
+    let p = orders_project(&email_config(sink.port, ""), "");
+    let with_base = |base: &str| {
+        p.file(
+            "lakegate.toml",
+            &format!(
+                "suites = [\"checks/*.toml\"]\n\n[lake]\nroot = \"lake\"\n\n[report]\n{base}\n{}",
+                email_config(sink.port, "")
+            ),
+        );
+    };
+    // `check --report` wrote the page: the mail says where it is.
+    let r = p.run(&["check", "--report", "site", "--run-id", "r1"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let page = p.path().join("site/runs/r1/orders.html");
+    assert!(page.is_file());
+    let html = sink.messages()[0]["html"].as_str().unwrap().to_string();
+    let shown = std::fs::canonicalize(&page).unwrap();
+    assert!(
+        html.contains(&shown.display().to_string()) || html.contains(&page.display().to_string()),
+        "{html}"
+    );
+    for want in [
+        "orders.email.not_null",
+        "orders.note.pattern",
+        "checks/orders.toml:",
+        "observed",
+        "expected",
+        "failing rows",
+    ] {
+        assert!(html.contains(want), "{want} in {html}");
+    }
+
+    // With `[report] base_url`, a link under it.
+    with_base("base_url = \"https://reports.example.com/lakegate\"");
+    let r = p.run(&["check", "--report", "site", "--run-id", "r2"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let html = sink.messages()[1]["html"].as_str().unwrap().to_string();
+    assert!(
+        html.contains("href=\"https://reports.example.com/lakegate/runs/r2/orders.html\""),
+        "{html}"
+    );
+
+    // No report written: no page to point at.
+    let r = p.run(&["check", "--run-id", "r3"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let html = sink.messages()[2]["html"].as_str().unwrap().to_string();
+    assert!(!html.contains("runs/r3/"), "{html}");
+
+    // `--templates` replaces the summary like any page, and still escapes what it shows.
+    p.file(
+        "tpl/summary.html",
+        "<div style=\"max-width:600px\">OVERRIDDEN {{ headline }}{% for c in checks %}<p>{{ c.id }} {% for r in c.rows %}{% for v in r %}{{ v.text }}{% endfor %}{% endfor %}</p>{% endfor %}</div>",
+    );
+    let r = p.run(&["check", "--templates", "tpl"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let html = sink.messages()[3]["html"].as_str().unwrap().to_string();
+    assert!(
+        html.starts_with("<div style=\"max-width:600px\">OVERRIDDEN orders (raw)"),
+        "{html}"
+    );
+    assert!(html.contains("&lt;script&gt;") && !html.contains(HOSTILE), "{html}");
+
+    // A broken override does not stop the alert: the text goes out in the HTML part, escaped.
+    p.file("tpl/summary.html", "{% for %}");
+    let r = p.run(&["check", "--templates", "tpl", "--format", "json"]);
+    assert_eq!(r.json()["alerts"][0]["status"], "sent", "{}", r.stdout);
+    let html = sink.messages()[4]["html"].as_str().unwrap().to_string();
+    assert!(
+        html.contains("could not be rendered") && !html.contains(HOSTILE),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_headless_browser_shows_the_mails_failing_checks_and_no_markup_from_the_data() {
+    let sink = Sink::start();
+    let p = orders_project(&email_config(sink.port, ""), "");
+    let r = p.run(&["check"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let html = sink.messages()[0]["html"].as_str().unwrap().to_string();
+    // Kept after the test, for a person to look at.
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("alerts-email-browser");
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("email.html");
+    std::fs::write(&file, &html).unwrap();
+    let url = url::Url::from_file_path(&file).unwrap().to_string();
+
+    let dom = crate::report::headless(&url, &["--dump-dom".to_string()]);
+    for name in ["orders.email.not_null", "orders.note.pattern"] {
+        assert!(dom.contains(name), "the rendered mail does not show {name}:\n{dom}");
+    }
+    assert!(
+        dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the hostile value is shown as text:\n{dom}"
+    );
+    assert!(!dom.contains("<script"), "no script element in the DOM:\n{dom}");
+
+    let blank = out.join("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
+    let floor = crate::report::screenshot(
+        &url::Url::from_file_path(&blank).unwrap().to_string(),
+        &out.join("blank-600.png"),
+        600,
+        1200,
+    );
+    let png = out.join("email-600.png");
+    let size = crate::report::screenshot(&url, &png, 600, 1200);
+    assert!(
+        size > 5 * floor.max(1),
+        "the mail at 600 px looks blank: {size} bytes against {floor} for a blank page ({})",
+        png.display()
+    );
+}
