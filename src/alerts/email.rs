@@ -212,7 +212,20 @@ fn classify(channel: &EmailChannel, e: &lettre::transport::smtp::Error, scrub: i
             channel.url
         ));
     }
-    SendError::Unreachable(format!("cannot deliver through {}: {text}", channel.url))
+    SendError::Unreachable(format!(
+        "cannot deliver through {}: {text}{}",
+        channel.url,
+        untrusted_hint(&text)
+    ))
+}
+
+/// What to do about a certificate the relay or endpoint presented that is not trusted.
+pub(crate) fn untrusted_hint(error: &str) -> &'static str {
+    if error.contains("invalid peer certificate") {
+        " (the server's certificate is not trusted: add its CA to `tls_ca_file`)"
+    } else {
+        ""
+    }
 }
 
 fn envelope(q: &Queued) -> Result<Envelope, String> {

@@ -202,10 +202,14 @@ pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError
         )),
         None => None,
     };
+    let tls = match ep.scheme.as_str() {
+        "https" => Some(tls_config(channel).map_err(SendError::NotSent)?),
+        _ => None,
+    };
     let shown = shown_url(&channel.url);
     let mut attempt = 0;
     loop {
-        let result = post(channel, &ep, q, sig.as_deref());
+        let result = post(&ep, tls.as_ref(), q, sig.as_deref());
         match &result {
             Ok((code, _)) if (200..300).contains(code) => return Ok(()),
             Ok((code, status)) if (400..500).contains(code) && *code != 408 && *code != 429 => {
@@ -227,13 +231,21 @@ pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError
                 reason: format!("the webhook {shown} answered {status}"),
                 permanent: false,
             },
-            Err(e) => SendError::Unreachable(format!("cannot deliver to {shown}: {e}")),
+            Err(e) => SendError::Unreachable(format!(
+                "cannot deliver to {shown}: {e}{}",
+                super::email::untrusted_hint(&e)
+            )),
         });
     }
 }
 
-/// One POST; the answer's status code and status line.
-fn post(channel: &WebhookChannel, ep: &Endpoint, q: &Queued, sig: Option<&str>) -> Result<(u16, String), String> {
+/// One POST (over TLS with `tls`); the answer's status code and status line.
+fn post(
+    ep: &Endpoint,
+    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
+    q: &Queued,
+    sig: Option<&str>,
+) -> Result<(u16, String), String> {
     let addrs: Vec<_> = (ep.host.as_str(), ep.port)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {}: {e}", ep.host))?
@@ -253,11 +265,11 @@ fn post(channel: &WebhookChannel, ep: &Endpoint, q: &Queued, sig: Option<&str>) 
     let io = |e: std::io::Error| e.to_string();
     s.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
     s.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
-    if ep.scheme == "https" {
+    if let Some(config) = tls {
         let name = rustls::pki_types::ServerName::try_from(ep.host.clone())
             .map_err(|e| format!("`{}` is not a TLS server name: {e}", ep.host))?;
         let conn =
-            rustls::ClientConnection::new(tls_config(channel)?, name).map_err(|e| format!("cannot set up TLS: {e}"))?;
+            rustls::ClientConnection::new(config.clone(), name).map_err(|e| format!("cannot set up TLS: {e}"))?;
         exchange(ep, q, sig, rustls::StreamOwned::new(conn, s))
     } else {
         exchange(ep, q, sig, s)

@@ -595,7 +595,9 @@ fn starttls_and_implicit_tls_deliver_with_a_private_ca_and_an_untrusted_certific
         assert_eq!(a["status"], "queued", "{mode}: {a}");
         let error = a["error"].as_str().unwrap();
         assert!(
-            error.contains(&format!("{scheme}://127.0.0.1:{}", sink.port)) && error.contains("certificate"),
+            error.contains(&format!("{scheme}://127.0.0.1:{}", sink.port))
+                && error.contains("invalid peer certificate: UnknownIssuer")
+                && error.contains("`tls_ca_file`"),
             "{mode}: {error}"
         );
         assert_eq!(outbox(&p), 1, "{mode}");
