@@ -796,7 +796,7 @@ fn a_headless_browser_shows_the_mails_failing_checks_and_no_markup_from_the_data
     let blank = out.join("blank.html");
     std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
     let floor = crate::report::screenshot(
-        &url::Url::from_file_path(&blank).unwrap().to_string(),
+        url::Url::from_file_path(&blank).unwrap().as_ref(),
         &out.join("blank-600.png"),
         600,
         1200,
