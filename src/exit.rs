@@ -3,7 +3,8 @@
 //! - `0` every error-severity check passed (warnings allowed unless `--fail-on warn`)
 //! - `1` at least one check failed or could not be evaluated
 //! - `2` usage or configuration error: nothing was run
-//! - `3` the run itself could not happen (a dataset unreadable, the lake missing, I/O failure)
+//! - `3` the run itself could not happen (a dataset unreadable, the lake missing, I/O failure; for
+//!   `alerts test`, a channel that did not deliver its test message)
 //!
 //! When several apply, the most fundamental wins: 2 over 3 over 1.
 //!
@@ -39,6 +40,9 @@ pub enum Outcome {
     Validated { unreadable: bool, missing_columns: bool },
     /// `promote` ran its gate; `failed` when the batch did not pass (nothing was published).
     Promoted { failed: bool },
+    /// `alerts test` sent a test message through every channel; `undelivered` when one was not
+    /// delivered (refused, unreachable or not sent): the channel cannot deliver alerts now.
+    AlertsTested { undelivered: bool },
     /// The command did what it was asked (`history`, `schema`).
     Done,
 }
@@ -91,7 +95,7 @@ pub fn code(result: &Result<Outcome, CliError>) -> u8 {
         Err(CliError::Config(_) | CliError::Usage { .. }) => CONFIG,
         Err(CliError::RunFailed(_) | CliError::Promote(_) | CliError::Panicked) => RUN_FAILED,
         Ok(Outcome::Ran(run, _)) if run.has_unreadable_dataset() => RUN_FAILED,
-        Ok(Outcome::Validated { unreadable: true, .. }) => RUN_FAILED,
+        Ok(Outcome::Validated { unreadable: true, .. } | Outcome::AlertsTested { undelivered: true }) => RUN_FAILED,
         Ok(Outcome::Ran(run, fail_on)) => match (run.status, fail_on) {
             (Status::Fail | Status::Error, _) | (Status::Warn, FailOn::Warn) => CHECKS_FAILED,
             (Status::Warn | Status::Pass, _) => OK,
@@ -102,7 +106,7 @@ pub fn code(result: &Result<Outcome, CliError>) -> u8 {
             }
             | Outcome::Promoted { failed: true },
         ) => CHECKS_FAILED,
-        Ok(Outcome::Validated { .. } | Outcome::Promoted { .. } | Outcome::Done) => OK,
+        Ok(Outcome::Validated { .. } | Outcome::Promoted { .. } | Outcome::AlertsTested { .. } | Outcome::Done) => OK,
     }
 }
 
@@ -148,6 +152,12 @@ mod tests {
         assert_eq!(code(&Ok(Outcome::Promoted { failed: true })), CHECKS_FAILED);
         assert_eq!(code(&Ok(Outcome::Promoted { failed: false })), OK);
         assert_eq!(code(&Ok(Outcome::Done)), OK);
+        assert_eq!(code(&Ok(Outcome::AlertsTested { undelivered: false })), OK);
+        assert_eq!(
+            code(&Ok(Outcome::AlertsTested { undelivered: true })),
+            RUN_FAILED,
+            "a channel that cannot deliver is an operation that could not happen"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use lakegate::cli::{
-    Cli, CmdResult, Command, LogFormat, audit, check, history, init, promote, report, schema, validate,
+    Cli, CmdResult, Command, LogFormat, alerts, audit, check, history, init, promote, report, schema, validate,
 };
 use lakegate::exit::CliError;
 
@@ -80,6 +80,7 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Report(args) => report::run(&cli.global, args).await,
             Command::Audit(args) => audit::run(&cli.global, args).await,
             Command::Init(args) => init::run(&cli.global, args).await,
+            Command::Alerts(args) => alerts::run(&cli.global, args).await,
         }
     });
     // A run the audit daemon gave up on when its grace period ran out may still hold a thread;

@@ -1,36 +1,96 @@
-//! What follows a judged run, in `check` and in every `audit` run alike: alerts go out per policy
-//! (their outcomes recorded in the run and the history), then the HTML report is updated. One
-//! function, so a scheduled run and a manual one can never differ in what they deliver.
+//! What follows a judged run, in `check` and in every `audit` run alike: the HTML report is
+//! updated, then alerts go out per policy (their outcomes recorded in the run and the history),
+//! each email's HTML part being the report's summary with a link to the run's page. One function,
+//! so a scheduled run and a manual one can never differ in what they deliver.
 
 use std::path::Path;
 
+use crate::alerts::policy::{Digest, DigestKind};
+use crate::alerts::render;
 use crate::config::Project;
-use crate::results::RunResult;
+use crate::report::summary::{Part, Site, Summary, summary_html};
+use crate::results::{RunResult, Status};
 use crate::suite::Suite;
 
-/// Where the report goes, when one is written.
+/// Where the report goes (when one is written) and the templates that replace the built-in ones
+/// (for the report's pages and the alert emails' HTML part alike).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReportTarget<'a> {
-    pub dir: &'a Path,
+    pub dir: Option<&'a Path>,
     pub templates: Option<&'a Path>,
 }
 
-/// Sends the run's alerts (unless `alerts` is false) and writes its report pages. A report that
-/// cannot be written is the error (the run itself stands; its history is already recorded).
+/// Writes the run's report pages, then sends its alerts (unless `alerts` is false), so an alert can
+/// point at the run's page. A report that cannot be written is the error, returned once the alerts
+/// went out (the run itself stands; its history is already recorded).
 pub(crate) async fn deliver(
     project: &Project,
     suites: &[Suite],
     run: &mut RunResult,
     history: Option<&crate::history::Store>,
     alerts: bool,
-    report: Option<ReportTarget<'_>>,
+    report: ReportTarget<'_>,
 ) -> Result<(), String> {
+    let templates = report.templates;
+    let written = report.dir.map(|dir| {
+        crate::report::write_run(dir, templates, run, history)
+            .map(|pages| tracing::info!(dir = %dir.display(), pages = pages.len(), "Wrote the HTML report."))
+            .map_err(|e| e.to_string())
+    });
     if alerts {
-        crate::alerts::deliver_and_record(project, suites, run, history).await;
+        let site_dir = report
+            .dir
+            .filter(|_| matches!(written, Some(Ok(()))))
+            .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()));
+        let site = Site {
+            written: site_dir.as_deref(),
+            base_url: project.report_base_url.as_deref(),
+        };
+        let html = |d: &Digest<'_>, r: &RunResult| email_html(d, r, templates, site);
+        crate::alerts::deliver_and_record(project, suites, run, history, &html).await;
     }
-    if let Some(r) = report {
-        let pages = crate::report::write_run(r.dir, r.templates, run, history).map_err(|e| e.to_string())?;
-        tracing::info!(dir = %r.dir.display(), pages = pages.len(), "Wrote the HTML report.");
-    }
-    Ok(())
+    written.unwrap_or(Ok(()))
+}
+
+/// The HTML part of an alert email: the report's summary of the digest (`report::summary`, from the
+/// `summary.html` template or its replacement in `templates`), with a link to each dataset's run
+/// page when this run wrote the report. Joined here because `alerts` and `report` share a layer
+/// and import neither each other.
+pub(crate) fn email_html(
+    d: &Digest<'_>,
+    run: &RunResult,
+    templates: Option<&Path>,
+    site: Site<'_>,
+) -> Result<String, String> {
+    let status = match d.kind {
+        DigestKind::Firing => d
+            .datasets
+            .iter()
+            .map(|a| a.dataset.status)
+            .max()
+            .unwrap_or(Status::Pass),
+        DigestKind::Resolved | DigestKind::Passing => Status::Pass,
+    };
+    let summary = Summary {
+        run,
+        status,
+        // The subject without `[lakegate]` and the status word, which the badge shows.
+        headline: render::subject(d)
+            .trim_start_matches("[lakegate] ")
+            .split_once(' ')
+            .map_or_else(String::new, |(_, rest)| rest.to_string()),
+        datasets: d
+            .datasets
+            .iter()
+            .map(|a| Part {
+                dataset: a.dataset,
+                checks: a.checks.clone(),
+                since: &a.since,
+            })
+            .collect(),
+        full: render::FULL,
+        listed: render::LISTED,
+        site,
+    };
+    summary_html(&summary, templates).map_err(|e| e.to_string())
 }

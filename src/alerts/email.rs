@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use lettre::address::Envelope;
 use lettre::message::{Mailbox, MultiPart, header};
 use lettre::transport::smtp::authentication::Credentials;
@@ -19,6 +21,7 @@ use sha2::{Digest as _, Sha256};
 use super::outbox::Queued;
 use super::policy::{Digest, DigestKind};
 use super::render;
+use super::{HtmlPart, SendError};
 use crate::config::alerts::{EmailChannel, SmtpSecurity, secret};
 use crate::results::RunResult;
 
@@ -51,7 +54,12 @@ fn message_id(run: &RunResult, d: &Digest<'_>, from: &Mailbox) -> String {
 }
 
 /// Builds the message of a digest, ready to queue.
-pub(crate) fn compose(channel: &EmailChannel, d: &Digest<'_>, run: &RunResult) -> Result<Queued, String> {
+pub(crate) fn compose(
+    channel: &EmailChannel,
+    d: &Digest<'_>,
+    run: &RunResult,
+    html: HtmlPart<'_>,
+) -> Result<Queued, String> {
     let from: Mailbox = channel.from.parse().map_err(|e| format!("`from`: {e}"))?;
     let parse = |list: &[String]| -> Result<Vec<Mailbox>, String> {
         list.iter()
@@ -74,11 +82,13 @@ pub(crate) fn compose(channel: &EmailChannel, d: &Digest<'_>, run: &RunResult) -
     for m in &cc {
         b = b.cc(m.clone());
     }
+    let text = render::text(d, run);
+    let html = html(d, run).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "Could not render the HTML part of an alert; sending the text in it.");
+        render::fallback_html(&text, &e)
+    });
     let message = b
-        .multipart(MultiPart::alternative_plain_html(
-            render::text(d, run),
-            render::html(d, run),
-        ))
+        .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| e.to_string())?;
     let raw = String::from_utf8(message.formatted()).map_err(|e| e.to_string())?;
     Ok(Queued {
@@ -96,20 +106,56 @@ pub(crate) fn compose(channel: &EmailChannel, d: &Digest<'_>, run: &RunResult) -
     })
 }
 
-/// Why a send failed, and whether trying again later can help.
-#[derive(Debug)]
-pub(crate) struct SendError {
-    pub message: String,
-    /// The server refused the message for good (5xx): retrying cannot deliver it.
-    pub permanent: bool,
+/// The message `lakegate alerts test` sends through a channel (never queued): to its `to` and `cc`,
+/// plain text, with the Message-ID `<lakegate.test.ID@from-domain>`.
+pub(crate) fn compose_test(channel: &EmailChannel, id: &str, at: DateTime<Utc>) -> Result<Queued, String> {
+    let from: Mailbox = channel.from.parse().map_err(|e| format!("`from`: {e}"))?;
+    let to = channel
+        .to
+        .iter()
+        .chain(&channel.cc)
+        .map(|a| a.parse::<Mailbox>().map_err(|e| format!("`{a}`: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let message_id = format!("<lakegate.test.{id}@{}>", from.email.domain());
+    let subject = "[lakegate] test message".to_string();
+    let mut b = Message::builder()
+        .from(from.clone())
+        .subject(subject.clone())
+        .message_id(Some(message_id.clone()))
+        .date(std::time::SystemTime::from(at))
+        .header(header::MIME_VERSION_1_0);
+    for m in &to {
+        b = b.to(m.clone());
+    }
+    let text = format!(
+        "This is a test message from lakegate (`lakegate alerts test`), sent through {} at {}.\n\n\
+         Alerts sent through this relay reach these recipients.\n",
+        channel.url,
+        at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let message = b.body(text).map_err(|e| e.to_string())?;
+    Ok(Queued {
+        message_id,
+        run_id: format!("test-{id}"),
+        channel: "email".into(),
+        via: channel.url.clone(),
+        from: from.email.to_string(),
+        to: channel.to.clone(),
+        rcpt: to.iter().map(|m| m.email.to_string()).collect(),
+        subject,
+        raw: String::from_utf8(message.formatted()).map_err(|e| e.to_string())?,
+        attempts: 0,
+        last_error: None,
+    })
 }
 
 /// Sends a queued message through its channel, retrying transient failures with backoff.
 pub(crate) fn send(channel: &EmailChannel, q: &Queued) -> Result<(), SendError> {
     let password = match &channel.password_env {
-        Some(var) => Some(secret(var).filter(|p| !p.is_empty()).ok_or_else(|| SendError {
-            message: format!("the environment variable `{var}` (named by `password_env`) is not set"),
-            permanent: false,
+        Some(var) => Some(secret(var).filter(|p| !p.is_empty()).ok_or_else(|| {
+            SendError::NotSent(format!(
+                "the environment variable `{var}` (named by `password_env`) is not set"
+            ))
         })?),
         None => None,
     };
@@ -117,12 +163,9 @@ pub(crate) fn send(channel: &EmailChannel, q: &Queued) -> Result<(), SendError> 
         Some(p) => s.replace(p.as_str(), "***"),
         None => s,
     };
-    let transport = transport(channel, password.as_deref()).map_err(|e| SendError {
-        message: scrub(e),
-        permanent: false,
-    })?;
-    let envelope = envelope(q).map_err(|e| SendError {
-        message: e,
+    let transport = transport(channel, password.as_deref()).map_err(|e| SendError::NotSent(scrub(e)))?;
+    let envelope = envelope(q).map_err(|reason| SendError::Refused {
+        reason,
         permanent: true,
     })?;
     let mut attempt = 0;
@@ -136,8 +179,8 @@ pub(crate) fn send(channel: &EmailChannel, q: &Queued) -> Result<(), SendError> 
                         .status()
                         .is_some_and(|c| matches!(c.to_string().as_str(), "530" | "534" | "535" | "538")) =>
             {
-                return Err(SendError {
-                    message: scrub(format!("the relay refused the message: {e}")),
+                return Err(SendError::Refused {
+                    reason: scrub(format!("the relay refused the message: {e}")),
                     permanent: true,
                 });
             }
@@ -147,13 +190,41 @@ pub(crate) fn send(channel: &EmailChannel, q: &Queued) -> Result<(), SendError> 
                     std::thread::sleep(*pause);
                     attempt += 1;
                 } else {
-                    return Err(SendError {
-                        message: scrub(format!("cannot deliver through {}: {e}", channel.url)),
-                        permanent: false,
-                    });
+                    return Err(classify(channel, &e, scrub));
                 }
             }
         }
+    }
+}
+
+/// The last error of a send, in words: the relay's reply, or why there was no conversation.
+fn classify(channel: &EmailChannel, e: &lettre::transport::smtp::Error, scrub: impl Fn(String) -> String) -> SendError {
+    if e.is_permanent() || e.is_transient() {
+        return SendError::Refused {
+            reason: scrub(format!("the relay {} refused the message: {e}", channel.url)),
+            permanent: false,
+        };
+    }
+    let text = scrub(e.to_string());
+    if channel.security == SmtpSecurity::StartTlsRequired && e.is_client() && text.contains("STARTTLS") {
+        return SendError::Unreachable(format!(
+            "the relay {} does not offer STARTTLS, and `starttls = \"required\"` forbids sending without it",
+            channel.url
+        ));
+    }
+    SendError::Unreachable(format!(
+        "cannot deliver through {}: {text}{}",
+        channel.url,
+        untrusted_hint(&text)
+    ))
+}
+
+/// What to do about a certificate the relay or endpoint presented that is not trusted.
+pub(crate) fn untrusted_hint(error: &str) -> &'static str {
+    if error.contains("invalid peer certificate") {
+        " (the server's certificate is not trusted: add its CA to `tls_ca_file`)"
+    } else {
+        ""
     }
 }
 

@@ -7,10 +7,12 @@
 //! and checks that fire ([`policy`]); [`render`] writes the subject, text and HTML parts;
 //! [`email`] builds and sends the message; every message goes through the [`outbox`] first, so a
 //! relay that is down (or a process that dies mid-send) leaves it there for the next run.
+//! [`probe`] sends `lakegate alerts test`'s test message through every channel.
 
 pub(crate) mod email;
 pub(crate) mod outbox;
 pub(crate) mod policy;
+pub(crate) mod probe;
 pub(crate) mod render;
 pub(crate) mod webhook;
 
@@ -21,6 +23,34 @@ use crate::config::Project;
 use crate::config::alerts::AlertOn;
 use crate::results::{AlertOutcome, RunResult};
 use crate::suite::Suite;
+
+/// Renders the HTML part of a digest's email. The CLI passes the report's summary renderer
+/// (`report::summary`, through `outputs::email_html`): `alerts` and `report` share a layer and
+/// import neither each other, and the HTML part has one renderer, the report's template.
+pub(crate) type HtmlPart<'a> = &'a dyn Fn(&policy::Digest<'_>, &RunResult) -> Result<String, String>;
+
+/// Why a message was not delivered. It never holds a secret: a password a server echoes is
+/// scrubbed, and a webhook is named by its URL's scheme and host only.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum SendError {
+    /// The server answered and said no (its reply is the reason); `permanent` when trying again
+    /// cannot help (a 5xx mail reply, an HTTP 4xx other than 408 and 429).
+    #[error("{reason}")]
+    Refused { reason: String, permanent: bool },
+    /// No conversation: the server could not be reached, or not securely (TLS), or it stalled.
+    #[error("{0}")]
+    Unreachable(String),
+    /// Nothing was sent: something lakegate needs is missing (a variable, a CA file, a channel).
+    #[error("{0}")]
+    NotSent(String),
+}
+
+impl SendError {
+    /// Whether trying again later cannot help (the message moves to `outbox/failed/`).
+    pub(crate) fn permanent(&self) -> bool {
+        matches!(self, SendError::Refused { permanent: true, .. })
+    }
+}
 
 /// Where undelivered messages wait: `[alerts] outbox`, or `outbox` beside the history store.
 pub(crate) fn outbox_dir(project: &Project) -> PathBuf {
@@ -39,8 +69,9 @@ pub(crate) async fn deliver_and_record(
     suites: &[Suite],
     run: &mut RunResult,
     history: Option<&crate::history::Store>,
+    html: HtmlPart<'_>,
 ) {
-    run.alerts = deliver(project, suites, run).await;
+    run.alerts = deliver(project, suites, run, html).await;
     if let Some(store) = history
         && let Err(e) = store.append_alerts(run)
     {
@@ -50,7 +81,12 @@ pub(crate) async fn deliver_and_record(
 
 /// Sends the run's alerts (and retries earlier ones waiting in the outbox); returns what became of
 /// each message. Sending blocks on the network, so it runs on a blocking thread.
-pub(crate) async fn deliver(project: &Project, suites: &[Suite], run: &RunResult) -> Vec<AlertOutcome> {
+pub(crate) async fn deliver(
+    project: &Project,
+    suites: &[Suite],
+    run: &RunResult,
+    html: HtmlPart<'_>,
+) -> Vec<AlertOutcome> {
     let cfg = &project.alerts;
     if cfg.on == AlertOn::Never || (cfg.email.is_empty() && cfg.webhook.is_empty()) {
         return Vec::new();
@@ -66,7 +102,7 @@ pub(crate) async fn deliver(project: &Project, suites: &[Suite], run: &RunResult
     let mut fresh = Vec::new();
     for d in &digests {
         let channel = &cfg.email[d.channel];
-        match email::compose(channel, d, run) {
+        match email::compose(channel, d, run, html) {
             Ok(m) => fresh.push(m),
             Err(e) => tracing::error!(error = %e, "Could not compose an alert message."),
         }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::{email, webhook};
+use super::{SendError, email, webhook};
 use crate::config::alerts::{EmailChannel, WebhookChannel};
 use crate::fs_atomic;
 use crate::results::AlertOutcome;
@@ -130,7 +130,7 @@ pub(crate) fn send_all(
     }
     let mut todo: Vec<(Option<PathBuf>, Queued)> = pending(dir).into_iter().map(|(p, q)| (Some(p), q)).collect();
     todo.extend(unqueued.into_iter().map(|q| (None, q)));
-    let mut down: Vec<(String, String)> = Vec::new();
+    let mut down: Vec<(String, SendError)> = Vec::new();
     todo.into_iter()
         .map(|(path, q)| send_one(dir, channels, hooks, path.as_deref(), q, run_id, &mut down))
         .collect()
@@ -146,7 +146,7 @@ fn send_one(
     path: Option<&Path>,
     q: Queued,
     run_id: &str,
-    down: &mut Vec<(String, String)>,
+    down: &mut Vec<(String, SendError)>,
 ) -> AlertOutcome {
     let outcome = AlertOutcome {
         channel: q.channel.clone(),
@@ -167,17 +167,11 @@ fn send_one(
             hooks.iter().find(|h| h.url == q.via),
             down.iter().find(|(via, _)| *via == q.via),
         ) {
-            (None, _) => Err(email::SendError {
-                message: format!(
-                    "no `[[alerts.webhook]]` with url {} is configured now; the message waits",
-                    q.via
-                ),
-                permanent: false,
-            }),
-            (Some(_), Some((_, why))) => Err(email::SendError {
-                message: why.clone(),
-                permanent: false,
-            }),
+            (None, _) => Err(SendError::NotSent(format!(
+                "no `[[alerts.webhook]]` with url {} is configured now; the message waits",
+                webhook::shown_url(&q.via)
+            ))),
+            (Some(_), Some((_, why))) => Err(why.clone()),
             (Some(h), None) => webhook::send(h, &q),
         }
     } else {
@@ -187,7 +181,7 @@ fn send_one(
 }
 
 /// Sends an email message through the configured relay it was queued for.
-fn send_email(channels: &[EmailChannel], q: &Queued, down: &[(String, String)]) -> Result<(), email::SendError> {
+fn send_email(channels: &[EmailChannel], q: &Queued, down: &[(String, SendError)]) -> Result<(), SendError> {
     let channel = channels.iter().find(|c| {
         c.url == q.via
             && c.from
@@ -195,17 +189,11 @@ fn send_email(channels: &[EmailChannel], q: &Queued, down: &[(String, String)]) 
                 .is_ok_and(|m| m.email.to_string() == q.from)
     });
     match (channel, down.iter().find(|(via, _)| *via == q.via)) {
-        (None, _) => Err(email::SendError {
-            message: format!(
-                "no `[[alerts.email]]` with url {} and this `from` is configured now; the message waits",
-                q.via
-            ),
-            permanent: false,
-        }),
-        (Some(_), Some((_, why))) => Err(email::SendError {
-            message: why.clone(),
-            permanent: false,
-        }),
+        (None, _) => Err(SendError::NotSent(format!(
+            "no `[[alerts.email]]` with url {} and this `from` is configured now; the message waits",
+            q.via
+        ))),
+        (Some(_), Some((_, why))) => Err(why.clone()),
         (Some(c), None) => email::send(c, q),
     }
 }
@@ -215,9 +203,9 @@ fn finish(
     dir: &Path,
     path: Option<&Path>,
     mut q: Queued,
-    result: Result<(), email::SendError>,
+    result: Result<(), SendError>,
     mut outcome: AlertOutcome,
-    down: &mut Vec<(String, String)>,
+    down: &mut Vec<(String, SendError)>,
 ) -> AlertOutcome {
     q.attempts += 1;
     match result {
@@ -231,10 +219,10 @@ fn finish(
                 tracing::error!(file = %p.display(), error = %e, "Sent an alert but cannot remove it from the outbox; it may be sent again.");
             }
         }
-        Err(e) if e.permanent => {
+        Err(e) if e.permanent() => {
             outcome.status = "failed".into();
-            outcome.error = Some(e.message.clone());
-            q.last_error = Some(e.message);
+            outcome.error = Some(e.to_string());
+            q.last_error = Some(e.to_string());
             if let Some(p) = path {
                 let to = dir.join("failed").join(p.file_name().unwrap_or_default());
                 let moved = serde_json::to_vec_pretty(&q)
@@ -247,11 +235,11 @@ fn finish(
             }
         }
         Err(e) => {
+            outcome.error = Some(e.to_string());
+            q.last_error = Some(e.to_string());
             if !down.iter().any(|(via, _)| *via == q.via) {
-                down.push((q.via.clone(), e.message.clone()));
+                down.push((q.via.clone(), e));
             }
-            outcome.error = Some(e.message.clone());
-            q.last_error = Some(e.message);
             match path {
                 Some(p) => {
                     if let Err(err) = serde_json::to_vec_pretty(&q)

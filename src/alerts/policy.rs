@@ -5,6 +5,8 @@
 //! `always` on every run; `change` compares with the dataset's previous run in the history store:
 //! a check that starts firing alerts, one that stops firing is listed in one "resolved" message, and
 //! one that keeps firing is repeated each time another `repeat` has passed since it started.
+//! Runs are ordered as they ran, and timed by their clock (`RunResult::now`: `--now`, or the run's
+//! start), so a run with `--now` is timed like the checks it judged.
 //! Datasets are grouped per channel by recipient set (the channel's `to` plus the suites' `owners`),
 //! so each recipient set gets one digest per run.
 
@@ -177,23 +179,27 @@ fn change_parts<'r>(
     firing: Vec<&'r CheckResult>,
     history: &Store,
 ) -> Vec<(DigestKind, Vec<&'r CheckResult>, HashMap<String, DateTime<Utc>>)> {
-    // Earlier runs of this dataset, oldest first, each with the ids of the checks that fired.
-    let mut runs: BTreeMap<(DateTime<Utc>, String), BTreeSet<String>> = BTreeMap::new();
+    // Earlier runs of this dataset in the order they ran, each with its clock (`--now`, or its
+    // start) and the ids of the checks that fired. Times are compared on the runs' clocks, so
+    // `--now` times alerts as it times the checks.
+    let mut runs: BTreeMap<(DateTime<Utc>, String), (DateTime<Utc>, BTreeSet<String>)> = BTreeMap::new();
     for c in history.checks(&d.name) {
         if c.run_id == run.run_id || c.started_at > run.started_at {
             continue;
         }
-        let set = runs.entry((c.started_at, c.run_id.clone())).or_default();
+        let (_, set) = runs
+            .entry((c.started_at, c.run_id.clone()))
+            .or_insert_with(|| (c.now.unwrap_or(c.started_at), BTreeSet::new()));
         if fires(c.status, AlertOn::Change) {
             set.insert(c.check_id);
         }
     }
-    let previous = runs.values().next_back().cloned().unwrap_or_default();
-    let prev_time = runs.keys().next_back().map(|k| k.0);
+    let previous = runs.values().next_back().map(|r| r.1.clone()).unwrap_or_default();
+    let prev_time = runs.values().next_back().map(|r| r.0);
     // A check fires since the first run of the streak of runs (ending now) in which it fired.
     let since_of = |id: &str| {
-        let mut since = run.started_at;
-        for ((t, _), set) in runs.iter().rev() {
+        let mut since = run.now;
+        for (t, set) in runs.values().rev() {
             if !set.contains(id) {
                 break;
             }
@@ -215,7 +221,7 @@ fn change_parts<'r>(
                 .num_seconds()
                 .max(1);
             let k = |t: DateTime<Utc>| (t - s).num_seconds().div_euclid(step);
-            due |= k(run.started_at) > k(prev);
+            due |= k(run.now) > k(prev);
         }
     }
     let mut out = Vec::new();

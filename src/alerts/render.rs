@@ -1,10 +1,8 @@
-//! The words of an alert: its subject, its plain-text part and its HTML part.
-//!
-//! The HTML is written by hand rather than with a template engine: it is one small table per
-//! dataset, and every value that reaches it — names, messages, sample values, which come from the
-//! data — goes through the one escaping function [`esc`]. Styles are inline (mail clients drop
-//! `<style>` blocks) and the layout is a single 600-pixel column. The digest is capped: the
-//! [`FULL`] worst checks in full, then one line each up to [`LISTED`], then "and K more".
+//! The words of an alert: its subject and its plain-text part. The HTML part is the report's
+//! summary (`report/summary.rs`, from the `summary.html` template), handed in by the CLI as an
+//! [`HtmlPart`](super::HtmlPart); only if that template cannot be rendered does [`fallback_html`]
+//! wrap the text, escaped by [`esc`]. Both parts are capped alike: the [`FULL`] worst checks in
+//! full, then one line each up to [`LISTED`], then "and K more".
 
 use std::fmt::Write as _;
 
@@ -23,7 +21,7 @@ const SAMPLE_ROWS: usize = 3;
 const SAMPLE_COLUMNS: usize = 8;
 const VALUE_CHARS: usize = 80;
 
-/// Escapes text for HTML element content and double-quoted attribute values.
+/// Escapes text for HTML element content and double-quoted attribute values (the fallback HTML part).
 pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -219,143 +217,15 @@ pub(crate) fn text(d: &Digest<'_>, run: &RunResult) -> String {
     out
 }
 
-const BADGE: &str =
-    "display:inline-block;padding:1px 6px;border-radius:3px;font-size:12px;font-weight:bold;color:#fff;";
-
-fn colour(s: Status) -> &'static str {
-    match s {
-        Status::Pass => "#2e7d32",
-        Status::Warn => "#b26a00",
-        Status::Fail => "#c62828",
-        Status::Error => "#6a1b9a",
-    }
-}
-
-/// The HTML part: one 600-pixel column, inline styles, every value escaped by [`esc`].
-pub(crate) fn html(d: &Digest<'_>, run: &RunResult) -> String {
-    let mut o = String::new();
-    let _ = write!(
-        o,
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head>\
-         <body style=\"margin:0;padding:16px;background:#f5f5f5;font-family:Arial,Helvetica,sans-serif;color:#212121;\">\
-         <table role=\"presentation\" width=\"600\" style=\"width:600px;max-width:100%;margin:0 auto;background:#fff;border-collapse:collapse;\">\
-         <tr><td style=\"padding:16px;border-bottom:1px solid #e0e0e0;\"><h1 style=\"margin:0;font-size:18px;\">{}</h1></td></tr>",
-        esc(&subject(d)),
-        esc(subject(d).trim_start_matches("[lakegate] "))
-    );
-    for a in &d.datasets {
-        let ds = a.dataset;
-        let _ = write!(
-            o,
-            "<tr><td style=\"padding:8px 16px;\"><span style=\"{BADGE}background:{};\">{}</span> <b>{}</b> <span style=\"color:#757575;\">{}</span>",
-            colour(ds.status),
-            esc(&ds.status.as_str().to_uppercase()),
-            esc(&label(a)),
-            esc(&ds.location)
-        );
-        if let Some(e) = &ds.error {
-            let _ = write!(o, "<br>could not be checked: {}", esc(e));
-        }
-        o.push_str("</td></tr>");
-    }
-    let (full, listed, more) = split(d);
-    for (a, c) in &full {
-        check_html(&mut o, a, c);
-    }
-    for (_, c) in &listed {
-        let _ = write!(
-            o,
-            "<tr><td style=\"padding:4px 16px;font-size:13px;\"><span style=\"{BADGE}background:{};\">{}</span> <code>{}</code>: {}</td></tr>",
-            colour(c.status),
-            esc(&c.status.as_str().to_uppercase()),
-            esc(&c.id),
-            esc(&c.message)
-        );
-    }
-    if more > 0 {
-        let _ = write!(
-            o,
-            "<tr><td style=\"padding:8px 16px;\">and {more} more (see the run's JSON result or <code>lakegate history</code>)</td></tr>"
-        );
-    }
-    let _ = write!(
-        o,
-        "<tr><td style=\"padding:16px;color:#757575;font-size:12px;border-top:1px solid #e0e0e0;\">run {} ({}), {}</td></tr></table></body></html>",
-        esc(&run.run_id),
-        esc(&run.command),
-        run.finished_at.format("%Y-%m-%d %H:%M:%S UTC")
-    );
-    o
-}
-
-/// One check in full: badge, id, message, observed vs expected, rows, since, source, samples.
-fn check_html(o: &mut String, a: &DatasetAlert<'_>, c: &CheckResult) {
-    let td = "padding:2px 8px 2px 0;font-size:13px;vertical-align:top;";
-    let _ = write!(
-        o,
-        "<tr><td style=\"padding:12px 16px;border-top:1px solid #eeeeee;\">\
-         <div><span style=\"{BADGE}background:{};\">{}</span> <code style=\"font-size:13px;\">{}</code></div>\
-         <p style=\"margin:6px 0;\">{}</p><table style=\"border-collapse:collapse;\">\
-         <tr><td style=\"{td}color:#757575;\">observed</td><td style=\"{td}\">{}</td></tr>\
-         <tr><td style=\"{td}color:#757575;\">expected</td><td style=\"{td}\">{}</td></tr>",
-        colour(c.status),
-        esc(&c.status.as_str().to_uppercase()),
-        esc(&c.id),
-        esc(&c.message),
-        esc(&short(&c.observed)),
-        esc(&short(&c.expected))
-    );
-    if let Some(r) = failing_rows(c) {
-        let _ = write!(
-            o,
-            "<tr><td style=\"{td}color:#757575;\">failing rows</td><td style=\"{td}\">{}</td></tr>",
-            esc(&r)
-        );
-    }
-    if let Some(s) = since_text(a, c) {
-        let _ = write!(
-            o,
-            "<tr><td style=\"{td}color:#757575;\">failing since</td><td style=\"{td}\">{}</td></tr>",
-            esc(&s)
-        );
-    }
-    let _ = write!(
-        o,
-        "<tr><td style=\"{td}color:#757575;\">declared at</td><td style=\"{td}\"><code>{}:{}</code></td></tr></table>",
-        esc(&c.source.file),
-        c.source.line
-    );
-    sample_html(o, c);
-    o.push_str("</td></tr>");
-}
-
-/// A few sample rows as a small table (the columns of the first row).
-fn sample_html(o: &mut String, c: &CheckResult) {
-    let rows: Vec<&serde_json::Map<String, Value>> =
-        c.sample.iter().take(SAMPLE_ROWS).filter_map(Value::as_object).collect();
-    let Some(first) = rows.first() else {
-        return;
-    };
-    let cols: Vec<&String> = first.keys().take(SAMPLE_COLUMNS).collect();
-    let cell = "padding:2px 6px;border:1px solid #e0e0e0;font-size:12px;font-family:monospace;";
-    o.push_str("<table style=\"border-collapse:collapse;margin-top:6px;\"><tr>");
-    for k in &cols {
-        let _ = write!(
-            o,
-            "<th style=\"{cell}background:#fafafa;text-align:left;\">{}</th>",
-            esc(k)
-        );
-    }
-    o.push_str("</tr>");
-    for r in &rows {
-        o.push_str("<tr>");
-        for k in &cols {
-            let v = r.get(k.as_str()).map_or_else(String::new, short);
-            let _ = write!(o, "<td style=\"{cell}\">{}</td>", esc(&v));
-        }
-        o.push_str("</tr>");
-    }
-    o.push_str("</table>");
+/// The HTML part when the summary template could not be rendered (a broken `--templates`
+/// override): the reason and the plain text, escaped, so the alert still goes out.
+pub(crate) fn fallback_html(text: &str, error: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>\
+         <p>The HTML summary could not be rendered: {}</p><pre style=\"white-space:pre-wrap;\">{}</pre></body></html>",
+        esc(error),
+        esc(text)
+    )
 }
 
 #[cfg(test)]

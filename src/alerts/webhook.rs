@@ -16,11 +16,11 @@ use std::time::Duration;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use super::email::SendError;
+use super::SendError;
 use super::outbox::Queued;
 use super::policy::{Digest, DigestKind};
 use super::render;
-use crate::config::alerts::{WebhookChannel, secret};
+use crate::config::alerts::{Endpoint, WebhookChannel, secret};
 use crate::results::RunResult;
 
 /// Slack's limit on a message's `text`.
@@ -165,58 +165,92 @@ pub(crate) fn compose(channel: &WebhookChannel, d: &Digest<'_>, run: &RunResult)
     }
 }
 
+/// The body `lakegate alerts test` posts (never queued): a `text` saying so, and `kind = "test"`.
+pub(crate) fn compose_test(channel: &WebhookChannel, id: &str, at: chrono::DateTime<chrono::Utc>) -> Queued {
+    let message_id = format!("lakegate.test.{id}");
+    let subject = "[lakegate] test message".to_string();
+    let body = json!({
+        "text": format!("{subject} (`lakegate alerts test`): alerts posted here arrive."),
+        "lakegate": { "message_id": message_id, "kind": "test", "sent_at": at },
+    });
+    Queued {
+        message_id,
+        run_id: format!("test-{id}"),
+        channel: "webhook".into(),
+        via: channel.url.clone(),
+        from: String::new(),
+        rcpt: Vec::new(),
+        to: Vec::new(),
+        subject,
+        raw: body.to_string(),
+        attempts: 0,
+        last_error: None,
+    }
+}
+
 /// Posts a queued body to its webhook, retrying transient failures with backoff.
 pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError> {
+    let ep = channel.endpoint().map_err(|e| SendError::NotSent(e.to_string()))?;
     let sig = match &channel.secret_env {
         Some(var) => Some(signature(
-            &secret(var).filter(|s| !s.is_empty()).ok_or_else(|| SendError {
-                message: format!("the environment variable `{var}` (named by `secret_env`) is not set"),
-                permanent: false,
+            &secret(var).filter(|s| !s.is_empty()).ok_or_else(|| {
+                SendError::NotSent(format!(
+                    "the environment variable `{var}` (named by `secret_env`) is not set"
+                ))
             })?,
             q.raw.as_bytes(),
         )),
         None => None,
     };
+    let tls = match ep.scheme.as_str() {
+        "https" => Some(tls_config(channel).map_err(SendError::NotSent)?),
+        _ => None,
+    };
+    let shown = shown_url(&channel.url);
     let mut attempt = 0;
     loop {
-        match post(channel, q, sig.as_deref()) {
-            Ok(code) if (200..300).contains(&code) => return Ok(()),
-            Ok(code) if (400..500).contains(&code) && code != 408 && code != 429 => {
-                return Err(SendError {
-                    message: format!(
-                        "the webhook {} refused the message: HTTP {code}",
-                        shown_url(&channel.url)
-                    ),
+        let result = post(&ep, tls.as_ref(), q, sig.as_deref());
+        match &result {
+            Ok((code, _)) if (200..300).contains(code) => return Ok(()),
+            Ok((code, status)) if (400..500).contains(code) && *code != 408 && *code != 429 => {
+                return Err(SendError::Refused {
+                    reason: format!("the webhook {shown} refused the message: {status}"),
                     permanent: true,
                 });
             }
-            other => {
-                let why = match other {
-                    Ok(code) => format!("HTTP {code}"),
-                    Err(e) => e,
-                };
-                if let Some(pause) = BACKOFF.get(attempt) {
-                    tracing::debug!(attempt, error = %why, "Posting an alert failed; trying again.");
-                    std::thread::sleep(*pause);
-                    attempt += 1;
-                } else {
-                    return Err(SendError {
-                        message: format!("cannot deliver to {}: {why}", shown_url(&channel.url)),
-                        permanent: false,
-                    });
-                }
-            }
+            _ => {}
         }
+        if let Some(pause) = BACKOFF.get(attempt) {
+            tracing::debug!(attempt, answer = ?result.as_ref().map(|r| &r.1), "Posting an alert failed; trying again.");
+            std::thread::sleep(*pause);
+            attempt += 1;
+            continue;
+        }
+        return Err(match result {
+            Ok((_, status)) => SendError::Refused {
+                reason: format!("the webhook {shown} answered {status}"),
+                permanent: false,
+            },
+            Err(e) => SendError::Unreachable(format!(
+                "cannot deliver to {shown}: {e}{}",
+                super::email::untrusted_hint(&e)
+            )),
+        });
     }
 }
 
-/// One POST; the answer's status code.
-fn post(channel: &WebhookChannel, q: &Queued, sig: Option<&str>) -> Result<u16, String> {
-    let addrs: Vec<_> = (channel.host.as_str(), channel.port)
+/// One POST (over TLS with `tls`); the answer's status code and status line.
+fn post(
+    ep: &Endpoint,
+    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
+    q: &Queued,
+    sig: Option<&str>,
+) -> Result<(u16, String), String> {
+    let addrs: Vec<_> = (ep.host.as_str(), ep.port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {}: {e}", channel.host))?
+        .map_err(|e| format!("cannot resolve {}: {e}", ep.host))?
         .collect();
-    let mut last = format!("{} resolves to no address", channel.host);
+    let mut last = format!("{} resolves to no address", ep.host);
     let mut stream = None;
     for a in addrs {
         match TcpStream::connect_timeout(&a, TIMEOUT) {
@@ -231,14 +265,14 @@ fn post(channel: &WebhookChannel, q: &Queued, sig: Option<&str>) -> Result<u16, 
     let io = |e: std::io::Error| e.to_string();
     s.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
     s.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
-    if channel.tls {
-        let name = rustls::pki_types::ServerName::try_from(channel.host.clone())
-            .map_err(|e| format!("`{}` is not a TLS server name: {e}", channel.host))?;
+    if let Some(config) = tls {
+        let name = rustls::pki_types::ServerName::try_from(ep.host.clone())
+            .map_err(|e| format!("`{}` is not a TLS server name: {e}", ep.host))?;
         let conn =
-            rustls::ClientConnection::new(tls_config(channel)?, name).map_err(|e| format!("cannot set up TLS: {e}"))?;
-        exchange(channel, q, sig, rustls::StreamOwned::new(conn, s))
+            rustls::ClientConnection::new(config.clone(), name).map_err(|e| format!("cannot set up TLS: {e}"))?;
+        exchange(ep, q, sig, rustls::StreamOwned::new(conn, s))
     } else {
-        exchange(channel, q, sig, s)
+        exchange(ep, q, sig, s)
     }
 }
 
@@ -266,23 +300,24 @@ fn tls_config(channel: &WebhookChannel) -> Result<std::sync::Arc<rustls::ClientC
     Ok(std::sync::Arc::new(config))
 }
 
-/// Writes the request and reads the status line of the answer.
+/// Writes the request and reads the status line of the answer (its code, and the line without
+/// the protocol: "403 Forbidden").
 fn exchange(
-    channel: &WebhookChannel,
+    ep: &Endpoint,
     q: &Queued,
     sig: Option<&str>,
     mut s: impl std::io::Read + std::io::Write,
-) -> Result<u16, String> {
+) -> Result<(u16, String), String> {
     let io = |e: std::io::Error| e.to_string();
-    let host = if channel.host.contains(':') {
-        format!("[{}]:{}", channel.host, channel.port)
+    let host = if ep.host.contains(':') {
+        format!("[{}]:{}", ep.host, ep.port)
     } else {
-        format!("{}:{}", channel.host, channel.port)
+        format!("{}:{}", ep.host, ep.port)
     };
     let mut head = format!(
         "POST {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: lakegate/{}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nX-Lakegate-Message-Id: {}\r\nConnection: close\r\n",
-        channel.target,
+        ep.target,
         env!("CARGO_PKG_VERSION"),
         q.raw.len(),
         q.message_id
@@ -306,17 +341,24 @@ fn exchange(
     }
     let line = String::from_utf8_lossy(&answer);
     let line = line.lines().next().unwrap_or("");
+    let status: String = line.split_once(' ').map_or("", |(_, s)| s).chars().take(120).collect();
     line.split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
         .filter(|_| line.starts_with("HTTP/"))
+        .map(|code| (code, format!("HTTP {}", status.trim())))
         .ok_or_else(|| format!("not an HTTP answer: {:?}", line.chars().take(80).collect::<String>()))
 }
 
 /// A webhook URL as results, history and messages show it: scheme and host only. The path and
 /// query of a webhook URL often are its credential (a Slack incoming webhook's token), so they are
-/// never written out; the outbox keeps the whole URL, since it must send there.
+/// never written out; the outbox keeps the whole URL, since it must send there. A URL from the
+/// environment (`url_env`) is shown as `env:NAME` and is never written anywhere.
 pub(crate) fn shown_url(url: &str) -> String {
+    if url.starts_with("env:") {
+        // `url_env`: the variable's name is all there is to show.
+        return url.to_string();
+    }
     let Some((scheme, rest)) = url.split_once("://") else {
         return "…".to_string();
     };

@@ -529,7 +529,7 @@ fn heartbeat(hb: &crate::config::alerts::WebhookChannel, dataset: &str, run: &Ru
     let hb = hb.clone();
     tokio::task::spawn_blocking(move || {
         if let Err(e) = crate::alerts::webhook::send(&hb, &q) {
-            tracing::warn!(url = %crate::alerts::webhook::shown_url(&hb.url), error = %e.message, "The heartbeat ping failed.");
+            tracing::warn!(url = %crate::alerts::webhook::shown_url(&hb.url), error = %e, "The heartbeat ping failed.");
         }
     });
 }

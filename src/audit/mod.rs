@@ -123,12 +123,11 @@ impl Outputs {
         })
     }
 
-    fn report<'a>(&'a self, project: &'a Project) -> Option<crate::outputs::ReportTarget<'a>> {
-        let dir = self.report_dir.as_ref().or(project.report_dir.as_ref())?;
-        Some(crate::outputs::ReportTarget {
-            dir,
+    fn report<'a>(&'a self, project: &'a Project) -> crate::outputs::ReportTarget<'a> {
+        crate::outputs::ReportTarget {
+            dir: self.report_dir.as_deref().or(project.report_dir.as_deref()),
             templates: self.templates.as_deref().or(project.report_templates.as_deref()),
-        })
+        }
     }
 }
 

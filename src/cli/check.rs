@@ -56,22 +56,10 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
         Outcome::Config(d) => return Err(CliError::Config(d)),
         Outcome::Ran(run) => run,
     };
-    if let Some(path) = &args.junit
-        && let Err(e) = std::fs::write(path, junit::render(&run))
-    {
-        return Err(CliError::RunFailed(format!(
-            "cannot write the JUnit report to {}: {e}",
-            path.display()
-        )));
-    }
-    let report = args
-        .report
-        .as_ref()
-        .or(project.report_dir.as_ref())
-        .map(|dir| ReportTarget {
-            dir,
-            templates: args.templates.as_deref().or(project.report_templates.as_deref()),
-        });
+    let report = ReportTarget {
+        dir: args.report.as_deref().or(project.report_dir.as_deref()),
+        templates: args.templates.as_deref().or(project.report_templates.as_deref()),
+    };
     outputs::deliver(
         &project,
         &suites,
@@ -82,6 +70,14 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
     )
     .await
     .map_err(CliError::RunFailed)?;
+    if let Some(path) = &args.junit
+        && let Err(e) = std::fs::write(path, junit::render(&run))
+    {
+        return Err(CliError::RunFailed(format!(
+            "cannot write the JUnit report to {}: {e}",
+            path.display()
+        )));
+    }
     match global.format {
         OutputFormat::Json => print_stdout(&results::to_json(&run)),
         OutputFormat::Text if global.quiet => print_stdout(&text::verdict(&run)),

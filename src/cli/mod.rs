@@ -1,5 +1,6 @@
 //! The command line: global flags and one module per subcommand.
 
+pub mod alerts;
 pub mod audit;
 pub mod check;
 pub mod history;
@@ -104,6 +105,8 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Rebuild the HTML report's index and trend pages from the history store (no data is read).
     Report(report::ReportArgs),
+    /// Alert channels: `alerts test` sends a test message through each one.
+    Alerts(alerts::AlertsArgs),
 }
 
 impl Global {

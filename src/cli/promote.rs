@@ -8,6 +8,7 @@ use clap::Args;
 use super::{CmdResult, Global, OutputFormat, print_stdout};
 use crate::exit::Outcome;
 use crate::promote::{self, Mode, PromoteOptions};
+use crate::report::summary::Site;
 use crate::results::text;
 
 #[derive(Debug, Args)]
@@ -52,7 +53,11 @@ pub async fn run(global: &Global, args: &PromoteArgs) -> CmdResult {
         && !args.dry_run
         && let Some(run) = report.results.as_mut()
     {
-        crate::alerts::deliver_and_record(&project, &suites, run, global.history(&project).as_ref()).await;
+        // A promotion writes no report: the email has no page to link.
+        let html = |d: &crate::alerts::policy::Digest<'_>, r: &crate::results::RunResult| {
+            crate::outputs::email_html(d, r, project.report_templates.as_deref(), Site::default())
+        };
+        crate::alerts::deliver_and_record(&project, &suites, run, global.history(&project).as_ref(), &html).await;
     }
     match global.format {
         OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&report).unwrap_or_default()),

@@ -1,9 +1,12 @@
-//! `[alerts]` and `[[alerts.email]]` in `lakegate.toml`: when alerts go out and through which relays.
+//! `[alerts]`, `[[alerts.email]]` and `[[alerts.webhook]]` in `lakegate.toml`: when alerts go out
+//! and through which channels.
 //!
 //! Read with spans like the rest of the file, so a typo in a key or an address points at its line.
-//! A relay's password is never in the file: `password_env` names the environment variable that holds
-//! it, read by [`secret`] when a message is sent, so `validate` works without it and the value is
-//! never part of the configuration that is logged or recorded.
+//! Both kinds of channel share their URL and TLS keys, read by one reader (`read_common`) under
+//! each kind's [`UrlRules`]. Secrets are never in the file: `password_env`, `secret_env` and
+//! `url_env` name environment variables, read by [`secret`] when a message is sent, so `validate`
+//! works without them and their values are never part of the configuration that is logged or
+//! recorded.
 
 use std::path::{Path, PathBuf};
 
@@ -61,18 +64,42 @@ pub(crate) struct EmailChannel {
 /// One `[[alerts.webhook]]`: a JSON POST endpoint (Slack-compatible `text` plus the structured result).
 #[derive(Debug, Clone)]
 pub(crate) struct WebhookChannel {
-    /// The URL as written (credentials in it are refused).
+    /// The channel's identity in the outbox: the URL as written (credentials in it are refused),
+    /// or `env:NAME` for `url_env`, so a URL from the environment is never written to disk.
     pub url: String,
-    pub host: String,
-    pub port: u16,
-    /// The path and query to POST to (`/` when the URL has none).
-    pub target: String,
-    /// `https://`: TLS (rustls) with the public roots plus `tls_ca_file`.
-    pub tls: bool,
+    /// Where the URL comes from.
+    pub source: UrlSource,
     /// A PEM file of certificates to trust besides the public roots (an endpoint with a private CA).
     pub tls_ca_file: Option<PathBuf>,
     /// The environment variable holding the HMAC-SHA256 secret that signs each body.
     pub secret_env: Option<String>,
+}
+
+/// Why a webhook's URL cannot be had when sending (`url_env`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum EndpointError {
+    #[error("the environment variable `{0}` (named by `url_env`) is not set")]
+    Unset(String),
+    #[error("the environment variable `{name}` (named by `url_env`) holds a URL lakegate cannot use: {error}")]
+    Invalid { name: String, error: UrlError },
+}
+
+impl WebhookChannel {
+    /// Where to POST: the URL from the file, or from the environment at the moment of sending.
+    pub(crate) fn endpoint(&self) -> Result<Endpoint, EndpointError> {
+        match &self.source {
+            UrlSource::Literal(e) => Ok(e.clone()),
+            UrlSource::Env(name) => {
+                let text = secret(name)
+                    .filter(|v| !v.trim().is_empty())
+                    .ok_or_else(|| EndpointError::Unset(name.clone()))?;
+                WEBHOOK_URLS.parse(text.trim()).map_err(|error| EndpointError::Invalid {
+                    name: name.clone(),
+                    error,
+                })
+            }
+        }
+    }
 }
 
 /// `[alerts]`: the policy and the channels.
@@ -170,98 +197,229 @@ pub(super) fn read(top: &mut TableReader<'_, '_>, dir: &Path) -> AlertsConfig {
     cfg
 }
 
+/// How a channel's URL must look: its schemes (with default ports) and the words of its diagnostics.
+pub(crate) struct UrlRules {
+    /// "relay" or "webhook", in messages.
+    what: &'static str,
+    schemes: &'static [(&'static str, u16)],
+    example: &'static str,
+    scheme_help: &'static str,
+    secret_help: &'static str,
+}
+
+const SMTP_URLS: UrlRules = UrlRules {
+    what: "relay",
+    schemes: &[("smtp", 25), ("smtps", 465)],
+    example: "smtp://mail.example.com:587",
+    scheme_help: "use smtp:// (STARTTLS when offered) or smtps:// (implicit TLS)",
+    secret_help: "remove them from the URL and use `username` and `password_env` (the variable that holds the password)",
+};
+
+pub(crate) const WEBHOOK_URLS: UrlRules = UrlRules {
+    what: "webhook",
+    schemes: &[("http", 80), ("https", 443)],
+    example: "http://127.0.0.1:8080/hooks/lakegate",
+    scheme_help: "use https://host/path or http://host:port/path",
+    secret_help: "remove them from the URL; `secret_env` names the variable holding the signing secret",
+};
+
+/// Where a channel sends: a URL taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Endpoint {
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+    /// The path and query (`/` when the URL has none).
+    pub target: String,
+}
+
+/// Why a channel URL cannot be used. The messages never quote the URL: a webhook URL read from
+/// the environment (`url_env`) is a secret.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum UrlError {
+    #[error("the {what} URL does not parse: {error}")]
+    Parse { what: &'static str, error: url::ParseError },
+    #[error("`{scheme}://` is not a {what} URL")]
+    Scheme { what: &'static str, scheme: String },
+    #[error("the {what} URL holds credentials; secrets never belong in lakegate.toml")]
+    Credentials { what: &'static str },
+    #[error("the {what} URL names no host")]
+    NoHost { what: &'static str },
+}
+
+impl UrlRules {
+    /// Takes a URL apart: a scheme of these rules, a host, no credentials.
+    pub(crate) fn parse(&self, text: &str) -> Result<Endpoint, UrlError> {
+        let what = self.what;
+        let parsed = url::Url::parse(text).map_err(|error| UrlError::Parse { what, error })?;
+        let Some(&(_, default_port)) = self.schemes.iter().find(|(s, _)| *s == parsed.scheme()) else {
+            return Err(UrlError::Scheme {
+                what,
+                scheme: parsed.scheme().to_string(),
+            });
+        };
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(UrlError::Credentials { what });
+        }
+        let host = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or(UrlError::NoHost { what })?;
+        let mut target = parsed.path().to_string();
+        if let Some(q) = parsed.query() {
+            target.push('?');
+            target.push_str(q);
+        }
+        Ok(Endpoint {
+            scheme: parsed.scheme().to_string(),
+            host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            port: parsed.port().unwrap_or(default_port),
+            target,
+        })
+    }
+
+    /// The `help:` line for a problem.
+    fn help(&self, e: &UrlError) -> String {
+        match e {
+            UrlError::Parse { .. } | UrlError::NoHost { .. } => format!("write it like \"{}\"", self.example),
+            UrlError::Scheme { .. } => self.scheme_help.to_string(),
+            UrlError::Credentials { .. } => self.secret_help.to_string(),
+        }
+    }
+}
+
+/// A webhook's URL: written in the file, or read from an environment variable when sending.
+#[derive(Debug, Clone)]
+pub(crate) enum UrlSource {
+    Literal(Endpoint),
+    /// `url_env`: the variable's name (the URL is a secret, e.g. a Slack token in its path).
+    Env(String),
+}
+
+/// The keys every channel shares: where it sends (`url`, or the second key `alt` names) and
+/// `tls_ca_file`. Exactly one of the two URL keys; the URL is checked against `rules`.
+struct Common {
+    /// The URL as written, or `env:NAME` for `url_env` (the channel's identity in the outbox).
+    id: String,
+    source: UrlSource,
+    tls_ca_file: Option<PathBuf>,
+}
+
+/// The second key a channel may give its URL by.
+#[derive(Clone, Copy)]
+enum AltUrl {
+    /// Another name for `url` (`smtp_url`).
+    Alias(&'static str),
+    /// The name of an environment variable that holds the URL (`url_env`).
+    Env(&'static str),
+}
+
+fn read_common(t: &mut TableReader<'_, '_>, dir: &Path, rules: &UrlRules, alt: AltUrl) -> Option<Common> {
+    let alt_key = match alt {
+        AltUrl::Alias(k) | AltUrl::Env(k) => k,
+    };
+    let tls_ca_file = t.str("tls_ca_file").map(|f| dir.join(f.get_ref()));
+    let (u, via_env) = match (t.str("url"), t.str(alt_key)) {
+        (Some(u), None) => (u, false),
+        (None, Some(u)) => (u, matches!(alt, AltUrl::Env(_))),
+        (Some(_), Some(second)) => {
+            let help = match alt {
+                AltUrl::Alias(k) => format!("keep one of them (`{k}` is another name for `url`)"),
+                AltUrl::Env(k) => format!("keep one: `url` written here, or `{k}`, the variable that holds it"),
+            };
+            t.push(
+                t.error(
+                    Code::ConflictingKeys,
+                    second.span(),
+                    format!("both `url` and `{alt_key}` are given"),
+                )
+                .label(format!("the second {} URL", rules.what))
+                .help(help),
+            );
+            return None;
+        }
+        (None, None) => {
+            let help = match alt {
+                AltUrl::Alias(_) => format!("add `url = \"{}\"`", rules.example),
+                AltUrl::Env(k) => format!(
+                    "add `url = \"{}\"`, or `{k} = \"NAME\"` to read it from the environment variable NAME",
+                    rules.example
+                ),
+            };
+            t.missing("url", Some(help));
+            return None;
+        }
+    };
+    if via_env {
+        let name = u.get_ref().trim();
+        if name.is_empty() || name.contains(['=', '\0']) {
+            t.push(
+                t.error(
+                    Code::InvalidValue,
+                    u.span(),
+                    format!("`{alt_key}` is not an environment variable name"),
+                )
+                .label("not a variable name")
+                .help("name the variable that holds the URL, e.g. \"LAKEGATE_SLACK_WEBHOOK_URL\""),
+            );
+            return None;
+        }
+        // Checked now when it is set (`validate` works without it); otherwise when sending.
+        if let Some(Err(e)) = secret(name).map(|v| rules.parse(&v)) {
+            t.push(
+                t.error(
+                    Code::InvalidValue,
+                    u.span(),
+                    format!("the variable `{name}` holds a URL lakegate cannot use: {e}"),
+                )
+                .label(format!("not a {} URL", rules.what))
+                .help(rules.help(&e)),
+            );
+            return None;
+        }
+        return Some(Common {
+            id: format!("env:{name}"),
+            source: UrlSource::Env(name.to_string()),
+            tls_ca_file,
+        });
+    }
+    match rules.parse(u.get_ref()) {
+        Ok(endpoint) => Some(Common {
+            id: u.into_inner(),
+            source: UrlSource::Literal(endpoint),
+            tls_ca_file,
+        }),
+        Err(e) => {
+            t.push(
+                t.error(Code::InvalidValue, u.span(), e.to_string())
+                    .label(format!("not a {} URL", rules.what))
+                    .help(rules.help(&e)),
+            );
+            None
+        }
+    }
+}
+
 /// One `[[alerts.webhook]]`; `None` (with diagnostics) when it cannot be used.
 fn read_webhook(w: &mut TableReader<'_, '_>, dir: &Path) -> Option<WebhookChannel> {
-    let Some(u) = w.str("url") else {
-        w.missing("url", Some("add `url = \"http://host:port/path\"`".into()));
-        return None;
-    };
+    let common = read_common(w, dir, &WEBHOOK_URLS, AltUrl::Env("url_env"));
     let secret_env = w.str("secret_env").map(Spanned::into_inner);
-    let tls_ca_file = w.str("tls_ca_file").map(|f| dir.join(f.get_ref()));
-    let bad = |msg: String, help: &str| {
-        w.push(
-            w.error(Code::InvalidValue, u.span(), msg)
-                .label("not a webhook URL")
-                .help(help.to_string()),
-        );
-    };
-    let parsed = match url::Url::parse(u.get_ref()) {
-        Ok(p) => p,
-        Err(err) => {
-            bad(
-                format!("the webhook URL does not parse: {err}"),
-                "write it like \"http://127.0.0.1:8080/hooks/lakegate\"",
-            );
-            return None;
-        }
-    };
-    let tls = match parsed.scheme() {
-        "http" => false,
-        "https" => true,
-        other => {
-            bad(
-                format!("`{other}://` is not a webhook URL"),
-                "use https://host/path or http://host:port/path",
-            );
-            return None;
-        }
-    };
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        bad(
-            "the webhook URL holds credentials; secrets never belong in lakegate.toml".into(),
-            "remove them from the URL; `secret_env` names the variable holding the signing secret",
-        );
-        return None;
-    }
-    let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
-        bad(
-            "the webhook URL names no host".into(),
-            "write it like \"http://host:8080/path\"",
-        );
-        return None;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let mut target = parsed.path().to_string();
-    if let Some(q) = parsed.query() {
-        target.push('?');
-        target.push_str(q);
-    }
+    let common = common?;
     Some(WebhookChannel {
-        url: u.into_inner(),
-        host,
-        port: parsed.port().unwrap_or(if tls { 443 } else { 80 }),
-        target,
-        tls,
-        tls_ca_file,
+        url: common.id,
+        source: common.source,
+        tls_ca_file: common.tls_ca_file,
         secret_env,
     })
 }
 
 /// One `[[alerts.email]]`; `None` (with diagnostics) when it cannot be used.
 fn read_email(e: &mut TableReader<'_, '_>, dir: &Path) -> Option<EmailChannel> {
-    let url = match (e.str("url"), e.str("smtp_url")) {
-        (Some(u), None) | (None, Some(u)) => Some(u),
-        (Some(_), Some(second)) => {
-            e.push(
-                e.error(
-                    Code::ConflictingKeys,
-                    second.span(),
-                    "both `url` and `smtp_url` are given",
-                )
-                .label("the second relay URL")
-                .help("keep one of them (`smtp_url` is another name for `url`)"),
-            );
-            None
-        }
-        (None, None) => {
-            e.missing(
-                "url",
-                Some("add `url = \"smtp://host:port\"` (or smtps:// for implicit TLS)".into()),
-            );
-            None
-        }
-    };
-    let relay = url.as_ref().and_then(|u| read_url(e, u));
+    let common = read_common(e, dir, &SMTP_URLS, AltUrl::Alias("smtp_url"));
+    let relay = common.as_ref().and_then(|c| match &c.source {
+        UrlSource::Literal(ep) => Some(ep.clone()),
+        UrlSource::Env(_) => None,
+    });
     let from = e.req_str("from");
     if let Some(f) = &from {
         check_mailbox(e, f, "from");
@@ -300,7 +458,10 @@ fn read_email(e: &mut TableReader<'_, '_>, dir: &Path) -> Option<EmailChannel> {
         ),
         _ => {}
     }
-    let mut security = relay.as_ref().map(|r| r.2);
+    let mut security = relay.as_ref().map(|r| match r.scheme.as_str() {
+        "smtps" => SmtpSecurity::Implicit,
+        _ => SmtpSecurity::Opportunistic,
+    });
     if let Some(s) = e.str("starttls") {
         match (s.get_ref().as_str(), security) {
             ("required", Some(SmtpSecurity::Opportunistic)) => security = Some(SmtpSecurity::StartTlsRequired),
@@ -316,68 +477,20 @@ fn read_email(e: &mut TableReader<'_, '_>, dir: &Path) -> Option<EmailChannel> {
             ),
         }
     }
-    let tls_ca_file = e.str("tls_ca_file").map(|f| dir.join(f.get_ref()));
-    let (host, port, _) = relay?;
+    let relay = relay?;
+    let common = common?;
     Some(EmailChannel {
-        url: url?.into_inner(),
-        host,
-        port,
+        url: common.id,
+        host: relay.host,
+        port: relay.port,
         security: security?,
         from: from?.into_inner(),
         to: to?.into_iter().map(Spanned::into_inner).collect(),
         cc: cc.into_iter().map(Spanned::into_inner).collect(),
         username: username.map(Spanned::into_inner),
         password_env: password_env.map(Spanned::into_inner),
-        tls_ca_file,
+        tls_ca_file: common.tls_ca_file,
     })
-}
-
-/// `smtp://host[:port]` or `smtps://host[:port]`: host, port and security; credentials refused.
-fn read_url(e: &TableReader<'_, '_>, u: &Spanned<String>) -> Option<(String, u16, SmtpSecurity)> {
-    let bad = |msg: String, help: &str| {
-        e.push(
-            e.error(Code::InvalidValue, u.span(), msg)
-                .label("not a relay URL")
-                .help(help.to_string()),
-        );
-    };
-    let parsed = match url::Url::parse(u.get_ref()) {
-        Ok(p) => p,
-        Err(err) => {
-            bad(
-                format!("the relay URL does not parse: {err}"),
-                "write it like \"smtp://127.0.0.1:2525\"",
-            );
-            return None;
-        }
-    };
-    let (security, default_port) = match parsed.scheme() {
-        "smtp" => (SmtpSecurity::Opportunistic, 25),
-        "smtps" => (SmtpSecurity::Implicit, 465),
-        other => {
-            bad(
-                format!("`{other}://` is not an SMTP relay URL"),
-                "use smtp:// (STARTTLS when offered) or smtps:// (implicit TLS)",
-            );
-            return None;
-        }
-    };
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        bad(
-            "the relay URL holds credentials; secrets never belong in lakegate.toml".into(),
-            "remove them from the URL and use `username` and `password_env` (the variable that holds the password)",
-        );
-        return None;
-    }
-    let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
-        bad(
-            "the relay URL names no host".into(),
-            "write it like \"smtp://mail.example.com:587\"",
-        );
-        return None;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    Some((host, parsed.port().unwrap_or(default_port), security))
 }
 
 /// Reports an address that is not a mailbox (`a@b.c` or `Name <a@b.c>`).
@@ -432,10 +545,20 @@ mod tests {
         let (p, d) = parse("[[alerts.webhook]]\nurl = \"http://127.0.0.1:9/hooks/x?a=1\"\nsecret_env = \"S\"\n");
         assert!(d.is_empty(), "{d:?}");
         let w = &p.unwrap().alerts.webhook[0];
+        let e = w.endpoint().unwrap();
         assert_eq!(
-            (w.host.as_str(), w.port, w.target.as_str(), w.secret_env.as_deref()),
+            (e.host.as_str(), e.port, e.target.as_str(), w.secret_env.as_deref()),
             ("127.0.0.1", 9, "/hooks/x?a=1", Some("S"))
         );
+    }
+
+    #[test]
+    fn a_webhook_url_from_the_environment_is_named_not_written() {
+        let (p, d) = parse("[[alerts.webhook]]\nurl_env = \"LAKEGATE_TEST_UNSET_HOOK_URL\"\n");
+        assert!(d.is_empty(), "{d:?}");
+        let w = &p.unwrap().alerts.webhook[0];
+        assert_eq!(w.url, "env:LAKEGATE_TEST_UNSET_HOOK_URL");
+        assert!(matches!(w.endpoint(), Err(EndpointError::Unset(_))));
     }
 
     #[test]
@@ -455,7 +578,7 @@ mod tests {
             (
                 "[[alerts.email]]\nurl = \"http://h\"\nfrom = \"a@b.c\"\nto = [\"a@b.c\"]\n",
                 Code::InvalidValue,
-                "not an SMTP relay URL",
+                "not a relay URL",
             ),
             (
                 "[[alerts.email]]\nurl = \"smtp://h\"\nfrom = \"a@b.c\"\nto = [\"nobody\"]\n",
@@ -493,6 +616,21 @@ mod tests {
                 "holds credentials",
             ),
             ("[[alerts.webhook]]\nsecret = \"x\"\n", Code::MissingKey, "`url`"),
+            (
+                "[[alerts.webhook]]\nurl = \"http://h/x\"\nurl_env = \"HOOK\"\n",
+                Code::ConflictingKeys,
+                "both `url` and `url_env`",
+            ),
+            (
+                "[[alerts.webhook]]\nurl_env = \"\"\n",
+                Code::InvalidValue,
+                "not an environment variable name",
+            ),
+            (
+                "[[alerts.email]]\nurl = \"smtp://h\"\nsmtp_url = \"smtp://h\"\nfrom = \"a@b.c\"\nto = [\"a@b.c\"]\n",
+                Code::ConflictingKeys,
+                "both `url` and `smtp_url`",
+            ),
         ] {
             let (p, d) = parse(text);
             assert!(p.is_none(), "{text}");

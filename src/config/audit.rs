@@ -138,50 +138,24 @@ pub(super) fn read(top: &mut TableReader<'_, '_>) -> AuditConfig {
     cfg
 }
 
-/// `heartbeat_url`: an http(s) URL without credentials in it.
+/// `heartbeat_url`: an http(s) URL without credentials in it (the webhook rules).
 fn read_heartbeat(a: &mut TableReader<'_, '_>) -> Option<crate::config::alerts::WebhookChannel> {
+    use crate::config::alerts::{UrlSource, WEBHOOK_URLS, WebhookChannel};
     let u = a.str("heartbeat_url")?;
-    let bad = |msg: String| {
-        a.push(
-            a.error(Code::InvalidValue, u.span(), msg)
-                .label("not a heartbeat URL")
-                .help("write it like \"https://hc-ping.com/your-uuid\" or \"http://127.0.0.1:8080/ping\""),
-        );
-    };
-    let parsed = match url::Url::parse(u.get_ref()) {
-        Ok(p) => p,
+    match WEBHOOK_URLS.parse(u.get_ref()) {
+        Ok(endpoint) => Some(WebhookChannel {
+            url: u.get_ref().clone(),
+            source: UrlSource::Literal(endpoint),
+            tls_ca_file: None,
+            secret_env: None,
+        }),
         Err(e) => {
-            bad(format!("the heartbeat URL does not parse: {e}"));
-            return None;
+            a.push(
+                a.error(Code::InvalidValue, u.span(), format!("`heartbeat_url`: {e}"))
+                    .label("not a heartbeat URL")
+                    .help("write it like \"https://hc-ping.com/your-uuid\" or \"http://127.0.0.1:8080/ping\""),
+            );
+            None
         }
-    };
-    let tls = match parsed.scheme() {
-        "http" => false,
-        "https" => true,
-        other => {
-            bad(format!("`{other}://` is not an HTTP URL"));
-            return None;
-        }
-    };
-    let Some(host) = parsed
-        .host_str()
-        .filter(|h| !h.is_empty() && parsed.username().is_empty())
-    else {
-        bad("the heartbeat URL names no host, or holds credentials".into());
-        return None;
-    };
-    let mut target = parsed.path().to_string();
-    if let Some(q) = parsed.query() {
-        target.push('?');
-        target.push_str(q);
     }
-    Some(crate::config::alerts::WebhookChannel {
-        url: u.get_ref().clone(),
-        host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
-        port: parsed.port().unwrap_or(if tls { 443 } else { 80 }),
-        target,
-        tls,
-        tls_ca_file: None,
-        secret_env: None,
-    })
 }

@@ -34,6 +34,9 @@ pub struct Project {
     pub report_dir: Option<PathBuf>,
     /// `[report] templates`: a directory whose templates replace the built-in ones.
     pub report_templates: Option<PathBuf>,
+    /// `[report] base_url`: where the report is served (http/https, ending in `/`); alert emails
+    /// link a run's page under it.
+    pub report_base_url: Option<String>,
     /// `[alerts]`: when alerts go out, and through which channels.
     pub(crate) alerts: alerts::AlertsConfig,
     /// `[audit]`: defaults for `lakegate audit` (schedule, time zone, overlap, jobs, grace, heartbeat).
@@ -154,7 +157,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let suite_patterns = read_suite_patterns(&mut top);
     let engine = read_engine(&mut top);
     let history_dir = read_history(&mut top, &dir);
-    let (report_dir, report_templates) = read_report(&mut top, &dir);
+    let (report_dir, report_templates, report_base_url) = read_report(&mut top, &dir);
     let alerts = alerts::read(&mut top, &dir);
     let audit = audit::read(&mut top);
     let ignored_sections = reserved_sections(&mut top);
@@ -176,6 +179,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         engine,
         report_dir,
         report_templates,
+        report_base_url,
         alerts,
         audit,
         ignored_sections,
@@ -343,10 +347,14 @@ fn read_history(top: &mut TableReader<'_, '_>, dir: &Path) -> PathBuf {
     history_dir
 }
 
-/// `[report]`: the report's directory and template override, resolved against `dir`.
-fn read_report(top: &mut TableReader<'_, '_>, dir: &Path) -> (Option<PathBuf>, Option<PathBuf>) {
-    let (mut out, mut templates) = (None, None);
+/// `[report]`: the report's directory and template override, resolved against `dir`, and the URL
+/// it is served at.
+fn read_report(top: &mut TableReader<'_, '_>, dir: &Path) -> (Option<PathBuf>, Option<PathBuf>, Option<String>) {
+    let (mut out, mut templates, mut base_url) = (None, None, None);
     if let Some(mut r) = top.table("report", "`[report]`") {
+        if let Some(u) = r.str("base_url") {
+            base_url = read_base_url(&r, &u);
+        }
         if let Some(d) = r.str("dir") {
             out = Some(dir.join(d.get_ref()));
         }
@@ -355,7 +363,37 @@ fn read_report(top: &mut TableReader<'_, '_>, dir: &Path) -> (Option<PathBuf>, O
         }
         r.finish();
     }
-    (out, templates)
+    (out, templates, base_url)
+}
+
+/// `[report] base_url`: an http(s) URL without credentials, query or fragment; kept with a
+/// trailing `/` so page paths join under it.
+fn read_base_url(r: &TableReader<'_, '_>, u: &toml::Spanned<String>) -> Option<String> {
+    let problem = match url::Url::parse(u.get_ref()) {
+        Err(e) => Some(format!("`base_url` does not parse: {e}")),
+        Ok(p) if !matches!(p.scheme(), "http" | "https") => Some(format!("`{}://` is not a web URL", p.scheme())),
+        Ok(p) if p.host_str().is_none_or(str::is_empty) => Some("`base_url` names no host".into()),
+        Ok(p) if !p.username().is_empty() || p.password().is_some() => {
+            Some("`base_url` holds credentials; they would be mailed to every recipient".into())
+        }
+        Ok(p) if p.query().is_some() || p.fragment().is_some() => {
+            Some("`base_url` has a query or fragment; page paths are joined after it".into())
+        }
+        Ok(_) => None,
+    };
+    if let Some(message) = problem {
+        r.push(
+            r.error(Code::InvalidValue, u.span(), message)
+                .label("not the report's URL")
+                .help("write where the report directory is served, e.g. \"https://reports.example.com/lakegate/\""),
+        );
+        return None;
+    }
+    let mut s = u.get_ref().clone();
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    Some(s)
 }
 
 /// The sections read by later versions that the file has (accepted and ignored with a warning).
@@ -459,6 +497,34 @@ mod tests {
         assert_eq!(p.lake_root, Path::new("/p/lake"));
         assert_eq!(p.zone_dir("raw").unwrap(), Path::new("/p/lake/r"));
         assert_eq!(p.engine.memory_limit, 256 << 20);
+    }
+
+    #[test]
+    fn the_report_base_url_is_an_http_url_and_a_mistake_points_at_it() {
+        let d = Diags::default();
+        let p = parse(
+            Path::new("/p/lakegate.toml"),
+            "[lake]\nroot = \"lake\"\n[report]\nbase_url = \"https://r.example.com/lg\"\n",
+            &d,
+        )
+        .expect("valid");
+        assert_eq!(p.report_base_url.as_deref(), Some("https://r.example.com/lg/"));
+        for bad in [
+            "ftp://r.example.com/",
+            "reports/",
+            "https://u:pw@r.example.com/",
+            "https://r/?a=1",
+        ] {
+            let d = Diags::default();
+            let text = format!("[lake]\nroot = \"lake\"\n[report]\nbase_url = \"{bad}\"\n");
+            assert!(parse(Path::new("/p/lakegate.toml"), &text, &d).is_none(), "{bad}");
+            let diags = d.into_vec();
+            assert_eq!(diags.len(), 1, "{diags:?}");
+            assert_eq!(diags[0].code, Code::InvalidValue);
+            let shown = diags[0].render();
+            assert!(shown.contains("lakegate.toml:4:12"), "{shown}");
+            assert!(shown.contains("help:"), "{shown}");
+        }
     }
 
     #[test]

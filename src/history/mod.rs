@@ -55,6 +55,11 @@ pub struct CheckRecord {
     pub run_id: String,
     pub dataset: String,
     pub started_at: DateTime<Utc>,
+    /// The run's clock (`--now`, or its start): alert timing (`repeat`, "failing since") is
+    /// measured on it, so a run with `--now` is timed like the checks it judged. Absent in records
+    /// written before it existed (read as `started_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<DateTime<Utc>>,
     pub check_id: String,
     pub name: String,
     pub kind: String,
@@ -142,6 +147,7 @@ impl Store {
                     run_id: run.run_id.clone(),
                     dataset: d.name.clone(),
                     started_at: run.started_at,
+                    now: Some(run.now),
                     check_id: c.id.clone(),
                     name: c.name.clone(),
                     kind: c.kind.clone(),

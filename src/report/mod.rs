@@ -13,13 +13,9 @@
 //! the history alone (no wall-clock time beyond the runs' own timestamps), so the same history
 //! renders the same bytes.
 
-mod summary;
+pub(crate) mod summary;
 mod trend;
 mod view;
-
-// Called by the alerts (issue #13) to embed a run in an email body; tested in `summary`.
-#[allow(unused_imports)]
-pub(crate) use summary::summary_html;
 
 use std::path::{Path, PathBuf};
 

@@ -1,18 +1,63 @@
-//! The compact HTML summary of a run, for an email body (alerts, issue #13): the verdict, then per
-//! dataset its failed, errored and warned checks (failures first) with a few failing rows. At most
-//! 600 px wide, inline styles only (mail clients drop `<style>`), no images, no links, escaped like
-//! every page of the report.
+//! The compact HTML summary of a run, the HTML part of every alert email: a headline, then per
+//! dataset the checks an alert is about, worst first — each with its message, observed vs expected,
+//! failing rows, "failing since", the suite line that declared it and a few failing rows — and a
+//! link to the run's report page when there is one.
+//!
+//! One renderer, from the `summary.html` template (replaceable with `--templates` or `[report]
+//! templates`, like every page): autoescaped, nothing marked safe, inline styles only (mail
+//! clients drop `<style>`), one column at most 600 px wide, no images. The alerts choose what a
+//! message is about and hand it here through the CLI (`cli/alerts.rs`), since `alerts` and `report`
+//! sit side by side and import neither each other. The size is capped: [`Summary::full`] checks in
+//! full, then one line each up to [`Summary::listed`], then "and K more"; sample values are cut at
+//! [`VALUE_CHARS`].
 
-// The alerts (issue #13) are this module's caller; until they land only its tests call it.
-#![allow(dead_code)]
+use std::collections::HashMap;
+use std::path::Path;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 
-use super::view::{self, Cell};
-use crate::results::{RunResult, Status};
+use super::{ReportError, view};
+use crate::results::numbers::{count_of, fmt_count, fmt_pct};
+use crate::results::{CheckResult, DatasetResult, RunResult, Status};
 
-/// Checks listed per dataset before "and N more".
-const CHECKS_PER_DATASET: usize = 10;
+/// Sample rows shown per check, columns per row, characters per value.
+const SAMPLE_ROWS: usize = 3;
+const SAMPLE_COLUMNS: usize = 8;
+pub(crate) const VALUE_CHARS: usize = 80;
+
+/// What a summary shows: a run narrowed to some datasets and checks.
+pub(crate) struct Summary<'r> {
+    pub run: &'r RunResult,
+    /// The status beside the headline.
+    pub status: Status,
+    /// One line beside the status word: `orders (raw): 2 of 12 checks failed`.
+    pub headline: String,
+    pub datasets: Vec<Part<'r>>,
+    /// Checks shown in full; after them, checks listed by one line up to `listed`, then "and K more".
+    pub full: usize,
+    pub listed: usize,
+    /// Where the run's report pages are.
+    pub site: Site<'r>,
+}
+
+/// One dataset's part of a summary.
+pub(crate) struct Part<'r> {
+    pub dataset: &'r DatasetResult,
+    /// The checks to show, in order (worst first).
+    pub checks: Vec<&'r CheckResult>,
+    /// Per check id: when it started failing (under `on = "change"`).
+    pub since: &'r HashMap<String, DateTime<Utc>>,
+}
+
+/// Where a run's report pages can be found: the directory `check` wrote them into, and the URL
+/// that directory is served at (`[report] base_url`).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Site<'a> {
+    pub written: Option<&'a Path>,
+    pub base_url: Option<&'a str>,
+}
 
 fn colour(s: Status) -> &'static str {
     match s {
@@ -24,84 +69,214 @@ fn colour(s: Status) -> &'static str {
 }
 
 #[derive(Serialize)]
+struct Cell {
+    null: bool,
+    text: String,
+}
+
+#[derive(Serialize)]
 struct Check {
     status_word: &'static str,
     colour: &'static str,
-    name: String,
+    id: String,
+    dataset: String,
     kind: String,
     message: String,
+    observed: String,
+    expected: String,
+    failing: Option<String>,
+    since: Option<String>,
     source: String,
     columns: Vec<String>,
     rows: Vec<Vec<Cell>>,
 }
 
 #[derive(Serialize)]
+struct Listed {
+    status_word: &'static str,
+    colour: &'static str,
+    id: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Page {
+    /// A link (`[report] base_url`), or only a path on the machine that ran the check.
+    href: Option<String>,
+    path: String,
+}
+
+#[derive(Serialize)]
 struct Dataset {
     name: String,
     zone: String,
+    status_word: &'static str,
+    colour: &'static str,
+    location: String,
     rows: String,
     error: Option<String>,
-    checks: Vec<Check>,
-    more: Option<String>,
+    page: Option<Page>,
 }
 
-/// The summary fragment of `run` (a `<div>`, not a document), with at most `sample_rows` failing
-/// rows per check. Every name, value and message is escaped. Rendering the built-in template cannot
-/// fail on any result; if it ever did, the fragment says so in one escaped sentence instead.
-pub(crate) fn summary_html(run: &RunResult, sample_rows: usize) -> String {
-    let mut datasets = Vec::new();
-    for d in &run.datasets {
-        let mut bad: Vec<_> = d.checks.iter().filter(|c| c.status != Status::Pass).collect();
-        if bad.is_empty() && d.error.is_none() {
-            continue;
+/// A value as a short string (strings without quotes), cut at [`VALUE_CHARS`].
+pub(crate) fn short(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > VALUE_CHARS {
+        let cut: String = s.chars().take(VALUE_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        s
+    }
+}
+
+/// The first rows of a check's sample as a table: the keys of those rows in the order first seen.
+fn sample(c: &CheckResult) -> (Vec<String>, Vec<Vec<Cell>>) {
+    let rows: Vec<&Value> = c.sample.iter().take(SAMPLE_ROWS).collect();
+    let mut columns: Vec<String> = Vec::new();
+    for row in &rows {
+        let keys: Vec<String> = match row {
+            Value::Object(m) => m.keys().cloned().collect(),
+            _ => vec!["value".into()],
+        };
+        for k in keys {
+            if !columns.contains(&k) && columns.len() < SAMPLE_COLUMNS {
+                columns.push(k);
+            }
         }
-        bad.sort_by_key(|c| view::rank(c.status));
-        let more = (bad.len() > CHECKS_PER_DATASET)
-            .then(|| format!("… and {} more in the report", bad.len() - CHECKS_PER_DATASET));
-        let checks = bad
+    }
+    let cells = rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|col| {
+                    let v = match row {
+                        Value::Object(m) => m.get(col).unwrap_or(&Value::Null),
+                        other => other,
+                    };
+                    Cell {
+                        null: v.is_null(),
+                        text: short(v),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    (columns, cells)
+}
+
+fn check(part: &Part<'_>, c: &CheckResult) -> Check {
+    let (columns, rows) = sample(c);
+    Check {
+        status_word: view::status_word(c.status),
+        colour: colour(c.status),
+        id: c.id.clone(),
+        dataset: part.dataset.name.clone(),
+        kind: c.kind.clone(),
+        message: c.message.clone(),
+        observed: short(&c.observed),
+        expected: short(&c.expected),
+        failing: c.failing_rows.map(|n| match c.failing_fraction {
+            Some(f) => format!("{} ({})", fmt_count(n), fmt_pct(f)),
+            None => fmt_count(n),
+        }),
+        since: part
+            .since
+            .get(&c.id)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        source: format!("{}:{}", c.source.file, c.source.line),
+        columns,
+        rows,
+    }
+}
+
+/// The run's page of a dataset, when `check` wrote it: a link under `base_url`, or its path.
+fn page(site: Site<'_>, run: &RunResult, d: &DatasetResult) -> Option<Page> {
+    let dir = site.written?;
+    let rel = view::run_page(&run.run_id, &d.name);
+    let path = dir.join(&rel);
+    if !path.is_file() {
+        return None;
+    }
+    Some(Page {
+        href: site.base_url.map(|base| format!("{base}{rel}")),
+        path: path.display().to_string(),
+    })
+}
+
+impl Summary<'_> {
+    /// The template's context: plain strings, placed by `summary.html`.
+    fn context(&self) -> tera::Context {
+        let all: Vec<(&Part<'_>, &CheckResult)> = self
+            .datasets
             .iter()
-            .take(CHECKS_PER_DATASET)
-            .map(|c| {
-                let mut t = view::sample_table(c, String::new());
-                t.rows.truncate(sample_rows);
-                Check {
-                    status_word: view::status_word(c.status),
-                    colour: colour(c.status),
-                    name: c.name.clone(),
-                    kind: c.kind.clone(),
-                    message: c.message.clone(),
-                    source: format!("{}:{}", c.source.file, c.source.line),
-                    columns: t.columns,
-                    rows: t.rows,
+            .flat_map(|p| p.checks.iter().map(move |c| (p, *c)))
+            .collect();
+        let full: Vec<Check> = all.iter().take(self.full).map(|(p, c)| check(p, c)).collect();
+        let listed: Vec<Listed> = all
+            .iter()
+            .skip(self.full)
+            .take(self.listed.saturating_sub(self.full))
+            .map(|(_, c)| Listed {
+                status_word: view::status_word(c.status),
+                colour: colour(c.status),
+                id: c.id.clone(),
+                message: c.message.clone(),
+            })
+            .collect();
+        let more = all.len().saturating_sub(self.listed.max(self.full));
+        let datasets: Vec<Dataset> = self
+            .datasets
+            .iter()
+            .map(|p| {
+                let d = p.dataset;
+                Dataset {
+                    name: d.name.clone(),
+                    zone: d.zone.clone(),
+                    status_word: view::status_word(d.status),
+                    colour: colour(d.status),
+                    location: d.location.clone(),
+                    rows: d
+                        .rows
+                        .map_or_else(|| "rows unknown".into(), |r| count_of(r, "row", "rows")),
+                    error: d.error.clone(),
+                    page: page(self.site, self.run, d),
                 }
             })
             .collect();
-        datasets.push(Dataset {
-            name: d.name.clone(),
-            zone: d.zone.clone(),
-            rows: d.rows.map_or_else(
-                || "rows unknown".into(),
-                |r| crate::results::numbers::count_of(r, "row", "rows"),
+        let mut cx = tera::Context::new();
+        cx.insert("status_word", view::status_word(self.status));
+        cx.insert("colour", colour(self.status));
+        cx.insert("headline", &self.headline);
+        cx.insert("datasets", &datasets);
+        cx.insert("checks", &full);
+        cx.insert("listed", &listed);
+        cx.insert(
+            "more",
+            &(more > 0).then(|| format!("and {more} more (see the run's JSON result or `lakegate history`)")),
+        );
+        cx.insert(
+            "footer",
+            &format!(
+                "run {} ({}), {}",
+                self.run.run_id,
+                self.run.command,
+                view::when(self.run.finished_at)
             ),
-            error: d.error.clone(),
-            checks,
-            more,
-        });
+        );
+        cx
     }
-    let verdict = crate::results::text::verdict(run);
-    let mut cx = tera::Context::new();
-    cx.insert("status_word", view::status_word(run.status));
-    cx.insert("colour", colour(run.status));
-    cx.insert("verdict", verdict.split_once(": ").map_or(verdict.as_str(), |(_, v)| v));
-    cx.insert("datasets", &datasets);
-    match super::tera(None).and_then(|t| super::render(&t, "summary.html", &cx)) {
-        Ok(html) => html,
-        Err(e) => {
-            let mut buf = Vec::new();
-            let _ = tera::escape_html(&format!("The run's summary could not be rendered: {e}"), &mut buf);
-            format!("<p>{}</p>", String::from_utf8_lossy(&buf))
-        }
-    }
+}
+
+/// The summary as an HTML document for an email's HTML part, from the `summary.html` template
+/// (the built-in one, or its replacement in `templates`).
+pub(crate) fn summary_html(summary: &Summary<'_>, templates: Option<&Path>) -> Result<String, ReportError> {
+    let t = super::tera(templates)?;
+    super::render(&t, "summary.html", &summary.context())
 }
 
 #[cfg(test)]
@@ -109,7 +284,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::results::{CheckResult, DatasetResult, Severity, SourceRef, Summary};
+    use crate::results::{Severity, SourceRef};
 
     fn check(id: &str, status: Status, sample: Vec<serde_json::Value>) -> CheckResult {
         CheckResult {
@@ -150,7 +325,7 @@ mod tests {
             finished_at: t,
             now: t,
             status: Status::Pass,
-            summary: Summary::default(),
+            summary: crate::results::Summary::default(),
             alerts: Vec::new(),
             datasets: vec![DatasetResult {
                 name: "evil".into(),
@@ -176,45 +351,70 @@ mod tests {
         r
     }
 
+    fn render(run: &RunResult, ids: &[&str], full: usize, since: &HashMap<String, DateTime<Utc>>) -> String {
+        let d = &run.datasets[0];
+        let summary = Summary {
+            run,
+            status: run.status,
+            headline: "evil (raw): 2 of 3 checks failed".into(),
+            datasets: vec![Part {
+                dataset: d,
+                checks: ids
+                    .iter()
+                    .map(|id| d.checks.iter().find(|c| c.name == *id).unwrap())
+                    .collect(),
+                since,
+            }],
+            full,
+            listed: 50,
+            site: Site::default(),
+        };
+        summary_html(&summary, None).unwrap()
+    }
+
     #[test]
-    fn the_summary_lists_failed_checks_with_a_few_escaped_rows_in_600_px_and_inline_styles() {
+    fn the_summary_shows_the_checks_in_full_with_a_few_escaped_rows_in_600_px_and_inline_styles() {
         let rows: Vec<_> = (0..5)
             .map(|i| json!({ "<b>x</b>": format!("<script>alert({i})</script>") }))
             .collect();
-        let html = summary_html(
-            &run(vec![
-                check("passing", Status::Pass, vec![]),
-                check("warned", Status::Warn, vec![]),
-                check("failing", Status::Fail, rows),
-            ]),
-            3,
-        );
+        let r = run(vec![
+            check("passing", Status::Pass, vec![]),
+            check("warned", Status::Warn, vec![]),
+            check("failing", Status::Fail, rows),
+        ]);
+        let t = chrono::DateTime::parse_from_rfc3339("2026-01-14T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        let since = HashMap::from([("evil.failing".to_string(), t)]);
+        let html = render(&r, &["failing", "warned"], 10, &since);
         assert!(html.contains("max-width:600px"), "{html}");
+        assert!(html.contains(">FAIL</span>") && html.contains("evil.failing"), "{html}");
         assert!(
-            html.contains(">FAIL</span>") && html.contains("failing") && html.contains("warned"),
-            "{html}"
+            html.find("evil.failing").unwrap() < html.find("evil.warned").unwrap(),
+            "in the order given: {html}"
         );
-        assert!(
-            html.find("<b>failing</b>").unwrap() < html.find("<b>warned</b>").unwrap(),
-            "failures first: {html}"
-        );
-        assert!(!html.contains("passing"), "passing checks are left out: {html}");
+        assert!(!html.contains("evil.passing"), "only the checks given: {html}");
         assert!(html.contains("checks/evil.toml:7"), "{html}");
+        assert!(html.contains("2026-01-14 08:00 UTC"), "failing since: {html}");
         assert!(html.contains("&lt;script&gt;alert(2)&lt;/script&gt;"), "{html}");
         assert!(!html.contains("alert(3)"), "only 3 sample rows: {html}");
         assert!(
             html.contains("&lt;b&gt;x&lt;/b&gt;") && html.contains("&lt;i&gt;markup&lt;/i&gt;"),
             "{html}"
         );
-        for raw in ["<script", "<b>x", "<i>markup", "<style", "class=", "href=", "src="] {
+        for raw in ["<script", "<b>x", "<i>markup", "<style", "class=", "src="] {
             assert!(!html.contains(raw), "{raw} in {html}");
         }
     }
 
     #[test]
-    fn a_passing_run_is_one_line() {
-        let html = summary_html(&run(vec![check("passing", Status::Pass, vec![])]), 3);
-        assert!(html.contains(">PASS</span>") && html.contains("1 passed"), "{html}");
-        assert!(!html.contains("<table"), "{html}");
+    fn past_the_full_checks_the_rest_are_one_line_each() {
+        let r = run(vec![
+            check("one", Status::Fail, vec![json!({ "a": "row-of-one" })]),
+            check("two", Status::Fail, vec![json!({ "a": "row-of-two" })]),
+        ]);
+        let html = render(&r, &["one", "two"], 1, &HashMap::new());
+        assert!(html.contains("row-of-one") && !html.contains("row-of-two"), "{html}");
+        assert!(html.contains("evil.two"), "{html}");
     }
 }

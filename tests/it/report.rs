@@ -239,7 +239,7 @@ fn chromium() -> PathBuf {
 }
 
 /// Runs headless Chromium on `url` with `args` (bounded by `timeout`); returns stdout.
-fn headless(url: &str, args: &[String]) -> String {
+pub fn headless(url: &str, args: &[String]) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new("timeout")
         .arg("120")
@@ -268,7 +268,8 @@ fn headless(url: &str, args: &[String]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn screenshot(url: &str, png: &Path, width: u32, height: u32) -> u64 {
+/// A screenshot of `url` at `width` × `height` into `png`; its size in bytes.
+pub fn screenshot(url: &str, png: &Path, width: u32, height: u32) -> u64 {
     headless(
         url,
         &[

@@ -98,10 +98,15 @@ impl Project {
 
     /// Runs `lakegate ARGS` with these environment variables (and no `LAKEGATE_LOG` otherwise).
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_at(NOW, args, env)
+    }
+
+    /// Runs `lakegate ARGS --now NOW` with these environment variables: a run at another time.
+    pub fn run_at(&self, now: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_lakegate"))
             .args(args)
             .arg("--now")
-            .arg(NOW)
+            .arg(now)
             .current_dir(self.path())
             .env_remove("LAKEGATE_LOG")
             .envs(env.iter().copied())

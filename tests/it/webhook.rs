@@ -13,32 +13,38 @@ use crate::support::Project;
 
 /// One request the listener received.
 #[derive(Debug, Clone)]
-struct Request {
-    line: String,
+pub struct Request {
+    pub line: String,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub body: Vec<u8>,
 }
 
 impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
 
-struct Listener {
-    port: u16,
+/// An HTTP listener on 127.0.0.1 (a thread), keeping every request it answers.
+pub struct Listener {
+    pub port: u16,
     got: Arc<Mutex<Vec<Request>>>,
 }
 
 impl Listener {
-    /// On `port` (or a free one).
-    fn start(port: u16) -> Listener {
+    /// On `port` (or a free one), answering 200 OK.
+    pub fn start(port: u16) -> Listener {
+        Self::answering(port, "200 OK")
+    }
+
+    /// On `port` (or a free one), answering every request with `status` (e.g. "403 Forbidden").
+    pub fn answering(port: u16, status: &'static str) -> Listener {
         let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
         let port = l.local_addr().unwrap().port();
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -71,20 +77,22 @@ impl Listener {
                     headers,
                     body,
                 });
-                conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-                    .unwrap();
+                conn.write_all(
+                    format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").as_bytes(),
+                )
+                .unwrap();
             }
         });
         Listener { port, got }
     }
 
-    fn requests(&self) -> Vec<Request> {
+    pub fn requests(&self) -> Vec<Request> {
         self.got.lock().unwrap().clone()
     }
 }
 
 /// HMAC-SHA256 computed independently of lakegate's (RFC 2104).
-fn hmac(key: &[u8], msg: &[u8]) -> String {
+pub fn hmac(key: &[u8], msg: &[u8]) -> String {
     let mut k = [0u8; 64];
     k[..key.len()].copy_from_slice(key);
     let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
@@ -275,7 +283,7 @@ fn with_the_listener_down_the_post_waits_in_the_outbox_and_the_next_run_delivers
 }
 
 /// Runs `openssl` in `dir` (the test's own certificates: a CA and a leaf for 127.0.0.1).
-fn openssl(dir: &std::path::Path, args: &[&str]) {
+pub fn openssl(dir: &std::path::Path, args: &[&str]) {
     let out = std::process::Command::new("openssl")
         .args(args)
         .current_dir(dir)
@@ -288,10 +296,9 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
     );
 }
 
-#[test]
-fn https_with_a_private_ca_delivers_a_signed_body() {
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
+/// A private CA (`ca.pem`) and a server certificate it signed for 127.0.0.1 (`leaf.pem`,
+/// `leaf.key`), made in `d` with the openssl command.
+pub fn private_ca(d: &std::path::Path) {
     openssl(
         d,
         &[
@@ -350,6 +357,13 @@ fn https_with_a_private_ca_delivers_a_signed_body() {
             "ext.cnf",
         ],
     );
+}
+
+#[test]
+fn https_with_a_private_ca_delivers_a_signed_body() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    private_ca(d);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/https_sink.py");
     let python = std::env::var("LAKEGATE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let _child = Kill(
@@ -418,4 +432,66 @@ impl Drop for Kill {
 
 fn config_https(port: u16) -> String {
     format!("[alerts]\non = \"failure\"\n\n[[alerts.webhook]]\nurl = \"https://127.0.0.1:{port}/hook\"\n")
+}
+
+/// Every file under the project, as one string (to look for a secret in outputs, history, outbox).
+fn everything(p: &Project) -> String {
+    let mut all = String::new();
+    for e in walkdir::WalkDir::new(p.path()).into_iter().flatten() {
+        if e.file_type().is_file() {
+            all.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
+        }
+    }
+    all
+}
+
+#[test]
+fn url_env_reads_the_url_from_the_environment_and_never_writes_it() {
+    let l = Listener::start(0);
+    let token = "T000/B000/xoxb-url-token-do-not-leak";
+    let url = format!("http://127.0.0.1:{}/services/{token}", l.port);
+    let p = project(
+        "[alerts]\non = \"failure\"\n\n[[alerts.webhook]]\nurl_env = \"LAKEGATE_HOOK_URL\"\n",
+        2,
+    );
+    // `validate` needs no secret.
+    let r = p.run(&["validate"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // Unset when sending: nothing is lost, the message waits and says which variable is missing.
+    let r1 = p.run(&["check", "--format", "json"]);
+    assert_eq!(r1.code, 1, "{}", r1.stderr);
+    let a = &r1.json()["alerts"][0];
+    assert_eq!(
+        (a["status"].as_str(), a["via"].as_str()),
+        (Some("queued"), Some("env:LAKEGATE_HOOK_URL")),
+        "{a}"
+    );
+    assert!(a["error"].as_str().unwrap().contains("`LAKEGATE_HOOK_URL`"), "{a}");
+    assert!(l.requests().is_empty());
+
+    // Set: the queued post and this run's go to the URL from the environment.
+    let r2 = p.run_env(&["check", "--format", "json", "-vv"], &[("LAKEGATE_HOOK_URL", &url)]);
+    assert_eq!(r2.code, 1, "{}", r2.stderr);
+    let alerts = r2.json()["alerts"].as_array().unwrap().clone();
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(alerts.iter().all(|a| a["status"] == "sent"), "{alerts:?}");
+    let got = l.requests();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|r| r.line == format!("POST /services/{token} HTTP/1.1")));
+
+    let all = format!("{}{}{}{}{}", r1.stdout, r1.stderr, r2.stdout, r2.stderr, everything(&p));
+    assert!(
+        !all.contains(token),
+        "the URL from the environment was written somewhere"
+    );
+
+    // A variable holding something that is not a webhook URL is a diagnostic at `url_env`.
+    let r = p.run_env(&["validate"], &[("LAKEGATE_HOOK_URL", "ftp://example.com/x")]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("lakegate.toml:10:") && r.stderr.contains("`LAKEGATE_HOOK_URL`"),
+        "{}",
+        r.stderr
+    );
 }
