@@ -1,14 +1,13 @@
 //! The `lakegate` binary: parse the command line, set up logging, run, render an error if there is
 //! one, exit with the code [`lakegate::exit::code`] decides.
 
-use clap::Parser;
 use lakegate::cli::{
     Cli, CmdResult, Command, LogFormat, alerts, audit, check, history, init, promote, report, schema, validate,
 };
 use lakegate::exit::CliError;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = lakegate::cli::parse();
     // The audit daemon says one line per run by default; other commands only warn.
     let verbose = cli.global.verbose + u8::from(matches!(cli.command, Command::Audit(_)));
     let level = match (cli.global.quiet, verbose) {
@@ -80,6 +79,7 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Report(args) => report::run(&cli.global, args).await,
             Command::Audit(args) => audit::run(&cli.global, args).await,
             Command::Init(args) => init::run(&cli.global, args).await,
+            Command::Completions { shell } => lakegate::cli::completions(*shell),
             Command::Alerts(args) => alerts::run(&cli.global, args).await,
         }
     });

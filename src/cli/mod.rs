@@ -24,7 +24,6 @@ pub type CmdResult = Result<Outcome, CliError>;
 #[derive(Debug, Parser)]
 #[command(
     name = "lakegate",
-    version,
     about = "A data quality gate for data lakes: declarative checks, one scan per dataset."
 )]
 pub struct Cli {
@@ -89,24 +88,55 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the suites (all, or the named datasets) and print the results.
-    Check(check::CheckArgs),
-    /// Show a dataset's recent runs, or query the history store with SQL.
-    History(history::HistoryArgs),
-    /// The versioned schema catalog: accept, show, history.
-    Schema(schema::SchemaArgs),
-    /// Check a batch with its suite and publish it into the next zone only if it passes.
-    Promote(promote::PromoteArgs),
-    /// Check every suite against the datasets' schemas without scanning rows.
-    Validate,
     /// Scaffold lakegate.toml and checks/ here; with --lake, a starter suite per dataset found.
+    #[command(
+        after_help = "Examples:\n  lakegate init                  # lakegate.toml, checks/ and an empty lake/ with four zones\n  lakegate init --lake data      # use an existing folder; a starter suite per dataset found"
+    )]
     Init(init::InitArgs),
+    /// Check every suite against the datasets' schemas without scanning rows.
+    #[command(
+        after_help = "Examples:\n  lakegate validate\n  lakegate validate --format json   # diagnostics for editors and CI"
+    )]
+    Validate,
+    /// Run the suites (all, or the named datasets) and print the results.
+    #[command(
+        after_help = "Examples:\n  lakegate check                               # every suite\n  lakegate check orders --format json          # one dataset, the result document on stdout\n  lakegate check --junit results.xml --report site\n  lakegate check --now 2026-01-15T12:00:00Z    # a fixed clock for freshness"
+    )]
+    Check(check::CheckArgs),
+    /// Check a batch with its suite and publish it into the next zone only if it passes.
+    #[command(
+        after_help = "Examples:\n  lakegate promote orders                 # raw → cleaned, all or nothing\n  lakegate promote orders --mode split    # passing rows on, failing rows to quarantine\n  lakegate promote orders --dry-run"
+    )]
+    Promote(promote::PromoteArgs),
     /// Run every suite on its schedule (a long-running process), or once with --once; `audit status`.
+    #[command(
+        after_help = "Examples:\n  lakegate audit                          # each suite on its schedule until SIGTERM\n  lakegate audit --once --zone raw        # for cron, systemd timers, Airflow\n  lakegate audit status --format json"
+    )]
     Audit(audit::AuditArgs),
     /// Rebuild the HTML report's index and trend pages from the history store (no data is read).
+    #[command(after_help = "Examples:\n  lakegate report --dir site")]
     Report(report::ReportArgs),
+    /// Show a dataset's recent runs, or query the history store with SQL.
+    #[command(
+        after_help = "Examples:\n  lakegate history orders\n  lakegate history --sql \"SELECT dataset, count(*) FROM runs GROUP BY dataset\""
+    )]
+    History(history::HistoryArgs),
+    /// The versioned schema catalog: accept, show, history.
+    #[command(
+        after_help = "Examples:\n  lakegate schema show orders\n  lakegate schema accept orders     # the current columns become the next version\n  lakegate schema history orders"
+    )]
+    Schema(schema::SchemaArgs),
     /// Alert channels: `alerts test` sends a test message through each one.
+    #[command(after_help = "Examples:\n  lakegate alerts test")]
     Alerts(alerts::AlertsArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  lakegate completions bash > ~/.local/share/bash-completion/completions/lakegate\n  lakegate completions zsh > \"${fpath[1]}/_lakegate\"\n  lakegate completions fish > ~/.config/fish/completions/lakegate.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 impl Global {
@@ -214,4 +244,29 @@ pub fn print_stdout(text: &str) {
         let _ = out.write_all(b"\n");
     }
     let _ = out.flush();
+}
+
+/// `lakegate --version`: lakegate's version and the DataFusion it runs on.
+pub fn version() -> String {
+    format!(
+        "{} (DataFusion {})",
+        env!("CARGO_PKG_VERSION"),
+        crate::engine::DATAFUSION_VERSION
+    )
+}
+
+/// Parses the command line, with `--version` naming the DataFusion version.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    // clap keeps a `&'static str`; the string lives as long as the process anyway.
+    let version: &'static str = Box::leak(version().into_boxed_str());
+    let matches = Cli::command().version(version).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// `lakegate completions SHELL`: the completion script on stdout.
+pub fn completions(shell: clap_complete::Shell) -> CmdResult {
+    use clap::CommandFactory;
+    clap_complete::generate(shell, &mut Cli::command(), "lakegate", &mut std::io::stdout());
+    Ok(Outcome::Done)
 }

@@ -28,6 +28,9 @@ pub(crate) mod sample;
 pub(crate) mod session;
 pub(crate) mod split;
 pub(crate) mod sql;
+
+/// The DataFusion version lakegate is built with (`lakegate --version` says it).
+pub(crate) const DATAFUSION_VERSION: &str = datafusion::DATAFUSION_VERSION;
 pub(crate) mod watchdog;
 
 use datafusion::prelude::SessionContext;

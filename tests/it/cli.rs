@@ -325,3 +325,44 @@ fn strings_in_parquet_are_utf8view_but_match_string() {
     let (code, r) = p.check_json(&[]);
     assert_eq!(code, 0, "{r}");
 }
+
+#[test]
+fn every_command_shows_an_example_and_the_version_names_datafusion() {
+    let p = Project::new();
+    let help = p.run(&["--help"]).stdout;
+    let commands: Vec<String> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 10, "{help}");
+    for c in &commands {
+        let h = p.run(&[c, "--help"]);
+        assert!(
+            h.stdout.contains("Examples:\n  lakegate "),
+            "`lakegate {c} --help` has no example:\n{}",
+            h.stdout
+        );
+    }
+    let v = p.run(&["--version"]);
+    assert!(
+        v.stdout.starts_with("lakegate ") && v.stdout.contains("(DataFusion 55."),
+        "{}",
+        v.stdout
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let c = p.run(&["completions", shell]);
+        assert_eq!(c.code, 0, "{}", c.stderr);
+        assert!(
+            c.stdout.contains("audit") && c.stdout.contains("memory-limit"),
+            "{shell}: {}",
+            c.stdout
+        );
+    }
+}
