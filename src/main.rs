@@ -2,7 +2,7 @@
 //! one, exit with the code [`lakegate::exit::code`] decides.
 
 use lakegate::cli::{
-    Cli, CmdResult, Command, LogFormat, alerts, audit, check, history, init, promote, report, schema, validate,
+    Cli, CmdResult, Command, LogFormat, alerts, audit, check, explain, history, init, promote, report, schema, validate,
 };
 use lakegate::exit::CliError;
 
@@ -79,6 +79,7 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Report(args) => report::run(&cli.global, args).await,
             Command::Audit(args) => audit::run(&cli.global, args).await,
             Command::Init(args) => init::run(&cli.global, args).await,
+            Command::Explain(args) => explain::run(&cli.global, args).await,
             Command::Completions { shell } => lakegate::cli::completions(*shell),
             Command::Alerts(args) => alerts::run(&cli.global, args).await,
         }

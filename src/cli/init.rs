@@ -266,28 +266,13 @@ min = 1                          # an empty delivery fails
         path = toml_str(&f.path),
         files = f.files,
         noun = if f.files == 1 { "file" } else { "files" },
-        size = human_bytes(f.bytes),
+        size = crate::results::numbers::fmt_bytes(f.bytes),
     )
 }
 
 /// A TOML basic string.
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
-}
-
-fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 fn summary(dir: &Path, root: &str, found: &[Found]) -> String {
@@ -318,7 +303,7 @@ fn summary(dir: &Path, root: &str, found: &[Found]) -> String {
             format!("{}/{}", f.zone, f.path),
             f.files,
             if f.files == 1 { "file" } else { "files" },
-            human_bytes(f.bytes)
+            crate::results::numbers::fmt_bytes(f.bytes)
         ));
     }
     s.push_str("\nNext:\n  lakegate validate                  # the suites against the files' schemas, no rows read\n  lakegate check                     # run them\n");

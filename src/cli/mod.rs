@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod check;
+pub mod explain;
 pub mod history;
 pub mod init;
 pub mod promote;
@@ -98,6 +99,9 @@ pub enum Command {
         after_help = "Examples:\n  lakegate validate\n  lakegate validate --format json   # diagnostics for editors and CI"
     )]
     Validate,
+    /// Say what `check` will do per dataset without reading a row: statistics, scanned columns, queries, bytes.
+    #[command(after_help = "Examples:\n  lakegate explain\n  lakegate explain orders --format json")]
+    Explain(explain::ExplainArgs),
     /// Run the suites (all, or the named datasets) and print the results.
     #[command(
         after_help = "Examples:\n  lakegate check                               # every suite\n  lakegate check orders --format json          # one dataset, the result document on stdout\n  lakegate check --junit results.xml --report site\n  lakegate check --now 2026-01-15T12:00:00Z    # a fixed clock for freshness"

@@ -85,7 +85,7 @@ struct Fused {
 
 /// The columns the file scans of a physical plan read, from each scan's own projection (a scan may
 /// also compute expressions over them).
-fn scanned_columns(plan: &std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> Vec<String> {
+pub(super) fn scanned_columns(plan: &std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> Vec<String> {
     use datafusion::datasource::physical_plan::FileScanConfig;
     use datafusion::datasource::source::DataSourceExec;
     let mut out: Vec<String> = Vec::new();
@@ -262,12 +262,20 @@ enum At {
     Known(ScalarValue),
 }
 
+/// A fused query built but not run ([`Engine::build_fused`]).
+pub(super) struct BuiltFused {
+    pub(super) slots: Vec<Slots>,
+    /// The aggregate, whether it counts predicates (`counts` is its second column), and the index
+    /// of its first other aggregate; `None` when the footers answer everything.
+    pub(super) query: Option<(DataFrame, bool, usize)>,
+}
+
 /// Where a check's numbers are in the fused query.
-struct Slots {
+pub(super) struct Slots {
     in_scope: At,
     failing: Option<At>,
     values: Vec<At>,
-    from_statistics: bool,
+    pub(super) from_statistics: bool,
 }
 
 /// The fused query being built: row predicates counted by one `lakegate_count_true`, and the
@@ -370,6 +378,43 @@ impl Engine {
         .await
     }
 
+    /// The fused query for the checks given, not yet run: where each check's numbers will be, and
+    /// the aggregate (with whether it counts predicates and where its other aggregates start), or
+    /// `None` when the footers answer every check and no query is needed (with footers only).
+    pub(super) async fn build_fused(
+        &self,
+        table: &str,
+        checks: &[&PlannedCheck],
+        stats: Option<&FooterStats>,
+        collect_keys: bool,
+    ) -> DfResult<BuiltFused> {
+        let base = self.ctx.table(TableReference::bare(table)).await?;
+        let schema = base.schema().clone();
+        let mut query = FusedQuery::default();
+        let key_cap = usize::try_from(self.config.memory_limit / 4 / 8).unwrap_or(usize::MAX);
+        let slots = checks
+            .iter()
+            .map(|c| query.add(c, &schema, stats, collect_keys.then_some(key_cap)))
+            .collect::<DfResult<Vec<Slots>>>()?;
+        let FusedQuery { preds, aggs } = query;
+        if stats.is_some() && preds.is_empty() && aggs.is_empty() {
+            return Ok(BuiltFused { slots, query: None });
+        }
+        let mut list = vec![count(lit(1i64)).alias("rows")];
+        let counted = !preds.is_empty();
+        if counted {
+            let preds = super::kernels::shared_lists::share(preds);
+            list.push(super::kernels::count_true::count_true(preds).alias("counts"));
+        }
+        let first_agg = list.len();
+        list.extend(aggs.into_iter().enumerate().map(|(i, e)| e.alias(format!("m{i}"))));
+        let df = base.aggregate(vec![], list)?;
+        Ok(BuiltFused {
+            slots,
+            query: Some((df, counted, first_agg)),
+        })
+    }
+
     /// One aggregate query for every check given: rows in scope, failing rows, aggregate values.
     /// What the Parquet footers state exactly (`stats`) is taken from them instead; when that
     /// answers every check, no query runs at all.
@@ -381,29 +426,13 @@ impl Engine {
         collect_keys: bool,
         counter: &AtomicU32,
     ) -> DfResult<Fused> {
-        let base = self.ctx.table(TableReference::bare(table)).await?;
-        let schema = base.schema().clone();
-        let mut query = FusedQuery::default();
-        let key_cap = usize::try_from(self.config.memory_limit / 4 / 8).unwrap_or(usize::MAX);
-        let slots = checks
-            .iter()
-            .map(|c| query.add(c, &schema, stats, collect_keys.then_some(key_cap)))
-            .collect::<DfResult<Vec<Slots>>>()?;
-        let FusedQuery { preds, aggs } = query;
+        let built = self.build_fused(table, checks, stats, collect_keys).await?;
+        let slots = built.slots;
         let mut scanned = Vec::new();
-        let (total, counts, agg_values) = match stats {
-            // Everything is known: the footers' row count is exact.
-            Some(st) if preds.is_empty() && aggs.is_empty() => (st.rows(), Vec::new(), Vec::new()),
-            _ => {
-                let mut list = vec![count(lit(1i64)).alias("rows")];
-                let counted = !preds.is_empty();
-                if counted {
-                    let preds = super::kernels::shared_lists::share(preds);
-                    list.push(super::kernels::count_true::count_true(preds).alias("counts"));
-                }
-                let first_agg = list.len();
-                list.extend(aggs.into_iter().enumerate().map(|(i, e)| e.alias(format!("m{i}"))));
-                let df = base.aggregate(vec![], list)?;
+        let (total, counts, agg_values) = match built.query {
+            // Everything is known (only ever with footers): their row count is exact.
+            None => (stats.map_or(0, FooterStats::rows), Vec::new(), Vec::new()),
+            Some((df, counted, first_agg)) => {
                 let plan = df.create_physical_plan().await?;
                 scanned = scanned_columns(&plan);
                 counter.fetch_add(1, Ordering::Relaxed);

@@ -32,3 +32,19 @@ pub fn fmt_pct(f: f64) -> String {
         format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
     }
 }
+
+/// A size in bytes for people: `812 B`, `13.8 KB`, `2.1 GB` (powers of 1,024).
+pub fn fmt_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

@@ -12,6 +12,7 @@ mod cases;
 mod cli;
 mod diagnostics;
 mod docs;
+mod explain;
 mod fastpaths;
 mod fixtures;
 mod history;
