@@ -77,6 +77,7 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Validate => validate::run(&cli.global).await,
             Command::Report(args) => report::run(&cli.global, args).await,
             Command::Audit(args) => audit::run(&cli.global, args).await,
+            Command::Suggest(args) => lakegate::cli::suggest::run(&cli.global, args).await,
         }
     });
     // A run the audit daemon gave up on when its grace period ran out may still hold a thread;

@@ -6,6 +6,7 @@ pub mod history;
 pub mod promote;
 pub mod report;
 pub mod schema;
+pub mod suggest;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -34,6 +35,7 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    #[value(alias = "toml")]
     Text,
     Json,
 }
@@ -101,6 +103,8 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Rebuild the HTML report's index and trend pages from the history store (no data is read).
     Report(report::ReportArgs),
+    /// Profile a dataset in one scan and print a starter suite (TOML, every check with its evidence).
+    Suggest(suggest::SuggestArgs),
 }
 
 impl Global {
