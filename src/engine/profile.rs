@@ -333,7 +333,9 @@ impl Class {
             Class::HexUpper => "[0-9A-F]".into(),
             Class::Letter => "[A-Za-z]".into(),
             Class::Alnum => "[0-9A-Za-z]".into(),
-            Class::Literal(c) => regex::escape(&c.to_string()),
+            // `regex::escape` also escapes `-`, which outside a class needs none.
+            Class::Literal(c) if "\\.+*?()|[]{}^$#&~".contains(c) => format!("\\{c}"),
+            Class::Literal(c) => c.to_string(),
         }
     }
 }

@@ -179,7 +179,7 @@ mod tests {
         let mut t = toml::map::Map::new();
         t.insert("a b".into(), Value::String("x\"y".into()));
         t.insert("c".into(), Value::Integer(1));
-        assert_eq!(value(&Value::Table(t)), r#"{ "a b" = "x\"y", c = 1 }"#);
+        assert_eq!(value(&Value::Table(t)), r#"{ "a b" = 'x"y', c = 1 }"#);
         assert_eq!(value(&Value::Float(10_900.0)), "10900.0");
         assert_eq!(value(&Value::Float(0.018)), "0.018");
     }
