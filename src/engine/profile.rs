@@ -419,10 +419,14 @@ impl Engine {
             .iter()
             .map(|f| (f.name().clone(), f.data_type().clone()))
             .collect();
-        let first_names: Option<Vec<&String>> = ds.file_schemas.first().map(|s| s.schema.fields().iter().map(|f| f.name()).collect());
-        let files_agree = ds.file_schemas.iter().all(|s| {
-            Some(s.schema.fields().iter().map(|f| f.name()).collect::<Vec<_>>()) == first_names
-        });
+        let first_names: Option<Vec<&String>> = ds
+            .file_schemas
+            .first()
+            .map(|s| s.schema.fields().iter().map(|f| f.name()).collect());
+        let files_agree = ds
+            .file_schemas
+            .iter()
+            .all(|s| Some(s.schema.fields().iter().map(|f| f.name()).collect::<Vec<_>>()) == first_names);
         let mut profile = Profile {
             rows: 0,
             files: ds.files.len(),
@@ -452,7 +456,10 @@ impl Engine {
         if ds.is_empty() {
             return Ok(profile);
         }
-        let shapes = self.sample_shapes(ds, &profile.columns, &queries).await.map_err(failed)?;
+        let shapes = self
+            .sample_shapes(ds, &profile.columns, &queries)
+            .await
+            .map_err(failed)?;
         let (rows, slots, values) = self
             .profile_scan(ds, &profile.columns, keys, shapes, &queries)
             .await

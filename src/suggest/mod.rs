@@ -50,18 +50,27 @@ impl SuggestError {
     pub(crate) fn is_usage(&self) -> bool {
         matches!(
             self,
-            Self::UnknownTarget { .. } | Self::BadTarget { .. } | Self::Exists(_) | Self::NameTaken { .. } | Self::BadName(_)
+            Self::UnknownTarget { .. }
+                | Self::BadTarget { .. }
+                | Self::Exists(_)
+                | Self::NameTaken { .. }
+                | Self::BadName(_)
         )
     }
 
     /// A `help:` line, when there is something to suggest.
     pub(crate) fn help(&self) -> Option<String> {
         match self {
-            Self::UnknownTarget { datasets, .. } if !datasets.is_empty() => {
-                Some(format!("datasets: {}; or give a path to a file, directory or glob", datasets.join(", ")))
+            Self::UnknownTarget { datasets, .. } if !datasets.is_empty() => Some(format!(
+                "datasets: {}; or give a path to a file, directory or glob",
+                datasets.join(", ")
+            )),
+            Self::UnknownTarget { .. } => {
+                Some("give a path to a file, directory or glob, or the name of a dataset a suite declares".into())
             }
-            Self::UnknownTarget { .. } => Some("give a path to a file, directory or glob, or the name of a dataset a suite declares".into()),
-            Self::Exists(_) | Self::NameTaken { .. } => Some("choose another name with --name, or remove the existing suite".into()),
+            Self::Exists(_) | Self::NameTaken { .. } => {
+                Some("choose another name with --name, or remove the existing suite".into())
+            }
             _ => None,
         }
     }
@@ -115,14 +124,22 @@ fn path_suite(target: &str, name: &str, zone: &str, path: &str) -> Result<Suite,
     let diags = Diags::default();
     crate::suite::parse_suite(&SourceFile::new("<suggest>", text), &diags).ok_or_else(|| SuggestError::BadTarget {
         target: target.to_string(),
-        message: diags.into_vec().iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "),
+        message: diags
+            .into_vec()
+            .iter()
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+            .join("; "),
     })
 }
 
 /// `path` relative to `base`, `/`-separated, when it lies strictly inside it.
 fn inside(base: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(base).ok()?;
-    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
@@ -130,9 +147,17 @@ fn inside(base: &Path, path: &Path) -> Option<String> {
 fn locate_path(project: &Project, target: &str, name: Option<&str>) -> Result<Located, SuggestError> {
     let trimmed = target.trim_end_matches('/');
     let glob = is_glob(trimmed);
-    let prefix = if glob { literal_prefix(trimmed).trim_end_matches('/') } else { trimmed };
+    let prefix = if glob {
+        literal_prefix(trimmed).trim_end_matches('/')
+    } else {
+        trimmed
+    };
     let tail = &trimmed[prefix.len()..];
-    let prefix_path = if prefix.is_empty() { Path::new(".") } else { Path::new(prefix) };
+    let prefix_path = if prefix.is_empty() {
+        Path::new(".")
+    } else {
+        Path::new(prefix)
+    };
     let unknown = || SuggestError::UnknownTarget {
         target: target.to_string(),
         datasets: Vec::new(),
@@ -162,7 +187,10 @@ fn locate_path(project: &Project, target: &str, name: Option<&str>) -> Result<Lo
         (abs.clone(), tail.trim_start_matches('/').to_string())
     } else {
         let parent = abs.parent().map_or_else(|| abs.clone(), Path::to_path_buf);
-        let file = abs.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = abs
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
         (parent, file)
     };
     let zone = project.zones.first().map_or("raw", |(z, _)| z.as_str()).to_string();
@@ -201,7 +229,11 @@ pub(crate) struct Request<'a> {
 }
 
 /// Profiles the target and suggests a suite for it.
-pub(crate) async fn suggest(project: &Project, suites: &[Suite], req: &Request<'_>) -> Result<Suggestion, SuggestError> {
+pub(crate) async fn suggest(
+    project: &Project,
+    suites: &[Suite],
+    req: &Request<'_>,
+) -> Result<Suggestion, SuggestError> {
     if let Some(n) = req.name
         && !valid_name(n)
     {

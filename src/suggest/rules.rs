@@ -114,7 +114,7 @@ pub(crate) fn tolerated(observed: f64) -> f64 {
 
 /// A share of values, never rounded up to 100% (`99.5%`, `99.9%`, `2.5%`).
 pub(crate) fn share(f: f64) -> String {
-    if f >= 0.1 && f < 1.0 {
+    if (0.1..1.0).contains(&f) {
         let p = (f * 1000.0).floor() / 10.0;
         format!("{p:.1}%").replace(".0%", "%")
     } else {
@@ -156,16 +156,22 @@ pub(crate) fn suggest(p: &Profile, now: DateTime<Utc>, declared_key: &[String]) 
     if let Some(s) = schema(p) {
         out.checks.push(s);
     } else if p.files > 1 {
-        out.notes
-            .push("no `schema` check: the files disagree on their columns (a `schema` check would fail on them)".into());
+        out.notes.push(
+            "no `schema` check: the files disagree on their columns (a `schema` check would fail on them)".into(),
+        );
     }
     if p.rows == 0 {
-        out.notes
-            .push("the dataset has no rows, so nothing about its values could be learnt; run suggest again once it has data".into());
+        out.notes.push(
+            "the dataset has no rows, so nothing about its values could be learnt; run suggest again once it has data"
+                .into(),
+        );
         return out;
     }
-    let columns: Vec<(String, ColumnClass, bool)> =
-        p.columns.iter().map(|c| (c.name.clone(), c.class, c.partition)).collect();
+    let columns: Vec<(String, ColumnClass, bool)> = p
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.class, c.partition))
+        .collect();
     let key = key_candidates(&columns, declared_key).pop();
     for c in &p.columns {
         if c.non_null(p.rows) == 0 {
@@ -190,7 +196,9 @@ pub(crate) fn suggest(p: &Profile, now: DateTime<Utc>, declared_key: &[String]) 
                 let open_top = keyish || (is_unique && c.class == ColumnClass::Integer);
                 out.checks.extend(range(c, p.rows, open_top, &mut out.notes));
             }
-            ColumnClass::String => out.checks.extend(strings(c, p.rows, is_unique || keyish, &mut out.notes)),
+            ColumnClass::String => out
+                .checks
+                .extend(strings(c, p.rows, is_unique || keyish, &mut out.notes)),
             _ => {}
         }
     }
@@ -223,7 +231,11 @@ fn schema(p: &Profile) -> Option<Suggested> {
         return None;
     }
     let mut columns = toml::map::Map::new();
-    for c in p.columns.iter().filter(|c| !c.partition && c.class != ColumnClass::Other) {
+    for c in p
+        .columns
+        .iter()
+        .filter(|c| !c.partition && c.class != ColumnClass::Other)
+    {
         columns.insert(c.name.clone(), Value::String(c.type_name.clone()));
     }
     if columns.is_empty() {
@@ -307,7 +319,11 @@ fn unique(c: &ColumnProfile, rows: u64, notes: &mut Vec<String>) -> Option<Sugge
 /// magnitude; never across zero for a column without negative (or positive) values.
 pub(crate) fn widen(min: f64, max: f64, integer: bool) -> (f64, f64, f64) {
     let span = max - min;
-    let mut margin = if span > 0.0 { span * RANGE_MARGIN } else { min.abs() * RANGE_MARGIN };
+    let mut margin = if span > 0.0 {
+        span * RANGE_MARGIN
+    } else {
+        min.abs() * RANGE_MARGIN
+    };
     if margin == 0.0 || !margin.is_finite() {
         margin = 1.0;
     }
@@ -338,8 +354,10 @@ fn bound_value(x: f64, integer: bool) -> Value {
 }
 
 fn range(c: &ColumnProfile, rows: u64, open_top: bool, notes: &mut Vec<String>) -> Option<Suggested> {
-    let (Some(lo), Some(hi)) = (c.min.as_ref().and_then(|b| b.as_f64()), c.max.as_ref().and_then(|b| b.as_f64()))
-    else {
+    let (Some(lo), Some(hi)) = (
+        c.min.as_ref().and_then(|b| b.as_f64()),
+        c.max.as_ref().and_then(|b| b.as_f64()),
+    ) else {
         notes.push(format!("`{}`: no finite values, so no `range`", c.name));
         return None;
     };
@@ -354,7 +372,11 @@ fn range(c: &ColumnProfile, rows: u64, open_top: bool, notes: &mut Vec<String>) 
     if lo >= 0.0 {
         why.push_str(" → min = 0 (no value is negative)");
     } else {
-        why.push_str(&format!(" → min widened by 10% of the span ({}) to {}", fmt_num(margin), fmt_num(min)));
+        why.push_str(&format!(
+            " → min widened by 10% of the span ({}) to {}",
+            fmt_num(margin),
+            fmt_num(min)
+        ));
     }
     if open_top {
         why.push_str(&format!("; no `max`: `{}` is an id, and ids grow", c.name));
@@ -363,7 +385,11 @@ fn range(c: &ColumnProfile, rows: u64, open_top: bool, notes: &mut Vec<String>) 
         if hi <= 0.0 {
             why.push_str(", max = 0 (no value is positive)");
         } else {
-            why.push_str(&format!(", max widened by 10% of the span ({}) to {}", fmt_num(margin), fmt_num(max)));
+            why.push_str(&format!(
+                ", max widened by 10% of the span ({}) to {}",
+                fmt_num(margin),
+                fmt_num(max)
+            ));
         }
     }
     if let Some(nan) = c.nan.filter(|n| *n > 0) {
@@ -391,10 +417,11 @@ fn strings(c: &ColumnProfile, rows: u64, unique: bool, notes: &mut Vec<String>) 
     let shape = c.shape.as_ref().filter(|s| s.matched == non_null);
     // Dates and times written as text grow: a set of them would fail on the next batch.
     let date_like = shape.is_some_and(|s| s.regex.starts_with("^[0-9]{4}-[0-9]{2}-[0-9]{2}"));
-    if !unique && !date_like {
-        if let Some(s) = value_set(c, rows, notes) {
-            return Some(s);
-        }
+    if !unique
+        && !date_like
+        && let Some(s) = value_set(c, rows, notes)
+    {
+        return Some(s);
     }
     if let Some(s) = shape {
         return Some(
@@ -512,12 +539,19 @@ fn freshness(p: &Profile, now: DateTime<Utc>, notes: &mut Vec<String>) -> Option
     let distinct = c.distinct.or(c.approx_distinct).unwrap_or(1);
     let span = (newest - oldest).num_seconds();
     let cadence = (distinct >= 2 && span > 0).then(|| span / i64::try_from(distinct - 1).unwrap_or(i64::MAX));
-    let slack = cadence.map_or(MIN_FRESHNESS_SLACK, |c| (c.saturating_mul(CADENCE_FACTOR)).max(MIN_FRESHNESS_SLACK));
+    let slack = cadence.map_or(MIN_FRESHNESS_SLACK, |c| {
+        (c.saturating_mul(CADENCE_FACTOR)).max(MIN_FRESHNESS_SLACK)
+    });
     let (max_age, _) = round_up_duration(age.saturating_add(slack));
     let human = crate::duration::human;
     let cadence_text = cadence.map_or_else(
         || "one distinct value, so no cadence: 1h of slack".to_string(),
-        |c| format!("values arrive about every {} → slack {CADENCE_FACTOR} × that (at least 1h)", human(c.max(1))),
+        |c| {
+            format!(
+                "values arrive about every {} → slack {CADENCE_FACTOR} × that (at least 1h)",
+                human(c.max(1))
+            )
+        },
     );
     Some(
         Suggested::new(
@@ -541,7 +575,15 @@ mod tests {
 
     #[test]
     fn ids_are_recognised_by_name() {
-        for yes in ["id", "order_id", "OrderID", "customerId", "event-key", "uuid", "row_uuid"] {
+        for yes in [
+            "id",
+            "order_id",
+            "OrderID",
+            "customerId",
+            "event-key",
+            "uuid",
+            "row_uuid",
+        ] {
             assert!(id_like(yes), "{yes}");
         }
         for no in ["paid", "valid", "void", "amount", "ID_card", "Keys"] {

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::array::{
+    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use serde_json::Value;
 
@@ -51,7 +53,16 @@ struct Orders {
 impl Orders {
     fn generate(n: usize, seed: u64) -> Self {
         let mut r = Rng(seed);
-        let statuses = ["placed", "placed", "shipped", "shipped", "shipped", "delivered", "delivered", "cancelled"];
+        let statuses = [
+            "placed",
+            "placed",
+            "shipped",
+            "shipped",
+            "shipped",
+            "delivered",
+            "delivered",
+            "cancelled",
+        ];
         let countries = ["US", "DE", "FR", "GB", "NL", "IT", "ES", "PL"];
         let mut o = Orders {
             order_id: Vec::new(),
@@ -74,7 +85,8 @@ impl Orders {
             o.email
                 .push((r.below(100) >= 3).then(|| format!("customer{customer}@example.com")));
             let minutes_before_end = (n - 1 - i) as i64;
-            o.created_at.push(NOW_US - 3_600_000_000 - minutes_before_end * 60_000_000);
+            o.created_at
+                .push(NOW_US - 3_600_000_000 - minutes_before_end * 60_000_000);
         }
         o
     }
@@ -162,25 +174,47 @@ fn suggested_suites_validate_and_pass_on_each_demo_dataset() {
         // Every check carries its evidence.
         for block in s.split("\n[[check]]").skip(1) {
             let before = s[..s.find(block).unwrap()].trim_end_matches("\n[[check]]");
-            assert!(before.lines().last().unwrap().starts_with('#'), "a check without a comment in:\n{s}");
+            assert!(
+                before.lines().last().unwrap().starts_with('#'),
+                "a check without a comment in:\n{s}"
+            );
         }
         p.file(&format!("checks/{n}.toml"), s);
     }
     assert_all_pass(&p, "the demo lake");
     // What the demo's deliberate defects teach it: no `unique` on keys that repeat.
     assert!(!suites[0].contains("kind = \"unique\""), "{}", suites[0]);
-    assert!(suites[0].contains("looks like the key but holds 197 distinct values"), "{}", suites[0]);
+    assert!(
+        suites[0].contains("looks like the key but holds 197 distinct values"),
+        "{}",
+        suites[0]
+    );
     assert!(suites[0].contains("max_age = \"3h\""), "{}", suites[0]);
-    assert!(suites[2].contains("kind = \"unique\"\ncolumn = \"event_id\""), "{}", suites[2]);
+    assert!(
+        suites[2].contains("kind = \"unique\"\ncolumn = \"event_id\""),
+        "{}",
+        suites[2]
+    );
     // JSON: the profile and the checks with their evidence.
     let r = p.run(&["suggest", "orders", "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let j = r.json();
     assert_eq!(j["profile"]["rows"], 200);
-    let status = j["profile"]["columns"].as_array().unwrap().iter().find(|c| c["name"] == "status").unwrap();
+    let status = j["profile"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "status")
+        .unwrap();
     assert_eq!(status["nulls"], 0);
-    assert_eq!(status["values"][0]["count"].as_u64().unwrap() >= 49, true, "{status}");
-    assert!(j["checks"].as_array().unwrap().iter().all(|c| c["evidence"].as_str().is_some_and(|e| !e.is_empty())));
+    assert!(status["values"][0]["count"].as_u64().unwrap() >= 49, "{status}");
+    assert!(
+        j["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["evidence"].as_str().is_some_and(|e| !e.is_empty()))
+    );
     assert!(j["suite"].as_str().unwrap().contains("[dataset]"));
 }
 
@@ -245,7 +279,10 @@ fn a_suite_suggested_on_the_first_half_passes_on_the_second() {
     p.file("checks/orders.toml", &suite);
     assert_all_pass(&p, "the first half");
     p.parquet("lake/raw/orders/part.parquet", &all.slice(10_000, 20_000).batch());
-    assert_all_pass(&p, &format!("the second half, with the suite suggested on the first:\n{suite}"));
+    assert_all_pass(
+        &p,
+        &format!("the second half, with the suite suggested on the first:\n{suite}"),
+    );
 }
 
 #[test]
@@ -260,7 +297,10 @@ fn write_publishes_the_suite_once_and_refuses_to_overwrite() {
     let again = p.run(&["suggest", "lake/raw/orders", "--write"]);
     assert_eq!(again.code, 2, "{}", again.stderr);
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
-    assert_eq!(std::fs::read_to_string(p.path().join("checks/orders.toml")).unwrap(), written);
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("checks/orders.toml")).unwrap(),
+        written
+    );
     // Another file name, but the dataset name is taken: refused too.
     let taken = p.run(&["suggest", "orders", "--write"]);
     assert_eq!(taken.code, 2, "{}", taken.stderr);
@@ -275,7 +315,10 @@ fn write_publishes_the_suite_once_and_refuses_to_overwrite() {
 fn odd_inputs_give_a_suite_or_a_clear_error_never_a_panic() {
     let p = Project::new();
     p.file("lake/raw/empty/a.csv", "id,name\n");
-    p.file("lake/raw/nulls/a.csv", &format!("id,note\n{}", (1..=30).map(|i| format!("{i},\n")).collect::<String>()));
+    p.file(
+        "lake/raw/nulls/a.csv",
+        &format!("id,note\n{}", (1..=30).map(|i| format!("{i},\n")).collect::<String>()),
+    );
     let nan_batch = RecordBatch::try_new(
         Arc::new(Schema::new(vec![
             Field::new("id", DataType::Int64, false),
@@ -295,10 +338,18 @@ fn odd_inputs_give_a_suite_or_a_clear_error_never_a_panic() {
     .unwrap();
     p.parquet("lake/raw/nan/a.parquet", &nan_batch);
     let huge = "y".repeat(100_000);
-    p.file("lake/raw/huge/a.csv", &format!("id,blob\n1,{huge}\n2,{huge}x\n3,short\n"));
+    p.file(
+        "lake/raw/huge/a.csv",
+        &format!("id,blob\n1,{huge}\n2,{huge}x\n3,short\n"),
+    );
     p.bytes("lake/raw/latin1/a.csv", b"id,name\n1,caf\xe9\n2,ok\n");
     p.file("outside/data.csv", "code,n\nAB,1\nCD,2\n");
-    for (name, path) in [("empty", "lake/raw/empty"), ("nulls", "lake/raw/nulls"), ("nan", "lake/raw/nan"), ("huge", "lake/raw/huge")] {
+    for (name, path) in [
+        ("empty", "lake/raw/empty"),
+        ("nulls", "lake/raw/nulls"),
+        ("nan", "lake/raw/nan"),
+        ("huge", "lake/raw/huge"),
+    ] {
         let out = suggest(&p, &[path]);
         p.file(&format!("checks/{name}.toml"), &out);
     }
@@ -315,5 +366,9 @@ fn odd_inputs_give_a_suite_or_a_clear_error_never_a_panic() {
     assert!(outside.contains("lies outside the lake's zones"), "{outside}");
     let unknown = p.run(&["suggest", "nosuch"]);
     assert_eq!(unknown.code, 2, "{}", unknown.stderr);
-    assert!(unknown.stderr.contains("no suite declares a dataset named `nosuch`"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no suite declares a dataset named `nosuch`"),
+        "{}",
+        unknown.stderr
+    );
 }
