@@ -284,59 +284,61 @@ fn bound(v: &ScalarValue) -> Option<Bound> {
     })
 }
 
-/// One character's class in a shape.
+/// What the values hold at one position of a shape: one punctuation character, or a set of
+/// character kinds (bits below).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
-    Digit,
-    Upper,
-    Lower,
-    /// Digits and the letters a–f (lowercase hexadecimal, as in UUIDs).
-    HexLower,
-    /// Digits and the letters A–F.
-    HexUpper,
-    Letter,
-    Alnum,
+    Kinds(u8),
     Literal(char),
 }
+
+const DIGIT: u8 = 1;
+const LOWER_HEX: u8 = 2;
+const LOWER_REST: u8 = 4;
+const UPPER_HEX: u8 = 8;
+const UPPER_REST: u8 = 16;
+const LOWER: u8 = LOWER_HEX | LOWER_REST;
+const UPPER: u8 = UPPER_HEX | UPPER_REST;
 
 impl Class {
     fn of(c: char) -> Self {
         match c {
-            '0'..='9' => Class::Digit,
-            'A'..='Z' => Class::Upper,
-            'a'..='z' => Class::Lower,
+            '0'..='9' => Class::Kinds(DIGIT),
+            'a'..='f' => Class::Kinds(LOWER_HEX),
+            'g'..='z' => Class::Kinds(LOWER_REST),
+            'A'..='F' => Class::Kinds(UPPER_HEX),
+            'G'..='Z' => Class::Kinds(UPPER_REST),
             other => Class::Literal(other),
         }
     }
 
-    /// The smallest class holding both, `None` when a literal meets anything else.
-    fn join(self, other: Class, c: char) -> Option<Class> {
-        use Class::{Alnum, Digit, HexLower, HexUpper, Letter, Literal, Lower, Upper};
-        let hex_lower = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
-        let hex_upper = |c: char| c.is_ascii_digit() || ('A'..='F').contains(&c);
-        Some(match (self, other) {
-            (a, b) if a == b => a,
-            (Literal(_), _) | (_, Literal(_)) => return None,
-            (Digit | HexLower, Lower | Digit) | (HexLower, HexLower) if hex_lower(c) => HexLower,
-            (Digit | HexUpper, Upper | Digit) | (HexUpper, HexUpper) if hex_upper(c) => HexUpper,
-            (Upper | Lower | Letter, Upper | Lower) => Letter,
-            _ => Alnum,
-        })
+    /// Both at one position, `None` when punctuation meets anything else.
+    fn join(self, other: Class) -> Option<Class> {
+        match (self, other) {
+            (a, b) if a == b => Some(a),
+            (Class::Kinds(a), Class::Kinds(b)) => Some(Class::Kinds(a | b)),
+            _ => None,
+        }
     }
 
+    /// The smallest regex class holding what was seen.
     fn regex(self) -> String {
-        match self {
-            Class::Digit => "[0-9]".into(),
-            Class::Upper => "[A-Z]".into(),
-            Class::Lower => "[a-z]".into(),
-            Class::HexLower => "[0-9a-f]".into(),
-            Class::HexUpper => "[0-9A-F]".into(),
-            Class::Letter => "[A-Za-z]".into(),
-            Class::Alnum => "[0-9A-Za-z]".into(),
+        let k = match self {
+            Class::Kinds(k) => k,
             // `regex::escape` also escapes `-`, which outside a class needs none.
-            Class::Literal(c) if "\\.+*?()|[]{}^$#&~".contains(c) => format!("\\{c}"),
-            Class::Literal(c) => c.to_string(),
+            Class::Literal(c) if "\\.+*?()|[]{}^$#&~".contains(c) => return format!("\\{c}"),
+            Class::Literal(c) => return c.to_string(),
+        };
+        match k {
+            DIGIT => "[0-9]",
+            k if k & !LOWER == 0 => "[a-z]",
+            k if k & !UPPER == 0 => "[A-Z]",
+            k if k & !(DIGIT | LOWER_HEX) == 0 => "[0-9a-f]",
+            k if k & !(DIGIT | UPPER_HEX) == 0 => "[0-9A-F]",
+            k if k & DIGIT == 0 => "[A-Za-z]",
+            _ => "[0-9A-Za-z]",
         }
+        .to_string()
     }
 }
 
@@ -369,7 +371,7 @@ pub(crate) fn shape_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<
                 }
                 varied |= f != v;
                 for (k, c) in classes.iter_mut().zip(&chars) {
-                    *k = k.join(Class::of(*c), *c)?;
+                    *k = k.join(Class::of(*c))?;
                 }
             }
         }
@@ -619,7 +621,14 @@ mod tests {
             shape(&["2026-01-14", "2025-12-31"]).as_deref(),
             Some("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
         );
-        assert_eq!(shape(&["3f2a", "0b9c", "1234"]).as_deref(), Some("^[0-9a-f]{4}$"));
+        assert_eq!(
+            shape(&["3f2a", "a0b9", "12c4", "e5d6"]).as_deref(),
+            Some("^[0-9a-f]{4}$")
+        );
+        assert_eq!(shape(&["3f2a", "0b9c"]).as_deref(), Some("^[0-9][a-z][0-9][a-z]$"));
+        assert_eq!(shape(&["A1", "z2"]).as_deref(), Some("^[A-Za-z][0-9]$"));
+        assert_eq!(shape(&["g1", "A2"]).as_deref(), Some("^[A-Za-z][0-9]$"));
+        assert_eq!(shape(&["g", "1"]).as_deref(), Some("^[0-9A-Za-z]$"));
         assert_eq!(shape(&["Ab", "cD"]).as_deref(), Some("^[A-Za-z]{2}$"));
         assert_eq!(shape(&["a.b", "c.d"]).as_deref(), Some("^[a-z]\\.[a-z]$"));
     }
