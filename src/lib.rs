@@ -30,6 +30,7 @@ pub(crate) mod run;
 pub(crate) mod schedule;
 pub(crate) mod schemas;
 pub(crate) mod spanned;
+pub(crate) mod suggest;
 pub(crate) mod suite;
 pub mod term;
 pub(crate) mod types;

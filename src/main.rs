@@ -82,6 +82,7 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Explain(args) => explain::run(&cli.global, args).await,
             Command::Completions { shell } => lakegate::cli::completions(*shell),
             Command::Alerts(args) => alerts::run(&cli.global, args).await,
+            Command::Suggest(args) => lakegate::cli::suggest::run(&cli.global, args).await,
         }
     });
     // A run the audit daemon gave up on when its grace period ran out may still hold a thread;

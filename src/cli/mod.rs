@@ -9,6 +9,7 @@ pub mod init;
 pub mod promote;
 pub mod report;
 pub mod schema;
+pub mod suggest;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -36,6 +37,7 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    #[value(alias = "toml")]
     Text,
     Json,
 }
@@ -141,6 +143,11 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Profile a dataset in one scan and print a starter suite (TOML, every check with its evidence).
+    #[command(
+        after_help = "Examples:\n  lakegate suggest orders                 # a dataset a suite already names\n  lakegate suggest raw/orders --write     # a path in a zone; writes checks/orders.toml\n  lakegate suggest orders --format json   # the profile and the checks"
+    )]
+    Suggest(suggest::SuggestArgs),
 }
 
 impl Global {

@@ -13,7 +13,8 @@
 //!    an [`Observation`](crate::checks::Observation) per check, or why it could not be measured;
 //! 4. [`Engine::samples`] of the checks the run judged failed ([`sample`]).
 //!
-//! Besides runs: [`sql`] runs a person's read-only SQL over registered files (`history --sql`),
+//! Besides runs: [`profile`] measures what a dataset's columns hold for `lakegate suggest` (one
+//! scan, plain Rust values out), [`sql`] runs a person's read-only SQL over registered files (`history --sql`),
 //! [`split`] writes a batch's passing and failing rows (`promote --mode split`), and
 //! [`dataset::verify`] decodes Parquet files completely before `promote` publishes them. Every
 //! session comes from [`session`].
@@ -25,6 +26,7 @@ pub(crate) mod kernels;
 pub(crate) mod measure;
 pub(crate) mod plan;
 mod probe;
+pub(crate) mod profile;
 pub(crate) mod sample;
 pub(crate) mod session;
 pub(crate) mod split;

@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["history"],
     &["alerts", "run", "report"],
-    &["promote", "outputs"],
+    &["promote", "outputs", "suggest"],
     &["audit"],
     &["exit"],
     &["cli"],

@@ -27,6 +27,7 @@ mod reads;
 mod registry;
 mod report;
 mod stats;
+mod suggest;
 mod support;
 mod tidy;
 mod webhook;

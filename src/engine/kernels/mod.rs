@@ -17,7 +17,8 @@
 //! Beside the pipeline: [`overflow`] (checked integer arithmetic and 128-bit `sum`, applied when a
 //! fragment is parsed, so every later step sees checked arithmetic), [`key_list`] (integer keys
 //! collected by the fused scan of CSV/JSON) and [`key_bitmap`] (repeated integer keys by bitmaps),
-//! [`string_set`] (the string sets of `IN` lists) and [`udf`], the plumbing they share. Each kernel has unit tests comparing it with DataFusion's
+//! [`string_set`] (the string sets of `IN` lists), [`value_counts`] (the value counts and exact
+//! distinct counts `suggest` profiles with) and [`udf`], the plumbing they share. Each kernel has unit tests comparing it with DataFusion's
 //! own evaluation of the expression it replaces.
 
 pub(crate) mod bounds;
@@ -29,6 +30,7 @@ pub(crate) mod shared_lists;
 pub(crate) mod string_match;
 pub(crate) mod string_set;
 pub(crate) mod udf;
+pub(crate) mod value_counts;
 pub(crate) mod view_table;
 
 use datafusion::common::DFSchema;
