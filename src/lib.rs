@@ -20,6 +20,7 @@ pub(crate) mod expr_depth;
 pub(crate) mod fragment;
 pub(crate) mod fs_atomic;
 pub(crate) mod history;
+pub mod json_schema;
 pub(crate) mod layout;
 pub(crate) mod outputs;
 pub(crate) mod paths;
@@ -38,7 +39,7 @@ pub(crate) mod types;
 // What the integration tests and the benchmark use besides the binary; everything else is
 // crate-private (`unreachable_pub` keeps it that way).
 pub use checks::common::{COMMON_KEYS, read_common};
-pub use checks::{KindSpec, REGISTRY};
+pub use checks::{KeyDoc, KindSpec, REGISTRY};
 pub use diag::{Code, Diags, SourceFile};
 pub use engine::dataset::{csv_quotes, verify};
 pub use spanned::{TableReader, parse_document};

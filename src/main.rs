@@ -81,6 +81,7 @@ fn run(cli: &Cli) -> CmdResult {
             Command::Init(args) => init::run(&cli.global, args).await,
             Command::Explain(args) => explain::run(&cli.global, args).await,
             Command::Completions { shell } => lakegate::cli::completions(*shell),
+            Command::SchemaJson { of } => lakegate::cli::schema_json(*of),
             Command::Alerts(args) => alerts::run(&cli.global, args).await,
             Command::Suggest(args) => lakegate::cli::suggest::run(&cli.global, args).await,
         }

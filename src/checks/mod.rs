@@ -41,7 +41,7 @@ pub(crate) use crate::results::numbers::{count_of, fmt_count, fmt_pct};
 use crate::spanned::TableReader;
 
 /// One key of a check kind, for its documentation.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct KeyDoc {
     pub name: &'static str,
     pub ty: &'static str,

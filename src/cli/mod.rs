@@ -73,6 +73,23 @@ pub struct Global {
     pub log_format: LogFormat,
 }
 
+/// `lakegate schema-json suite|project`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFor {
+    Suite,
+    Project,
+}
+
+/// Prints a JSON Schema.
+pub fn schema_json(of: SchemaFor) -> CmdResult {
+    let v = match of {
+        SchemaFor::Suite => crate::json_schema::suite(),
+        SchemaFor::Project => crate::json_schema::project(),
+    };
+    print_stdout(&serde_json::to_string_pretty(&v).unwrap_or_default());
+    Ok(Outcome::Done)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -135,6 +152,16 @@ pub enum Command {
     /// Alert channels: `alerts test` sends a test message through each one.
     #[command(after_help = "Examples:\n  lakegate alerts test")]
     Alerts(alerts::AlertsArgs),
+    /// Print the JSON Schema of suites (or of lakegate.toml) for editors such as Even Better TOML.
+    #[command(
+        name = "schema-json",
+        after_help = "Examples:\n  lakegate schema-json > suite.schema.json\n  lakegate schema-json project > lakegate.schema.json\n\nThe repository ships both in schemas/; a first line `#:schema ./schemas/suite.schema.json` hooks a file up."
+    )]
+    SchemaJson {
+        /// Which file's schema: a suite (`checks/*.toml`) or the project (`lakegate.toml`).
+        #[arg(value_enum, default_value_t = SchemaFor::Suite)]
+        of: SchemaFor,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  lakegate completions bash > ~/.local/share/bash-completion/completions/lakegate\n  lakegate completions zsh > \"${fpath[1]}/_lakegate\"\n  lakegate completions fish > ~/.config/fish/completions/lakegate.fish"

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["expr_depth", "fs_atomic", "spanned"],
     &["config", "fragment", "layout"],
     &["checks"],
-    &["suite", "docs"],
+    &["suite", "docs", "json_schema"],
     &["engine"],
     &["history"],
     &["alerts", "run", "report"],

@@ -26,6 +26,7 @@ mod promote_hostile;
 mod reads;
 mod registry;
 mod report;
+mod schema_json;
 mod stats;
 mod suggest;
 mod support;
