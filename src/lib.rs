@@ -24,6 +24,7 @@ pub mod json_schema;
 pub(crate) mod layout;
 pub(crate) mod outputs;
 pub(crate) mod paths;
+pub mod progress;
 pub(crate) mod promote;
 pub(crate) mod report;
 pub mod results;

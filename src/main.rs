@@ -19,6 +19,12 @@ fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("lakegate={level},warn")));
     let colour = lakegate::term::colour();
+    // Progress is for a person watching a terminal: not with --quiet, not into JSON logs.
+    lakegate::progress::enable(
+        std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && !cli.global.quiet
+            && cli.global.log_format == LogFormat::Text,
+    );
     let text = || {
         tracing_subscriber::fmt()
             .with_writer(move || lakegate::term::LogWriter::new(colour))

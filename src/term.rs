@@ -68,10 +68,26 @@ impl LogWriter {
     }
 }
 
+/// Whether a progress line is on stderr now; held while anything is written to stderr.
+static PROGRESS_SHOWN: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+
+/// Stderr's line discipline: erases a progress line if one is shown (`progress`), and returns the
+/// lock to hold while writing, so a log line and the progress line never interleave.
+pub(crate) fn stderr_line() -> std::sync::MutexGuard<'static, bool> {
+    use std::io::Write as _;
+    let mut shown = PROGRESS_SHOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if *shown {
+        let _ = std::io::stderr().write_all(b"\r\x1b[K");
+        *shown = false;
+    }
+    shown
+}
+
 impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
         let safe = escape_but(&text, |c| c == '\n' || c == '\t' || (self.colour && c == '\u{1b}'));
+        let _line = stderr_line();
         std::io::stderr().lock().write_all(safe.as_bytes())?;
         Ok(buf.len())
     }

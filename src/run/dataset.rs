@@ -24,6 +24,8 @@ pub(super) async fn run(
     opts: &RunOptions,
     now: DateTime<Utc>,
 ) -> DatasetResult {
+    // Test hook: `LAKEGATE_PAUSE=run-dataset:FILE` holds the run here (a slow dataset).
+    crate::fs_atomic::fault_point("run-dataset");
     let t0 = std::time::Instant::now();
     let mut result = DatasetResult {
         name: suite.dataset.name.get_ref().clone(),

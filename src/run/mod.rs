@@ -72,16 +72,22 @@ pub(crate) async fn execute(
     } else {
         started_at
     };
+    let progress = crate::progress::Progress::start(prepared.selected.len(), "checking");
     let jobs = prepared
         .selected
         .iter()
         .zip(&prepared.opened)
         .zip(&prepared.plans)
-        .map(|((suite, open), plan)| dataset::run(project, &prepared.engine, suite, open, plan, opts, now));
+        .map(|((suite, open), plan)| async {
+            let d = dataset::run(project, &prepared.engine, suite, open, plan, opts, now).await;
+            progress.dataset_done(d.rows.unwrap_or(0));
+            d
+        });
     let datasets: Vec<DatasetResult> = futures::stream::iter(jobs)
         .buffered(project.engine.concurrency.max(1))
         .collect()
         .await;
+    drop(progress);
     let mut run = RunResult {
         lakegate: env!("CARGO_PKG_VERSION"),
         format_version: crate::results::FORMAT_VERSION,

@@ -10,7 +10,7 @@ use crate::support::repo;
 const LAYERS: &[&[&str]] = &[
     &["clock", "duration", "paths", "schedule", "term", "types"],
     &["diag", "results", "schemas"],
-    &["expr_depth", "fs_atomic", "spanned"],
+    &["expr_depth", "fs_atomic", "progress", "spanned"],
     &["config", "fragment", "layout"],
     &["checks"],
     &["suite", "docs", "json_schema"],
