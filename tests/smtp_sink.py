@@ -96,7 +96,8 @@ def main():
             and auth_data.login.decode() == user
             and auth_data.password.decode() == password
         )
-        return AuthResult(success=ok, auth_data=auth_data)
+        # handled=False: aiosmtpd itself answers 535 to a refused login (True means "already answered").
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
     def factory():
         kw = {}
