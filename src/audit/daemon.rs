@@ -476,33 +476,11 @@ async fn run_one(
     };
     // Test hook: `LAKEGATE_PAUSE=audit-run:FILE` holds a run here (a slow suite).
     crate::fs_atomic::fault_point("audit-run");
-    let store = outputs.store(project);
-    let opts = crate::run::RunOptions {
-        datasets: vec![dataset.to_string()],
-        clock,
-        command: "audit".into(),
-        files: None,
-        history: store.clone(),
-        record: true,
-        run_id: None,
-    };
-    let mut run = match crate::run::check(project, suites, &opts).await {
-        crate::run::Outcome::Ran(r) => r,
-        crate::run::Outcome::Config(d) => {
-            let text: Vec<String> = d.iter().map(Diagnostic::render).collect();
-            return Err(text.join("\n"));
-        }
-    };
-    crate::outputs::deliver(
-        project,
-        suites,
-        &mut run,
-        store.as_ref(),
-        outputs.alerts,
-        outputs.report(project),
-    )
-    .await?;
-    Ok(run)
+    match super::run_and_deliver(project, suites, vec![dataset.to_string()], clock, outputs).await {
+        super::Once::Ran(run) => Ok(run),
+        super::Once::Failed(why) => Err(why),
+        super::Once::Config(d) => Err(d.iter().map(Diagnostic::render).collect::<Vec<_>>().join("\n")),
+    }
 }
 
 /// Pings the heartbeat URL (in the background; a failed ping is logged, never fatal).

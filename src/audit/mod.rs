@@ -151,7 +151,6 @@ pub(crate) async fn once(
     clock: crate::clock::Clock,
     outputs: &Outputs,
 ) -> Once {
-    let store = outputs.store(project);
     let locks_dir = StateDir::new(&project.history_dir);
     let mut locks = Vec::new();
     let mut selected = Vec::new();
@@ -173,8 +172,22 @@ pub(crate) async fn once(
     }
     let mut project = project.clone();
     project.engine.concurrency = jobs.max(1);
+    let done = run_and_deliver(&project, suites, selected, clock, outputs).await;
+    drop(locks);
+    done
+}
+
+/// One audit run of `datasets` (recorded as command `audit`), then its report and alerts.
+pub(crate) async fn run_and_deliver(
+    project: &Project,
+    suites: &[Suite],
+    datasets: Vec<String>,
+    clock: crate::clock::Clock,
+    outputs: &Outputs,
+) -> Once {
+    let store = outputs.store(project);
     let opts = crate::run::RunOptions {
-        datasets: selected,
+        datasets,
         clock,
         command: "audit".into(),
         files: None,
@@ -182,21 +195,20 @@ pub(crate) async fn once(
         record: true,
         run_id: None,
     };
-    let mut run = match crate::run::check(&project, suites, &opts).await {
+    let mut run = match crate::run::check(project, suites, &opts).await {
         crate::run::Outcome::Config(d) => return Once::Config(d),
         crate::run::Outcome::Ran(r) => r,
     };
-    let done = crate::outputs::deliver(
-        &project,
+    match crate::outputs::deliver(
+        project,
         suites,
         &mut run,
         store.as_ref(),
         outputs.alerts,
-        outputs.report(&project),
+        outputs.report(project),
     )
-    .await;
-    drop(locks);
-    match done {
+    .await
+    {
         Ok(()) => Once::Ran(run),
         Err(e) => Once::Failed(e),
     }

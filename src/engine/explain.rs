@@ -6,7 +6,6 @@
 
 use super::Engine;
 use super::dataset::OpenDataset;
-use super::dataset::footers::FooterStats;
 use super::plan::PlannedCheck;
 use crate::checks::Shape;
 
@@ -50,12 +49,7 @@ impl Engine {
             .iter()
             .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
             .sum();
-        let stats = if self.config.statistics && planned.iter().any(|p| p.scope.is_none()) {
-            FooterStats::read(ds)
-        } else {
-            None
-        };
-        let collect_keys = ds.format != crate::suite::Format::Parquet;
+        let (stats, collect_keys) = self.scan_inputs(ds, planned);
         let all: Vec<&PlannedCheck> = planned.iter().collect();
         let (slots, scanned_columns) = if ds.is_empty() {
             (Vec::new(), Vec::new())

@@ -615,6 +615,18 @@ impl Engine {
         Ok((as_u64(&row[0]), as_u64(&row[1])))
     }
 
+    /// What the fused scan of a dataset starts from: the Parquet footers' exact statistics (when
+    /// they are on and a check without `where` could use them), and whether the scan collects
+    /// `unique` integer keys itself (files without footers are parsed once).
+    pub(super) fn scan_inputs(&self, ds: &OpenDataset, planned: &[PlannedCheck]) -> (Option<FooterStats>, bool) {
+        let stats = if self.config.statistics && planned.iter().any(|p| p.scope.is_none()) {
+            FooterStats::read(ds)
+        } else {
+            None
+        };
+        (stats, ds.format != crate::suite::Format::Parquet)
+    }
+
     /// Measures a planned suite over an opened dataset: the fused scan, then one query per
     /// `unique` and `reference` check. A dataset with no files is measured without a query.
     pub(crate) async fn measure<'d>(
@@ -766,14 +778,7 @@ impl Engine {
         planned: &[PlannedCheck],
         queries: &AtomicU32,
     ) -> Result<(u64, Vec<Result<Counted, String>>, Vec<String>), String> {
-        // Footers answer what they state exactly (checks without `where` only).
-        let stats = if self.config.statistics && planned.iter().any(|p| p.scope.is_none()) {
-            FooterStats::read(ds)
-        } else {
-            None
-        };
-        // Files without footers are parsed once: the fused scan collects `unique` integer keys.
-        let collect_keys = ds.format != crate::suite::Format::Parquet;
+        let (stats, collect_keys) = self.scan_inputs(ds, planned);
         let all: Vec<&PlannedCheck> = planned.iter().collect();
         let first = match self.fused(&ds.table, &all, stats.as_ref(), collect_keys, queries).await {
             Ok(f) => return Ok((f.total, f.measured.into_iter().map(Ok).collect(), f.scanned)),
