@@ -129,6 +129,7 @@ mod tests {
             summary: crate::results::Summary::default(),
             datasets: Vec::new(),
             alerts: Vec::new(),
+            lineage: Vec::new(),
         }
     }
 

@@ -167,12 +167,7 @@ pub const PROJECT_KEYS: &[KeyDoc] = &[
     key("report", "table", false, "The HTML report."),
     key("alerts", "table", false, "Email and webhook alerts."),
     key("audit", "table", false, "Defaults for `lakegate audit`."),
-    key(
-        "lineage",
-        "table",
-        false,
-        "Read by a later version; accepted and ignored.",
-    ),
+    key("lineage", "table", false, "Where OpenLineage run events go."),
 ];
 
 /// The keys of each table of `lakegate.toml` (by its name in [`PROJECT_KEYS`] or `alerts.email` /
@@ -333,6 +328,35 @@ pub const PROJECT_TABLES: &[(&str, &[KeyDoc])] = &[
         ],
     ),
     (
+        "lineage",
+        &[
+            key(
+                "url",
+                "string",
+                false,
+                "An OpenLineage HTTP endpoint, e.g. http://localhost:5000/api/v1/lineage (or `file`).",
+            ),
+            key(
+                "file",
+                "string",
+                false,
+                "A file that gets one JSON event a line (or `url`).",
+            ),
+            key(
+                "namespace",
+                "string",
+                false,
+                "The jobs' namespace (default `lakegate`).",
+            ),
+            key(
+                "tls_ca_file",
+                "string",
+                false,
+                "A PEM file of certificates to trust (a private CA).",
+            ),
+        ],
+    ),
+    (
         "audit",
         &[
             key(
@@ -462,7 +486,7 @@ pub fn project() -> Value {
             ),
         ],
     );
-    let extra: Vec<(&str, Value)> = ["lake", "engine", "history", "report", "audit"]
+    let extra: Vec<(&str, Value)> = ["lake", "engine", "history", "report", "audit", "lineage"]
         .iter()
         .map(|n| (*n, object(table(n), &[])))
         .chain([("alerts", alerts)])

@@ -22,6 +22,7 @@ pub(crate) mod fs_atomic;
 pub(crate) mod history;
 pub mod json_schema;
 pub(crate) mod layout;
+pub(crate) mod lineage;
 pub(crate) mod outputs;
 pub(crate) mod paths;
 pub mod progress;

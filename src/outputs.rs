@@ -20,8 +20,42 @@ pub(crate) struct ReportTarget<'a> {
     pub templates: Option<&'a Path>,
 }
 
-/// Writes the run's report pages, then sends its alerts (unless `alerts` is false), so an alert can
-/// point at the run's page. A report that cannot be written is the error, returned once the alerts
+/// The lineage job of a dataset: its zone, name and absolute location.
+fn job_of(project: &Project, suites: &[Suite], dataset: &str) -> Option<crate::lineage::Job> {
+    let s = suites.iter().find(|s| s.dataset.name.get_ref() == dataset)?;
+    let zone = s.dataset.zone.get_ref();
+    let dir = project.zone_dir(zone)?.join(s.dataset.path.get_ref());
+    Some(crate::lineage::Job {
+        dataset: dataset.to_string(),
+        zone: zone.clone(),
+        location: std::path::absolute(&dir).unwrap_or(dir).to_string_lossy().into_owned(),
+    })
+}
+
+/// Before a run: the START events of the datasets it will check (`datasets`; empty: every suite's),
+/// under the run's id. Returns what became of them, for the run's result.
+pub(crate) fn lineage_start(
+    project: &Project,
+    suites: &[Suite],
+    datasets: &[String],
+    run_id: &str,
+    started: chrono::DateTime<chrono::Utc>,
+) -> Vec<crate::results::LineageOutcome> {
+    let Some(cfg) = &project.lineage else {
+        return Vec::new();
+    };
+    let events: Vec<serde_json::Value> = suites
+        .iter()
+        .map(|s| s.dataset.name.get_ref())
+        .filter(|n| datasets.is_empty() || datasets.contains(n))
+        .filter_map(|n| job_of(project, suites, n))
+        .map(|job| crate::lineage::start_event(cfg, run_id, started, &job))
+        .collect();
+    crate::lineage::emit(project, &events)
+}
+
+/// Writes the run's report pages, emits its lineage events, then sends its alerts (unless `alerts`
+/// is false), so an alert can point at the run's page. A report that cannot be written is the error, returned once the alerts
 /// went out (the run itself stands; its history is already recorded).
 pub(crate) async fn deliver(
     project: &Project,
@@ -37,6 +71,22 @@ pub(crate) async fn deliver(
             .map(|pages| tracing::info!(dir = %dir.display(), pages = pages.len(), "Wrote the HTML report."))
             .map_err(|e| e.to_string())
     });
+    if let Some(cfg) = &project.lineage {
+        let events: Vec<serde_json::Value> = run
+            .datasets
+            .iter()
+            .filter_map(|d| {
+                Some(crate::lineage::end_event(
+                    cfg,
+                    run,
+                    d,
+                    &job_of(project, suites, &d.name)?,
+                ))
+            })
+            .collect();
+        let sent = crate::lineage::emit(project, &events);
+        run.lineage.extend(sent);
+    }
     if alerts {
         let site_dir = report
             .dir

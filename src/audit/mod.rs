@@ -133,6 +133,8 @@ impl Outputs {
 
 /// The result of `audit --once`.
 #[derive(Debug)]
+// One value per run, moved a few times: boxing the result would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Once {
     Ran(crate::results::RunResult),
     Config(Vec<Diagnostic>),
@@ -186,6 +188,8 @@ pub(crate) async fn run_and_deliver(
     outputs: &Outputs,
 ) -> Once {
     let store = outputs.store(project);
+    let run_id = uuid::Uuid::now_v7().to_string();
+    let started = crate::outputs::lineage_start(project, suites, &datasets, &run_id, clock.wall());
     let opts = crate::run::RunOptions {
         datasets,
         clock,
@@ -193,12 +197,13 @@ pub(crate) async fn run_and_deliver(
         files: None,
         history: store.clone(),
         record: true,
-        run_id: None,
+        run_id: Some(run_id),
     };
     let mut run = match crate::run::check(project, suites, &opts).await {
         crate::run::Outcome::Config(d) => return Once::Config(d),
         crate::run::Outcome::Ran(r) => r,
     };
+    run.lineage = started;
     match crate::outputs::deliver(
         project,
         suites,

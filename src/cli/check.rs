@@ -43,6 +43,9 @@ fn parse_run_id(s: &str) -> Result<String, String> {
 
 pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
     let (project, suites) = global.project_and_suites()?;
+    // The id is known before the run so that lineage's START events carry it.
+    let run_id = args.run_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let started = crate::outputs::lineage_start(&project, &suites, &args.datasets, &run_id, global.clock().wall());
     let opts = RunOptions {
         datasets: args.datasets.clone(),
         clock: global.clock(),
@@ -50,12 +53,13 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
         files: None,
         history: global.history(&project),
         record: true,
-        run_id: args.run_id.clone(),
+        run_id: Some(run_id),
     };
     let mut run = match run::check(&project, &suites, &opts).await {
         Outcome::Config(d) => return Err(CliError::Config(d)),
         Outcome::Ran(run) => run,
     };
+    run.lineage = started;
     let report = ReportTarget {
         dir: args.report.as_deref().or(project.report_dir.as_deref()),
         templates: args.templates.as_deref().or(project.report_templates.as_deref()),

@@ -215,9 +215,6 @@ impl Global {
         if let Some(m) = self.memory_limit {
             p.engine.memory_limit = m;
         }
-        for s in &p.ignored_sections {
-            tracing::warn!(section = %s, "This version does not read the `[{s}]` section yet; it is ignored.");
-        }
         Some(p)
     }
 }

@@ -6,15 +6,12 @@
 
 pub(crate) mod alerts;
 pub(crate) mod audit;
+pub(crate) mod lineage;
 
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Code, Diagnostic, Diags, SourceFile, backticked};
+use crate::diag::{Code, Diagnostic, Diags, SourceFile};
 use crate::spanned::{TableReader, parse_document};
-
-/// Sections that later versions of lakegate read; this version accepts and ignores them with a
-/// warning rather than rejecting a project written for the whole design.
-const RESERVED_SECTIONS: &[&str] = &["lineage"];
 
 /// The resolved project configuration.
 #[derive(Debug, Clone)]
@@ -39,10 +36,10 @@ pub struct Project {
     pub report_base_url: Option<String>,
     /// `[alerts]`: when alerts go out, and through which channels.
     pub(crate) alerts: alerts::AlertsConfig,
+    /// `[lineage]`: where OpenLineage run events go (none when absent).
+    pub(crate) lineage: Option<lineage::LineageConfig>,
     /// `[audit]`: defaults for `lakegate audit` (schedule, time zone, overlap, jobs, grace, heartbeat).
     pub(crate) audit: audit::AuditConfig,
-    /// Sections present but not read by this version (reported once as a warning).
-    pub ignored_sections: Vec<String>,
 }
 
 /// `[engine]`: how DataFusion runs.
@@ -160,11 +157,8 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let (report_dir, report_templates, report_base_url) = read_report(&mut top, &dir);
     let alerts = alerts::read(&mut top, &dir);
     let audit = audit::read(&mut top);
-    let ignored_sections = reserved_sections(&mut top);
-    top.finish_with_hint(Some(&format!(
-        "sections read by later versions ({}) are accepted",
-        backticked(RESERVED_SECTIONS)
-    )));
+    let lineage = lineage::read(&mut top, &dir);
+    top.finish();
 
     if diags.len() > before {
         return None;
@@ -182,7 +176,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         report_base_url,
         alerts,
         audit,
-        ignored_sections,
+        lineage,
     })
 }
 
@@ -394,15 +388,6 @@ fn read_base_url(r: &TableReader<'_, '_>, u: &toml::Spanned<String>) -> Option<S
         s.push('/');
     }
     Some(s)
-}
-
-/// The sections read by later versions that the file has (accepted and ignored with a warning).
-fn reserved_sections(top: &mut TableReader<'_, '_>) -> Vec<String> {
-    RESERVED_SECTIONS
-        .iter()
-        .filter(|&&s| top.has(s))
-        .map(|s| (*s).to_string())
-        .collect()
 }
 
 /// A zone path relative to the lake root, normalized (`a/./b` → `a/b`), or why it is not one.

@@ -327,6 +327,7 @@ mod tests {
             status: Status::Pass,
             summary: crate::results::Summary::default(),
             alerts: Vec::new(),
+            lineage: Vec::new(),
             datasets: vec![DatasetResult {
                 name: "evil".into(),
                 zone: "raw".into(),

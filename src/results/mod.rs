@@ -70,6 +70,24 @@ pub struct RunResult {
     /// left out when no alert was due. Delivery never changes the run's status or exit code.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<AlertOutcome>,
+    /// What became of each OpenLineage event of the run (`[lineage]`), left out without one.
+    /// Delivery never changes the run's status or exit code.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<LineageOutcome>,
+}
+
+/// What became of one OpenLineage event.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineageOutcome {
+    /// `START`, `COMPLETE` or `FAIL`.
+    #[serde(rename = "eventType")]
+    pub event_type: String,
+    /// The job: `<zone>.<dataset>`.
+    pub job: String,
+    /// `sent` or `failed`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One alert message's delivery: through which channel, to whom, and what happened.

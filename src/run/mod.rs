@@ -45,6 +45,8 @@ pub(crate) struct RunOptions {
 
 /// A run that happened, or the configuration problems that stopped it.
 #[derive(Debug)]
+// One value per run, moved a few times: boxing the result would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Outcome {
     Config(Vec<Diagnostic>),
     Ran(RunResult),
@@ -100,6 +102,7 @@ pub(crate) async fn execute(
         summary: crate::results::Summary::default(),
         datasets,
         alerts: Vec::new(),
+        lineage: Vec::new(),
     };
     run.finalize();
     if let Some(store) = opts.history.as_ref().filter(|_| opts.record) {

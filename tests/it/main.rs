@@ -21,6 +21,7 @@ mod init;
 mod keys;
 mod kinds;
 mod layers;
+mod lineage;
 mod progress;
 mod promote;
 mod promote_hostile;

@@ -68,7 +68,7 @@ fn the_key_tables_name_exactly_the_keys_the_readers_accept() {
         "lakegate.toml",
         "bogus = 1\nsuites = [\"checks/*.toml\"]\n[lake]\nroot = \"lake\"\nx = 1\n[engine]\nx = 1\n[history]\nx = 1\n[report]\nx = 1\n\
          [alerts]\nx = 1\n[[alerts.email]]\nurl = \"smtp://h:25\"\nfrom = \"a@b.c\"\nto = [\"a@b.c\"]\nx = 1\n\
-         [[alerts.webhook]]\nurl = \"http://h/\"\nx = 1\n[audit]\nx = 1\n",
+         [[alerts.webhook]]\nurl = \"http://h/\"\nx = 1\n[audit]\nx = 1\n[lineage]\nfile = \"l.jsonl\"\nx = 1\n",
     );
     let r = p.run(&["validate"]);
     let found = valid_keys(&r.stderr);
@@ -82,6 +82,7 @@ fn the_key_tables_name_exactly_the_keys_the_readers_accept() {
         ("`[[alerts.email]]` #1", table("alerts.email")),
         ("`[[alerts.webhook]]` #1", table("alerts.webhook")),
         ("`[audit]`", table("audit")),
+        ("`[lineage]`", table("lineage")),
     ];
     for (what, keys) in want {
         let got = found

@@ -1,0 +1,221 @@
+//! OpenLineage run events (<https://openlineage.io>, spec 2-0-2) for the lake's lineage layer: each
+//! dataset a run checks is a job (`<zone>.<dataset>`) with its own run, which gets a START before
+//! the checks and a COMPLETE (or FAIL when the dataset could not be checked) after them.
+//!
+//! The checked dataset is the job's input: namespace `file` and the dataset's absolute location as
+//! its name. Its `inputFacets` carry `dataQualityAssertions` (one assertion per check: kind, check
+//! id, column, success, severity, expected, actual, description) and `dataQualityMetrics` (rows,
+//! files, and per column the null counts the run already measured — nothing is queried for
+//! lineage). The assertions are also sent under `facets`, for consumers that only read those
+//! (MarquezProject/marquez#2503).
+//!
+//! Delivery: an HTTP POST per event through the webhook client (http or https), or one JSON line
+//! per event appended to a file. What became of each event is recorded in the run's result
+//! (`lineage`); a failure never changes the exit code.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::config::Project;
+use crate::config::lineage::{LineageConfig, LineageTarget};
+use crate::results::{DatasetResult, LineageOutcome, RunResult, Status};
+
+const SCHEMA_URL: &str = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent";
+const ASSERTIONS_URL: &str = "https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet";
+const METRICS_URL: &str = "https://openlineage.io/spec/facets/1-0-2/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet";
+
+/// Who produced the events (a URI, as OpenLineage asks).
+fn producer() -> String {
+    format!(
+        "https://github.com/lakegate/lakegate/tree/v{}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// A dataset as the START event knows it (before any row is read).
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    pub dataset: String,
+    pub zone: String,
+    /// The dataset's absolute location.
+    pub location: String,
+}
+
+/// The OpenLineage run id of one dataset's part of a lakegate run: a UUID v7 with the time of the
+/// lakegate run's own id (itself a UUID v7) and other bits from the run id and dataset, so START
+/// and COMPLETE agree without keeping state between them.
+pub(crate) fn run_id(lakegate_run: &str, dataset: &str) -> String {
+    let h = Sha256::digest(format!("{lakegate_run}\u{0}{dataset}").as_bytes());
+    let mut b = [0u8; 16];
+    if let Ok(u) = uuid::Uuid::parse_str(lakegate_run) {
+        b[..6].copy_from_slice(&u.as_bytes()[..6]);
+    }
+    b[6..].copy_from_slice(&h[..10]);
+    b[6] = (b[6] & 0x0f) | 0x70;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    uuid::Uuid::from_bytes(b).to_string()
+}
+
+fn base(cfg: &LineageConfig, event_type: &str, time: DateTime<Utc>, run: &str, job: &Job) -> Value {
+    json!({
+        "eventType": event_type,
+        "eventTime": time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "run": { "runId": run, "facets": {} },
+        "job": { "namespace": cfg.namespace, "name": format!("{}.{}", job.zone, job.dataset), "facets": {} },
+        "inputs": [{ "namespace": "file", "name": job.location, "facets": {} }],
+        "outputs": [],
+        "producer": producer(),
+        "schemaURL": SCHEMA_URL,
+    })
+}
+
+/// The START event of a dataset's run.
+pub(crate) fn start_event(cfg: &LineageConfig, lakegate_run: &str, started: DateTime<Utc>, job: &Job) -> Value {
+    base(cfg, "START", started, &run_id(lakegate_run, &job.dataset), job)
+}
+
+/// The COMPLETE (or FAIL) event of a dataset's run, with its data-quality facets.
+pub(crate) fn end_event(cfg: &LineageConfig, run: &RunResult, d: &DatasetResult, job: &Job) -> Value {
+    let failed = d.error.is_some() || d.status == Status::Error;
+    let mut e = base(
+        cfg,
+        if failed { "FAIL" } else { "COMPLETE" },
+        run.finished_at,
+        &run_id(&run.run_id, &d.name),
+        job,
+    );
+    let assertions = json!({
+        "_producer": producer(),
+        "_schemaURL": ASSERTIONS_URL,
+        "assertions": d.checks.iter().map(|c| {
+            let mut a = json!({
+                "assertion": c.kind,
+                "name": c.id,
+                "success": matches!(c.status, Status::Pass | Status::Warn),
+                "severity": c.severity,
+                "expected": c.expected,
+                "actual": c.observed,
+                "description": c.message,
+            });
+            if let Some(col) = &c.column {
+                a["column"] = json!(col);
+            }
+            if let Some(w) = &c.where_ {
+                a["content"] = json!(w);
+                a["contentType"] = json!("sql");
+            }
+            a
+        }).collect::<Vec<_>>(),
+    });
+    e["inputs"][0]["inputFacets"] = json!({
+        "dataQualityAssertions": assertions,
+        "dataQualityMetrics": metrics(d),
+    });
+    e["inputs"][0]["facets"] = json!({ "dataQualityAssertions": assertions });
+    if let Some(err) = &d.error {
+        e["run"]["facets"]["errorMessage"] = json!({
+            "_producer": producer(),
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+            "message": err,
+            "programmingLanguage": "Rust",
+        });
+    }
+    e
+}
+
+/// Rows, files and the null counts the run measured (a `not_null` check without `where` counts
+/// exactly the column's nulls); nothing else is computed for lineage.
+fn metrics(d: &DatasetResult) -> Value {
+    let mut columns: BTreeMap<String, Value> = BTreeMap::new();
+    for c in &d.checks {
+        if c.kind == "not_null"
+            && c.where_.is_none()
+            && let (Some(col), Some(nulls)) = (&c.column, c.failing_rows)
+        {
+            let mut m = json!({ "nullCount": nulls });
+            if let Some(rows) = d.rows {
+                m["count"] = json!(rows.saturating_sub(nulls));
+            }
+            columns.insert(col.clone(), m);
+        }
+    }
+    let mut m = json!({
+        "_producer": producer(),
+        "_schemaURL": METRICS_URL,
+        "fileCount": d.files,
+        "columnMetrics": columns,
+    });
+    if let Some(rows) = d.rows {
+        m["rowCount"] = json!(rows);
+    }
+    m
+}
+
+/// Sends the events (in order) to the configured target; what became of each.
+pub(crate) fn emit(project: &Project, events: &[Value]) -> Vec<LineageOutcome> {
+    let Some(cfg) = &project.lineage else {
+        return Vec::new();
+    };
+    events
+        .iter()
+        .map(|e| {
+            let result = match &cfg.target {
+                LineageTarget::File(path) => append_line(path, e),
+                LineageTarget::Http(channel) => post(channel, e),
+            };
+            if let Err(why) = &result {
+                tracing::warn!(error = %why, "An OpenLineage event was not delivered.");
+            }
+            LineageOutcome {
+                event_type: e["eventType"].as_str().unwrap_or_default().to_string(),
+                job: e["job"]["name"].as_str().unwrap_or_default().to_string(),
+                status: if result.is_ok() { "sent" } else { "failed" }.into(),
+                error: result.err(),
+            }
+        })
+        .collect()
+}
+
+/// One event as one line, written with one `write` in append mode (lines of concurrent runs never
+/// interleave).
+fn append_line(path: &std::path::Path, e: &Value) -> Result<(), String> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        crate::fs_atomic::create_dir_all(dir).map_err(|err| err.to_string())?;
+    }
+    let mut line = e.to_string();
+    line.push('\n');
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(line.as_bytes()))
+        .map_err(|err| format!("cannot append to {}: {err}", crate::diag::display_path(path)))
+}
+
+/// POSTs one event through the webhook client (retries with backoff).
+fn post(channel: &crate::config::alerts::WebhookChannel, e: &Value) -> Result<(), String> {
+    let body = e.to_string();
+    let id = format!(
+        "{}-{}",
+        e["run"]["runId"].as_str().unwrap_or_default(),
+        e["eventType"].as_str().unwrap_or_default()
+    );
+    let q = crate::alerts::outbox::Queued {
+        message_id: id.clone(),
+        run_id: id,
+        channel: "lineage".into(),
+        via: crate::alerts::webhook::shown_url(&channel.url),
+        from: String::new(),
+        rcpt: Vec::new(),
+        to: Vec::new(),
+        subject: String::new(),
+        raw: body,
+        attempts: 0,
+        last_error: None,
+    };
+    crate::alerts::webhook::send(channel, &q).map_err(|err| err.to_string())
+}

@@ -1,0 +1,220 @@
+//! OpenLineage events as a lineage server receives them: a real HTTP listener on loopback gets a
+//! START and then a COMPLETE (or FAIL) per checked dataset, with the data-quality facets where
+//! consumers read them; the file transport writes the same events one a line; a receiver that is
+//! down never changes the exit code.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{DEFAULT_CONFIG, Project};
+
+/// An HTTP listener that answers 200 and keeps every request body (as JSON), in arrival order.
+struct Receiver {
+    port: u16,
+    bodies: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&bodies);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut c) = conn else { continue };
+                c.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                // Read the head, then the body by Content-Length.
+                let (head_end, len) = loop {
+                    let n = c.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        break (None, 0);
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                            .unwrap_or(0);
+                        break (Some(i + 4), len);
+                    }
+                };
+                let Some(start) = head_end else { continue };
+                while buf.len() < start + len {
+                    let n = c.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                if let Ok(v) = serde_json::from_slice::<Value>(&buf[start..]) {
+                    keep.lock().unwrap().push(v);
+                }
+                let _ = c.write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            }
+        });
+        Self { port, bodies }
+    }
+
+    fn events(&self) -> Vec<Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+fn project(lineage: &str) -> Project {
+    let p = Project::new();
+    p.file("lakegate.toml", &format!("{DEFAULT_CONFIG}\n[lineage]\n{lineage}\n"));
+    p.file("lake/raw/t/a.csv", "id,v\n1,a\n2,\n3,c\n");
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"id\"\n\n[[check]]\nkind = \"not_null\"\ncolumn = \"v\"\nmax_fraction = 0.5\n\n\
+         [[check]]\nkind = \"range\"\ncolumn = \"id\"\nmin = 0\nmax = 10\nwhere = \"v IS NOT NULL\"\n",
+    );
+    p
+}
+
+#[test]
+fn a_passing_run_sends_start_then_complete_with_each_checks_expected_and_actual() {
+    let rx = Receiver::start();
+    let p = project(&format!(
+        "url = \"http://127.0.0.1:{}/api/v1/lineage\"\nnamespace = \"shop\"",
+        rx.port
+    ));
+    let (code, result) = p.check_json(&[]);
+    assert_eq!(code, 0, "{result}");
+    let events = rx.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    let (start, end) = (&events[0], &events[1]);
+    assert_eq!(
+        (start["eventType"].as_str(), end["eventType"].as_str()),
+        (Some("START"), Some("COMPLETE"))
+    );
+    assert_eq!(start["run"]["runId"], end["run"]["runId"]);
+    assert!(uuid::Uuid::parse_str(end["run"]["runId"].as_str().unwrap()).is_ok_and(|u| u.get_version_num() == 7));
+    assert_eq!(
+        end["job"],
+        serde_json::json!({ "namespace": "shop", "name": "raw.t", "facets": {} })
+    );
+    for e in [start, end] {
+        assert!(e["producer"].as_str().unwrap().starts_with("https://"), "{e}");
+        assert!(
+            e["schemaURL"]
+                .as_str()
+                .unwrap()
+                .contains("OpenLineage.json#/$defs/RunEvent"),
+            "{e}"
+        );
+        let input = &e["inputs"][0];
+        assert_eq!(input["namespace"], "file");
+        assert!(
+            input["name"].as_str().unwrap().ends_with("/lake/raw/t")
+                && input["name"].as_str().unwrap().starts_with('/')
+        );
+    }
+    let input = &end["inputs"][0];
+    let assertions = input["inputFacets"]["dataQualityAssertions"]["assertions"]
+        .as_array()
+        .unwrap();
+    assert_eq!(assertions.len(), 3);
+    let v = assertions.iter().find(|a| a["name"] == "t.v.not_null").unwrap();
+    assert_eq!(
+        (v["assertion"].as_str(), v["column"].as_str(), v["success"].as_bool()),
+        (Some("not_null"), Some("v"), Some(true))
+    );
+    assert!(
+        !v["expected"].is_null() && !v["actual"].is_null() && v["severity"] == "error",
+        "{v}"
+    );
+    let range = assertions.iter().find(|a| a["assertion"] == "range").unwrap();
+    assert_eq!(
+        (range["content"].as_str(), range["contentType"].as_str()),
+        (Some("v IS NOT NULL"), Some("sql"))
+    );
+    // Also under `facets`, for consumers that read only those.
+    assert_eq!(
+        input["facets"]["dataQualityAssertions"]["assertions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let metrics = &input["inputFacets"]["dataQualityMetrics"];
+    assert_eq!(
+        (metrics["rowCount"].as_u64(), metrics["fileCount"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(
+        metrics["columnMetrics"]["v"],
+        serde_json::json!({ "nullCount": 1, "count": 2 })
+    );
+    // Delivery is in the result; lineage asked for no query of its own.
+    let outcomes: Vec<&str> = result["lineage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["sent", "sent"]);
+    let (_, without) = project("file = \"unused.jsonl\"").check_json(&[]);
+    assert_eq!(result["datasets"][0]["queries"], without["datasets"][0]["queries"]);
+}
+
+#[test]
+fn a_dataset_that_cannot_be_read_ends_in_fail_with_the_error() {
+    let rx = Receiver::start();
+    let p = project(&format!("url = \"http://127.0.0.1:{}/\"", rx.port));
+    p.file("lake/raw/t/a.csv", "id,v\n1,\"a\n2,b\n");
+    let (code, _) = p.check_json(&[]);
+    assert_eq!(code, 3);
+    let events = rx.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1]["eventType"], "FAIL");
+    assert!(
+        events[1]["run"]["facets"]["errorMessage"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a.csv"),
+        "{}",
+        events[1]
+    );
+}
+
+#[test]
+fn the_file_transport_writes_one_event_a_line_and_a_fixed_run_id_gives_fixed_ids() {
+    let p = project("file = \"lineage/events.jsonl\"");
+    assert_eq!(p.run(&["check", "--run-id", "golden"]).code, 0);
+    assert_eq!(p.run(&["check", "--run-id", "golden"]).code, 0);
+    let text = std::fs::read_to_string(p.path().join("lineage/events.jsonl")).unwrap();
+    let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["eventType"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["START", "COMPLETE", "START", "COMPLETE"]);
+    let ids: Vec<&Value> = events.iter().map(|e| &e["run"]["runId"]).collect();
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+}
+
+#[test]
+fn a_receiver_that_is_down_changes_no_exit_code_and_is_recorded() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let p = project(&format!("url = \"http://127.0.0.1:{port}/\""));
+    let (code, result) = p.check_json(&[]);
+    assert_eq!(code, 0, "{result}");
+    let outcomes = result["lineage"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 2);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o["status"] == "failed" && o["error"].as_str().unwrap().contains("127.0.0.1")),
+        "{outcomes:?}"
+    );
+}
