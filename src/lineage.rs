@@ -154,27 +154,125 @@ fn metrics(d: &DatasetResult) -> Value {
     m
 }
 
-/// Sends the events (in order) to the configured target; what became of each.
+/// Sends the events (in order) to the configured target; what became of each. Over HTTP, every
+/// event is first queued in the outbox (`OUTBOX/lineage/`, atomic files named so they sort in the
+/// order they were made), then the queue is sent oldest first and each event removed once the
+/// server took it; the first failure stops the pass, so a COMPLETE never arrives before its START.
+/// What waits goes out, in order, with the next run. A crash between the server's answer and the
+/// removal sends that event once more (at least once; consumers key events by run and type).
 pub(crate) fn emit(project: &Project, events: &[Value]) -> Vec<LineageOutcome> {
     let Some(cfg) = &project.lineage else {
         return Vec::new();
     };
-    events
+    let outcome = |e: &Value, result: &Result<(), String>| LineageOutcome {
+        event_type: e["eventType"].as_str().unwrap_or_default().to_string(),
+        job: e["job"]["name"].as_str().unwrap_or_default().to_string(),
+        status: match result {
+            Ok(()) => "sent",
+            Err(_) if matches!(cfg.target, LineageTarget::Http(_)) => "queued",
+            Err(_) => "failed",
+        }
+        .into(),
+        error: result.as_ref().err().cloned(),
+    };
+    match &cfg.target {
+        LineageTarget::File(path) => events
+            .iter()
+            .map(|e| {
+                let r = append_line(path, e);
+                if let Err(why) = &r {
+                    tracing::warn!(error = %why, "An OpenLineage event was not written.");
+                }
+                outcome(e, &r)
+            })
+            .collect(),
+        LineageTarget::Http(channel) => {
+            let dir = crate::alerts::outbox_dir(project).join("lineage");
+            let results = send_queued(&dir, channel, events);
+            events.iter().zip(&results).map(|(e, r)| outcome(e, r)).collect()
+        }
+    }
+}
+
+/// Queues `fresh`, then sends the whole queue in order; the result of each fresh event.
+fn send_queued(
+    dir: &std::path::Path,
+    channel: &crate::config::alerts::WebhookChannel,
+    fresh: &[Value],
+) -> Vec<Result<(), String>> {
+    if let Err(e) = crate::fs_atomic::create_dir_all(dir) {
+        tracing::error!(dir = %dir.display(), error = %e, "Cannot create the lineage outbox; events that fail now are lost.");
+    }
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".lock"))
+        .and_then(|f| f.lock().map(|()| f));
+    if let Err(e) = &lock {
+        tracing::warn!(dir = %dir.display(), error = %e, "Cannot lock the lineage outbox; sending without the lock.");
+    }
+    let mut mine = Vec::new();
+    for (i, e) in fresh.iter().enumerate() {
+        // Time first (UUID v7 order within a millisecond is by the random bits: add the index).
+        let name = format!(
+            "{}-{:04}-{}.json",
+            uuid::Uuid::now_v7().simple(),
+            i,
+            e["eventType"].as_str().unwrap_or("event").to_ascii_lowercase()
+        );
+        let path = dir.join(&name);
+        match crate::fs_atomic::write_atomic(&path, e.to_string().as_bytes()) {
+            Ok(()) => mine.push(Some(path)),
+            Err(err) => {
+                tracing::error!(file = %path.display(), error = %err, "Cannot queue an OpenLineage event; sending it without a copy.");
+                mine.push(None);
+            }
+        }
+    }
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut failure: Option<String> = None;
+    let mut sent: Vec<std::path::PathBuf> = Vec::new();
+    for f in &files {
+        if failure.is_some() {
+            break;
+        }
+        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        let Ok(event) = serde_json::from_str::<Value>(&text) else {
+            tracing::warn!(file = %f.display(), "Skipping an outbox file that is not an OpenLineage event.");
+            continue;
+        };
+        match post(channel, &event) {
+            Ok(()) => {
+                if let Err(e) = crate::fs_atomic::remove_file(f) {
+                    tracing::error!(file = %f.display(), error = %e, "An event was delivered but stays queued; it will be sent again.");
+                }
+                sent.push(f.clone());
+            }
+            Err(why) => {
+                tracing::warn!(error = %why, "An OpenLineage event was not delivered; it waits in the outbox.");
+                failure = Some(why);
+            }
+        }
+    }
+    fresh
         .iter()
-        .map(|e| {
-            let result = match &cfg.target {
-                LineageTarget::File(path) => append_line(path, e),
-                LineageTarget::Http(channel) => post(channel, e),
-            };
-            if let Err(why) = &result {
-                tracing::warn!(error = %why, "An OpenLineage event was not delivered.");
-            }
-            LineageOutcome {
-                event_type: e["eventType"].as_str().unwrap_or_default().to_string(),
-                job: e["job"]["name"].as_str().unwrap_or_default().to_string(),
-                status: if result.is_ok() { "sent" } else { "failed" }.into(),
-                error: result.err(),
-            }
+        .zip(&mine)
+        .map(|(e, path)| match path {
+            Some(p) if sent.contains(p) => Ok(()),
+            Some(_) => Err(failure
+                .clone()
+                .unwrap_or_else(|| "not sent: an earlier event waits".into())),
+            // Not queued: send it from memory, once.
+            None => post(channel, e),
         })
         .collect()
 }

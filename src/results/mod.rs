@@ -84,7 +84,8 @@ pub struct LineageOutcome {
     pub event_type: String,
     /// The job: `<zone>.<dataset>`.
     pub job: String,
-    /// `sent` or `failed`.
+    /// `sent`; `queued` (not delivered yet: waiting in the outbox for the next run, in order); or
+    /// `failed` (the file could not be written).
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -20,7 +20,10 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::on(TcpListener::bind("127.0.0.1:0").unwrap())
+    }
+
+    fn on(listener: TcpListener) -> Self {
         let port = listener.local_addr().unwrap().port();
         let bodies = Arc::new(Mutex::new(Vec::new()));
         let keep = Arc::clone(&bodies);
@@ -201,20 +204,54 @@ fn the_file_transport_writes_one_event_a_line_and_a_fixed_run_id_gives_fixed_ids
 }
 
 #[test]
-fn a_receiver_that_is_down_changes_no_exit_code_and_is_recorded() {
+fn with_the_receiver_down_events_wait_and_arrive_once_in_order_when_it_is_back() {
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let p = project(&format!("url = \"http://127.0.0.1:{port}/\""));
-    let (code, result) = p.check_json(&[]);
-    assert_eq!(code, 0, "{result}");
+    let (code, result) = p.check_json(&["--run-id", "first"]);
+    assert_eq!(code, 0, "the exit code is the checks' own: {result}");
     let outcomes = result["lineage"].as_array().unwrap();
     assert_eq!(outcomes.len(), 2);
     assert!(
         outcomes
             .iter()
-            .all(|o| o["status"] == "failed" && o["error"].as_str().unwrap().contains("127.0.0.1")),
+            .all(|o| o["status"] == "queued" && o["error"].as_str().unwrap().contains("127.0.0.1")),
         "{outcomes:?}"
     );
+    // The receiver comes back on the same port: the next run sends the waiting events first.
+    let rx = Receiver::on(TcpListener::bind(("127.0.0.1", port)).unwrap());
+    let (code, result) = p.check_json(&["--run-id", "second"]);
+    assert_eq!(code, 0);
+    assert!(
+        result["lineage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["status"] == "sent"),
+        "{result}"
+    );
+    let events = rx.events();
+    let seen: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["eventType"].as_str().unwrap().to_string(),
+                e["run"]["runId"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(
+        seen.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        ["START", "COMPLETE", "START", "COMPLETE"]
+    );
+    assert!(
+        seen[0].1 == seen[1].1 && seen[2].1 == seen[3].1 && seen[0].1 != seen[2].1,
+        "{seen:?}"
+    );
+    // Nothing waits, and a third run sends only its own two.
+    p.check_json(&["--run-id", "third"]);
+    assert_eq!(rx.events().len(), 6);
 }
