@@ -87,6 +87,21 @@ pub(crate) fn end_event(cfg: &LineageConfig, run: &RunResult, d: &DatasetResult,
         &run_id(&run.run_id, &d.name),
         job,
     );
+    attach_quality(&mut e["inputs"][0], d);
+    if let Some(err) = &d.error {
+        e["run"]["facets"]["errorMessage"] = json!({
+            "_producer": producer(),
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+            "message": err,
+            "programmingLanguage": "Rust",
+        });
+    }
+    e
+}
+
+/// Puts a dataset's data-quality facets on an input: `dataQualityAssertions` in `inputFacets` and
+/// `facets` (for older consumers), `dataQualityMetrics` in `inputFacets`.
+fn attach_quality(input: &mut Value, d: &DatasetResult) {
     let assertions = json!({
         "_producer": producer(),
         "_schemaURL": ASSERTIONS_URL,
@@ -110,20 +125,55 @@ pub(crate) fn end_event(cfg: &LineageConfig, run: &RunResult, d: &DatasetResult,
             a
         }).collect::<Vec<_>>(),
     });
-    e["inputs"][0]["inputFacets"] = json!({
+    input["inputFacets"] = json!({
         "dataQualityAssertions": assertions,
         "dataQualityMetrics": metrics(d),
     });
-    e["inputs"][0]["facets"] = json!({ "dataQualityAssertions": assertions });
-    if let Some(err) = &d.error {
-        e["run"]["facets"]["errorMessage"] = json!({
+    input["facets"]["dataQualityAssertions"] = assertions;
+}
+
+/// The events of a promotion (job `promote.<dataset>`): START at the run's start, then COMPLETE,
+/// or FAIL when the batch was refused. The input is the source dataset with the batch's version
+/// (a hash of its files' paths and checksums) and the checks that judged it; the output, when
+/// files were published, is the target zone's dataset — so lineage ties each promoted file set to
+/// the checks that let it in.
+pub(crate) fn promotion_events(cfg: &LineageConfig, p: &Promotion<'_>) -> Vec<Value> {
+    let id = run_id(p.run_id, &format!("promote.{}", p.source.dataset));
+    let job = Job {
+        zone: "promote".into(),
+        ..p.source.clone()
+    };
+    let mut start = base(cfg, "START", p.started, &id, &job);
+    let mut end = base(cfg, if p.refused { "FAIL" } else { "COMPLETE" }, p.finished, &id, &job);
+    for e in [&mut start, &mut end] {
+        e["inputs"][0]["facets"]["version"] = json!({
             "_producer": producer(),
-            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
-            "message": err,
-            "programmingLanguage": "Rust",
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet",
+            "datasetVersion": p.batch_version,
         });
     }
-    e
+    if let Some(d) = p.checked {
+        attach_quality(&mut end["inputs"][0], d);
+    }
+    if let Some(target) = &p.target {
+        end["outputs"] = json!([{ "namespace": "file", "name": target, "facets": {} }]);
+    }
+    vec![start, end]
+}
+
+/// What a promotion's events say.
+#[derive(Debug)]
+pub(crate) struct Promotion<'a> {
+    pub run_id: &'a str,
+    /// The source dataset (its zone and absolute location).
+    pub source: Job,
+    /// The target dataset's absolute location, when files were published there.
+    pub target: Option<String>,
+    pub batch_version: String,
+    pub checked: Option<&'a DatasetResult>,
+    pub refused: bool,
+    pub started: DateTime<Utc>,
+    pub finished: DateTime<Utc>,
 }
 
 /// Rows, files and the null counts the run measured (a `not_null` check without `where` counts

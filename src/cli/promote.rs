@@ -49,6 +49,9 @@ pub async fn run(global: &Global, args: &PromoteArgs) -> CmdResult {
         history: global.history(&project),
     };
     let mut report = promote::promote(&project, &suites, &opts).await?;
+    if !args.dry_run {
+        promotion_lineage(&project, &suites, &mut report);
+    }
     if !global.no_alerts
         && !args.dry_run
         && let Some(run) = report.results.as_mut()
@@ -88,4 +91,60 @@ pub async fn run(global: &Global, args: &PromoteArgs) -> CmdResult {
     Ok(Outcome::Promoted {
         failed: report.failed(),
     })
+}
+
+/// The promotion's OpenLineage events (`[lineage]`), when its gate ran; their outcomes go into the
+/// run's result.
+fn promotion_lineage(
+    project: &crate::config::Project,
+    suites: &[crate::suite::Suite],
+    report: &mut promote::PromoteReport,
+) {
+    use sha2::{Digest, Sha256};
+    let Some(cfg) = &project.lineage else { return };
+    let Some(suite) = suites.iter().find(|s| s.dataset.name.get_ref() == &report.dataset) else {
+        return;
+    };
+    let location = |zone: &str| {
+        project.zone_dir(zone).map(|d| {
+            let d = d.join(suite.dataset.path.get_ref());
+            std::path::absolute(&d).unwrap_or(d).to_string_lossy().into_owned()
+        })
+    };
+    let (Some(source), Some(run)) = (location(&report.from_zone), report.results.as_ref()) else {
+        return;
+    };
+    let mut lines: Vec<String> = report
+        .batch
+        .iter()
+        .map(|f| format!("{}:{}", f.path, f.sha256))
+        .collect();
+    lines.sort();
+    let version: String = Sha256::digest(lines.join("\n").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let events = crate::lineage::promotion_events(
+        cfg,
+        &crate::lineage::Promotion {
+            run_id: &report.run_id,
+            source: crate::lineage::Job {
+                dataset: report.dataset.clone(),
+                zone: report.from_zone.clone(),
+                location: source,
+            },
+            target: (!report.published.is_empty())
+                .then(|| location(&report.to_zone))
+                .flatten(),
+            batch_version: version,
+            checked: run.datasets.iter().find(|d| d.name == report.dataset),
+            refused: report.failed(),
+            started: run.started_at,
+            finished: run.finished_at,
+        },
+    );
+    let outcomes = crate::lineage::emit(project, &events);
+    if let Some(run) = report.results.as_mut() {
+        run.lineage.extend(outcomes);
+    }
 }

@@ -255,3 +255,50 @@ fn with_the_receiver_down_events_wait_and_arrive_once_in_order_when_it_is_back()
     p.check_json(&["--run-id", "third"]);
     assert_eq!(rx.events().len(), 6);
 }
+
+#[test]
+fn a_promotion_ties_the_published_files_to_the_checks_and_a_refused_one_fails() {
+    let rx = Receiver::start();
+    let p = project(&format!("url = \"http://127.0.0.1:{}/\"", rx.port));
+    let r = p.run(&["promote", "t"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let events = rx.events();
+    let promo: Vec<&Value> = events.iter().filter(|e| e["job"]["name"] == "promote.t").collect();
+    assert_eq!(promo.len(), 2, "{events:?}");
+    let (start, end) = (promo[0], promo[1]);
+    assert_eq!(
+        (start["eventType"].as_str(), end["eventType"].as_str()),
+        (Some("START"), Some("COMPLETE"))
+    );
+    assert_eq!(start["run"]["runId"], end["run"]["runId"]);
+    let input = &end["inputs"][0];
+    assert!(input["name"].as_str().unwrap().ends_with("/lake/raw/t"), "{input}");
+    let version = input["facets"]["version"]["datasetVersion"].as_str().unwrap();
+    assert_eq!(version.len(), 64, "a SHA-256 of the batch");
+    assert_eq!(
+        input["inputFacets"]["dataQualityAssertions"]["assertions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        end["outputs"][0]["name"].as_str().unwrap().ends_with("/lake/cleaned/t"),
+        "{end}"
+    );
+
+    // A batch the gate refuses: FAIL, and no output.
+    p.file("lake/raw/t/b.csv", "id,v\n99,x\n");
+    let r = p.run(&["promote", "t"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let events = rx.events();
+    let last = events.iter().rev().find(|e| e["job"]["name"] == "promote.t").unwrap();
+    assert_eq!(last["eventType"], "FAIL");
+    assert_eq!(last["outputs"], serde_json::json!([]));
+    assert_ne!(
+        last["inputs"][0]["facets"]["version"]["datasetVersion"]
+            .as_str()
+            .unwrap(),
+        version
+    );
+}
