@@ -302,3 +302,35 @@ fn a_promotion_ties_the_published_files_to_the_checks_and_a_refused_one_fails() 
         version
     );
 }
+
+#[test]
+fn the_demo_lakes_events_match_the_golden_file() {
+    let p = Project::demo();
+    let config = std::fs::read_to_string(p.path().join("lakegate.toml")).unwrap();
+    p.file(
+        "lakegate.toml",
+        &format!("{config}\n[lineage]\nfile = \"events.jsonl\"\n"),
+    );
+    let r = p.run(&["check", "--run-id", "golden", "--no-history", "--no-alerts"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    // Volatile: the times of the run and the temporary directory.
+    let root = p.path().to_string_lossy().to_string();
+    let mut out = String::new();
+    for line in std::fs::read_to_string(p.path().join("events.jsonl")).unwrap().lines() {
+        let mut e: Value = serde_json::from_str(line).unwrap();
+        e["eventTime"] = Value::String("TIME".into());
+        let text = serde_json::to_string_pretty(&e).unwrap().replace(&root, "/PROJECT");
+        out.push_str(&text);
+        out.push('\n');
+    }
+    let golden = crate::support::repo().join("tests/lineage/demo.json");
+    if std::env::var_os("LAKEGATE_BLESS").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, &out).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap_or_default();
+    assert!(
+        want == out,
+        "the demo lake's lineage events changed; look at the diff, then LAKEGATE_BLESS=1:\n{out}"
+    );
+}
