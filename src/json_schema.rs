@@ -349,6 +349,12 @@ pub const PROJECT_TABLES: &[(&str, &[KeyDoc])] = &[
                 "The jobs' namespace (default `lakegate`).",
             ),
             key(
+                "api_key_env",
+                "string",
+                false,
+                "The environment variable holding an API key, sent as `Authorization: Bearer`.",
+            ),
+            key(
                 "tls_ca_file",
                 "string",
                 false,

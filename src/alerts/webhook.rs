@@ -202,6 +202,21 @@ pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError
         )),
         None => None,
     };
+    let mut headers = String::new();
+    if let Some(sig) = &sig {
+        let _ = write!(headers, "X-Lakegate-Signature: {sig}\r\n");
+    }
+    if let Some(var) = &channel.bearer_env {
+        // A value with a line break would smuggle headers in: refused, never sent.
+        let token = secret(var)
+            .filter(|t| !t.is_empty() && !t.contains(['\r', '\n']))
+            .ok_or_else(|| {
+                SendError::NotSent(format!(
+                    "the environment variable `{var}` (named by `api_key_env`) is not set, or holds a line break"
+                ))
+            })?;
+        let _ = write!(headers, "Authorization: Bearer {token}\r\n");
+    }
     let tls = match ep.scheme.as_str() {
         "https" => Some(tls_config(channel).map_err(SendError::NotSent)?),
         _ => None,
@@ -209,7 +224,7 @@ pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError
     let shown = shown_url(&channel.url);
     let mut attempt = 0;
     loop {
-        let result = post(&ep, tls.as_ref(), q, sig.as_deref());
+        let result = post(&ep, tls.as_ref(), q, &headers);
         match &result {
             Ok((code, _)) if (200..300).contains(code) => return Ok(()),
             Ok((code, status)) if (400..500).contains(code) && *code != 408 && *code != 429 => {
@@ -244,7 +259,7 @@ fn post(
     ep: &Endpoint,
     tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
     q: &Queued,
-    sig: Option<&str>,
+    headers: &str,
 ) -> Result<(u16, String), String> {
     let addrs: Vec<_> = (ep.host.as_str(), ep.port)
         .to_socket_addrs()
@@ -270,9 +285,9 @@ fn post(
             .map_err(|e| format!("`{}` is not a TLS server name: {e}", ep.host))?;
         let conn =
             rustls::ClientConnection::new(config.clone(), name).map_err(|e| format!("cannot set up TLS: {e}"))?;
-        exchange(ep, q, sig, rustls::StreamOwned::new(conn, s))
+        exchange(ep, q, headers, rustls::StreamOwned::new(conn, s))
     } else {
-        exchange(ep, q, sig, s)
+        exchange(ep, q, headers, s)
     }
 }
 
@@ -305,7 +320,7 @@ fn tls_config(channel: &WebhookChannel) -> Result<std::sync::Arc<rustls::ClientC
 fn exchange(
     ep: &Endpoint,
     q: &Queued,
-    sig: Option<&str>,
+    headers: &str,
     mut s: impl std::io::Read + std::io::Write,
 ) -> Result<(u16, String), String> {
     let io = |e: std::io::Error| e.to_string();
@@ -322,9 +337,7 @@ fn exchange(
         q.raw.len(),
         q.message_id
     );
-    if let Some(sig) = sig {
-        let _ = write!(head, "X-Lakegate-Signature: {sig}\r\n");
-    }
+    head.push_str(headers);
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).map_err(io)?;
     s.write_all(q.raw.as_bytes()).map_err(io)?;

@@ -73,6 +73,9 @@ pub(crate) struct WebhookChannel {
     pub tls_ca_file: Option<PathBuf>,
     /// The environment variable holding the HMAC-SHA256 secret that signs each body.
     pub secret_env: Option<String>,
+    /// The environment variable holding a token sent as `Authorization: Bearer` (`[lineage]
+    /// api_key_env`).
+    pub bearer_env: Option<String>,
 }
 
 /// Why a webhook's URL cannot be had when sending (`url_env`).
@@ -410,6 +413,7 @@ fn read_webhook(w: &mut TableReader<'_, '_>, dir: &Path) -> Option<WebhookChanne
         source: common.source,
         tls_ca_file: common.tls_ca_file,
         secret_env,
+        bearer_env: None,
     })
 }
 

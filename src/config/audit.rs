@@ -148,6 +148,7 @@ fn read_heartbeat(a: &mut TableReader<'_, '_>) -> Option<crate::config::alerts::
             source: UrlSource::Literal(endpoint),
             tls_ca_file: None,
             secret_env: None,
+            bearer_env: None,
         }),
         Err(e) => {
             a.push(

@@ -1,6 +1,7 @@
 //! `[lineage]` in `lakegate.toml`: where OpenLineage run events go — an HTTP endpoint (`url`, e.g.
-//! Marquez's `http://host:5000/api/v1/lineage`) or a file of one event a line (`file`) — and the
-//! job namespace (`namespace`, default `lakegate`).
+//! Marquez's `http://host:5000/api/v1/lineage`) or a file of one event a line (`file`) — the job
+//! namespace (`namespace`, default `lakegate`), and for endpoints that want one an API key read
+//! from the environment variable `api_key_env` (sent as `Authorization: Bearer`, never logged).
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,7 @@ pub(super) fn read(top: &mut TableReader<'_, '_>, dir: &Path) -> Option<LineageC
     let url = t.str("url");
     let file = t.str("file");
     let tls_ca_file = t.str("tls_ca_file").map(|f| dir.join(f.get_ref()));
+    let bearer_env = t.str("api_key_env").map(toml::Spanned::into_inner);
     let namespace = t
         .str("namespace")
         .map_or_else(|| "lakegate".to_string(), toml::Spanned::into_inner);
@@ -41,6 +43,7 @@ pub(super) fn read(top: &mut TableReader<'_, '_>, dir: &Path) -> Option<LineageC
                 source: UrlSource::Literal(endpoint),
                 tls_ca_file,
                 secret_env: None,
+                bearer_env,
             })),
             Err(e) => {
                 t.push(

@@ -16,6 +16,7 @@ use crate::support::{DEFAULT_CONFIG, Project};
 struct Receiver {
     port: u16,
     bodies: Arc<Mutex<Vec<Value>>>,
+    heads: Arc<Mutex<Vec<String>>>,
 }
 
 impl Receiver {
@@ -26,7 +27,9 @@ impl Receiver {
     fn on(listener: TcpListener) -> Self {
         let port = listener.local_addr().unwrap().port();
         let bodies = Arc::new(Mutex::new(Vec::new()));
+        let heads = Arc::new(Mutex::new(Vec::new()));
         let keep = Arc::clone(&bodies);
+        let keep_heads = Arc::clone(&heads);
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut c) = conn else { continue };
@@ -57,13 +60,17 @@ impl Receiver {
                     }
                     buf.extend_from_slice(&chunk[..n]);
                 }
+                keep_heads
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..start]).into_owned());
                 if let Ok(v) = serde_json::from_slice::<Value>(&buf[start..]) {
                     keep.lock().unwrap().push(v);
                 }
                 let _ = c.write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
             }
         });
-        Self { port, bodies }
+        Self { port, bodies, heads }
     }
 
     fn events(&self) -> Vec<Value> {
@@ -333,4 +340,35 @@ fn the_demo_lakes_events_match_the_golden_file() {
         want == out,
         "the demo lake's lineage events changed; look at the diff, then LAKEGATE_BLESS=1:\n{out}"
     );
+}
+
+#[test]
+fn an_api_key_from_the_environment_is_sent_as_a_bearer_token_and_shown_nowhere() {
+    let rx = Receiver::start();
+    let p = project(&format!(
+        "url = \"http://127.0.0.1:{}/\"\napi_key_env = \"OL_KEY\"",
+        rx.port
+    ));
+    let r = p.run_env(&["check", "--format", "json", "-vv"], &[("OL_KEY", "tok-3141")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let heads = rx.heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 2);
+    assert!(
+        heads.iter().all(|h| h.contains("Authorization: Bearer tok-3141\r\n")),
+        "{heads:?}"
+    );
+    assert!(!r.stdout.contains("tok-3141") && !r.stderr.contains("tok-3141"));
+    // A value with a line break would add headers: nothing is sent, the events wait.
+    let r = p.run_env(&["check", "--format", "json"], &[("OL_KEY", "x\r\nX-Evil: 1")]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.json()["lineage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["status"] == "queued"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(rx.heads.lock().unwrap().len(), 2);
 }
