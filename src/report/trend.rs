@@ -90,7 +90,7 @@ struct Row {
     status_word: &'static str,
     failing: String,
     value: String,
-    message: String,
+    message: Vec<view::Seg>,
     link: Option<String>,
 }
 
@@ -136,7 +136,7 @@ fn rows(dataset: &str, mine: &[&CheckRecord], has_page: impl Fn(&str) -> bool) -
                     _ => "—".into(),
                 },
                 value: r.value.map_or_else(|| "—".into(), |v| fmt_measure(v, false)),
-                message: r.message.clone(),
+                message: view::marked(&r.message),
                 link: has_page(&rel).then(|| format!("../../{rel}")),
             }
         })
@@ -209,9 +209,11 @@ pub(super) fn check_context(
     cx.insert("kind", &latest.map(|r| r.kind.clone()));
     cx.insert(
         "kind_summary",
-        latest
-            .and_then(|r| crate::checks::kind(&r.kind))
-            .map_or("", |k| k.summary),
+        &view::marked(
+            latest
+                .and_then(|r| crate::checks::kind(&r.kind))
+                .map_or("", |k| k.summary),
+        ),
     );
     cx.insert("status", latest.map_or("pass", |r| r.status.as_str()));
     cx.insert("status_word", status_word(latest.map_or(Status::Pass, |r| r.status)));

@@ -78,6 +78,45 @@ pub(super) fn index_page(page: usize) -> String {
     }
 }
 
+/// A piece of a sentence: plain text, or what the sentence wrote in backticks (shown as code).
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub(super) struct Seg {
+    code: bool,
+    text: String,
+}
+
+/// A sentence split at its backticks: `` `x` `` becomes a code piece `x`, so a template shows it as
+/// `<code>x</code>`. The pieces are text that Tera escapes like any other value — nothing becomes
+/// markup — and a backtick without its pair stays a backtick.
+pub(super) fn marked(text: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`').filter(|&c| c > 0) else {
+            break;
+        };
+        if open > 0 {
+            out.push(Seg {
+                code: false,
+                text: rest[..open].to_string(),
+            });
+        }
+        out.push(Seg {
+            code: true,
+            text: after[..close].to_string(),
+        });
+        rest = &after[close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Seg {
+            code: false,
+            text: rest.to_string(),
+        });
+    }
+    out
+}
+
 /// A JSON value as one line of text: strings as they are, everything else as JSON.
 fn plain(v: &Value) -> String {
     match v {
@@ -101,9 +140,9 @@ struct Step {
     id: String,
     name: String,
     kind: String,
-    kind_summary: &'static str,
-    description: Option<String>,
-    message: String,
+    kind_summary: Vec<Seg>,
+    description: Option<Vec<Seg>>,
+    message: Vec<Seg>,
     columns: Vec<String>,
     params: Vec<Param>,
     observed: String,
@@ -131,7 +170,7 @@ pub(super) struct SampleTable {
     status: &'static str,
     status_word: &'static str,
     id: String,
-    caption: String,
+    caption: Vec<Seg>,
     pub(super) columns: Vec<String>,
     pub(super) rows: Vec<Vec<Cell>>,
 }
@@ -312,7 +351,7 @@ pub(super) fn sample_table(c: &CheckResult, anchor: String) -> SampleTable {
         status: c.status.as_str(),
         status_word: status_word(c.status),
         id: c.id.clone(),
-        caption,
+        caption: marked(&caption),
         columns,
         rows,
     }
@@ -368,9 +407,9 @@ pub(super) fn run_context(
             id: c.id.clone(),
             name: c.name.clone(),
             kind: c.kind.clone(),
-            kind_summary: crate::checks::kind(&c.kind).map_or("", |k| k.summary),
-            description: c.description.clone(),
-            message: c.message.clone(),
+            kind_summary: marked(crate::checks::kind(&c.kind).map_or("", |k| k.summary)),
+            description: c.description.as_deref().map(marked),
+            message: marked(&c.message),
             columns: c.columns.clone(),
             params: params(c),
             observed: observed(c),
@@ -408,7 +447,7 @@ pub(super) fn run_context(
             "rows": d.rows.map_or_else(|| "rows unknown".into(), |r| count_of(r, "row", "rows")),
             "files": count_of(d.files as u64, "file", "files"),
             "duration": format!("{} ms", fmt_count(d.duration_ms)),
-            "error": d.error,
+            "error": d.error.as_deref().map(marked),
         }),
     );
     cx.insert("status_word", status_word(d.status));
@@ -602,6 +641,26 @@ mod tests {
         assert!(!odd.starts_with('.'));
         assert_ne!(slug("a b"), slug("a_b"));
         assert_ne!(slug("a b"), slug("a/b"));
+    }
+
+    fn seg(code: bool, text: &str) -> Seg {
+        Seg {
+            code,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn backticks_become_code_pieces_and_a_lone_backtick_stays() {
+        assert_eq!(
+            marked("a null `v` (20%)"),
+            [seg(false, "a null "), seg(true, "v"), seg(false, " (20%)")]
+        );
+        assert_eq!(marked("`x`"), [seg(true, "x")]);
+        assert_eq!(marked("a ` b"), [seg(false, "a ` b")]);
+        assert_eq!(marked("``"), [seg(false, "``")]);
+        assert_eq!(marked("`a` and `b"), [seg(true, "a"), seg(false, " and `b")]);
+        assert_eq!(marked(""), []);
     }
 
     #[test]

@@ -175,6 +175,38 @@ fn hostile_names_values_and_descriptions_are_shown_as_text() {
 }
 
 #[test]
+fn backticks_in_sentences_become_code_and_markup_inside_them_stays_text() {
+    let p = Project::new();
+    p.file("lake/raw/tick/part.csv", "id,<i>v</i>\n1,ok\n2,bad\n");
+    p.suite(
+        "tick",
+        "",
+        r#"
+[[check]]
+kind = "accepted_values"
+column = "<i>v</i>"
+values = ["ok"]
+description = 'see `<script>alert(1)</script>` and a lone ` backtick'
+"#,
+    );
+    let r = p.run(&["check", "--report", "site", "--run-id", "tick"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let page = std::fs::read_to_string(p.path().join("site/runs/tick/tick.html")).unwrap();
+    for needle in [
+        // The suite's description: the backticked part is code, its markup escaped; the lone
+        // backtick is a backtick.
+        "see <code>&lt;script&gt;alert(1)&lt;/script&gt;</code> and a lone ` backtick",
+        // The result's sentence names the column in backticks.
+        "<code>&lt;i&gt;v&lt;/i&gt;</code>",
+    ] {
+        assert!(page.contains(needle), "no {needle:?} on the page:\n{page}");
+    }
+    let lower = page.to_lowercase();
+    assert!(!lower.contains("<script") && !lower.contains("<i>"), "markup reached the page raw");
+    assert!(!page.contains("`&lt;"), "a backtick pair was shown raw");
+}
+
+#[test]
 fn templates_never_mark_anything_safe() {
     // Autoescaping is on for every template; `safe` (or turning escaping off) would let data through.
     for f in files(&repo().join("reports")) {
