@@ -66,6 +66,13 @@ pub struct CheckRecord {
     /// The check's measure for trends: failing rows, the row count, the metric, the age in seconds.
     pub value: Option<f64>,
     pub message: String,
+    /// The lowest value (or failing fraction, for checks that count rows) the check allows, for the
+    /// trend chart. Absent in records written before lakegate kept it, and when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_min: Option<f64>,
+    /// The highest value (or failing fraction) the check allows; see `limit_min`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_max: Option<f64>,
 }
 
 /// The store at a directory.
@@ -152,6 +159,8 @@ impl Store {
                     failing_fraction: c.failing_fraction,
                     value: c.value,
                     message: c.message.clone(),
+                    limit_min: c.limits.min.filter(|v| v.is_finite()),
+                    limit_max: c.limits.max.filter(|v| v.is_finite()),
                 })
                 .collect();
             fs_atomic::write_atomic(

@@ -143,31 +143,57 @@ fn rows(dataset: &str, mine: &[&CheckRecord], has_page: impl Fn(&str) -> bool) -
         .collect()
 }
 
-/// The context of check `check_id`'s trend page from its records (oldest first); `has_page` says
-/// whether the site has a run's page.
-pub(super) fn check_context(
-    dataset: &str,
-    check_id: &str,
-    records: &[CheckRecord],
-    has_page: impl Fn(&str) -> bool,
-) -> tera::Context {
-    let mine: Vec<&CheckRecord> = records.iter().filter(|r| r.check_id == check_id).collect();
-    let last: Vec<&CheckRecord> = mine[mine.len().saturating_sub(TREND_RUNS)..].to_vec();
-    let fraction = last.iter().any(|r| r.failing_fraction.is_some());
+/// A threshold line on the chart: a bound the check allows, at its height, with its label.
+#[derive(Serialize)]
+struct Limit {
+    y: String,
+    label: String,
+}
+
+/// The bounds the check allowed in its latest run, each with its label: `max_fraction 5%` on a
+/// failing-fraction chart, `max_age 6h` on a freshness chart, `min 1,000` / `max 5,000` otherwise.
+fn limits(latest: Option<&&CheckRecord>, fraction: bool) -> Vec<(f64, String)> {
+    let Some(r) = latest else { return Vec::new() };
+    let mut out = Vec::new();
+    for (bound, key) in [(r.limit_min, "min"), (r.limit_max, "max")] {
+        let Some(v) = bound.filter(|v| v.is_finite()) else {
+            continue;
+        };
+        #[allow(clippy::cast_possible_truncation)]
+        let label = if fraction {
+            format!("max_fraction {}", fmt_pct(v))
+        } else if r.kind == "freshness" {
+            format!("max_age {}", crate::duration::human(v as i64))
+        } else {
+            format!("{key} {}", fmt_measure(v, false))
+        };
+        out.push((v, label));
+    }
+    out
+}
+
+/// The chart's geometry: a dot per run that recorded a number (x by run, y by value), and a line
+/// per threshold; the vertical range covers both, so a threshold line is always on the chart.
+struct Chart {
+    dots: Vec<Dot>,
+    limits: Vec<Limit>,
+    lo: f64,
+    hi: f64,
+}
+
+fn chart(last: &[&CheckRecord], fraction: bool, bounds: &[(f64, String)]) -> Chart {
     let values: Vec<(usize, f64)> = last
         .iter()
         .enumerate()
         .filter_map(|(i, r)| measure(r, fraction).filter(|v| v.is_finite()).map(|v| (i, v)))
         .collect();
+    let shown = || values.iter().map(|v| v.1).chain(bounds.iter().map(|b| b.0));
     let lo = if fraction {
         0.0
     } else {
-        values.iter().map(|v| v.1).fold(f64::INFINITY, f64::min)
+        shown().fold(f64::INFINITY, f64::min)
     };
-    let hi = values
-        .iter()
-        .map(|v| v.1)
-        .fold(if fraction { 0.0 } else { f64::NEG_INFINITY }, f64::max);
+    let hi = shown().fold(if fraction { 0.0 } else { f64::NEG_INFINITY }, f64::max);
     let span = if hi > lo { hi - lo } else { 1.0 };
     #[allow(clippy::cast_precision_loss)]
     let x_of = |i: usize| {
@@ -179,7 +205,7 @@ pub(super) fn check_context(
             }
     };
     let y_of = |v: f64| HEIGHT - PAD - (HEIGHT - 2.0 * PAD) * (v - lo) / span;
-    let dots: Vec<Dot> = values
+    let dots = values
         .iter()
         .map(|&(i, v)| Dot {
             x: format!("{:.1}", x_of(i)),
@@ -193,13 +219,36 @@ pub(super) fn check_context(
             ),
         })
         .collect();
+    let limits = bounds
+        .iter()
+        .map(|(v, label)| Limit {
+            y: format!("{:.1}", y_of(*v)),
+            label: label.clone(),
+        })
+        .collect();
+    Chart { dots, limits, lo, hi }
+}
+
+/// The context of check `check_id`'s trend page from its records (oldest first); `has_page` says
+/// whether the site has a run's page.
+pub(super) fn check_context(
+    dataset: &str,
+    check_id: &str,
+    records: &[CheckRecord],
+    has_page: impl Fn(&str) -> bool,
+) -> tera::Context {
+    let mine: Vec<&CheckRecord> = records.iter().filter(|r| r.check_id == check_id).collect();
+    let last: Vec<&CheckRecord> = mine[mine.len().saturating_sub(TREND_RUNS)..].to_vec();
+    let fraction = last.iter().any(|r| r.failing_fraction.is_some());
+    let latest = mine.last();
+    let bounds = limits(latest, fraction);
+    let Chart { dots, limits, lo, hi } = chart(&last, fraction, &bounds);
     let points = dots
         .iter()
         .map(|d| format!("{},{}", d.x, d.y))
         .collect::<Vec<_>>()
         .join(" ");
     let rows = rows(dataset, &mine, has_page);
-    let latest = mine.last();
     let mut cx = tera::Context::new();
     cx.insert("version", env!("CARGO_PKG_VERSION"));
     cx.insert("root", "../../");
@@ -223,11 +272,12 @@ pub(super) fn check_context(
         &serde_json::json!({
             "width": WIDTH, "height": HEIGHT, "points": points,
             "top": PAD, "bottom": HEIGHT - PAD, "left": PAD, "right": WIDTH - PAD,
-            "hi": if values.is_empty() { String::new() } else { fmt_measure(hi, fraction) },
-            "lo": if values.is_empty() { String::new() } else { fmt_measure(lo, fraction) },
+            "hi": if dots.is_empty() { String::new() } else { fmt_measure(hi, fraction) },
+            "lo": if dots.is_empty() { String::new() } else { fmt_measure(lo, fraction) },
             "runs": last.len(),
         }),
     );
+    cx.insert("limits", &limits);
     cx.insert("dots", &dots);
     cx.insert("rows", &rows);
     cx

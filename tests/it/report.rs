@@ -563,3 +563,71 @@ fn a_thousand_runs_build_a_paged_site_and_one_more_run_leaves_other_datasets_pag
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert!(index.contains(r#"<a href="runs/new/d.html">d</a>"#), "{index}");
 }
+
+/// The `y` attributes of the chart's threshold lines and its dots on a trend page.
+fn chart_ys(page: &str) -> (Vec<f64>, Vec<f64>) {
+    let ys = |re: &str| -> Vec<f64> {
+        Regex::new(re)
+            .unwrap()
+            .captures_iter(page)
+            .map(|c| c[1].parse().unwrap())
+            .collect()
+    };
+    (
+        ys(r#"<line x1="[0-9.]+" y1="([0-9.]+)"[^>]*class="limit""#),
+        ys(r#"<circle cx="[0-9.]+" cy="([0-9.]+)""#),
+    )
+}
+
+#[test]
+fn trend_charts_draw_the_thresholds_the_history_keeps_with_labels() {
+    let p = Project::new();
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"a\"\nmax_fraction = 0.25\n\n[[check]]\nkind = \"row_count\"\nmin = 2\nmax = 10\n",
+    );
+    p.file("lake/raw/t/part.csv", "a,b\n1,x\n,y\n3,z\n");
+    let _ = run_page(&p, "r1");
+    let _ = run_page(&p, "r2");
+    // The history record keeps the bound in the units charted (a fraction here).
+    let date = std::fs::read_dir(p.path().join(".lakegate/history/checks/t"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let record = std::fs::read_to_string(date.join("r1.json")).unwrap();
+    let not_null: serde_json::Value = serde_json::from_str(record.lines().next().unwrap()).unwrap();
+    assert_eq!(not_null["limit_max"], 0.25, "{record}");
+    assert!(not_null.get("limit_min").is_none(), "{record}");
+
+    let page = std::fs::read_to_string(p.path().join("site/checks/t/t.a.not_null.html")).unwrap();
+    assert!(page.contains(">max_fraction 25%</text>"), "{page}");
+    let (limits, dots) = chart_ys(&page);
+    assert_eq!((limits.len(), dots.len()), (1, 2), "{page}");
+    // 1 of 3 rows is null: 33% is above the 25% line (smaller y is higher on the chart), and the
+    // line is above the chart's 0% bottom.
+    assert!(dots.iter().all(|&d| d < limits[0]) && limits[0] < 148.0, "{limits:?} {dots:?}");
+
+    let page = std::fs::read_to_string(p.path().join("site/checks/t/t.row_count.html")).unwrap();
+    assert!(
+        page.contains(">min 2</text>") && page.contains(">max 10</text>"),
+        "{page}"
+    );
+    let (limits, dots) = chart_ys(&page);
+    // 3 rows lie between the lines of 2 (the bottom) and 10 (the top).
+    assert_eq!(limits, [148.0, 12.0], "{page}");
+    assert!(dots.iter().all(|&d| d < 148.0 && d > 12.0), "{dots:?}");
+
+    // `history --sql` reads the new columns, and records without them read as null.
+    let r = p.run(&[
+        "history",
+        "--sql",
+        "SELECT check_id, limit_min, limit_max FROM checks WHERE run_id = 'r1' ORDER BY check_id",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("0.25") && r.stdout.contains("10"), "{}", r.stdout);
+}
