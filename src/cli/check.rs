@@ -69,7 +69,13 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
     }
     if let Some(dir) = args.report.as_ref().or(project.report_dir.as_ref()) {
         let templates = args.templates.as_deref().or(project.report_templates.as_deref());
-        match report::write_run(dir, templates, &run, global.history(&project).as_ref()) {
+        match report::write_run(
+            dir,
+            templates,
+            &run,
+            global.history(&project).as_ref(),
+            project.report_keep_runs,
+        ) {
             Ok(pages) => tracing::info!(dir = %dir.display(), pages = pages.len(), "Wrote the HTML report."),
             Err(e) => return Err(CliError::RunFailed(e.to_string())),
         }

@@ -33,6 +33,8 @@ pub struct Project {
     pub report_dir: Option<PathBuf>,
     /// `[report] templates`: a directory whose templates replace the built-in ones.
     pub report_templates: Option<PathBuf>,
+    /// `[report] keep_runs`: run pages kept per dataset (older ones are removed from the site).
+    pub report_keep_runs: usize,
     /// `[alerts]`: when alerts go out, and through which channels.
     pub(crate) alerts: alerts::AlertsConfig,
     /// Sections present but not read by this version (reported once as a warning).
@@ -80,6 +82,9 @@ impl Project {
         self.zones.iter().map(|(z, _)| z.as_str()).collect()
     }
 }
+
+/// Run pages the report keeps per dataset when `[report] keep_runs` does not say.
+pub(crate) const DEFAULT_KEEP_RUNS: usize = 500;
 
 /// The smallest memory pool lakegate accepts: below it DataFusion spills batch by batch and a scan can
 /// take unboundedly long, which is worse than a clear refusal.
@@ -151,7 +156,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let suite_patterns = read_suite_patterns(&mut top);
     let engine = read_engine(&mut top);
     let history_dir = read_history(&mut top, &dir);
-    let (report_dir, report_templates) = read_report(&mut top, &dir);
+    let (report_dir, report_templates, report_keep_runs) = read_report(&mut top, &dir);
     let alerts = alerts::read(&mut top, &dir);
     let ignored_sections = reserved_sections(&mut top);
     top.finish_with_hint(Some(&format!(
@@ -172,6 +177,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         engine,
         report_dir,
         report_templates,
+        report_keep_runs,
         alerts,
         ignored_sections,
     })
@@ -338,9 +344,10 @@ fn read_history(top: &mut TableReader<'_, '_>, dir: &Path) -> PathBuf {
     history_dir
 }
 
-/// `[report]`: the report's directory and template override, resolved against `dir`.
-fn read_report(top: &mut TableReader<'_, '_>, dir: &Path) -> (Option<PathBuf>, Option<PathBuf>) {
-    let (mut out, mut templates) = (None, None);
+/// `[report]`: the report's directory and template override, resolved against `dir`, and how many
+/// run pages to keep per dataset (a positive integer).
+fn read_report(top: &mut TableReader<'_, '_>, dir: &Path) -> (Option<PathBuf>, Option<PathBuf>, usize) {
+    let (mut out, mut templates, mut keep_runs) = (None, None, DEFAULT_KEEP_RUNS);
     if let Some(mut r) = top.table("report", "`[report]`") {
         if let Some(d) = r.str("dir") {
             out = Some(dir.join(d.get_ref()));
@@ -348,9 +355,26 @@ fn read_report(top: &mut TableReader<'_, '_>, dir: &Path) -> (Option<PathBuf>, O
         if let Some(t) = r.str("templates") {
             templates = Some(dir.join(t.get_ref()));
         }
+        if let Some(k) = r.uint("keep_runs") {
+            match usize::try_from(*k.get_ref()) {
+                Ok(n) if n > 0 => keep_runs = n,
+                _ => r.push(
+                    r.error(
+                        Code::OutOfRange,
+                        k.span(),
+                        format!("`keep_runs` must be a positive integer, found {}", k.get_ref()),
+                    )
+                    .label("no run page would be kept")
+                    .help(format!(
+                        "keep at least the latest run's page, e.g. `keep_runs = {}` (the default)",
+                        DEFAULT_KEEP_RUNS
+                    )),
+                ),
+            }
+        }
         r.finish();
     }
-    (out, templates)
+    (out, templates, keep_runs)
 }
 
 /// The sections read by later versions that the file has (accepted and ignored with a warning).

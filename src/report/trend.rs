@@ -5,10 +5,11 @@
 //! The chart is drawn by the template from numbers computed here (`points`, `dots`), so no markup
 //! is ever built from strings and nothing needs to be marked safe.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::state::{Trend, failing};
 use super::view::{self, slug, status_word, when};
 use crate::history::CheckRecord;
 use crate::results::numbers::{fmt_count, fmt_pct};
@@ -20,10 +21,6 @@ pub(super) const TREND_RUNS: usize = 100;
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 160.0;
 const PAD: f64 = 12.0;
-
-fn failing(s: Status) -> bool {
-    matches!(s, Status::Fail | Status::Error)
-}
 
 /// A check's page, relative to the site's root.
 pub(super) fn check_page(dataset: &str, check_id: &str) -> String {
@@ -37,33 +34,22 @@ pub(super) struct Badge {
     text: String,
 }
 
-/// The badges of a dataset's checks in run `run_id`, from the dataset's check records (oldest
-/// first; they may include this run). A dataset's first run has none: nothing is new to it.
-pub(super) fn badges(d: &DatasetResult, run_id: &str, records: &[CheckRecord]) -> HashMap<String, Badge> {
+/// The badges of a dataset's checks in a run, from the checks' trends before that run. A
+/// dataset's first run has none: nothing is new to it.
+pub(super) fn badges(d: &DatasetResult, before: &BTreeMap<String, Trend>) -> HashMap<String, Badge> {
     let mut out = HashMap::new();
     for c in &d.checks {
-        let earlier: Vec<&CheckRecord> = records
-            .iter()
-            .filter(|r| r.check_id == c.id && r.run_id != run_id)
-            .collect();
-        let Some(prev) = earlier.last() else { continue };
+        let Some(trend) = before.get(&c.id) else { continue };
+        let Some(prev) = trend.records.last() else { continue };
         let badge = match (failing(c.status), failing(prev.status)) {
             (true, false) => Badge {
                 kind: "new",
                 text: "new since the previous run".into(),
             },
-            (true, true) => {
-                let since = earlier
-                    .iter()
-                    .rev()
-                    .take_while(|r| failing(r.status))
-                    .last()
-                    .unwrap_or(prev);
-                Badge {
-                    kind: "since",
-                    text: format!("failing since {}", when(since.started_at)),
-                }
-            }
+            (true, true) => Badge {
+                kind: "since",
+                text: format!("failing since {}", when(trend.failing_since.unwrap_or(prev.started_at))),
+            },
             (false, true) => Badge {
                 kind: "resolved",
                 text: "resolved since the previous run".into(),
@@ -119,26 +105,23 @@ fn fmt_measure(v: f64, fraction: bool) -> String {
     }
 }
 
-/// The check's runs, newest first, each linking its page when the site has it.
-fn rows(dataset: &str, mine: &[&CheckRecord], has_page: impl Fn(&str) -> bool) -> Vec<Row> {
+/// The check's runs, newest first, each linking its page when `link` gives one.
+fn rows(mine: &[&CheckRecord], link: impl Fn(&str) -> Option<String>) -> Vec<Row> {
     mine.iter()
         .rev()
         .take(TREND_RUNS)
-        .map(|r| {
-            let rel = view::run_page(&r.run_id, dataset);
-            Row {
-                started: when(r.started_at),
-                status: r.status.as_str(),
-                status_word: status_word(r.status),
-                failing: match (r.failing_rows, r.failing_fraction) {
-                    (Some(n), Some(f)) => format!("{} ({})", fmt_count(n), fmt_pct(f)),
-                    (Some(n), None) => fmt_count(n),
-                    _ => "—".into(),
-                },
-                value: r.value.map_or_else(|| "—".into(), |v| fmt_measure(v, false)),
-                message: view::marked(&r.message),
-                link: has_page(&rel).then(|| format!("../../{rel}")),
-            }
+        .map(|r| Row {
+            started: when(r.started_at),
+            status: r.status.as_str(),
+            status_word: status_word(r.status),
+            failing: match (r.failing_rows, r.failing_fraction) {
+                (Some(n), Some(f)) => format!("{} ({})", fmt_count(n), fmt_pct(f)),
+                (Some(n), None) => fmt_count(n),
+                _ => "—".into(),
+            },
+            value: r.value.map_or_else(|| "—".into(), |v| fmt_measure(v, false)),
+            message: view::marked(&r.message),
+            link: link(&r.run_id).map(|rel| format!("../../{rel}")),
         })
         .collect()
 }
@@ -229,13 +212,13 @@ fn chart(last: &[&CheckRecord], fraction: bool, bounds: &[(f64, String)]) -> Cha
     Chart { dots, limits, lo, hi }
 }
 
-/// The context of check `check_id`'s trend page from its records (oldest first); `has_page` says
-/// whether the site has a run's page.
+/// The context of check `check_id`'s trend page from its records (oldest first); `link` gives a
+/// run's page (by run id) when the site has and keeps it.
 pub(super) fn check_context(
     dataset: &str,
     check_id: &str,
     records: &[CheckRecord],
-    has_page: impl Fn(&str) -> bool,
+    link: impl Fn(&str) -> Option<String>,
 ) -> tera::Context {
     let mine: Vec<&CheckRecord> = records.iter().filter(|r| r.check_id == check_id).collect();
     let last: Vec<&CheckRecord> = mine[mine.len().saturating_sub(TREND_RUNS)..].to_vec();
@@ -248,7 +231,7 @@ pub(super) fn check_context(
         .map(|d| format!("{},{}", d.x, d.y))
         .collect::<Vec<_>>()
         .join(" ");
-    let rows = rows(dataset, &mine, has_page);
+    let rows = rows(&mine, link);
     let mut cx = tera::Context::new();
     cx.insert("version", env!("CARGO_PKG_VERSION"));
     cx.insert("root", "../../");
