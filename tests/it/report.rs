@@ -594,6 +594,49 @@ fn assert_rebuild_is_identical(p: &Project, site: &str) {
 }
 
 #[test]
+fn the_index_shows_each_datasets_data_age_from_its_freshness_checks() {
+    let (p, r) = demo_site();
+    let index = std::fs::read_to_string(p.path().join("site/index.html")).unwrap();
+    // A dataset's row: from its link to the end of the row.
+    let row = |name: &str| {
+        let start = index
+            .find(&format!(r#"<a href="runs/demo-run/{name}.html">{name}</a>"#))
+            .unwrap();
+        index[start..start + index[start..].find("</tr>").unwrap()].to_string()
+    };
+    for (dataset, check) in [
+        ("orders", "orders.created_at.freshness"),
+        ("events", "events.ts.freshness"),
+    ] {
+        let secs = crate::support::check(&r, check)["value"].as_f64().unwrap() as u64;
+        // The age as the index writes it: the largest unit, then the next when it is not zero.
+        let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+        let age = match (d, h, m) {
+            (0, 0, m) => format!("{m}m"),
+            (0, h, 0) => format!("{h}h"),
+            (0, h, m) => format!("{h}h {m}m"),
+            (d, 0, _) => format!("{d}d"),
+            (d, h, _) => format!("{d}d {h}h"),
+        };
+        assert!(
+            row(dataset).contains(&format!("<td>{age}</td>")),
+            "{age} not in {}",
+            row(dataset)
+        );
+    }
+    // `customers` has no freshness check.
+    assert!(
+        row("customers").contains(r#"title="no freshness check">—"#),
+        "{}",
+        row("customers")
+    );
+    assert!(
+        !index.contains("before the newest run"),
+        "every dataset was checked by the newest run"
+    );
+}
+
+#[test]
 fn a_thousand_runs_build_archive_pages_numbered_from_the_oldest_run() {
     let p = Project::new();
     generated_history(&p, 1000);
