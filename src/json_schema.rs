@@ -237,6 +237,12 @@ pub const PROJECT_TABLES: &[(&str, &[KeyDoc])] = &[
                 false,
                 "Where the report is published (links in alert emails).",
             ),
+            key(
+                "keep_runs",
+                "integer",
+                false,
+                "Run pages kept per dataset (older ones are removed; default 500).",
+            ),
         ],
     ),
     (

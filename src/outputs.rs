@@ -67,7 +67,7 @@ pub(crate) async fn deliver(
 ) -> Result<(), String> {
     let templates = report.templates;
     let written = report.dir.map(|dir| {
-        crate::report::write_run(dir, templates, run, history)
+        crate::report::write_run(dir, templates, run, history, project.report_keep_runs)
             .map(|pages| tracing::info!(dir = %dir.display(), pages = pages.len(), "Wrote the HTML report."))
             .map_err(|e| e.to_string())
     });

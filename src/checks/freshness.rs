@@ -221,6 +221,7 @@ impl Check for Freshness {
             message,
             value: None,
             warn: false,
+            limits: crate::results::Limits::default(),
         };
         if cx.in_scope == 0 {
             return stale(
@@ -289,6 +290,11 @@ impl Check for Freshness {
             message,
             value: Some(age.num_seconds() as f64),
             warn: false,
+            // The chart shows the age; `max_future` guards against placeholders and is not drawn.
+            limits: crate::results::Limits {
+                min: None,
+                max: Some(allowed as f64),
+            },
         }
     }
 }

@@ -92,6 +92,10 @@ impl Check for Metric {
             message: String::new(),
             value: raw.and_then(scalar_f64),
             warn: false,
+            limits: crate::results::Limits {
+                min: self.min,
+                max: self.max,
+            },
         };
         let Some(v) = raw.and_then(scalar_f64) else {
             return Verdict {

@@ -222,6 +222,8 @@ pub struct Verdict {
     pub observed: Value,
     pub expected: Value,
     pub message: String,
+    /// The bounds the check allows its measure (failing fraction or value), for trend charts.
+    pub limits: crate::results::Limits,
 }
 
 /// A check as a kind implements it.
@@ -293,6 +295,10 @@ pub(crate) fn row_verdict(cx: &EvalCx<'_>, failing: u64, what: &str, expected_ro
         message,
         value: Some(failing as f64),
         warn: false,
+        limits: crate::results::Limits {
+            min: None,
+            max: Some(max),
+        },
     }
 }
 

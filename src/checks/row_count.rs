@@ -110,6 +110,10 @@ impl Check for RowCount {
             message,
             value: Some(n as f64),
             warn: false,
+            limits: crate::results::Limits {
+                min: self.min.map(|m| m as f64),
+                max: self.max.map(|m| m as f64),
+            },
         }
     }
 }

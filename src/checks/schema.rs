@@ -240,6 +240,7 @@ impl Check for Schema {
             expected,
             message,
             value: None,
+            limits: crate::results::Limits::default(),
         }
     }
 }

@@ -34,7 +34,7 @@ pub async fn run(global: &Global, args: &ReportArgs) -> CmdResult {
     let store = Store {
         dir: project.history_dir.clone(),
     };
-    match crate::report::rebuild(dir, templates, &store) {
+    match crate::report::rebuild(dir, templates, &store, project.report_keep_runs) {
         Ok(pages) => {
             if !global.quiet {
                 print_stdout(&format!("Wrote {} pages to {}.", pages.len(), dir.display()));

@@ -34,6 +34,8 @@ pub struct Project {
     /// `[report] base_url`: where the report is served (http/https, ending in `/`); alert emails
     /// link a run's page under it.
     pub report_base_url: Option<String>,
+    /// `[report] keep_runs`: run pages kept per dataset (older ones are removed from the site).
+    pub report_keep_runs: usize,
     /// `[alerts]`: when alerts go out, and through which channels.
     pub(crate) alerts: alerts::AlertsConfig,
     /// `[lineage]`: where OpenLineage run events go (none when absent).
@@ -83,6 +85,9 @@ impl Project {
         self.zones.iter().map(|(z, _)| z.as_str()).collect()
     }
 }
+
+/// Run pages the report keeps per dataset when `[report] keep_runs` does not say.
+pub(crate) const DEFAULT_KEEP_RUNS: usize = 500;
 
 /// The smallest memory pool lakegate accepts: below it DataFusion spills batch by batch and a scan can
 /// take unboundedly long, which is worse than a clear refusal.
@@ -154,7 +159,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
     let suite_patterns = read_suite_patterns(&mut top);
     let engine = read_engine(&mut top);
     let history_dir = read_history(&mut top, &dir);
-    let (report_dir, report_templates, report_base_url) = read_report(&mut top, &dir);
+    let (report_dir, report_templates, report_base_url, report_keep_runs) = read_report(&mut top, &dir);
     let alerts = alerts::read(&mut top, &dir);
     let audit = audit::read(&mut top);
     let lineage = lineage::read(&mut top, &dir);
@@ -174,6 +179,7 @@ pub(crate) fn parse(path: &Path, text: &str, diags: &Diags) -> Option<Project> {
         report_dir,
         report_templates,
         report_base_url,
+        report_keep_runs,
         alerts,
         audit,
         lineage,
@@ -341,10 +347,10 @@ fn read_history(top: &mut TableReader<'_, '_>, dir: &Path) -> PathBuf {
     history_dir
 }
 
-/// `[report]`: the report's directory and template override, resolved against `dir`, and the URL
-/// it is served at.
-fn read_report(top: &mut TableReader<'_, '_>, dir: &Path) -> (Option<PathBuf>, Option<PathBuf>, Option<String>) {
-    let (mut out, mut templates, mut base_url) = (None, None, None);
+/// `[report]`: the report's directory and template override, resolved against `dir`, the URL it is
+/// served at, and how many run pages to keep per dataset (a positive integer).
+fn read_report(top: &mut TableReader<'_, '_>, dir: &Path) -> (Option<PathBuf>, Option<PathBuf>, Option<String>, usize) {
+    let (mut out, mut templates, mut base_url, mut keep_runs) = (None, None, None, DEFAULT_KEEP_RUNS);
     if let Some(mut r) = top.table("report", "`[report]`") {
         if let Some(u) = r.str("base_url") {
             base_url = read_base_url(&r, &u);
@@ -355,9 +361,26 @@ fn read_report(top: &mut TableReader<'_, '_>, dir: &Path) -> (Option<PathBuf>, O
         if let Some(t) = r.str("templates") {
             templates = Some(dir.join(t.get_ref()));
         }
+        if let Some(k) = r.uint("keep_runs") {
+            match usize::try_from(*k.get_ref()) {
+                Ok(n) if n > 0 => keep_runs = n,
+                _ => r.push(
+                    r.error(
+                        Code::OutOfRange,
+                        k.span(),
+                        format!("`keep_runs` must be a positive integer, found {}", k.get_ref()),
+                    )
+                    .label("no run page would be kept")
+                    .help(format!(
+                        "keep at least the latest run's page, e.g. `keep_runs = {}` (the default)",
+                        DEFAULT_KEEP_RUNS
+                    )),
+                ),
+            }
+        }
         r.finish();
     }
-    (out, templates, base_url)
+    (out, templates, base_url, keep_runs)
 }
 
 /// `[report] base_url`: an http(s) URL without credentials, query or fragment; kept with a

@@ -71,6 +71,13 @@ pub struct CheckRecord {
     /// The check's measure for trends: failing rows, the row count, the metric, the age in seconds.
     pub value: Option<f64>,
     pub message: String,
+    /// The lowest value (or failing fraction, for checks that count rows) the check allows, for the
+    /// trend chart. Absent in records written before lakegate kept it, and when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_min: Option<f64>,
+    /// The highest value (or failing fraction) the check allows; see `limit_min`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_max: Option<f64>,
 }
 
 /// The store at a directory.
@@ -79,36 +86,70 @@ pub struct Store {
     pub dir: PathBuf,
 }
 
+/// The records of one history file; `None` (with a warning) when it cannot be read or a line is not
+/// a lakegate record.
+fn read_file<T: serde::de::DeserializeOwned>(path: &Path) -> Option<Vec<T>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        tracing::warn!(file = %path.display(), "Skipping an unreadable history file.");
+        return None;
+    };
+    let parsed: Result<Vec<T>, _> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect();
+    match parsed {
+        Ok(v) => Some(v),
+        Err(err) => {
+            tracing::warn!(file = %path.display(), %err, "Skipping a history file that is not a lakegate record.");
+            None
+        }
+    }
+}
+
+/// Whether a directory entry is a record file (not a hidden temporary file, not a foreign name).
+fn is_record_file(e: &walkdir::DirEntry) -> bool {
+    let name = e.file_name().to_string_lossy();
+    e.file_type().is_file() && !name.starts_with('.') && name.ends_with(".json")
+}
+
 fn records<T: serde::de::DeserializeOwned>(root: &Path) -> Vec<T> {
     let mut out = Vec::new();
     if !root.exists() {
         return out;
     }
     for e in walkdir::WalkDir::new(root).sort_by_file_name().into_iter().flatten() {
-        if !e.file_type().is_file() {
-            continue;
-        }
-        let name = e.file_name().to_string_lossy();
-        if name.starts_with('.') || !name.ends_with(".json") {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(e.path()) else {
-            tracing::warn!(file = %e.path().display(), "Skipping an unreadable history file.");
-            continue;
-        };
-        let parsed: Result<Vec<T>, _> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(serde_json::from_str)
-            .collect();
-        match parsed {
-            Ok(v) => out.extend(v),
-            Err(err) => {
-                tracing::warn!(file = %e.path().display(), %err, "Skipping a history file that is not a lakegate record.")
-            }
+        if is_record_file(&e) {
+            out.extend(read_file(e.path()).unwrap_or_default());
         }
     }
     out
+}
+
+/// A dataset's run record file in the store, `runs/DATASET/DATE/RUN_ID.json`, known by its name
+/// alone (listing the store reads no file).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct RunFile {
+    pub dataset: String,
+    pub date: String,
+    pub run_id: String,
+}
+
+impl RunFile {
+    /// The file of `run`'s record of `dataset`, as [`Store::append`] names it.
+    pub(crate) fn of(run: &RunResult, dataset: &str) -> Self {
+        Self {
+            dataset: dataset.to_string(),
+            date: run.started_at.format("%Y-%m-%d").to_string(),
+            run_id: run.run_id.clone(),
+        }
+    }
+
+    fn rel(&self) -> PathBuf {
+        Path::new(&self.dataset)
+            .join(&self.date)
+            .join(format!("{}.json", self.run_id))
+    }
 }
 
 fn ndjson<T: Serialize>(items: &[T]) -> Vec<u8> {
@@ -140,26 +181,7 @@ impl Store {
         for d in &run.datasets {
             let date = run.started_at.format("%Y-%m-%d").to_string();
             let name = format!("{}.json", run.run_id);
-            let checks: Vec<CheckRecord> = d
-                .checks
-                .iter()
-                .map(|c| CheckRecord {
-                    run_id: run.run_id.clone(),
-                    dataset: d.name.clone(),
-                    started_at: run.started_at,
-                    now: Some(run.now),
-                    check_id: c.id.clone(),
-                    name: c.name.clone(),
-                    kind: c.kind.clone(),
-                    column: c.column.clone(),
-                    severity: c.severity.as_str().to_string(),
-                    status: c.status,
-                    failing_rows: c.failing_rows,
-                    failing_fraction: c.failing_fraction,
-                    value: c.value,
-                    message: c.message.clone(),
-                })
-                .collect();
+            let checks = check_records(run, d);
             fs_atomic::write_atomic(
                 &self.checks_dir().join(&d.name).join(&date).join(&name),
                 &ndjson(&checks),
@@ -194,6 +216,41 @@ impl Store {
             &self.dir.join("alerts").join(date).join(format!("{}.json", run.run_id)),
             &ndjson(&lines),
         )
+    }
+
+    /// Every run record file of the store, sorted; names only, nothing is read.
+    pub(crate) fn run_files(&self) -> Vec<RunFile> {
+        let root = self.runs_dir();
+        let mut out = Vec::new();
+        let walk = walkdir::WalkDir::new(&root).min_depth(3).max_depth(3);
+        for e in walk.into_iter().flatten().filter(is_record_file) {
+            let Ok(rel) = e.path().strip_prefix(&root) else {
+                continue;
+            };
+            let parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+            if let [dataset, date, name] = &parts[..] {
+                out.push(RunFile {
+                    dataset: dataset.clone(),
+                    date: date.clone(),
+                    run_id: name.trim_end_matches(".json").to_string(),
+                });
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// A run file's run records and the check records written with them (the checks file of the
+    /// same name); `None` when the run file cannot be read as records.
+    pub(crate) fn read_run_file(&self, f: &RunFile) -> Option<(Vec<RunRecord>, Vec<CheckRecord>)> {
+        let runs: Vec<RunRecord> = read_file(&self.runs_dir().join(f.rel()))?;
+        let checks_path = self.checks_dir().join(f.rel());
+        let checks = if checks_path.is_file() {
+            read_file(&checks_path).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Some((runs, checks))
     }
 
     /// A dataset's runs, oldest first.
@@ -237,6 +294,31 @@ impl Store {
         }
         out
     }
+}
+
+/// A dataset's check records, as the store writes them.
+pub(crate) fn check_records(run: &RunResult, d: &DatasetResult) -> Vec<CheckRecord> {
+    d.checks
+        .iter()
+        .map(|c| CheckRecord {
+            run_id: run.run_id.clone(),
+            dataset: d.name.clone(),
+            started_at: run.started_at,
+            now: Some(run.now),
+            check_id: c.id.clone(),
+            name: c.name.clone(),
+            kind: c.kind.clone(),
+            column: c.column.clone(),
+            severity: c.severity.as_str().to_string(),
+            status: c.status,
+            failing_rows: c.failing_rows,
+            failing_fraction: c.failing_fraction,
+            value: c.value,
+            message: c.message.clone(),
+            limit_min: c.limits.min.filter(|v| v.is_finite()),
+            limit_max: c.limits.max.filter(|v| v.is_finite()),
+        })
+        .collect()
 }
 
 /// A dataset's run record, as the store writes it.

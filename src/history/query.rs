@@ -54,6 +54,8 @@ pub(crate) fn checks_schema() -> SchemaRef {
         Field::new("failing_fraction", DataType::Float64, true),
         Field::new("value", DataType::Float64, true),
         Field::new("message", DataType::Utf8, true),
+        Field::new("limit_min", DataType::Float64, true),
+        Field::new("limit_max", DataType::Float64, true),
     ]))
 }
 

@@ -309,6 +309,7 @@ mod tests {
                 file: "checks/evil.toml".into(),
                 line: 7,
             },
+            limits: crate::results::Limits::default(),
         }
     }
 

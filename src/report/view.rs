@@ -1,13 +1,13 @@
 //! What the templates see: the run and history records turned into plain strings, ordered and
 //! formatted here so that templates only place text (and Tera escapes all of it).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::state::{RUNS_PER_PAGE, RunEntry, SPARK_RUNS, SiteState};
+use crate::duration::human;
 use crate::history::RunRecord;
 use crate::results::numbers::{count_of, fmt_count, fmt_pct};
 use crate::results::{CheckResult, DatasetResult, RunResult, Status};
@@ -69,13 +69,43 @@ pub(super) fn run_page(run_id: &str, dataset: &str) -> String {
     format!("runs/{}/{}.html", slug(run_id), slug(dataset))
 }
 
-/// The index page `page` (1-based), relative to the site's root.
-pub(super) fn index_page(page: usize) -> String {
-    if page <= 1 {
-        "index.html".into()
-    } else {
-        format!("index-{page}.html")
+/// A piece of a sentence: plain text, or what the sentence wrote in backticks (shown as code).
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub(super) struct Seg {
+    code: bool,
+    text: String,
+}
+
+/// A sentence split at its backticks: `` `x` `` becomes a code piece `x`, so a template shows it as
+/// `<code>x</code>`. The pieces are text that Tera escapes like any other value — nothing becomes
+/// markup — and a backtick without its pair stays a backtick.
+pub(super) fn marked(text: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`').filter(|&c| c > 0) else {
+            break;
+        };
+        if open > 0 {
+            out.push(Seg {
+                code: false,
+                text: rest[..open].to_string(),
+            });
+        }
+        out.push(Seg {
+            code: true,
+            text: after[..close].to_string(),
+        });
+        rest = &after[close + 1..];
     }
+    if !rest.is_empty() {
+        out.push(Seg {
+            code: false,
+            text: rest.to_string(),
+        });
+    }
+    out
 }
 
 /// A JSON value as one line of text: strings as they are, everything else as JSON.
@@ -101,9 +131,9 @@ struct Step {
     id: String,
     name: String,
     kind: String,
-    kind_summary: &'static str,
-    description: Option<String>,
-    message: String,
+    kind_summary: Vec<Seg>,
+    description: Option<Vec<Seg>>,
+    message: Vec<Seg>,
     columns: Vec<String>,
     params: Vec<Param>,
     observed: String,
@@ -131,7 +161,7 @@ pub(super) struct SampleTable {
     status: &'static str,
     status_word: &'static str,
     id: String,
-    caption: String,
+    caption: Vec<Seg>,
     pub(super) columns: Vec<String>,
     pub(super) rows: Vec<Vec<Cell>>,
 }
@@ -312,7 +342,7 @@ pub(super) fn sample_table(c: &CheckResult, anchor: String) -> SampleTable {
         status: c.status.as_str(),
         status_word: status_word(c.status),
         id: c.id.clone(),
-        caption,
+        caption: marked(&caption),
         columns,
         rows,
     }
@@ -368,9 +398,9 @@ pub(super) fn run_context(
             id: c.id.clone(),
             name: c.name.clone(),
             kind: c.kind.clone(),
-            kind_summary: crate::checks::kind(&c.kind).map_or("", |k| k.summary),
-            description: c.description.clone(),
-            message: c.message.clone(),
+            kind_summary: marked(crate::checks::kind(&c.kind).map_or("", |k| k.summary)),
+            description: c.description.as_deref().map(marked),
+            message: marked(&c.message),
             columns: c.columns.clone(),
             params: params(c),
             observed: observed(c),
@@ -408,7 +438,7 @@ pub(super) fn run_context(
             "rows": d.rows.map_or_else(|| "rows unknown".into(), |r| count_of(r, "row", "rows")),
             "files": count_of(d.files as u64, "file", "files"),
             "duration": format!("{} ms", fmt_count(d.duration_ms)),
-            "error": d.error,
+            "error": d.error.as_deref().map(marked),
         }),
     );
     cx.insert("status_word", status_word(d.status));
@@ -431,6 +461,10 @@ struct DatasetRow {
     checks: usize,
     rows: String,
     started: String,
+    /// How long before the site's newest run the dataset's latest run started (`None`: it is in it).
+    behind: Option<String>,
+    /// The newest data's age at the dataset's latest run (`None`: no `freshness` check said).
+    data_age: Option<String>,
     link: Option<String>,
     spark: Vec<Bar>,
 }
@@ -445,11 +479,8 @@ struct Bar {
     label: String,
 }
 
-/// Runs a dataset's sparkline shows.
-const SPARK_RUNS: usize = 30;
-
 /// The sparkline of a dataset's runs (oldest first): its last 30, 4 px apart, 24 px high.
-fn spark(runs: &[&RunRecord]) -> Vec<Bar> {
+fn spark(runs: &[RunRecord]) -> Vec<Bar> {
     let last = &runs[runs.len().saturating_sub(SPARK_RUNS)..];
     let max = last.iter().map(|r| r.failed + r.errored).max().unwrap_or(0).max(1);
     last.iter()
@@ -478,6 +509,17 @@ fn spark(runs: &[&RunRecord]) -> Vec<Bar> {
         .collect()
 }
 
+/// An age in seconds as the index shows it: `2h 5m`, or `3m ahead` for data from the future.
+#[allow(clippy::cast_possible_truncation)]
+fn age(secs: f64) -> String {
+    let s = secs.round() as i64;
+    if s < 0 {
+        format!("{} ahead", human(-s))
+    } else {
+        human(s)
+    }
+}
+
 #[derive(Serialize)]
 struct RunDataset {
     name: String,
@@ -490,57 +532,91 @@ struct RunDataset {
 
 #[derive(Serialize)]
 struct RunRow {
+    number: usize,
     run_id: String,
     command: String,
     started: String,
     datasets: Vec<RunDataset>,
 }
 
-/// The index: every dataset's latest run, and the runs newest first.
-pub(super) struct Index {
-    datasets: Vec<DatasetRow>,
-    runs: Vec<RunRow>,
+/// Which runs' pages the site links: a run's page when it exists and retention keeps it.
+pub(super) struct Links<'a> {
+    pub state: &'a SiteState,
+    pub has_page: &'a dyn Fn(&str) -> bool,
 }
 
-impl Index {
-    /// From the run records (any order); `has_page` says whether the site has a page (relative path).
-    pub(super) fn new(records: &[RunRecord], has_page: impl Fn(&str) -> bool) -> Self {
-        let mut sorted: Vec<&RunRecord> = records.iter().collect();
-        sorted.sort_by(|a, b| (a.started_at, &a.run_id, &a.dataset).cmp(&(b.started_at, &b.run_id, &b.dataset)));
-        let link = |r: &RunRecord| {
+impl Links<'_> {
+    /// The page of `dataset`'s run at `position`, when the site has it and keeps it.
+    fn run(&self, dataset: &str, run_id: &str, position: usize) -> Option<String> {
+        let kept = self
+            .state
+            .datasets
+            .get(dataset)
+            .is_some_and(|d| position >= d.kept_from);
+        let rel = run_page(run_id, dataset);
+        (kept && (self.has_page)(&rel)).then_some(rel)
+    }
+}
+
+/// The run list's rows for `entries` (oldest first, starting at `first`), newest first.
+fn run_rows(entries: &[RunEntry], first: usize, links: &Links<'_>) -> Vec<RunRow> {
+    entries
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, e)| RunRow {
+            number: first + i + 1,
+            run_id: e.run_id.clone(),
+            command: e.command.clone(),
+            started: when(e.started_at),
+            datasets: e
+                .datasets
+                .iter()
+                .map(|d| RunDataset {
+                    name: d.dataset.clone(),
+                    status: d.status.as_str(),
+                    status_word: status_word(d.status),
+                    failed: d.failed,
+                    checks: d.checks,
+                    link: links.run(&d.dataset, &e.run_id, first + i),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The archive page of chunk `chunk` (0-based) of the run list.
+pub(super) fn archive_page(chunk: usize) -> String {
+    format!("runs-{}.html", chunk + 1)
+}
+
+/// The archive pages that exist: one per full chunk.
+fn archive_count(state: &SiteState) -> usize {
+    state.runs / RUNS_PER_PAGE
+}
+
+/// The datasets table: each dataset's latest run, its sparkline, its data age, and how long before
+/// the site's newest run it was checked.
+fn dataset_rows(links: &Links<'_>) -> Vec<DatasetRow> {
+    let newest = links
+        .state
+        .datasets
+        .values()
+        .filter_map(|d| d.recent.last())
+        .map(|r| r.started_at)
+        .max();
+    links
+        .state
+        .datasets
+        .values()
+        .filter_map(|d| Some((d, d.recent.last()?)))
+        .map(|(d, r)| {
+            let behind = newest
+                .map(|n| (n - r.started_at).num_seconds())
+                .filter(|s| *s > 0)
+                .map(human);
             let rel = run_page(&r.run_id, &r.dataset);
-            has_page(&rel).then_some(rel)
-        };
-        let mut per_dataset: BTreeMap<&str, Vec<&RunRecord>> = BTreeMap::new();
-        let mut runs: Vec<RunRow> = Vec::new();
-        for r in &sorted {
-            per_dataset.entry(&r.dataset).or_default().push(r);
-            let ds = RunDataset {
-                name: r.dataset.clone(),
-                status: r.status.as_str(),
-                status_word: status_word(r.status),
-                failed: r.failed + r.errored,
-                checks: r.checks,
-                link: link(r),
-            };
-            match runs.iter_mut().find(|x| x.run_id == r.run_id) {
-                Some(row) => row.datasets.push(ds),
-                None => runs.push(RunRow {
-                    run_id: r.run_id.clone(),
-                    command: r.command.clone(),
-                    started: when(r.started_at),
-                    datasets: vec![ds],
-                }),
-            }
-        }
-        runs.reverse();
-        for r in &mut runs {
-            r.datasets.sort_by(|a, b| a.name.cmp(&b.name));
-        }
-        let datasets = per_dataset
-            .values()
-            .filter_map(|runs| Some((*runs.last()?, runs)))
-            .map(|(r, runs)| DatasetRow {
+            DatasetRow {
                 name: r.dataset.clone(),
                 zone: r.zone.clone(),
                 status: r.status.as_str(),
@@ -550,40 +626,59 @@ impl Index {
                 checks: r.checks,
                 rows: r.rows.map_or_else(|| "—".into(), fmt_count),
                 started: when(r.started_at),
-                link: link(r),
-                spark: spark(runs),
+                behind,
+                data_age: d.data_age.filter(|a| a.is_finite()).map(age),
+                link: (links.has_page)(&rel).then_some(rel),
+                spark: spark(&d.recent),
+            }
+        })
+        .collect()
+}
+
+/// The index's context: the datasets, then the newest runs (`newest`, oldest first, the last
+/// `newest.len()` runs of the list), then links to the archive pages.
+pub(super) fn index_context(links: &Links<'_>, newest: &[RunEntry]) -> tera::Context {
+    let state = links.state;
+    let first = state.runs - newest.len();
+    let archives: Vec<Value> = (0..archive_count(state))
+        .rev()
+        .map(|c| {
+            serde_json::json!({
+                "href": archive_page(c),
+                "from": c * RUNS_PER_PAGE + 1,
+                "to": (c + 1) * RUNS_PER_PAGE,
             })
-            .collect();
-        Self { datasets, runs }
-    }
+        })
+        .collect();
+    let datasets = dataset_rows(links);
+    let mut cx = tera::Context::new();
+    cx.insert("version", env!("CARGO_PKG_VERSION"));
+    cx.insert("root", "");
+    cx.insert("spark_runs", &SPARK_RUNS);
+    cx.insert("dataset_count", &count_of(datasets.len() as u64, "dataset", "datasets"));
+    cx.insert("datasets", &datasets);
+    cx.insert("runs", &run_rows(newest, first, links));
+    cx.insert("run_count", &count_of(state.runs as u64, "run", "runs"));
+    cx.insert("latest", &newest.last().map(|e| when(e.started_at)));
+    cx.insert("archives", &archives);
+    cx
+}
 
-    pub(super) fn page_count(&self, per_page: usize) -> usize {
-        self.runs.len().div_ceil(per_page).max(1)
-    }
-
-    /// The context of index page `page` (1-based).
-    pub(super) fn context(&self, page: usize, per_page: usize) -> tera::Context {
-        let pages: Vec<Value> = (1..=self.page_count(per_page))
-            .map(|n| serde_json::json!({ "number": n, "href": index_page(n) }))
-            .collect();
-        let start = (page - 1) * per_page;
-        let runs = &self.runs[start.min(self.runs.len())..(start + per_page).min(self.runs.len())];
-        let mut cx = tera::Context::new();
-        cx.insert("version", env!("CARGO_PKG_VERSION"));
-        cx.insert("root", "");
-        cx.insert("datasets", &self.datasets);
-        cx.insert("spark_runs", &SPARK_RUNS);
-        cx.insert("runs", runs);
-        cx.insert(
-            "dataset_count",
-            &count_of(self.datasets.len() as u64, "dataset", "datasets"),
-        );
-        cx.insert("run_count", &count_of(self.runs.len() as u64, "run", "runs"));
-        cx.insert("latest", &self.runs.first().map(|r| r.started.clone()));
-        cx.insert("page", &page);
-        cx.insert("pages", &pages);
-        cx
-    }
+/// The context of the archive page of chunk `chunk` (0-based), whose runs are `entries`.
+pub(super) fn archive_context(links: &Links<'_>, chunk: usize, entries: &[RunEntry]) -> tera::Context {
+    let first = chunk * RUNS_PER_PAGE;
+    let mut cx = tera::Context::new();
+    cx.insert("version", env!("CARGO_PKG_VERSION"));
+    cx.insert("root", "");
+    cx.insert("runs", &run_rows(entries, first, links));
+    cx.insert("from", &(first + 1));
+    cx.insert("to", &(first + entries.len()));
+    cx.insert("older", &(chunk > 0).then(|| archive_page(chunk - 1)));
+    cx.insert(
+        "newer",
+        &(chunk + 1 < archive_count(links.state)).then(|| archive_page(chunk + 1)),
+    );
+    cx
 }
 
 #[cfg(test)]
@@ -604,9 +699,35 @@ mod tests {
         assert_ne!(slug("a b"), slug("a/b"));
     }
 
+    fn seg(code: bool, text: &str) -> Seg {
+        Seg {
+            code,
+            text: text.into(),
+        }
+    }
+
     #[test]
-    fn index_pages_are_numbered_from_two() {
-        assert_eq!(index_page(1), "index.html");
-        assert_eq!(index_page(2), "index-2.html");
+    fn backticks_become_code_pieces_and_a_lone_backtick_stays() {
+        assert_eq!(
+            marked("a null `v` (20%)"),
+            [seg(false, "a null "), seg(true, "v"), seg(false, " (20%)")]
+        );
+        assert_eq!(marked("`x`"), [seg(true, "x")]);
+        assert_eq!(marked("a ` b"), [seg(false, "a ` b")]);
+        assert_eq!(marked("``"), [seg(false, "``")]);
+        assert_eq!(marked("`a` and `b"), [seg(true, "a"), seg(false, " and `b")]);
+        assert_eq!(marked(""), []);
+    }
+
+    #[test]
+    fn archive_pages_are_numbered_from_the_oldest_run() {
+        assert_eq!(archive_page(0), "runs-1.html");
+        assert_eq!(archive_page(199), "runs-200.html");
+    }
+
+    #[test]
+    fn ages_read_as_durations_and_the_future_says_so() {
+        assert_eq!(age(7_500.0), "2h 5m");
+        assert_eq!(age(-180.0), "3m ahead");
     }
 }

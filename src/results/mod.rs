@@ -171,6 +171,18 @@ pub struct CheckResult {
     pub description: Option<String>,
     pub sample: Vec<Value>,
     pub source: SourceRef,
+    /// The bounds of the charted measure (history and trend charts only).
+    #[serde(skip)]
+    pub limits: Limits,
+}
+
+/// The bounds a check allows its charted measure — the failing fraction of a check that counts
+/// rows, else its value — for the trend chart's threshold lines. Kept in the history, not in the
+/// JSON result (which states what was expected in `expected`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Limits {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 /// Where a check was declared.

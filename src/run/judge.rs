@@ -104,6 +104,7 @@ pub(super) fn check_result(
             file: display_path(&suite.file.path),
             line: decl.line(&suite.file),
         },
+        limits: v.limits,
     }
 }
 
@@ -176,5 +177,6 @@ pub(super) fn missing_columns_check(suite: &Suite, ds: &OpenDataset, plan: &[Pla
             file: display_path(&suite.file.path),
             line,
         },
+        limits: crate::results::Limits::default(),
     })
 }

@@ -5,6 +5,7 @@
 //! time and durations are replaced by placeholders (they are the only values that change between
 //! runs); the run id is fixed with the hidden `--run-id`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,8 +15,8 @@ use crate::support::{Project, repo};
 
 const RUN_ID: &str = "demo-run";
 
-/// Every file under `dir`, relative, sorted.
-fn files(dir: &Path) -> Vec<String> {
+/// Every file under `dir`, relative, sorted, the report's state (`.lakegate/`) included.
+fn all_files(dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = walkdir::WalkDir::new(dir)
         .into_iter()
         .map(Result::unwrap)
@@ -24,6 +25,14 @@ fn files(dir: &Path) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+/// Every page under `dir` (the report's state left out), relative, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    all_files(dir)
+        .into_iter()
+        .filter(|f| !f.starts_with(".lakegate/"))
+        .collect()
 }
 
 /// The demo project, checked once with `--report site`; returns the project and the result.
@@ -172,6 +181,41 @@ fn hostile_names_values_and_descriptions_are_shown_as_text() {
     for raw in ["<script", "<img", "<b>x"] {
         assert!(!lower.contains(raw), "{raw} reached the page raw");
     }
+}
+
+#[test]
+fn backticks_in_sentences_become_code_and_markup_inside_them_stays_text() {
+    let p = Project::new();
+    p.file("lake/raw/tick/part.csv", "id,<i>v</i>\n1,ok\n2,bad\n");
+    p.suite(
+        "tick",
+        "",
+        r#"
+[[check]]
+kind = "accepted_values"
+column = "<i>v</i>"
+values = ["ok"]
+description = 'see `<script>alert(1)</script>` and a lone ` backtick'
+"#,
+    );
+    let r = p.run(&["check", "--report", "site", "--run-id", "tick"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let page = std::fs::read_to_string(p.path().join("site/runs/tick/tick.html")).unwrap();
+    for needle in [
+        // The suite's description: the backticked part is code, its markup escaped; the lone
+        // backtick is a backtick.
+        "see <code>&lt;script&gt;alert(1)&lt;/script&gt;</code> and a lone ` backtick",
+        // The result's sentence names the column in backticks.
+        "<code>&lt;i&gt;v&lt;/i&gt;</code>",
+    ] {
+        assert!(page.contains(needle), "no {needle:?} on the page:\n{page}");
+    }
+    let lower = page.to_lowercase();
+    assert!(
+        !lower.contains("<script") && !lower.contains("<i>"),
+        "markup reached the page raw"
+    );
+    assert!(!page.contains("`&lt;"), "a backtick pair was shown raw");
 }
 
 #[test]
@@ -479,56 +523,400 @@ fn generated_history(p: &Project, n: usize) {
     }
 }
 
+/// Every file of the site with its bytes and modification time.
+fn snapshot(site: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
+    all_files(site)
+        .into_iter()
+        .map(|f| {
+            let path = site.join(&f);
+            let bytes = std::fs::read(&path).unwrap();
+            let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+            (f, (bytes, mtime))
+        })
+        .collect()
+}
+
+/// The files whose bytes or modification time differ between two snapshots, or that only one has.
+fn changed(
+    before: &BTreeMap<String, (Vec<u8>, std::time::SystemTime)>,
+    after: &BTreeMap<String, (Vec<u8>, std::time::SystemTime)>,
+) -> Vec<String> {
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|f| before.get(*f) != after.get(*f))
+        .cloned()
+        .collect()
+}
+
+/// Relative links of the site's pages that lead to no file (`page -> target`).
+fn broken_links(site: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in files(site) {
+        let page = std::fs::read_to_string(site.join(&f)).unwrap();
+        let dir = site.join(&f).parent().unwrap().to_path_buf();
+        for u in urls(&page) {
+            let target = u.split('#').next().unwrap();
+            if !target.is_empty() && !dir.join(target).is_file() {
+                out.push(format!("{f} -> {u}"));
+            }
+        }
+    }
+    out
+}
+
+/// Rebuilds a copy of `site` from scratch (its run pages kept, everything else removed) with
+/// `lakegate report`, and asserts every file — pages and state — is byte for byte the same.
+fn assert_rebuild_is_identical(p: &Project, site: &str) {
+    let from = p.path().join(site);
+    let copy = p.path().join("rebuilt");
+    let _ = std::fs::remove_dir_all(&copy);
+    for f in all_files(&from).iter().filter(|f| f.starts_with("runs/")) {
+        let to = copy.join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(f), to).unwrap();
+    }
+    let r = p.run_bounded(&["report", "--dir", "rebuilt"], std::time::Duration::from_secs(120));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(all_files(&copy), all_files(&from), "the rebuilt site has other files");
+    for f in all_files(&from) {
+        let (a, b) = (
+            std::fs::read_to_string(from.join(&f)).unwrap(),
+            std::fs::read_to_string(copy.join(&f)).unwrap(),
+        );
+        assert!(
+            a == b,
+            "{f} differs after a rebuild from scratch:\n{}",
+            crate::cases::line_diff(&a, &b)
+        );
+    }
+}
+
 #[test]
-fn a_thousand_runs_build_a_paged_site_and_one_more_run_leaves_other_datasets_pages_alone() {
+fn the_index_shows_each_datasets_data_age_from_its_freshness_checks() {
+    let (p, r) = demo_site();
+    let index = std::fs::read_to_string(p.path().join("site/index.html")).unwrap();
+    // A dataset's row: from its link to the end of the row.
+    let row = |name: &str| {
+        let start = index
+            .find(&format!(r#"<a href="runs/demo-run/{name}.html">{name}</a>"#))
+            .unwrap();
+        index[start..start + index[start..].find("</tr>").unwrap()].to_string()
+    };
+    for (dataset, check) in [
+        ("orders", "orders.created_at.freshness"),
+        ("events", "events.ts.freshness"),
+    ] {
+        let secs = crate::support::check(&r, check)["value"].as_f64().unwrap() as u64;
+        // The age as the index writes it: the largest unit, then the next when it is not zero.
+        let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+        let age = match (d, h, m) {
+            (0, 0, m) => format!("{m}m"),
+            (0, h, 0) => format!("{h}h"),
+            (0, h, m) => format!("{h}h {m}m"),
+            (d, 0, _) => format!("{d}d"),
+            (d, h, _) => format!("{d}d {h}h"),
+        };
+        assert!(
+            row(dataset).contains(&format!("<td>{age}</td>")),
+            "{age} not in {}",
+            row(dataset)
+        );
+    }
+    // `customers` has no freshness check.
+    assert!(
+        row("customers").contains(r#"title="no freshness check">—"#),
+        "{}",
+        row("customers")
+    );
+    assert!(
+        !index.contains("before the newest run"),
+        "every dataset was checked by the newest run"
+    );
+}
+
+#[test]
+fn a_thousand_runs_build_archive_pages_numbered_from_the_oldest_run() {
     let p = Project::new();
     generated_history(&p, 1000);
     let r = p.run_bounded(&["report", "--dir", "site"], std::time::Duration::from_secs(120));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let site = p.path().join("site");
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
-    assert!(
-        index.contains("(page 1 of 20)") && index.contains("<b>1,000 runs</b>"),
-        "{index}"
-    );
-    assert!(site.join("index-20.html").is_file() && !site.join("index-21.html").exists());
-    assert_eq!(index.matches("<code>gen-").count(), 50, "50 runs a page");
+    assert!(index.contains("<b>1,000 runs</b>"), "{index}");
+    assert_eq!(index.matches("<code>gen-").count(), 50, "the newest 50 runs");
     assert!(
         index.contains("<code>gen-00999</code>") && !index.contains("<code>gen-00949</code>"),
         "newest first"
     );
+    // One archive page per 50 runs, the oldest first: runs-1.html is gen-00000 to gen-00049.
+    assert!(site.join("runs-20.html").is_file() && !site.join("runs-21.html").exists());
+    assert!(index.contains(r#"<a href="runs-20.html">951–1000</a>"#), "{index}");
+    let first = std::fs::read_to_string(site.join("runs-1.html")).unwrap();
+    assert_eq!(first.matches("<code>gen-").count(), 50);
+    assert!(first.contains("<code>gen-00000</code>") && first.contains("<code>gen-00049</code>"));
+    assert!(first.contains(r#"<a href="runs-2.html">newer runs →</a>"#) && !first.contains("older runs"));
     let trend = std::fs::read_to_string(site.join("checks/d/d.b.range.html")).unwrap();
     assert_eq!(trend.matches("<circle ").count(), 100, "the last 100 runs are charted");
+    // Records written before the history kept a check's bounds still read; no line is drawn.
+    assert!(!trend.contains("class=\"limit\""), "{trend}");
+    assert!(broken_links(&site).is_empty(), "{:?}", broken_links(&site));
+}
 
-    // One more run of `d` (a real check of real data): its pages and the index change, `e`'s do not.
-    let before: std::collections::BTreeMap<String, String> = files(&site)
-        .into_iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(site.join(&f)).unwrap();
-            (f, text)
-        })
-        .collect();
+/// A suite for dataset `d` of the generated history, and data on which it fails.
+fn real_d(p: &Project) {
     p.suite(
         "d",
         "",
         "[[check]]\nkind = \"not_null\"\ncolumn = \"a\"\n\n[[check]]\nkind = \"range\"\ncolumn = \"b\"\nmin = 0\nmax = 1\n",
     );
     p.file("lake/raw/d/part.csv", "a,b\n1,0\n2,5\n");
-    let r = p.run(&["check", "--report", "site", "--run-id", "new"]);
+}
+
+#[test]
+fn one_more_run_changes_only_its_pages_the_index_and_its_datasets_trends_and_matches_a_rebuild() {
+    let p = Project::new();
+    generated_history(&p, 1000);
+    let r = p.run_bounded(&["report", "--dir", "site"], std::time::Duration::from_secs(120));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let site = p.path().join("site");
+    let before = snapshot(&site);
+    // Coarse file systems keep mtimes to the second or two: wait so that a rewrite would show.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+
+    // One more run of `d` (a real check of real data).
+    real_d(&p);
+    let debug = [("LAKEGATE_LOG", "lakegate=debug")];
+    let r = p.run_env(&["check", "--report", "site", "--run-id", "new"], &debug);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let changed: Vec<String> = files(&site)
-        .into_iter()
-        .filter(|f| before.get(f) != Some(&std::fs::read_to_string(site.join(f)).unwrap()))
-        .filter(|f| !f.starts_with("index"))
-        .collect();
+    assert!(
+        r.stderr.contains("Updating the report from its state") && !r.stderr.contains("Rebuilding"),
+        "the update read the whole history:\n{}",
+        r.stderr
+    );
     assert_eq!(
-        changed,
+        changed(&before, &snapshot(&site)),
         [
+            ".lakegate/datasets/d.json",
+            ".lakegate/runs-000021.json",
+            ".lakegate/site.json",
             "checks/d/d.a.not_null.html",
             "checks/d/d.b.range.html",
-            "runs/new/d.html"
+            "index.html",
+            "runs/new/d.html",
         ]
     );
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert!(index.contains(r#"<a href="runs/new/d.html">d</a>"#), "{index}");
+    assert!(index.contains("<b>1,001 runs</b>"), "{index}");
+    // `e` was last checked by the generated run of 2025-01-01 16:39, long before this one.
+    assert!(index.contains(" before the newest run</div>"), "{index}");
+    assert!(broken_links(&site).is_empty(), "{:?}", broken_links(&site));
+    assert_rebuild_is_identical(&p, "site");
+
+    // Without the state (or with a damaged one) the update rebuilds from the history, and says so.
+    std::fs::write(site.join(".lakegate/site.json"), "{ torn").unwrap();
+    let r = p.run_env(&["check", "--report", "site", "--run-id", "newer"], &debug);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("Rebuilding"), "{}", r.stderr);
+    assert_rebuild_is_identical(&p, "site");
+}
+
+#[test]
+fn retention_removes_run_pages_beyond_keep_runs_and_every_link_to_them() {
+    let p = Project::new();
+    p.file(
+        "lakegate.toml",
+        &format!("{}\n[report]\nkeep_runs = 100\n", crate::support::DEFAULT_CONFIG),
+    );
+    generated_history(&p, 120);
+    // Pages for the generated runs of `d`, as if `check --report` had written them.
+    for i in 0..120 {
+        p.file(
+            &format!("site/runs/gen-{i:05}/d.html"),
+            "<!DOCTYPE html><p>run page</p>",
+        );
+    }
+    let r = p.run(&["report", "--dir", "site"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let site = p.path().join("site");
+    let kept = |i: usize| site.join(format!("runs/gen-{i:05}/d.html")).is_file();
+    assert!(
+        (0..20).all(|i| !kept(i)) && (20..120).all(kept),
+        "the newest 100 of `d` are kept"
+    );
+    assert!(
+        !site.join("runs/gen-00000").exists(),
+        "an emptied run directory is removed"
+    );
+    let first = std::fs::read_to_string(site.join("runs-1.html")).unwrap();
+    assert!(!first.contains("runs/gen-00019/d.html") && first.contains("runs/gen-00020/d.html"));
+    assert!(
+        first.contains("<code>gen-00019</code>"),
+        "a run keeps its row, without its link"
+    );
+    assert!(broken_links(&site).is_empty(), "{:?}", broken_links(&site));
+
+    // One more run: `d`'s oldest kept run falls out; its archive page drops the link first.
+    let before = snapshot(&site);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    real_d(&p);
+    let r = p.run(&["check", "--report", "site", "--run-id", "new"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!kept(20) && kept(21));
+    let changes = changed(&before, &snapshot(&site));
+    assert!(
+        changes.contains(&"runs-1.html".to_string()) && changes.contains(&"runs/gen-00020/d.html".to_string()),
+        "{changes:?}"
+    );
+    assert!(!changes.contains(&"runs-2.html".to_string()), "{changes:?}");
+    assert!(broken_links(&site).is_empty(), "{:?}", broken_links(&site));
+    assert_rebuild_is_identical(&p, "site");
+
+    // Fewer runs kept: the next update rebuilds and removes the pages beyond the new limit.
+    p.file(
+        "lakegate.toml",
+        &format!("{}\n[report]\nkeep_runs = 1\n", crate::support::DEFAULT_CONFIG),
+    );
+    let r = p.run(&["report", "--dir", "site"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let left: Vec<String> = files(&site).into_iter().filter(|f| f.starts_with("runs/")).collect();
+    assert_eq!(left, ["runs/new/d.html"]);
+    assert!(broken_links(&site).is_empty(), "{:?}", broken_links(&site));
+}
+
+#[test]
+fn keep_runs_must_be_a_positive_integer() {
+    for (value, code) in [("0", "out-of-range"), ("-3", "out-of-range"), ("\"all\"", "wrong-type")] {
+        let p = Project::new();
+        let config = format!("{}\n[report]\nkeep_runs = {value}\n", crate::support::DEFAULT_CONFIG);
+        p.file("lakegate.toml", &config);
+        let r = p.run(&["validate", "--format", "json"]);
+        assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+        let d = &r.json()["diagnostics"][0];
+        assert_eq!(d["code"], code, "{d}");
+        assert_eq!(d["file"], "lakegate.toml", "{d}");
+        let line = config.lines().position(|l| l.starts_with("keep_runs")).unwrap() + 1;
+        assert_eq!(
+            (d["line"].as_u64(), d["column"].as_u64()),
+            (Some(line as u64), Some(13)),
+            "{d}"
+        );
+    }
+}
+
+#[test]
+fn a_run_without_history_writes_its_pages_and_leaves_the_recorded_site_alone() {
+    let p = Project::new();
+    p.suite("t", "", "[[check]]\nkind = \"not_null\"\ncolumn = \"a\"\n");
+    p.file("lake/raw/t/part.csv", "a,b\n1,x\n,y\n");
+    // A site of its own: the index lists the unrecorded run, so its page is reachable.
+    let r = p.run(&["--no-history", "check", "--report", "alone", "--run-id", "solo"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let alone = std::fs::read_to_string(p.path().join("alone/index.html")).unwrap();
+    assert!(alone.contains(r#"<a href="runs/solo/t.html">t</a>"#), "{alone}");
+    assert!(
+        !p.path().join("alone/.lakegate").exists(),
+        "no state from a run the history lacks"
+    );
+
+    for id in ["r1", "r2"] {
+        let _ = run_page(&p, id);
+    }
+    let site = p.path().join("site");
+    let before = snapshot(&site);
+    let r = p.run(&["--no-history", "check", "--report", "site", "--run-id", "nh"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let changes = changed(&before, &snapshot(&site));
+    assert_eq!(changes, ["runs/nh/t.html"], "only the run's own page");
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(
+        index.contains("<b>2 runs</b>") && !index.contains("<code>nh</code>"),
+        "{index}"
+    );
+    // The next recorded run updates the site as if the unrecorded one had not happened.
+    let _ = run_page(&p, "r3");
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(
+        index.contains("<b>3 runs</b>") && !index.contains("<code>nh</code>"),
+        "{index}"
+    );
+    let page = std::fs::read_to_string(site.join("runs/nh/t.html")).unwrap();
+    assert!(
+        !page.contains("trend and past runs"),
+        "no trend pages to link without history"
+    );
+}
+
+/// The `y` attributes of the chart's threshold lines and its dots on a trend page.
+fn chart_ys(page: &str) -> (Vec<f64>, Vec<f64>) {
+    let ys = |re: &str| -> Vec<f64> {
+        Regex::new(re)
+            .unwrap()
+            .captures_iter(page)
+            .map(|c| c[1].parse().unwrap())
+            .collect()
+    };
+    (
+        ys(r#"<line x1="[0-9.]+" y1="([0-9.]+)"[^>]*class="limit""#),
+        ys(r#"<circle cx="[0-9.]+" cy="([0-9.]+)""#),
+    )
+}
+
+#[test]
+fn trend_charts_draw_the_thresholds_the_history_keeps_with_labels() {
+    let p = Project::new();
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"a\"\nmax_fraction = 0.25\n\n[[check]]\nkind = \"row_count\"\nmin = 2\nmax = 10\n",
+    );
+    p.file("lake/raw/t/part.csv", "a,b\n1,x\n,y\n3,z\n");
+    let _ = run_page(&p, "r1");
+    let _ = run_page(&p, "r2");
+    // The history record keeps the bound in the units charted (a fraction here).
+    let date = std::fs::read_dir(p.path().join(".lakegate/history/checks/t"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let record = std::fs::read_to_string(date.join("r1.json")).unwrap();
+    let not_null: serde_json::Value = serde_json::from_str(record.lines().next().unwrap()).unwrap();
+    assert_eq!(not_null["limit_max"], 0.25, "{record}");
+    assert!(not_null.get("limit_min").is_none(), "{record}");
+
+    let page = std::fs::read_to_string(p.path().join("site/checks/t/t.a.not_null.html")).unwrap();
+    assert!(page.contains(">max_fraction 25%</text>"), "{page}");
+    let (limits, dots) = chart_ys(&page);
+    assert_eq!((limits.len(), dots.len()), (1, 2), "{page}");
+    // 1 of 3 rows is null: 33% is above the 25% line (smaller y is higher on the chart), and the
+    // line is above the chart's 0% bottom.
+    assert!(
+        dots.iter().all(|&d| d < limits[0]) && limits[0] < 148.0,
+        "{limits:?} {dots:?}"
+    );
+
+    let page = std::fs::read_to_string(p.path().join("site/checks/t/t.row_count.html")).unwrap();
+    assert!(
+        page.contains(">min 2</text>") && page.contains(">max 10</text>"),
+        "{page}"
+    );
+    let (limits, dots) = chart_ys(&page);
+    // 3 rows lie between the lines of 2 (the bottom) and 10 (the top).
+    assert_eq!(limits, [148.0, 12.0], "{page}");
+    assert!(dots.iter().all(|&d| d < 148.0 && d > 12.0), "{dots:?}");
+
+    // `history --sql` reads the new columns, and records without them read as null.
+    let r = p.run(&[
+        "history",
+        "--sql",
+        "SELECT check_id, limit_min, limit_max FROM checks WHERE run_id = 'r1' ORDER BY check_id",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("0.25") && r.stdout.contains("10"), "{}", r.stdout);
 }
