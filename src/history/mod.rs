@@ -178,6 +178,10 @@ impl Store {
 
     /// Appends a run: per dataset, its checks first, then the run record that makes it visible.
     pub fn append(&self, run: &RunResult, schema_versions: &HashMap<String, u32>) -> std::io::Result<()> {
+        // The whole result first (samples, observed values): what `lakegate report` renders a run's
+        // pages from. The run exists once its run records follow.
+        let json = serde_json::to_vec(run).map_err(std::io::Error::other)?;
+        fs_atomic::write_atomic(&self.result_path(&run.run_id, run.started_at), &json)?;
         for d in &run.datasets {
             let date = run.started_at.format("%Y-%m-%d").to_string();
             let name = format!("{}.json", run.run_id);
@@ -194,6 +198,27 @@ impl Store {
             )?;
         }
         Ok(())
+    }
+
+    fn result_path(&self, run_id: &str, started_at: DateTime<Utc>) -> PathBuf {
+        self.dir
+            .join("results")
+            .join(started_at.format("%Y-%m-%d").to_string())
+            .join(format!("{run_id}.json"))
+    }
+
+    /// A run's whole result as it was recorded (`None` for runs recorded before results were kept,
+    /// or a file someone damaged).
+    pub(crate) fn result(&self, run_id: &str, started_at: DateTime<Utc>) -> Option<RunResult> {
+        let path = self.result_path(run_id, started_at);
+        let bytes = std::fs::read(&path).ok()?;
+        match serde_json::from_slice(&bytes) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "Skipping a run result that does not read.");
+                None
+            }
+        }
     }
 
     /// Records what became of a run's alerts: `alerts/YYYY-MM-DD/RUN_ID.json`, one line per message

@@ -18,7 +18,7 @@ pub(crate) mod summary;
 mod trend;
 mod view;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use std::path::{Path, PathBuf};
 
@@ -207,7 +207,7 @@ pub(crate) fn write_run(
         tracing::debug!(dir = %dir.display(), "Rebuilding the report's index and trend pages from the history.");
         let model = Model::from_history(store, &files, keep_runs);
         for d in &run.datasets {
-            write_run_page(&t, &mut w, run, d, &model.trends_without(&d.name, &run.run_id), true)?;
+            write_run_page(&t, &mut w, run, d, &model.trends_before(&d.name, &run.run_id), true)?;
         }
         write_model(&t, &mut w, &model)?;
     }
@@ -346,8 +346,9 @@ fn write_model(t: &tera::Tera, w: &mut Writer<'_>, model: &Model) -> Result<(), 
 }
 
 /// Rebuilds the site at `dir` from the history store alone: the index, the archive pages, every
-/// check's trend page and the state; removes run pages beyond `keep_runs` per dataset. Run pages
-/// are kept as `check --report` wrote them (they need the run's full result).
+/// check's trend page and the state, and the page of every kept run the site lacks (from the run's
+/// recorded result); removes run pages beyond `keep_runs` per dataset. Run pages the site has are
+/// kept as written.
 pub(crate) fn rebuild(
     dir: &Path,
     templates: Option<&Path>,
@@ -361,6 +362,37 @@ pub(crate) fn rebuild(
         written: Vec::new(),
     };
     let model = Model::from_history(history, &history.run_files(), keep_runs);
+    missing_run_pages(&t, &mut w, history, &model)?;
     write_model(&t, &mut w, &model)?;
     Ok(w.written)
+}
+
+/// Renders the pages of kept runs that the site does not have, from their recorded results (runs
+/// recorded before results were kept have none: they stay listed without a link).
+fn missing_run_pages(t: &tera::Tera, w: &mut Writer<'_>, history: &Store, model: &Model) -> Result<(), ReportError> {
+    let started: HashMap<&str, chrono::DateTime<chrono::Utc>> = model
+        .entries
+        .iter()
+        .map(|e| (e.run_id.as_str(), e.started_at))
+        .collect();
+    let mut results: HashMap<String, Option<RunResult>> = HashMap::new();
+    for (dataset, detail) in &model.details {
+        for (_, run_id) in &detail.kept {
+            if w.has(&view::run_page(run_id, dataset)) {
+                continue;
+            }
+            let Some(at) = started.get(run_id.as_str()) else {
+                continue;
+            };
+            let run = results
+                .entry(run_id.clone())
+                .or_insert_with(|| history.result(run_id, *at));
+            if let Some(run) = run.as_ref()
+                && let Some(d) = run.datasets.iter().find(|d| &d.name == dataset)
+            {
+                write_run_page(t, w, run, d, &model.trends_before(dataset, run_id), true)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -285,13 +285,14 @@ impl Model {
         }
     }
 
-    /// A dataset's check trends from its runs other than `run_id` (the state before that run, for
-    /// its badges).
-    pub(super) fn trends_without(&self, dataset: &str, run_id: &str) -> BTreeMap<String, Trend> {
+    /// A dataset's check trends from its runs before `run_id` (in run order): the state its badges
+    /// compare with, also for an older run whose page is rebuilt.
+    pub(super) fn trends_before(&self, dataset: &str, run_id: &str) -> BTreeMap<String, Trend> {
         let records = self
             .runs
             .iter()
-            .filter(|r| r.dataset == dataset && r.run_id != run_id)
+            .filter(|r| r.dataset == dataset)
+            .take_while(|r| r.run_id != run_id)
             .filter_map(|r| self.checks.get(&(r.dataset.clone(), r.run_id.clone())))
             .flatten();
         trends(records)

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// How much a failed check matters: `error` fails the run, `warn` is reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -53,8 +53,10 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RunResult {
+    /// The version that produced the result (a result read back from the history says this one's).
+    #[serde(skip_deserializing, default = "this_version")]
     pub lakegate: &'static str,
     pub format_version: u32,
     pub run_id: String,
@@ -68,16 +70,20 @@ pub struct RunResult {
     pub datasets: Vec<DatasetResult>,
     /// What became of the alerts this run sent (and of earlier ones it retried from the outbox);
     /// left out when no alert was due. Delivery never changes the run's status or exit code.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<AlertOutcome>,
     /// What became of each OpenLineage event of the run (`[lineage]`), left out without one.
     /// Delivery never changes the run's status or exit code.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lineage: Vec<LineageOutcome>,
 }
 
+fn this_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
 /// What became of one OpenLineage event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct LineageOutcome {
     /// `START`, `COMPLETE` or `FAIL`.
     #[serde(rename = "eventType")]
@@ -111,7 +117,7 @@ pub struct AlertOutcome {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub datasets: usize,
     pub checks: usize,
@@ -121,7 +127,7 @@ pub struct Summary {
     pub errored: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DatasetResult {
     pub name: String,
     pub zone: String,
@@ -146,7 +152,7 @@ pub struct DatasetResult {
     pub checks: Vec<CheckResult>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CheckResult {
     pub id: String,
     pub name: String,
@@ -186,7 +192,7 @@ pub struct Limits {
 }
 
 /// Where a check was declared.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SourceRef {
     pub file: String,
     pub line: usize,

@@ -427,7 +427,7 @@ fn badges_say_what_is_new_what_keeps_failing_and_what_was_resolved() {
 }
 
 #[test]
-fn lakegate_report_rebuilds_the_same_index_and_trend_pages_from_history_without_the_data() {
+fn lakegate_report_rebuilds_the_same_site_run_pages_included_from_history_without_the_data() {
     let p = Project::demo();
     for id in ["first", "second"] {
         let r = p.run(&["check", "--report", "site", "--run-id", id]);
@@ -441,9 +441,11 @@ fn lakegate_report_rebuilds_the_same_index_and_trend_pages_from_history_without_
             (f, text)
         })
         .collect();
-    // No data: the rebuild reads the history store only. Remove the index and trend pages.
+    // No data: the rebuild reads the history store only. Remove every page: run pages come back
+    // from the runs' recorded results, with the badges of their own time.
     std::fs::remove_dir_all(p.path().join("fixtures/lake")).unwrap();
     std::fs::remove_dir_all(site.join("checks")).unwrap();
+    std::fs::remove_dir_all(site.join("runs")).unwrap();
     std::fs::remove_file(site.join("index.html")).unwrap();
 
     let r = p.run(&["report", "--dir", "site"]);
