@@ -77,6 +77,23 @@ pub(crate) fn start_event(cfg: &LineageConfig, lakegate_run: &str, started: Date
     base(cfg, "START", started, &run_id(lakegate_run, &job.dataset), job)
 }
 
+/// The FAIL event of a dataset's run that never checked a row (the run stopped on configuration
+/// problems after its START went out), so no START is left without an end.
+pub(crate) fn abort_event(cfg: &LineageConfig, lakegate_run: &str, at: DateTime<Utc>, job: &Job, why: &str) -> Value {
+    let mut e = base(cfg, "FAIL", at, &run_id(lakegate_run, &job.dataset), job);
+    e["run"]["facets"]["errorMessage"] = error_facet(why);
+    e
+}
+
+fn error_facet(message: &str) -> Value {
+    json!({
+        "_producer": producer(),
+        "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+        "message": message,
+        "programmingLanguage": "Rust",
+    })
+}
+
 /// The COMPLETE (or FAIL) event of a dataset's run, with its data-quality facets.
 pub(crate) fn end_event(cfg: &LineageConfig, run: &RunResult, d: &DatasetResult, job: &Job) -> Value {
     let failed = d.error.is_some() || d.status == Status::Error;
@@ -89,12 +106,7 @@ pub(crate) fn end_event(cfg: &LineageConfig, run: &RunResult, d: &DatasetResult,
     );
     attach_quality(&mut e["inputs"][0], d);
     if let Some(err) = &d.error {
-        e["run"]["facets"]["errorMessage"] = json!({
-            "_producer": producer(),
-            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
-            "message": err,
-            "programmingLanguage": "Rust",
-        });
+        e["run"]["facets"]["errorMessage"] = error_facet(err);
     }
     e
 }

@@ -54,6 +54,34 @@ pub(crate) fn lineage_start(
     crate::lineage::emit(project, &events)
 }
 
+/// When a run stops on configuration problems after its START events: their FAIL events, with the
+/// problems as the error message.
+pub(crate) fn lineage_abort(
+    project: &Project,
+    suites: &[Suite],
+    datasets: &[String],
+    run_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    problems: &[crate::diag::Diagnostic],
+) {
+    let Some(cfg) = &project.lineage else {
+        return;
+    };
+    let why = problems
+        .iter()
+        .map(crate::diag::Diagnostic::render)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let events: Vec<serde_json::Value> = suites
+        .iter()
+        .map(|s| s.dataset.name.get_ref())
+        .filter(|n| datasets.is_empty() || datasets.contains(n))
+        .filter_map(|n| job_of(project, suites, n))
+        .map(|job| crate::lineage::abort_event(cfg, run_id, at, &job, &why))
+        .collect();
+    crate::lineage::emit(project, &events);
+}
+
 /// Writes the run's report pages, emits its lineage events, then sends its alerts (unless `alerts`
 /// is false), so an alert can point at the run's page. A report that cannot be written is the error, returned once the alerts
 /// went out (the run itself stands; its history is already recorded).

@@ -191,7 +191,7 @@ pub(crate) async fn run_and_deliver(
     let run_id = uuid::Uuid::now_v7().to_string();
     let started = crate::outputs::lineage_start(project, suites, &datasets, &run_id, clock.wall());
     let opts = crate::run::RunOptions {
-        datasets,
+        datasets: datasets.clone(),
         clock,
         command: "audit".into(),
         files: None,
@@ -200,7 +200,17 @@ pub(crate) async fn run_and_deliver(
         run_id: Some(run_id),
     };
     let mut run = match crate::run::check(project, suites, &opts).await {
-        crate::run::Outcome::Config(d) => return Once::Config(d),
+        crate::run::Outcome::Config(d) => {
+            crate::outputs::lineage_abort(
+                project,
+                suites,
+                &datasets,
+                &opts.run_id.clone().unwrap_or_default(),
+                clock.wall(),
+                &d,
+            );
+            return Once::Config(d);
+        }
         crate::run::Outcome::Ran(r) => r,
     };
     run.lineage = started;

@@ -53,10 +53,13 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
         files: None,
         history: global.history(&project),
         record: true,
-        run_id: Some(run_id),
+        run_id: Some(run_id.clone()),
     };
     let mut run = match run::check(&project, &suites, &opts).await {
-        Outcome::Config(d) => return Err(CliError::Config(d)),
+        Outcome::Config(d) => {
+            crate::outputs::lineage_abort(&project, &suites, &args.datasets, &run_id, global.clock().wall(), &d);
+            return Err(CliError::Config(d));
+        }
         Outcome::Ran(run) => run,
     };
     run.lineage = started;

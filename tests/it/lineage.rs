@@ -372,3 +372,28 @@ fn an_api_key_from_the_environment_is_sent_as_a_bearer_token_and_shown_nowhere()
     );
     assert_eq!(rx.heads.lock().unwrap().len(), 2);
 }
+
+#[test]
+fn a_run_stopped_by_configuration_problems_after_its_start_ends_in_fail() {
+    let p = project("file = \"events.jsonl\"");
+    // Found only when the check is planned against the data (after the START went out).
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"id\"\nwhere = \"v ~ '('\"\n",
+    );
+    let r = p.run(&["check"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let text = std::fs::read_to_string(p.path().join("events.jsonl")).unwrap();
+    let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["eventType"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["START", "FAIL"], "{text}");
+    assert_eq!(events[0]["run"]["runId"], events[1]["run"]["runId"]);
+    assert!(
+        events[1]["run"]["facets"]["errorMessage"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("checks/t.toml"),
+        "{text}"
+    );
+}
