@@ -364,18 +364,5 @@ fn post(channel: &crate::config::alerts::WebhookChannel, e: &Value) -> Result<()
         e["run"]["runId"].as_str().unwrap_or_default(),
         e["eventType"].as_str().unwrap_or_default()
     );
-    let q = crate::alerts::outbox::Queued {
-        message_id: id.clone(),
-        run_id: id,
-        channel: "lineage".into(),
-        via: crate::alerts::webhook::shown_url(&channel.url),
-        from: String::new(),
-        rcpt: Vec::new(),
-        to: Vec::new(),
-        subject: String::new(),
-        raw: body,
-        attempts: 0,
-        last_error: None,
-    };
-    crate::alerts::webhook::send(channel, &q).map_err(|err| err.to_string())
+    crate::alerts::webhook::post_json(channel, "lineage", &id, body).map_err(|err| err.to_string())
 }

@@ -16,10 +16,9 @@ use crate::results::{CheckResult, RunResult, Status};
 pub(crate) const FULL: usize = 10;
 /// Checks listed at all; past this the digest says "and K more".
 pub(crate) const LISTED: usize = 50;
-/// Sample rows shown per check, columns per row, characters per value.
+/// Sample rows shown per check and columns per row (values are cut at `numbers::VALUE_CHARS`).
 const SAMPLE_ROWS: usize = 3;
 const SAMPLE_COLUMNS: usize = 8;
-const VALUE_CHARS: usize = 80;
 
 /// Escapes text for HTML element content and double-quoted attribute values (the fallback HTML part).
 pub(crate) fn esc(s: &str) -> String {
@@ -100,21 +99,6 @@ pub(crate) fn subject(d: &Digest<'_>) -> String {
     format!("[lakegate] {} {who}: {what}", word(d))
 }
 
-/// A JSON value as a short string (strings without quotes), cut at `VALUE_CHARS`.
-fn short(v: &Value) -> String {
-    let s = match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "null".into(),
-        other => other.to_string(),
-    };
-    if s.chars().count() > VALUE_CHARS {
-        let cut: String = s.chars().take(VALUE_CHARS).collect();
-        format!("{cut}…")
-    } else {
-        s
-    }
-}
-
 /// The checks shown in full, the ones listed by name, and how many are left out.
 fn split<'a, 'r>(
     d: &'a Digest<'r>,
@@ -177,8 +161,8 @@ pub(crate) fn text(d: &Digest<'_>, run: &RunResult) -> String {
         let _ = writeln!(
             out,
             "  observed: {}   expected: {}",
-            short(&c.observed),
-            short(&c.expected)
+            crate::results::numbers::short_value(&c.observed),
+            crate::results::numbers::short_value(&c.expected)
         );
         if let Some(r) = failing_rows(c) {
             let _ = writeln!(out, "  {r}");
@@ -192,7 +176,7 @@ pub(crate) fn text(d: &Digest<'_>, run: &RunResult) -> String {
                 let cells: Vec<String> = m
                     .iter()
                     .take(SAMPLE_COLUMNS)
-                    .map(|(k, v)| format!("{k}={}", short(v)))
+                    .map(|(k, v)| format!("{k}={}", crate::results::numbers::short_value(v)))
                     .collect();
                 let _ = writeln!(out, "    sample: {}", cells.join(", "));
             }

@@ -188,6 +188,25 @@ pub(crate) fn compose_test(channel: &WebhookChannel, id: &str, at: chrono::DateT
     }
 }
 
+/// Posts a JSON body that is not an alert (a heartbeat, a lineage event) through the same client:
+/// `id` is its `X-Lakegate-Message-Id`, `channel` names it in logs.
+pub(crate) fn post_json(channel: &WebhookChannel, label: &str, id: &str, body: String) -> Result<(), SendError> {
+    let q = Queued {
+        message_id: id.to_string(),
+        run_id: id.to_string(),
+        channel: label.to_string(),
+        via: shown_url(&channel.url),
+        from: String::new(),
+        rcpt: Vec::new(),
+        to: Vec::new(),
+        subject: String::new(),
+        raw: body,
+        attempts: 0,
+        last_error: None,
+    };
+    send(channel, &q)
+}
+
 /// Posts a queued body to its webhook, retrying transient failures with backoff.
 pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError> {
     let ep = channel.endpoint().map_err(|e| SendError::NotSent(e.to_string()))?;

@@ -491,22 +491,10 @@ fn heartbeat(hb: &crate::config::alerts::WebhookChannel, dataset: &str, run: &Ru
         "status": run.status.as_str(),
     })
     .to_string();
-    let q = crate::alerts::outbox::Queued {
-        message_id: format!("heartbeat-{}", run.run_id),
-        run_id: run.run_id.clone(),
-        channel: "heartbeat".into(),
-        via: crate::alerts::webhook::shown_url(&hb.url),
-        from: String::new(),
-        rcpt: Vec::new(),
-        to: Vec::new(),
-        subject: String::new(),
-        raw: body,
-        attempts: 0,
-        last_error: None,
-    };
+    let id = format!("heartbeat-{}", run.run_id);
     let hb = hb.clone();
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = crate::alerts::webhook::send(&hb, &q) {
+        if let Err(e) = crate::alerts::webhook::post_json(&hb, "heartbeat", &id, body) {
             tracing::warn!(url = %crate::alerts::webhook::shown_url(&hb.url), error = %e, "The heartbeat ping failed.");
         }
     });

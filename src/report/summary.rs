@@ -9,7 +9,7 @@
 //! message is about and hand it here through the CLI (`cli/alerts.rs`), since `alerts` and `report`
 //! sit side by side and import neither each other. The size is capped: [`Summary::full`] checks in
 //! full, then one line each up to [`Summary::listed`], then "and K more"; sample values are cut at
-//! [`VALUE_CHARS`].
+//! [`VALUE_CHARS`](crate::results::numbers::VALUE_CHARS).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,10 +22,9 @@ use super::{ReportError, view};
 use crate::results::numbers::{count_of, fmt_count, fmt_pct};
 use crate::results::{CheckResult, DatasetResult, RunResult, Status};
 
-/// Sample rows shown per check, columns per row, characters per value.
+/// Sample rows shown per check and columns per row (values are cut at `numbers::VALUE_CHARS`).
 const SAMPLE_ROWS: usize = 3;
 const SAMPLE_COLUMNS: usize = 8;
-pub(crate) const VALUE_CHARS: usize = 80;
 
 /// What a summary shows: a run narrowed to some datasets and checks.
 pub(crate) struct Summary<'r> {
@@ -118,21 +117,6 @@ struct Dataset {
     page: Option<Page>,
 }
 
-/// A value as a short string (strings without quotes), cut at [`VALUE_CHARS`].
-pub(crate) fn short(v: &Value) -> String {
-    let s = match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "null".into(),
-        other => other.to_string(),
-    };
-    if s.chars().count() > VALUE_CHARS {
-        let cut: String = s.chars().take(VALUE_CHARS).collect();
-        format!("{cut}…")
-    } else {
-        s
-    }
-}
-
 /// The first rows of a check's sample as a table: the keys of those rows in the order first seen.
 fn sample(c: &CheckResult) -> (Vec<String>, Vec<Vec<Cell>>) {
     let rows: Vec<&Value> = c.sample.iter().take(SAMPLE_ROWS).collect();
@@ -160,7 +144,7 @@ fn sample(c: &CheckResult) -> (Vec<String>, Vec<Vec<Cell>>) {
                     };
                     Cell {
                         null: v.is_null(),
-                        text: short(v),
+                        text: crate::results::numbers::short_value(v),
                     }
                 })
                 .collect()
@@ -178,8 +162,8 @@ fn check(part: &Part<'_>, c: &CheckResult) -> Check {
         dataset: part.dataset.name.clone(),
         kind: c.kind.clone(),
         message: c.message.clone(),
-        observed: short(&c.observed),
-        expected: short(&c.expected),
+        observed: crate::results::numbers::short_value(&c.observed),
+        expected: crate::results::numbers::short_value(&c.expected),
         failing: c.failing_rows.map(|n| match c.failing_fraction {
             Some(f) => format!("{} ({})", fmt_count(n), fmt_pct(f)),
             None => fmt_count(n),

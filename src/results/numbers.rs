@@ -1,4 +1,5 @@
-//! Numbers as people read them in messages and reports: `1,234,567`, `1 row`, `0.3%`.
+//! Numbers and values as people read them in messages, reports and alerts: `1,234,567`, `1 row`,
+//! `0.3%`, a JSON value cut short.
 
 /// `1,234,567`.
 pub fn fmt_count(n: u64) -> String {
@@ -46,5 +47,23 @@ pub fn fmt_bytes(b: u64) -> String {
         format!("{b} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// How many characters of a value an alert or a summary shows before cutting it.
+pub const VALUE_CHARS: usize = 80;
+
+/// A JSON value as a short string (strings without quotes), cut at [`VALUE_CHARS`] with `…`.
+pub fn short_value(v: &serde_json::Value) -> String {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "null".into(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > VALUE_CHARS {
+        let cut: String = s.chars().take(VALUE_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        s
     }
 }
