@@ -397,3 +397,42 @@ fn a_run_stopped_by_configuration_problems_after_its_start_ends_in_fail() {
         "{text}"
     );
 }
+
+#[test]
+fn concurrent_runs_append_whole_lines_to_the_event_file() {
+    let p = project("file = \"events.jsonl\"");
+    let children: Vec<std::process::Child> = (0..4)
+        .map(|i| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_lakegate"))
+                .args([
+                    "check",
+                    "--no-history",
+                    "--run-id",
+                    &format!("r{i}"),
+                    "--now",
+                    crate::support::NOW,
+                ])
+                .current_dir(p.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert_eq!(c.wait().unwrap().code(), Some(0));
+    }
+    let text = std::fs::read_to_string(p.path().join("events.jsonl")).unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("a torn line ({e}): {l}")))
+        .collect();
+    assert_eq!(events.len(), 8);
+    for e in events.iter().filter(|e| e["eventType"] == "START") {
+        let ends = events
+            .iter()
+            .filter(|x| x["eventType"] == "COMPLETE" && x["run"]["runId"] == e["run"]["runId"])
+            .count();
+        assert_eq!(ends, 1, "{text}");
+    }
+}
