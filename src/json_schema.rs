@@ -210,6 +210,12 @@ pub const PROJECT_TABLES: &[(&str, &[KeyDoc])] = &[
                 false,
                 "Answer counts and bounds from exact Parquet statistics (default true).",
             ),
+            key(
+                "incremental",
+                "boolean",
+                false,
+                "Read only files new or changed since the last run (default: on for `audit`, off for `check`).",
+            ),
         ],
     ),
     (
