@@ -593,3 +593,55 @@ fn the_golden_demo_events_are_valid_against_the_openlineage_model() {
     let (code, stderr) = validate(&[&demo]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn a_receiver_that_never_answers_is_given_up_after_the_timeout_and_the_events_wait() {
+    // Accepts every connection and holds it open without a word.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c);
+        }
+    });
+    let p = project(&format!("url = \"http://127.0.0.1:{port}/\"\ntimeout = \"1s\""));
+    let started = std::time::Instant::now();
+    let (code, result) = p.check_json(&[]);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{result}");
+    // Two passes over the outbox (after the START, after the COMPLETE), each of three one-second
+    // tries and the pauses between them: about 8 s, where the default 20 s a try takes two minutes.
+    assert!(took < Duration::from_secs(25), "took {took:?}");
+    assert!(
+        result["lineage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["status"] == "queued"),
+        "{result}"
+    );
+    let waiting = std::fs::read_dir(p.path().join(".lakegate/outbox/lineage"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+        .count();
+    assert_eq!(waiting, 2);
+}
+
+#[test]
+fn a_timeout_that_is_not_a_duration_is_reported_at_its_value() {
+    let p = project("file = \"events.jsonl\"\ntimeout = \"ten seconds\"");
+    let r = p.run(&["validate"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let line = DEFAULT_CONFIG.lines().count() + 4;
+    assert!(
+        r.stderr.contains(&format!("lakegate.toml:{line}:11"))
+            && r.stderr.contains("`timeout` is not a duration")
+            && r.stderr.contains("help:"),
+        "{}",
+        r.stderr
+    );
+    let p = project("file = \"events.jsonl\"\ntimeout = \"0s\"");
+    let r = p.run(&["validate"]);
+    assert!(r.code == 2 && r.stderr.contains("`timeout` is zero"), "{}", r.stderr);
+}
