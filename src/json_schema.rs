@@ -367,6 +367,12 @@ pub const PROJECT_TABLES: &[(&str, &[KeyDoc])] = &[
                 "The environment variable holding an API key, sent as `Authorization: Bearer`.",
             ),
             key(
+                "timeout",
+                "string",
+                false,
+                "How long one try to deliver an event may wait, e.g. \"10s\" (default 20s; three tries).",
+            ),
+            key(
                 "tls_ca_file",
                 "string",
                 false,
