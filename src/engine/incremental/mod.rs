@@ -72,17 +72,24 @@ fn digest_of(s: &str) -> String {
     fingerprint::hex(&Sha256::digest(s.as_bytes())[..16])
 }
 
-/// What the stored numbers depend on besides the files.
-fn read_fingerprint(suite: &Suite, ds: &OpenDataset, statistics: bool) -> String {
+/// What a file's schema depends on besides the file: lakegate's version and the dataset's read
+/// options (format, CSV options, declared types, records read to infer types).
+pub(crate) fn options_fingerprint(suite: &Suite, format: crate::suite::Format, infer_rows: usize) -> String {
     let spec = &suite.dataset;
     digest_of(&format!(
-        "{}|{:?}|{:?}|{:?}|{:?}|{statistics}|{:?}",
+        "{}|{format:?}|{:?}|{:?}|{infer_rows}",
         env!("CARGO_PKG_VERSION"),
-        ds.format,
         spec.csv,
         spec.types,
-        ds.partition_keys,
-        ds.schema,
+    ))
+}
+
+/// What the stored numbers depend on besides the files: the read options, the statistics setting
+/// and the dataset's unified schema (with its partition columns).
+fn read_fingerprint(options: &str, ds: &OpenDataset, statistics: bool) -> String {
+    digest_of(&format!(
+        "{options}|{statistics}|{:?}|{:?}",
+        ds.partition_keys, ds.schema
     ))
 }
 
@@ -191,6 +198,7 @@ fn carried(
                 _ => (
                     FileState {
                         id: id.clone(),
+                        schema: None,
                         rows: 0,
                         checks: BTreeMap::new(),
                     },
@@ -245,7 +253,8 @@ impl Engine {
         planned: &[PlannedCheck],
         prior: Result<Option<State>, String>,
     ) -> Incremental<'d> {
-        let read = read_fingerprint(suite, ds, self.config.statistics);
+        let options = options_fingerprint(suite, ds.format, self.config.infer_rows);
+        let read = read_fingerprint(&options, ds, self.config.statistics);
         let (prior, note) = match prior {
             Ok(Some(s)) if s.format == state::FORMAT && s.read == read => (Some(s), "reused".to_string()),
             Ok(Some(_)) => (
@@ -255,7 +264,7 @@ impl Engine {
             Ok(None) => (None, "new".to_string()),
             Err(why) => (None, format!("discarded: {why}")),
         };
-        match self.try_incremental(suite, ds, planned, prior, read).await {
+        match self.try_incremental(suite, ds, planned, prior, (options, read)).await {
             Ok((measurement, state, scanned, failing_files)) => Incremental {
                 measurement,
                 report: IncrementalRun {
@@ -293,13 +302,16 @@ impl Engine {
         ds: &'d OpenDataset,
         planned: &[PlannedCheck],
         prior: Option<State>,
-        read: String,
+        (options, read): (String, String),
     ) -> Result<(Measurement<'d>, State, usize, Vec<Option<Vec<usize>>>), String> {
         if ds.is_empty() {
             return Err("the dataset has no files".into());
         }
         let schema = DFSchema::try_from(ds.schema.as_ref().clone()).map_err(|e| e.to_string())?;
-        let ids = identify(ds).await?;
+        let ids = match &ds.ids {
+            Some(ids) => ids.clone(),
+            None => identify(ds).await?,
+        };
         let plans: Vec<Plan> = planned.iter().map(|p| plan_of(p, &schema)).collect();
         let mut prior = prior.unwrap_or_default();
         let mut work = Work::default();
@@ -339,8 +351,15 @@ impl Engine {
             .into_iter()
             .collect::<Option<Vec<_>>>()
             .ok_or("a check was not measured")?;
+        let mut files = files;
+        for (f, s) in files.iter_mut().zip(&ds.file_schemas) {
+            if f.schema.is_none() {
+                f.schema = Some(state::schema_bytes(&s.schema));
+            }
+        }
         let next = State {
             format: state::FORMAT,
+            options,
             read,
             files: ds.files.iter().map(|f| f.rel.clone()).zip(files).collect(),
             keys: keys.0,
@@ -670,7 +689,12 @@ fn merge_check<'d>(
 
 /// Every file's identity, read off the async threads.
 async fn identify(ds: &OpenDataset) -> Result<Vec<FileId>, String> {
-    let paths: Vec<_> = ds.files.iter().map(|f| f.path.clone()).collect();
+    identify_files(&ds.files).await
+}
+
+/// The identity of each file, read off the async threads.
+pub(crate) async fn identify_files(files: &[super::DataFile]) -> Result<Vec<FileId>, String> {
+    let paths: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
     tokio::task::spawn_blocking(move || {
         paths
             .iter()
