@@ -158,6 +158,9 @@ impl Engine {
         }
         let single_scan = groups.len() <= 1;
         drop(groups);
+        if let Ok(mut opened) = self.opened.lock() {
+            opened.insert(name.clone(), d.files.clone());
+        }
         let file_schemas = d
             .files
             .iter()

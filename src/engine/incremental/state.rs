@@ -28,6 +28,10 @@ pub(crate) struct State {
     pub files: BTreeMap<String, FileState>,
     /// Per `unique` check (its fingerprint): the files its key set covers and the key set's file.
     pub keys: BTreeMap<String, KeyRef>,
+    /// Per check measured over every file (its fingerprint): its answer, reused while nothing it
+    /// reads has changed.
+    #[serde(default)]
+    pub whole: BTreeMap<String, Whole>,
     /// The key sets themselves, by check fingerprint (read and written as files of their own).
     #[serde(skip)]
     pub key_sets: HashMap<String, KeySet>,
@@ -52,6 +56,34 @@ pub(crate) struct Partials {
     pub values: Vec<Stored>,
     /// Stated by the file's footer rather than scanned.
     pub from_statistics: bool,
+}
+
+/// The answer of a check measured over every file, and what it read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Whole {
+    /// Digest of the identities of every file of the dataset (and of the other dataset, for a
+    /// `reference` check) when it was measured.
+    pub read: String,
+    pub in_scope: u64,
+    pub answer: Answer,
+    pub from_statistics: bool,
+}
+
+/// A stored observation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Answer {
+    Aggregates(Vec<Stored>),
+    Unique {
+        failing_rows: u64,
+        duplicate_keys: u64,
+        /// The most repeated keys (the sample, if judged failed).
+        repeated_keys: Vec<serde_json::Value>,
+    },
+    Reference {
+        failing_rows: u64,
+        distinct_missing: u64,
+    },
 }
 
 /// Where a key set is kept and what it covers.
