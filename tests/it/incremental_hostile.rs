@@ -188,3 +188,36 @@ fn a_column_added_by_a_new_file_discards_the_stored_numbers_once() {
     assert_eq!(dataset(&again, "t")["incremental"]["files_scanned"], 0);
     same(&answers(&again), &full(&p), "the run after");
 }
+
+#[test]
+fn audits_are_incremental_unless_told_to_read_everything() {
+    let p = demo();
+    let once = |extra: &[&str]| {
+        let mut args = vec!["audit", "--once", "--format", "json"];
+        args.extend_from_slice(extra);
+        let r = p.run(&args);
+        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+        r.json()
+    };
+    let first = once(&[]);
+    assert_eq!(dataset(&first, "orders")["incremental"]["state"], "new");
+    let second = once(&[]);
+    assert_eq!(dataset(&second, "orders")["incremental"]["files_reused"], 2);
+    let full_run = once(&["--full"]);
+    assert!(dataset(&full_run, "orders").get("incremental").is_none());
+    same(
+        &answers(&second),
+        &answers(&full_run),
+        "an incremental audit and a full one",
+    );
+    p.file(
+        "lakegate.toml",
+        &format!(
+            "{}\n",
+            std::fs::read_to_string(p.path().join("lakegate.toml"))
+                .unwrap()
+                .replace("[engine]\n", "[engine]\nincremental = false\n")
+        ),
+    );
+    assert!(dataset(&once(&[]), "orders").get("incremental").is_none());
+}
