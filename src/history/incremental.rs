@@ -57,6 +57,7 @@ impl States {
             match set {
                 Some(set) => {
                     state.key_sets.insert(fp, set);
+                    state.intact.insert(file);
                 }
                 None => {
                     tracing::warn!(file = %dir.join(&file).display(), "A stored key set does not read; it is rebuilt.");
@@ -81,8 +82,10 @@ impl States {
                 <sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes),
             ));
             let name = format!("keys-{fp}-{}.bin", &digest[..16]);
+            // A file of that name read whole is these bytes; any other (a damaged one of the same
+            // name included) is written anew.
             let path = dir.join(&name);
-            if !path.exists() {
+            if !state.intact.contains(&name) {
                 crate::fs_atomic::write_atomic(&path, &bytes)?;
             }
             if let Some(r) = state.keys.get_mut(fp) {

@@ -478,6 +478,7 @@ impl Engine {
             keys: keys.0,
             whole,
             key_sets: keys.1,
+            intact: std::mem::take(&mut prior.intact),
         };
         Ok((
             Measurement {

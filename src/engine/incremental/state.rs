@@ -35,6 +35,9 @@ pub(crate) struct State {
     /// The key sets themselves, by check fingerprint (read and written as files of their own).
     #[serde(skip)]
     pub key_sets: HashMap<String, KeySet>,
+    /// Key-set files read whole when this state was loaded: the only ones not written again.
+    #[serde(skip)]
+    pub intact: std::collections::HashSet<String>,
 }
 
 /// One file's identity and what each check measured in it.
