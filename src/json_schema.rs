@@ -210,6 +210,12 @@ pub const PROJECT_TABLES: &[(&str, &[KeyDoc])] = &[
                 false,
                 "Answer counts and bounds from exact Parquet statistics (default true).",
             ),
+            key(
+                "incremental",
+                "boolean",
+                false,
+                "Read only files new or changed since the last run (default: on for `audit`, off for `check`).",
+            ),
         ],
     ),
     (
@@ -359,6 +365,12 @@ pub const PROJECT_TABLES: &[(&str, &[KeyDoc])] = &[
                 "string",
                 false,
                 "The environment variable holding an API key, sent as `Authorization: Bearer`.",
+            ),
+            key(
+                "timeout",
+                "string",
+                false,
+                "How long one try to deliver an event may wait, e.g. \"10s\" (default 20s; three tries).",
             ),
             key(
                 "tls_ca_file",

@@ -4,9 +4,9 @@
 //!
 //! The checked dataset is the job's input: namespace `file` and the dataset's absolute location as
 //! its name. Its `inputFacets` carry `dataQualityAssertions` (one assertion per check: kind, check
-//! id, column, success, severity, expected, actual, description) and `dataQualityMetrics` (rows,
-//! files, and per column the null counts the run already measured — nothing is queried for
-//! lineage). The assertions are also sent under `facets`, for consumers that only read those
+//! id, column, success, severity, expected, actual, description; facet 1-1-0, whose `expected` and
+//! `actual` are strings) and `dataQualityMetrics` (rows, files, and per column the null counts the
+//! run already measured — nothing is queried for lineage). The assertions are also sent under `facets`, for consumers that only read those
 //! (MarquezProject/marquez#2503).
 //!
 //! Delivery: an HTTP POST per event through the webhook client (http or https), or one JSON line
@@ -24,8 +24,10 @@ use crate::config::lineage::{LineageConfig, LineageTarget};
 use crate::results::{DatasetResult, LineageOutcome, RunResult, Status};
 
 const SCHEMA_URL: &str = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent";
-const ASSERTIONS_URL: &str = "https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet";
-const METRICS_URL: &str = "https://openlineage.io/spec/facets/1-0-2/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet";
+// The facet versions whose fields lakegate fills: 1-1-0 is the first assertions facet with
+// `severity`, `name`, `description`, `expected`, `actual`, `content` and `contentType`.
+const ASSERTIONS_URL: &str = "https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet";
+const METRICS_URL: &str = "https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet";
 
 /// Who produced the events (a URI, as OpenLineage asks).
 fn producer() -> String {
@@ -123,10 +125,16 @@ fn attach_quality(input: &mut Value, d: &DatasetResult) {
                 "name": c.id,
                 "success": matches!(c.status, Status::Pass | Status::Warn),
                 "severity": c.severity,
-                "expected": c.expected,
-                "actual": c.observed,
-                "description": c.message,
             });
+            // The facet wants both as strings: a string as it is, any other value as its JSON.
+            for (key, v) in [("expected", &c.expected), ("actual", &c.observed)] {
+                match v {
+                    Value::Null => {}
+                    Value::String(s) => a[key] = json!(s),
+                    other => a[key] = json!(other.to_string()),
+                }
+            }
+            a["description"] = json!(c.message);
             if let Some(col) = &c.column {
                 a["column"] = json!(col);
             }

@@ -243,7 +243,7 @@ pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError
     let shown = shown_url(&channel.url);
     let mut attempt = 0;
     loop {
-        let result = post(&ep, tls.as_ref(), q, &headers);
+        let result = post(&ep, tls.as_ref(), q, &headers, channel.timeout.unwrap_or(TIMEOUT));
         match &result {
             Ok((code, _)) if (200..300).contains(code) => return Ok(()),
             Ok((code, status)) if (400..500).contains(code) && *code != 408 && *code != 429 => {
@@ -273,12 +273,14 @@ pub(crate) fn send(channel: &WebhookChannel, q: &Queued) -> Result<(), SendError
     }
 }
 
-/// One POST (over TLS with `tls`); the answer's status code and status line.
+/// One POST (over TLS with `tls`), each of connecting, sending and awaiting the answer limited to
+/// `timeout`; the answer's status code and status line.
 fn post(
     ep: &Endpoint,
     tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
     q: &Queued,
     headers: &str,
+    timeout: Duration,
 ) -> Result<(u16, String), String> {
     let addrs: Vec<_> = (ep.host.as_str(), ep.port)
         .to_socket_addrs()
@@ -287,7 +289,7 @@ fn post(
     let mut last = format!("{} resolves to no address", ep.host);
     let mut stream = None;
     for a in addrs {
-        match TcpStream::connect_timeout(&a, TIMEOUT) {
+        match TcpStream::connect_timeout(&a, timeout) {
             Ok(s) => {
                 stream = Some(s);
                 break;
@@ -297,8 +299,8 @@ fn post(
     }
     let s = stream.ok_or(last)?;
     let io = |e: std::io::Error| e.to_string();
-    s.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
-    s.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
+    s.set_read_timeout(Some(timeout)).map_err(io)?;
+    s.set_write_timeout(Some(timeout)).map_err(io)?;
     if let Some(config) = tls {
         let name = rustls::pki_types::ServerName::try_from(ep.host.clone())
             .map_err(|e| format!("`{}` is not a TLS server name: {e}", ep.host))?;

@@ -198,6 +198,8 @@ pub(crate) async fn run_and_deliver(
         history: store.clone(),
         record: true,
         run_id: Some(run_id),
+        // Audits re-check growing datasets: incremental unless `[engine] incremental = false`.
+        incremental: project.engine.incremental.unwrap_or(true),
     };
     let mut run = match crate::run::check(project, suites, &opts).await {
         crate::run::Outcome::Config(d) => {

@@ -26,6 +26,13 @@ pub struct CheckArgs {
     /// Report templates that replace the built-in ones (`reports/`), file by file.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Read only the files that are new or changed since the last incremental run (their numbers
+    /// are kept in the history store); the answers are a full scan's. Default: `[engine] incremental`.
+    #[arg(long, conflicts_with = "full")]
+    pub incremental: bool,
+    /// Read every file, even with `[engine] incremental = true` (the stored numbers are left alone).
+    #[arg(long)]
+    pub full: bool,
     /// The run's id instead of a fresh one; for reproducible reports in tests.
     #[arg(long, hide = true, env = "LAKEGATE_RUN_ID", value_parser = parse_run_id)]
     pub run_id: Option<String>,
@@ -54,6 +61,7 @@ pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
         history: global.history(&project),
         record: true,
         run_id: Some(run_id.clone()),
+        incremental: !args.full && (args.incremental || project.engine.incremental == Some(true)),
     };
     let mut run = match run::check(&project, &suites, &opts).await {
         Outcome::Config(d) => {

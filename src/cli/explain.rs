@@ -20,6 +20,7 @@ pub async fn run(global: &Global, args: &ExplainArgs) -> CmdResult {
     let (project, suites) = global.project_and_suites()?;
     let opts = RunOptions {
         run_id: None,
+        incremental: false,
         datasets: args.datasets.clone(),
         clock: global.clock(),
         command: "explain".into(),

@@ -76,6 +76,7 @@ async fn accept(global: &Global, project: &Project, catalog: &Catalog, dataset: 
     }
     let opts = RunOptions {
         run_id: None,
+        incremental: false,
         datasets: vec![dataset.to_string()],
         clock: global.clock(),
         command: "schema accept".into(),

@@ -18,6 +18,7 @@ pub async fn run(global: &Global) -> CmdResult {
     let (project, suites) = global.project_and_suites()?;
     let opts = RunOptions {
         run_id: None,
+        incremental: false,
         datasets: Vec::new(),
         clock: global.clock(),
         command: "validate".into(),

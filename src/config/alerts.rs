@@ -76,6 +76,9 @@ pub(crate) struct WebhookChannel {
     /// The environment variable holding a token sent as `Authorization: Bearer` (`[lineage]
     /// api_key_env`).
     pub bearer_env: Option<String>,
+    /// How long one try may take to connect, send and be answered (`[lineage] timeout`); the
+    /// client's own limit when `None`.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// Why a webhook's URL cannot be had when sending (`url_env`).
@@ -414,6 +417,7 @@ fn read_webhook(w: &mut TableReader<'_, '_>, dir: &Path) -> Option<WebhookChanne
         tls_ca_file: common.tls_ca_file,
         secret_env,
         bearer_env: None,
+        timeout: None,
     })
 }
 

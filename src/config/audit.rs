@@ -149,6 +149,7 @@ fn read_heartbeat(a: &mut TableReader<'_, '_>) -> Option<crate::config::alerts::
             tls_ca_file: None,
             secret_env: None,
             bearer_env: None,
+            timeout: None,
         }),
         Err(e) => {
             a.push(

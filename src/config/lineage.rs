@@ -1,7 +1,8 @@
 //! `[lineage]` in `lakegate.toml`: where OpenLineage run events go — an HTTP endpoint (`url`, e.g.
 //! Marquez's `http://host:5000/api/v1/lineage`) or a file of one event a line (`file`) — the job
-//! namespace (`namespace`, default `lakegate`), and for endpoints that want one an API key read
-//! from the environment variable `api_key_env` (sent as `Authorization: Bearer`, never logged).
+//! namespace (`namespace`, default `lakegate`), for endpoints that want one an API key read from
+//! the environment variable `api_key_env` (sent as `Authorization: Bearer`, never logged), and how
+//! long one try to deliver an event may wait (`timeout`, a duration such as `"10s"`; default 20 s).
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +37,31 @@ pub(super) fn read(top: &mut TableReader<'_, '_>, dir: &Path) -> Option<LineageC
     let namespace = t
         .str("namespace")
         .map_or_else(|| "lakegate".to_string(), toml::Spanned::into_inner);
+    let timeout = t
+        .str("timeout")
+        .and_then(|v| match crate::duration::parse(v.get_ref()) {
+            Ok(d) if !d.is_zero() => Some(d),
+            Ok(_) => {
+                t.push(
+                    t.error(Code::InvalidValue, v.span(), "`timeout` is zero")
+                        .label("no try could finish")
+                        .help("how long one try to deliver an event may wait, e.g. \"10s\""),
+                );
+                None
+            }
+            Err(e) => {
+                t.push(
+                    t.error(
+                        Code::InvalidValue,
+                        v.span(),
+                        format!("`timeout` is not a duration: {e}"),
+                    )
+                    .label("not a duration")
+                    .help(crate::duration::DURATION_HELP),
+                );
+                None
+            }
+        });
     let target = match (url, file) {
         (Some(u), None) => match WEBHOOK_URLS.parse(u.get_ref()) {
             Ok(endpoint) => Some(LineageTarget::Http(WebhookChannel {
@@ -44,6 +70,7 @@ pub(super) fn read(top: &mut TableReader<'_, '_>, dir: &Path) -> Option<LineageC
                 tls_ca_file,
                 secret_env: None,
                 bearer_env,
+                timeout,
             })),
             Err(e) => {
                 t.push(

@@ -57,6 +57,9 @@ pub struct EngineConfig {
     pub infer_rows: usize,
     /// Answer counts and bounds from Parquet footers when they state them exactly.
     pub statistics: bool,
+    /// Measure only new or changed files (`None`: the command's default — on for `audit`, off for
+    /// `check`).
+    pub incremental: Option<bool>,
 }
 
 impl Default for EngineConfig {
@@ -68,6 +71,7 @@ impl Default for EngineConfig {
             target_partitions: cores,
             infer_rows: 20_000,
             statistics: true,
+            incremental: None,
         }
     }
 }
@@ -329,6 +333,9 @@ fn read_engine(top: &mut TableReader<'_, '_>) -> EngineConfig {
         }
         if let Some(b) = e.bool("statistics") {
             engine.statistics = b.into_inner();
+        }
+        if let Some(b) = e.bool("incremental") {
+            engine.incremental = Some(b.into_inner());
         }
         e.finish();
     }

@@ -51,6 +51,9 @@ pub(crate) struct Measured<'d> {
     /// A `unique` check's most repeated keys, found by the query that counted them: its sample,
     /// if the run judges it failed.
     pub repeated_keys: Vec<Value>,
+    /// In an incremental run: whether the numbers were merged from stored per-file states (or a
+    /// persisted key set) rather than measured over every file; `None` in full runs.
+    pub merged: Option<bool>,
 }
 
 impl Measurement<'_> {
@@ -67,20 +70,20 @@ impl Measurement<'_> {
 
 /// Numbers the fused scan measured for one check.
 #[derive(Debug, Default, Clone)]
-struct Counted {
-    in_scope: u64,
-    failing: Option<u64>,
-    values: Vec<ScalarValue>,
+pub(super) struct Counted {
+    pub(super) in_scope: u64,
+    pub(super) failing: Option<u64>,
+    pub(super) values: Vec<ScalarValue>,
     /// Answered from Parquet footers rather than a scan.
-    from_statistics: bool,
+    pub(super) from_statistics: bool,
 }
 
 /// What the fused query (or the footers) measured.
-struct Fused {
-    total: u64,
-    measured: Vec<Counted>,
+pub(super) struct Fused {
+    pub(super) total: u64,
+    pub(super) measured: Vec<Counted>,
     /// The columns the scan read (none when the footers answered everything).
-    scanned: Vec<String>,
+    pub(super) scanned: Vec<String>,
 }
 
 /// The columns the file scans of a physical plan read, from each scan's own projection (a scan may
@@ -115,7 +118,7 @@ pub(super) fn scanned_columns(plan: &std::sync::Arc<dyn datafusion::physical_pla
 }
 
 /// Adds the check's scope to every aggregate inside an expression (`FILTER (WHERE …)`).
-fn scoped(e: Expr, scope: Option<&Expr>) -> DfResult<Expr> {
+pub(super) fn scoped(e: Expr, scope: Option<&Expr>) -> DfResult<Expr> {
     let Some(scope) = scope else { return Ok(e) };
     e.transform(|node| {
         Ok(match node {
@@ -199,7 +202,7 @@ enum KeyHint {
 }
 
 /// `(failing rows, duplicated keys, sample)` of an integer key from its repeated keys and counts.
-fn integer_duplicates(key: &str, mut counts: Vec<(i64, u64)>, n: usize) -> (u64, u64, Vec<Value>) {
+pub(super) fn integer_duplicates(key: &str, mut counts: Vec<(i64, u64)>, n: usize) -> (u64, u64, Vec<Value>) {
     let rows = counts.iter().map(|c| c.1).sum();
     let dup_keys = counts.len() as u64;
     // Only keys as repeated as the n-th most repeated can be in the sample.
@@ -418,7 +421,7 @@ impl Engine {
     /// One aggregate query for every check given: rows in scope, failing rows, aggregate values.
     /// What the Parquet footers state exactly (`stats`) is taken from them instead; when that
     /// answers every check, no query runs at all.
-    async fn fused(
+    pub(super) async fn fused(
         &self,
         table: &str,
         checks: &[&PlannedCheck],
@@ -644,6 +647,7 @@ impl Engine {
                     observation: Ok(Observation::Empty),
                     from_statistics: false,
                     repeated_keys: Vec::new(),
+                    merged: None,
                 })
                 .collect();
             return Measurement {
@@ -672,6 +676,7 @@ impl Engine {
                         observation: Err(e),
                         from_statistics: false,
                         repeated_keys: Vec::new(),
+                        merged: None,
                     });
                     continue;
                 }
@@ -684,6 +689,7 @@ impl Engine {
                 observation,
                 from_statistics: c.from_statistics,
                 repeated_keys,
+                merged: None,
             });
         }
         if unreadable && let Some((file, why)) = self.unreadable_file(suite, ds, None).await {
@@ -702,7 +708,7 @@ impl Engine {
     /// The observation of one check from what the fused scan counted, running its keyed query if
     /// it has one; a `unique` check's most repeated keys come with it. An error says why, and
     /// whether it is a read error of the dataset's own files.
-    async fn observe<'d>(
+    pub(super) async fn observe<'d>(
         &self,
         suite: &Suite,
         ds: &'d OpenDataset,

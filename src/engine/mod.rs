@@ -22,6 +22,7 @@
 pub(crate) mod dataset;
 pub(crate) mod error;
 pub(crate) mod explain;
+pub(crate) mod incremental;
 pub(crate) mod kernels;
 pub(crate) mod measure;
 pub(crate) mod plan;

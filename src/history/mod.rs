@@ -7,6 +7,7 @@
 //! runs/DATASET/YYYY-MM-DD/RUN_ID.json     one line: the dataset's run record
 //! checks/DATASET/YYYY-MM-DD/RUN_ID.json   one line per check
 //! schemas/DATASET/v000001.json            accepted schema versions
+//! incremental/DATASET/state.json          per-file numbers of incremental runs (replaced each run)
 //! ```
 //!
 //! Each file is written once, atomically (temp name starting with `.`, fsync, rename), and named by
@@ -14,6 +15,7 @@
 //! data name. Files that do not parse (foreign or damaged) are skipped with a warning.
 
 pub(crate) mod catalog;
+pub(crate) mod incremental;
 pub(crate) mod query;
 
 use std::collections::HashMap;
@@ -166,6 +168,11 @@ fn ndjson<T: Serialize>(items: &[T]) -> Vec<u8> {
 impl Store {
     pub fn catalog(&self) -> catalog::Catalog {
         catalog::Catalog { dir: self.dir.clone() }
+    }
+
+    /// The per-dataset states of incremental runs.
+    pub(crate) fn incremental(&self) -> incremental::States {
+        incremental::States::new(&self.dir)
     }
 
     pub fn runs_dir(&self) -> PathBuf {

@@ -325,6 +325,7 @@ pub(crate) async fn promote(
     // The gate: the suite on exactly the batch.
     let run_opts = RunOptions {
         run_id: None,
+        incremental: false,
         datasets: vec![opts.dataset.clone()],
         clock: opts.clock,
         command: "promote".into(),

@@ -293,6 +293,7 @@ mod tests {
                 file: "checks/evil.toml".into(),
                 line: 7,
             },
+            merged: None,
             limits: crate::results::Limits::default(),
         }
     }
@@ -327,6 +328,7 @@ mod tests {
                 scanned_columns: vec![],
                 duration_ms: 1,
                 error: None,
+                incremental: None,
                 checks,
             }],
         };

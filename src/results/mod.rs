@@ -149,7 +149,21 @@ pub struct DatasetResult {
     /// Why the dataset could not be checked at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// In an incremental run: which files were read and which answered from stored states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<IncrementalRun>,
     pub checks: Vec<CheckResult>,
+}
+
+/// What an incremental run read of a dataset (`[engine] incremental`, `check --incremental`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct IncrementalRun {
+    /// Files whose rows (or keys) were read in this run.
+    pub files_scanned: usize,
+    /// Files answered from the numbers stored by earlier runs.
+    pub files_reused: usize,
+    /// The stored state: `new`, `reused`, or `discarded: …` with why (then every file is read).
+    pub state: String,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -177,6 +191,10 @@ pub struct CheckResult {
     pub description: Option<String>,
     pub sample: Vec<Value>,
     pub source: SourceRef,
+    /// In an incremental run: whether the check's numbers were merged from stored per-file numbers
+    /// (or a stored key set), or measured over every file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<bool>,
     /// The bounds of the charted measure (history and trend charts only).
     #[serde(skip)]
     pub limits: Limits,

@@ -9,6 +9,7 @@ use super::RunOptions;
 use super::judge::{self, DatasetHistory};
 use crate::config::Project;
 use crate::diag::display_path;
+use crate::engine::measure::Measurement;
 use crate::engine::sample::SampleRequest;
 use crate::engine::{DatasetError, Engine, OpenDataset, PlannedCheck};
 use crate::results::{DatasetResult, Status};
@@ -41,6 +42,7 @@ pub(super) async fn run(
         scanned_columns: Vec::new(),
         duration_ms: 0,
         error: None,
+        incremental: None,
         checks: Vec::new(),
     };
     if let Some(zone_dir) = project.zone_dir(suite.dataset.zone.get_ref()) {
@@ -61,7 +63,16 @@ pub(super) async fn run(
                     tracing::error!(dataset = %result.name, "{e}");
                     result.error = Some(format!("dataset `{}`: {e}", result.name));
                 }
-                Ok(history) => measure_judge_sample(engine, suite, ds, plan, now, &history, &mut result).await,
+                Ok(history) => {
+                    let cx = Cx {
+                        engine,
+                        suite,
+                        ds,
+                        plan,
+                        opts,
+                    };
+                    measure_judge_sample(&cx, now, &history, &mut result).await;
+                }
             }
         }
     }
@@ -70,17 +81,55 @@ pub(super) async fn run(
     result
 }
 
+/// What measuring one dataset works with.
+struct Cx<'a> {
+    engine: &'a Engine,
+    suite: &'a Suite,
+    ds: &'a OpenDataset,
+    plan: &'a [PlannedCheck],
+    opts: &'a RunOptions,
+}
+
+/// The engine's measurement: over every file, or (incremental runs with a history store) over the
+/// files that are new or changed since the dataset's stored state, which is then replaced.
+async fn measure<'a>(cx: &Cx<'a>, result: &mut DatasetResult) -> (Measurement<'a>, Option<Vec<Option<Vec<usize>>>>) {
+    let Cx {
+        engine,
+        suite,
+        ds,
+        plan,
+        opts,
+    } = *cx;
+    let store = opts
+        .history
+        .as_ref()
+        .filter(|_| opts.incremental && opts.files.is_none());
+    let Some(store) = store else {
+        return (engine.measure(suite, ds, plan).await, None);
+    };
+    let states = store.incremental();
+    let prior = states.load(&ds.name);
+    let inc = engine.measure_incremental(suite, ds, plan, prior).await;
+    result.incremental = Some(inc.report);
+    if opts.record
+        && let Some(mut state) = inc.state
+        && let Err(e) = states.save(&ds.name, &mut state)
+    {
+        tracing::warn!(dataset = %ds.name, error = %e, "Could not store the incremental state; the next run reads every file.");
+    }
+    (inc.measurement, Some(inc.failing_files))
+}
+
 /// The three phases: the engine measures, the checks judge, the engine samples the failed ones.
-async fn measure_judge_sample(
-    engine: &Engine,
-    suite: &Suite,
-    ds: &OpenDataset,
-    plan: &[PlannedCheck],
-    now: DateTime<Utc>,
-    history: &DatasetHistory,
-    result: &mut DatasetResult,
-) {
-    let measured = engine.measure(suite, ds, plan).await;
+async fn measure_judge_sample(cx: &Cx<'_>, now: DateTime<Utc>, history: &DatasetHistory, result: &mut DatasetResult) {
+    let Cx {
+        engine,
+        suite,
+        ds,
+        plan,
+        ..
+    } = *cx;
+    let (measured, failing_files) = measure(cx, result).await;
     result.rows = measured.rows;
     result.queries = measured.queries;
     result.scanned_columns = measured.scanned_columns;
@@ -104,7 +153,10 @@ async fn measure_judge_sample(
             _ => None,
         })
         .collect();
-    let mut samples = engine.samples(suite, ds, plan, &wanted).await;
+    let mut samples = match &failing_files {
+        Some(files) => engine.samples_from(suite, ds, plan, &wanted, files).await,
+        None => engine.samples(suite, ds, plan, &wanted).await,
+    };
     result.queries += samples.queries;
     result.sample_queries = samples.queries;
     for (slot, ((p, m), verdict)) in plan.iter().zip(measured.checks).zip(verdicts).enumerate() {
@@ -115,9 +167,14 @@ async fn measure_judge_sample(
         } else {
             std::mem::take(&mut samples.rows[slot])
         };
-        result
-            .checks
-            .push(judge::check_result(suite, p.index, verdict, sample, m.from_statistics));
+        result.checks.push(judge::check_result(
+            suite,
+            p.index,
+            verdict,
+            sample,
+            m.from_statistics,
+            m.merged,
+        ));
     }
     // After the suite's own checks, so that results and plans stay aligned.
     result.checks.extend(judge::missing_columns_check(suite, ds, plan));

@@ -51,6 +51,7 @@ pub(super) fn check_result(
     verdict: Result<Verdict, String>,
     sample: Vec<serde_json::Value>,
     from_statistics: bool,
+    merged: Option<bool>,
 ) -> CheckResult {
     let decl = &suite.checks[index];
     let columns: Vec<String> = decl
@@ -104,6 +105,7 @@ pub(super) fn check_result(
             file: display_path(&suite.file.path),
             line: decl.line(&suite.file),
         },
+        merged,
         limits: v.limits,
     }
 }
@@ -177,6 +179,7 @@ pub(super) fn missing_columns_check(suite: &Suite, ds: &OpenDataset, plan: &[Pla
             file: display_path(&suite.file.path),
             line,
         },
+        merged: None,
         limits: crate::results::Limits::default(),
     })
 }

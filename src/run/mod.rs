@@ -41,6 +41,8 @@ pub(crate) struct RunOptions {
     pub record: bool,
     /// The run's id instead of a fresh UUIDv7 (hidden `--run-id`, for reproducible reports in tests).
     pub run_id: Option<String>,
+    /// Measure only the files that are new or changed since the stored state (needs `history`).
+    pub incremental: bool,
 }
 
 /// A run that happened, or the configuration problems that stopped it.

@@ -14,14 +14,6 @@ use serde_json::Value;
 
 use crate::support::Project;
 
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("LAKEGATE_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    PathBuf::from(home).join(".cache/lakegate-venv/bin/python")
-}
-
 /// A running `smtp_sink.py` and the directory it stores messages in.
 struct Sink {
     child: Child,
@@ -47,7 +39,7 @@ impl Sink {
     }
 
     fn spawn(port: Option<u16>, auth: Option<(&str, &str)>, tls: Option<(&str, &Path)>) -> Sink {
-        let py = python();
+        let py = crate::support::python();
         let ok = Command::new(&py)
             .args(["-c", "import aiosmtpd"])
             .stdout(Stdio::null())

@@ -436,3 +436,212 @@ fn concurrent_runs_append_whole_lines_to_the_event_file() {
         assert_eq!(ends, 1, "{text}");
     }
 }
+
+/// Runs `tests/lineage/validate.py` (the official OpenLineage Python client's generated model, at the
+/// version `tests/lineage/requirements.txt` pins) over event files; its exit code and stderr.
+fn validate(files: &[&std::path::Path]) -> (i32, String) {
+    let py = crate::support::python();
+    let out = std::process::Command::new(&py)
+        .arg(crate::support::repo().join("tests/lineage/validate.py"))
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "the lineage schema test needs the test virtualenv's Python at {} ({e}): create it with \
+                 `python3 -m venv ~/.cache/lakegate-venv && ~/.cache/lakegate-venv/bin/pip install -r \
+                 tests/lineage/requirements.txt` (.ci/test does this), or set LAKEGATE_TEST_PYTHON",
+                py.display()
+            )
+        });
+    let code = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_ne!(code, 3, "{stderr}");
+    (code, stderr)
+}
+
+/// The events of every kind of run, one a line: a passing run, a failing one, a dataset that cannot
+/// be read, a run stopped by configuration problems, an accepted and a refused promotion.
+fn every_kind_of_event() -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut collect = |p: &Project, args: &[&str], want: i32| {
+        let r = p.run(args);
+        assert_eq!(r.code, want, "{args:?}: {}{}", r.stdout, r.stderr);
+        let text = std::fs::read_to_string(p.path().join("events.jsonl")).unwrap();
+        std::fs::remove_file(p.path().join("events.jsonl")).unwrap();
+        events.extend(text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()));
+    };
+    let p = project("file = \"events.jsonl\"");
+    collect(&p, &["check"], 0);
+    collect(&p, &["promote", "t"], 0);
+    p.file("lake/raw/t/b.csv", "id,v\n99,x\n,y\n");
+    collect(&p, &["promote", "t"], 1);
+    collect(&p, &["check"], 1);
+    p.file("lake/raw/t/b.csv", "id,v\n1,\"a\n2,b\n");
+    collect(&p, &["check"], 3);
+    std::fs::remove_file(p.path().join("lake/raw/t/b.csv")).unwrap();
+    p.suite(
+        "t",
+        "",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"id\"\nwhere = \"v ~ '('\"\n",
+    );
+    collect(&p, &["check"], 2);
+    events
+}
+
+#[test]
+fn every_event_is_valid_against_the_openlineage_model_and_broken_ones_are_refused() {
+    let events = every_kind_of_event();
+    let kinds: std::collections::BTreeSet<(&str, bool, bool, bool)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["eventType"].as_str().unwrap(),
+                e["run"]["facets"].get("errorMessage").is_some(),
+                e["inputs"][0]["facets"].get("version").is_some(),
+                e["inputs"][0].get("inputFacets").is_some(),
+            )
+        })
+        .collect();
+    // Every facet lakegate sends is among them: the error message, the batch version, the quality facets.
+    assert!(kinds.contains(&("FAIL", true, false, false)), "{kinds:?}");
+    assert!(kinds.contains(&("FAIL", false, true, true)), "{kinds:?}");
+    assert!(kinds.contains(&("COMPLETE", false, true, true)), "{kinds:?}");
+    assert!(kinds.contains(&("COMPLETE", false, false, true)), "{kinds:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let all = dir.path().join("events.jsonl");
+    let lines: Vec<String> = events.iter().map(Value::to_string).collect();
+    std::fs::write(&all, lines.join("\n")).unwrap();
+    let (code, stderr) = validate(&[&all]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // The validator refuses what the schema refuses: each broken copy of a COMPLETE is reported.
+    let good = events
+        .iter()
+        .find(|e| e["eventType"] == "COMPLETE" && e["inputs"][0].get("inputFacets").is_some())
+        .unwrap();
+    let assertion = "/inputs/0/inputFacets/dataQualityAssertions/assertions/0";
+    let broken: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        ("$.run.runId", Box::new(|e| e["run"]["runId"] = "golden".into())),
+        (
+            "`eventTime` is missing",
+            Box::new(|e| {
+                e.as_object_mut().unwrap().remove("eventTime");
+            }),
+        ),
+        (
+            "`success` is missing",
+            Box::new(move |e| {
+                e.pointer_mut(assertion)
+                    .unwrap()
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("success");
+            }),
+        ),
+        (
+            ".actual: is not a string",
+            Box::new(move |e| {
+                e.pointer_mut(assertion).unwrap()["actual"] = 0.into();
+            }),
+        ),
+        (
+            "dataQualityAssertions._schemaURL",
+            Box::new(|e| {
+                e["inputs"][0]["inputFacets"]["dataQualityAssertions"]["_schemaURL"] =
+                "https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet".into();
+            }),
+        ),
+        (
+            "$.run.tags: is not a field of Run",
+            Box::new(|e| e["run"]["tags"] = serde_json::json!([])),
+        ),
+    ];
+    let bad = dir.path().join("broken.jsonl");
+    let lines: Vec<String> = broken
+        .iter()
+        .map(|(_, f)| {
+            let mut e = good.clone();
+            f(&mut e);
+            e.to_string()
+        })
+        .collect();
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let (code, stderr) = validate(&[&bad]);
+    assert_eq!(code, 1, "{stderr}");
+    for (i, (why, _)) in broken.iter().enumerate() {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(&format!("event {i} ")) && l.contains(why)),
+            "broken event {i} should be refused for {why}:\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains(&format!("{n} of {n} events are invalid", n = broken.len())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_golden_demo_events_are_valid_against_the_openlineage_model() {
+    let text = std::fs::read_to_string(crate::support::repo().join("tests/lineage/demo.json")).unwrap();
+    // The golden file hides the event times; any real time stands in.
+    let text = text.replace("\"eventTime\": \"TIME\"", "\"eventTime\": \"2026-01-15T12:00:00.000Z\"");
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo.json");
+    std::fs::write(&demo, text).unwrap();
+    let (code, stderr) = validate(&[&demo]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_receiver_that_never_answers_is_given_up_after_the_timeout_and_the_events_wait() {
+    // Accepts every connection and holds it open without a word.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c);
+        }
+    });
+    let p = project(&format!("url = \"http://127.0.0.1:{port}/\"\ntimeout = \"1s\""));
+    let started = std::time::Instant::now();
+    let (code, result) = p.check_json(&[]);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{result}");
+    // Two passes over the outbox (after the START, after the COMPLETE), each of three one-second
+    // tries and the pauses between them: about 8 s, where the default 20 s a try takes two minutes.
+    assert!(took < Duration::from_secs(25), "took {took:?}");
+    assert!(
+        result["lineage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["status"] == "queued"),
+        "{result}"
+    );
+    let waiting = std::fs::read_dir(p.path().join(".lakegate/outbox/lineage"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+        .count();
+    assert_eq!(waiting, 2);
+}
+
+#[test]
+fn a_timeout_that_is_not_a_duration_is_reported_at_its_value() {
+    let p = project("file = \"events.jsonl\"\ntimeout = \"ten seconds\"");
+    let r = p.run(&["validate"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let line = DEFAULT_CONFIG.lines().count() + 4;
+    assert!(
+        r.stderr.contains(&format!("lakegate.toml:{line}:11"))
+            && r.stderr.contains("`timeout` is not a duration")
+            && r.stderr.contains("help:"),
+        "{}",
+        r.stderr
+    );
+    let p = project("file = \"events.jsonl\"\ntimeout = \"0s\"");
+    let r = p.run(&["validate"]);
+    assert!(r.code == 2 && r.stderr.contains("`timeout` is zero"), "{}", r.stderr);
+}

@@ -219,3 +219,13 @@ pub fn normalize(mut v: Value) -> Value {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// The test virtualenv's Python (`.ci/test` makes it and sets `LAKEGATE_TEST_PYTHON`; by default
+/// `~/.cache/lakegate-venv/bin/python`).
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("LAKEGATE_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    PathBuf::from(home).join(".cache/lakegate-venv/bin/python")
+}

@@ -165,4 +165,49 @@ impl Engine {
             table: spec.name.get_ref().clone(),
         })
     }
+
+    /// A table over some of an opened dataset's files, read exactly as the whole dataset is (its
+    /// unified schema, types and read options): what an incremental run scans of new files.
+    /// [`Engine::close_part`] removes it.
+    pub(crate) fn open_part(&self, suite: &Suite, ds: &OpenDataset, files: &[usize]) -> Result<OpenDataset, String> {
+        static PARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let table = format!("__lakegate_part_{n}");
+        let picked: Vec<DataFile> = files.iter().map(|i| ds.files[*i].clone()).collect();
+        let schemas: Vec<SchemaRef> = files.iter().map(|i| ds.file_schemas[*i].schema.clone()).collect();
+        let d = discover::Discovered {
+            root: ds.root.clone(),
+            format: ds.format,
+            files: picked.clone(),
+            partition_keys: ds.partition_keys.clone(),
+        };
+        let provider = source::build_table(
+            &self.ctx,
+            &suite.dataset,
+            &d,
+            &schemas,
+            &ds.schema,
+            self.config.infer_rows,
+        )
+        .map_err(|e| error::clean(&e))?;
+        self.ctx
+            .register_table(TableReference::bare(table.clone()), provider)
+            .map_err(|e| error::clean(&e))?;
+        Ok(OpenDataset {
+            name: ds.name.clone(),
+            root: ds.root.clone(),
+            format: ds.format,
+            files: picked,
+            file_schemas: files.iter().map(|i| ds.file_schemas[*i].clone()).collect(),
+            schema: ds.schema.clone(),
+            single_scan: files.len() <= 1 || ds.single_scan,
+            partition_keys: ds.partition_keys.clone(),
+            table,
+        })
+    }
+
+    /// Removes a table [`Engine::open_part`] registered.
+    pub(crate) fn close_part(&self, part: &OpenDataset) {
+        let _ = self.ctx.deregister_table(TableReference::bare(part.table.clone()));
+    }
 }

@@ -1,0 +1,682 @@
+//! Incremental measurement: a growing dataset re-measured by scanning only its new or changed files,
+//! with the answers a scan of every file gives.
+//!
+//! [`Engine::measure_incremental`] takes the dataset's previous [`State`] (kept by the history
+//! store) and
+//!
+//! 1. identifies every file ([`fingerprint`]); a file whose identity is unchanged keeps its stored
+//!    numbers, any other file is new (a removed file's numbers are dropped with it);
+//! 2. measures, one query per new file, what each mergeable check needs of it ([`partial`]):
+//!    row-level checks' scope and failing counts, `count`/`sum`/`min`/`max`/`avg` as their parts —
+//!    with the same fused scan and the same Parquet-footer answers as a full run, over that file;
+//! 3. merges every file's numbers into each check's observation;
+//! 4. adds a `unique` check's new keys to its persisted key set ([`keys`]), or rebuilds the set from
+//!    every file when a file it covers changed or went away;
+//! 5. measures everything else as a full run does, over every file: `reference` (the other side may
+//!    have changed), non-mergeable aggregates, `unique` over several columns or a non-integer key.
+//!
+//! The stored numbers are valid only for the same lakegate version, read options and unified schema
+//! (`State::read`); otherwise they are discarded and every file is scanned. Whatever goes wrong on
+//! the way (a per-file query that fails, a merge that overflows) falls back to the full
+//! measurement, so that errors read exactly as without incremental runs.
+
+pub(crate) mod fingerprint;
+pub(crate) mod keys;
+pub(crate) mod partial;
+pub(crate) mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::{Cast, ExprSchemable};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::measure::{Measured, Measurement};
+use super::{Engine, OpenDataset, PlannedCheck, sample};
+use crate::checks::{Observation, Shape, column};
+use crate::results::IncrementalRun;
+use crate::suite::Suite;
+use fingerprint::FileId;
+use keys::KeySet;
+use partial::{Partial, Stored};
+pub(crate) use state::State;
+use state::{FileState, KeyRef, Partials};
+
+/// What an incremental measurement gives: the measurement, what it reused, and the state to keep.
+pub(crate) struct Incremental<'d> {
+    pub measurement: Measurement<'d>,
+    pub report: IncrementalRun,
+    /// The next state (`None` when nothing should replace the stored one).
+    pub state: Option<State>,
+    /// Per planned check: the files (indices into the dataset's) that hold its failing rows, when
+    /// known from the per-file counts; its sample is read from those files only.
+    pub failing_files: Vec<Option<Vec<usize>>>,
+}
+
+/// How one planned check is measured incrementally.
+enum Plan {
+    /// Row counts merged per file: `partials` per aggregate (empty for `Rows`).
+    Merged { fp: String, partials: Vec<Partial> },
+    /// A `unique` check's integer key, through its key set.
+    Keys { fp: String, key: String },
+    /// Measured over every file, as in a full run.
+    Full,
+    /// Needs no data (`schema`, a missing column).
+    Metadata,
+}
+
+fn digest_of(s: &str) -> String {
+    fingerprint::hex(&Sha256::digest(s.as_bytes())[..16])
+}
+
+/// What the stored numbers depend on besides the files.
+fn read_fingerprint(suite: &Suite, ds: &OpenDataset, statistics: bool) -> String {
+    let spec = &suite.dataset;
+    digest_of(&format!(
+        "{}|{:?}|{:?}|{:?}|{:?}|{statistics}|{:?}",
+        env!("CARGO_PKG_VERSION"),
+        ds.format,
+        spec.csv,
+        spec.types,
+        ds.partition_keys,
+        ds.schema,
+    ))
+}
+
+/// The fingerprint under which a `unique` check's rows in scope are stored per file.
+fn scope_fp(fp: &str) -> String {
+    format!("{fp}.scope")
+}
+
+fn plan_of(p: &PlannedCheck, schema: &DFSchema) -> Plan {
+    let scope = format!("{:?}", p.scope);
+    match &p.shape {
+        Shape::Rows { failing } => Plan::Merged {
+            fp: digest_of(&format!("rows|{failing:?}|{scope}")),
+            partials: Vec::new(),
+        },
+        Shape::Aggregates(exprs) => match exprs.iter().map(|e| partial::partial(e, schema)).collect() {
+            Some(partials) => Plan::Merged {
+                fp: digest_of(&format!("aggregates|{exprs:?}|{scope}")),
+                partials,
+            },
+            None => Plan::Full,
+        },
+        Shape::Unique { columns } => match columns.as_slice() {
+            [key]
+                if schema
+                    .field_with_unqualified_name(key)
+                    .is_ok_and(|f| super::kernels::udf::fits_i64(f.data_type())) =>
+            {
+                Plan::Keys {
+                    fp: digest_of(&format!("unique|{key}|{scope}")),
+                    key: key.clone(),
+                }
+            }
+            _ => Plan::Full,
+        },
+        Shape::Reference { .. } => Plan::Full,
+        Shape::Schema | Shape::Missing { .. } => Plan::Metadata,
+    }
+}
+
+/// What a measurement has done so far: queries, files and columns read.
+#[derive(Default)]
+struct Work {
+    queries: AtomicU32,
+    scanned_files: BTreeSet<usize>,
+    scanned_columns: Vec<String>,
+}
+
+impl Work {
+    fn columns(&mut self, read: Vec<String>) {
+        for c in read {
+            if !self.scanned_columns.contains(&c) {
+                self.scanned_columns.push(c);
+            }
+        }
+    }
+}
+
+/// The key sets of the next state: where each is kept, and the sets.
+type KeySets = (BTreeMap<String, KeyRef>, std::collections::HashMap<String, KeySet>);
+
+/// A `unique` check over one integer key.
+struct KeyCheck<'a> {
+    p: &'a PlannedCheck,
+    fp: &'a str,
+    key: &'a str,
+}
+
+/// What is measured per file, by fingerprint: each mergeable check's parts, and the rows in scope
+/// of each `unique` key check (its failing fraction's denominator).
+fn specs_of(planned: &[PlannedCheck], plans: &[Plan]) -> Vec<(String, PlannedCheck)> {
+    planned
+        .iter()
+        .zip(plans)
+        .filter_map(|(p, plan)| match plan {
+            Plan::Merged { fp, partials } => Some((fp.clone(), per_file(p, partials))),
+            Plan::Keys { fp, .. } => Some((
+                scope_fp(fp),
+                PlannedCheck {
+                    index: p.index,
+                    shape: Shape::Rows {
+                        failing: datafusion::logical_expr::lit(false),
+                    },
+                    scope: p.scope.clone(),
+                },
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each file's stored numbers, kept only for an unchanged file and a planned check; `true` marks a
+/// file new since the stored state (or changed).
+fn carried(
+    prior: &State,
+    ds: &OpenDataset,
+    ids: &[FileId],
+    specs: &[(String, PlannedCheck)],
+) -> Vec<(FileState, bool)> {
+    ds.files
+        .iter()
+        .zip(ids)
+        .map(|(f, id)| {
+            let (mut fs, fresh) = match prior.files.get(&f.rel) {
+                Some(old) if old.id == *id => (old.clone(), false),
+                _ => (
+                    FileState {
+                        id: id.clone(),
+                        rows: 0,
+                        checks: BTreeMap::new(),
+                    },
+                    true,
+                ),
+            };
+            fs.checks.retain(|fp, _| specs.iter().any(|(s, _)| s == fp));
+            (fs, fresh)
+        })
+        .collect()
+}
+
+/// Per planned row-level check merged from files: the files with failing rows (where its sample is).
+fn failing_files_of(planned: &[PlannedCheck], plans: &[Plan], files: &[FileState]) -> Vec<Option<Vec<usize>>> {
+    planned
+        .iter()
+        .zip(plans)
+        .map(|(p, plan)| match (plan, &p.shape) {
+            (Plan::Merged { fp, .. }, Shape::Rows { .. }) => Some(
+                files
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.checks.get(fp).and_then(|x| x.failing).unwrap_or(1) > 0)
+                    .map(|(i, _)| i)
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The check as measured in one file: its aggregates replaced by their per-file parts.
+fn per_file(p: &PlannedCheck, partials: &[Partial]) -> PlannedCheck {
+    let shape = match &p.shape {
+        Shape::Aggregates(_) => Shape::Aggregates(partials.iter().flat_map(|x| x.exprs.clone()).collect()),
+        other => other.clone(),
+    };
+    PlannedCheck {
+        index: p.index,
+        shape,
+        scope: p.scope.clone(),
+    }
+}
+
+impl Engine {
+    /// Measures a planned suite from the previous state (`prior`: `Err` says why a stored state
+    /// could not be used) and the files that are new or changed since; see the module doc.
+    pub(crate) async fn measure_incremental<'d>(
+        &self,
+        suite: &Suite,
+        ds: &'d OpenDataset,
+        planned: &[PlannedCheck],
+        prior: Result<Option<State>, String>,
+    ) -> Incremental<'d> {
+        let read = read_fingerprint(suite, ds, self.config.statistics);
+        let (prior, note) = match prior {
+            Ok(Some(s)) if s.format == state::FORMAT && s.read == read => (Some(s), "reused".to_string()),
+            Ok(Some(_)) => (
+                None,
+                "discarded: lakegate's version, the dataset's read options or its schema changed".to_string(),
+            ),
+            Ok(None) => (None, "new".to_string()),
+            Err(why) => (None, format!("discarded: {why}")),
+        };
+        match self.try_incremental(suite, ds, planned, prior, read).await {
+            Ok((measurement, state, scanned, failing_files)) => Incremental {
+                measurement,
+                report: IncrementalRun {
+                    files_scanned: scanned,
+                    files_reused: ds.files.len() - scanned,
+                    state: note,
+                },
+                state: Some(state),
+                failing_files,
+            },
+            Err(why) => {
+                tracing::info!(dataset = %ds.name, "Measuring every file: {why}");
+                let mut measurement = self.measure(suite, ds, planned).await;
+                for m in &mut measurement.checks {
+                    m.merged = Some(false);
+                }
+                Incremental {
+                    measurement,
+                    report: IncrementalRun {
+                        files_scanned: ds.files.len(),
+                        files_reused: 0,
+                        state: format!("{note}; every file measured: {why}"),
+                    },
+                    state: None,
+                    failing_files: Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// The incremental measurement proper; `Err` (why) sends the caller to the full one.
+    async fn try_incremental<'d>(
+        &self,
+        suite: &Suite,
+        ds: &'d OpenDataset,
+        planned: &[PlannedCheck],
+        prior: Option<State>,
+        read: String,
+    ) -> Result<(Measurement<'d>, State, usize, Vec<Option<Vec<usize>>>), String> {
+        if ds.is_empty() {
+            return Err("the dataset has no files".into());
+        }
+        let schema = DFSchema::try_from(ds.schema.as_ref().clone()).map_err(|e| e.to_string())?;
+        let ids = identify(ds).await?;
+        let plans: Vec<Plan> = planned.iter().map(|p| plan_of(p, &schema)).collect();
+        let mut prior = prior.unwrap_or_default();
+        let mut work = Work::default();
+        let specs = specs_of(planned, &plans);
+        let files = carried(&prior, ds, &ids, &specs);
+        let files = self.measure_files(suite, ds, &specs, files, &mut work).await?;
+        let rows: u64 = files.iter().map(|f| f.rows).sum();
+
+        // Merged observations and key sets; the rest as a full run measures them.
+        let mut out: Vec<Option<Measured<'d>>> = Vec::with_capacity(planned.len());
+        let mut rest: Vec<usize> = Vec::new();
+        let mut keys = (BTreeMap::new(), std::collections::HashMap::new());
+        for (slot, (p, plan)) in planned.iter().zip(&plans).enumerate() {
+            let measured = match plan {
+                Plan::Merged { fp, partials } => merge_check(p, fp, partials, &files, &schema)
+                    .inspect_err(|why| tracing::debug!(dataset = %ds.name, "Not merged: {why}"))
+                    .ok(),
+                Plan::Keys { fp, key } => {
+                    let k = KeyCheck { p, fp, key };
+                    Some(
+                        self.key_check(suite, ds, &ids, &k, &files, &mut prior, &mut work, &mut keys)
+                            .await?,
+                    )
+                }
+                Plan::Full | Plan::Metadata => None,
+            };
+            if measured.is_none() {
+                rest.push(slot);
+            }
+            out.push(measured);
+        }
+        self.measure_rest(suite, ds, planned, &plans, &rest, rows, &mut out, &mut work)
+            .await?;
+        work.scanned_columns.sort();
+        let failing_files = failing_files_of(planned, &plans, &files);
+        let checks = out
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or("a check was not measured")?;
+        let next = State {
+            format: state::FORMAT,
+            read,
+            files: ds.files.iter().map(|f| f.rel.clone()).zip(files).collect(),
+            keys: keys.0,
+            key_sets: keys.1,
+        };
+        Ok((
+            Measurement {
+                rows: Some(rows),
+                queries: work.queries.load(Ordering::Relaxed),
+                scanned_columns: work.scanned_columns,
+                checks,
+                error: None,
+            },
+            next,
+            work.scanned_files.len(),
+            failing_files,
+        ))
+    }
+
+    /// One query per file that lacks some check's numbers (a new file always: its rows); returns
+    /// every file's numbers.
+    async fn measure_files(
+        &self,
+        suite: &Suite,
+        ds: &OpenDataset,
+        specs: &[(String, PlannedCheck)],
+        mut files: Vec<(FileState, bool)>,
+        work: &mut Work,
+    ) -> Result<Vec<FileState>, String> {
+        for (i, (fs, fresh)) in files.iter_mut().enumerate() {
+            let missing: Vec<&(String, PlannedCheck)> =
+                specs.iter().filter(|(fp, _)| !fs.checks.contains_key(fp)).collect();
+            if missing.is_empty() && !*fresh {
+                continue;
+            }
+            let part = self
+                .open_part(suite, ds, &[i])
+                .map_err(|e| format!("cannot read {}: {e}", ds.files[i].rel))?;
+            let refs: Vec<&PlannedCheck> = missing.iter().map(|(_, c)| c).collect();
+            let owned: Vec<PlannedCheck> = refs.iter().map(|c| (*c).clone()).collect();
+            let (stats, _) = self.scan_inputs(&part, &owned);
+            let fused = self
+                .fused(&part.table, &refs, stats.as_ref(), false, &work.queries)
+                .await;
+            self.close_part(&part);
+            let fused = fused.map_err(|e| format!("{}: {}", ds.files[i].rel, super::error::clean(&e)))?;
+            work.scanned_files.insert(i);
+            work.columns(fused.scanned);
+            fs.rows = fused.total;
+            for ((fp, _), counted) in missing.iter().zip(fused.measured) {
+                let values = counted
+                    .values
+                    .iter()
+                    .map(Stored::of)
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or("a value without a stored form")?;
+                fs.checks.insert(
+                    fp.clone(),
+                    Partials {
+                        in_scope: counted.in_scope,
+                        failing: counted.failing,
+                        values,
+                        from_statistics: counted.from_statistics,
+                    },
+                );
+            }
+        }
+        Ok(files.into_iter().map(|(f, _)| f).collect())
+    }
+
+    /// A `unique` integer-key check from its stored key set and the keys of the files it does not
+    /// cover yet — or from every file's keys, when a file it covers changed or went away.
+    #[allow(clippy::too_many_arguments)]
+    async fn key_check<'d>(
+        &self,
+        suite: &Suite,
+        ds: &OpenDataset,
+        ids: &[FileId],
+        k: &KeyCheck<'_>,
+        files: &[FileState],
+        prior: &mut State,
+        work: &mut Work,
+        keys: &mut KeySets,
+    ) -> Result<Measured<'d>, String> {
+        let covers: BTreeSet<String> = ds
+            .files
+            .iter()
+            .zip(ids)
+            .map(|(f, id)| state::covered(&f.rel, id))
+            .collect();
+        let done = prior
+            .keys
+            .get(k.fp)
+            .filter(|r| r.covers.is_subset(&covers))
+            .map(|r| r.covers.clone());
+        let (mut set, done) = match done.zip(prior.key_sets.remove(k.fp)) {
+            Some((done, set)) => (set, done),
+            None => (KeySet::default(), BTreeSet::new()),
+        };
+        let todo: Vec<usize> = (0..ds.files.len())
+            .filter(|i| !done.contains(&state::covered(&ds.files[*i].rel, &ids[*i])))
+            .collect();
+        if !todo.is_empty() {
+            self.add_keys(suite, ds, &todo, k.key, k.p, &mut set, &work.queries)
+                .await?;
+            work.scanned_files.extend(todo);
+        }
+        let n = suite.checks[k.p.index].common.sample;
+        let (failing_rows, duplicate_keys, sample) = super::measure::integer_duplicates(k.key, set.repeated(), n);
+        keys.0.insert(
+            k.fp.to_string(),
+            KeyRef {
+                file: String::new(),
+                covers,
+            },
+        );
+        keys.1.insert(k.fp.to_string(), set);
+        let in_scope = files
+            .iter()
+            .map(|f| f.checks.get(&scope_fp(k.fp)).map_or(0, |x| x.in_scope))
+            .sum();
+        Ok(Measured {
+            in_scope,
+            observation: Ok(Observation::Unique {
+                failing_rows,
+                duplicate_keys,
+            }),
+            from_statistics: false,
+            repeated_keys: sample,
+            merged: Some(true),
+        })
+    }
+
+    /// The checks not merged (`slots`): those that need no data from the metadata, the others by a
+    /// full measurement over every file.
+    #[allow(clippy::too_many_arguments)]
+    async fn measure_rest<'d>(
+        &self,
+        suite: &Suite,
+        ds: &'d OpenDataset,
+        planned: &[PlannedCheck],
+        plans: &[Plan],
+        slots: &[usize],
+        rows: u64,
+        out: &mut [Option<Measured<'d>>],
+        work: &mut Work,
+    ) -> Result<(), String> {
+        let mut reading = Vec::with_capacity(slots.len());
+        for &slot in slots {
+            if !matches!(plans[slot], Plan::Metadata) {
+                reading.push(slot);
+                continue;
+            }
+            let counted = super::measure::Counted::default();
+            let (observation, _) = self
+                .observe(suite, ds, &planned[slot], &counted, rows, &work.queries)
+                .await;
+            out[slot] = Some(Measured {
+                in_scope: 0,
+                observation: observation.map_err(|(why, _)| why),
+                from_statistics: false,
+                repeated_keys: Vec::new(),
+                merged: None,
+            });
+        }
+        if reading.is_empty() {
+            return Ok(());
+        }
+        let subset: Vec<PlannedCheck> = reading.iter().map(|i| planned[*i].clone()).collect();
+        let m = self.measure(suite, ds, &subset).await;
+        if let Some(e) = m.error {
+            return Err(e);
+        }
+        work.scanned_files.extend(0..ds.files.len());
+        work.queries.fetch_add(m.queries, Ordering::Relaxed);
+        work.columns(m.scanned_columns);
+        for (slot, mut measured) in reading.iter().zip(m.checks) {
+            measured.merged = Some(false);
+            out[*slot] = Some(measured);
+        }
+        Ok(())
+    }
+
+    /// Samples of the checks the run judged failed, each read from the files that hold its failing
+    /// rows when the per-file counts say which (`failing_files`), else from every file.
+    pub(crate) async fn samples_from(
+        &self,
+        suite: &Suite,
+        ds: &OpenDataset,
+        planned: &[PlannedCheck],
+        wanted: &[sample::SampleRequest],
+        failing_files: &[Option<Vec<usize>>],
+    ) -> sample::Samples {
+        let mut groups: BTreeMap<Option<Vec<usize>>, Vec<sample::SampleRequest>> = BTreeMap::new();
+        for w in wanted {
+            let files = failing_files
+                .get(w.slot)
+                .cloned()
+                .flatten()
+                .filter(|f| !f.is_empty() && f.len() < ds.files.len());
+            groups.entry(files).or_default().push(*w);
+        }
+        let mut out = sample::Samples {
+            rows: vec![Vec::new(); planned.len()],
+            queries: 0,
+        };
+        for (files, group) in groups {
+            let part = files.map(|f| self.open_part(suite, ds, &f));
+            let mut got = match &part {
+                Some(Ok(part)) => self.samples(suite, part, planned, &group).await,
+                // The part cannot be made: sample from every file, as a full run does.
+                Some(Err(_)) | None => self.samples(suite, ds, planned, &group).await,
+            };
+            if let Some(Ok(part)) = &part {
+                self.close_part(part);
+            }
+            out.queries += got.queries;
+            for w in &group {
+                out.rows[w.slot] = std::mem::take(&mut got.rows[w.slot]);
+            }
+        }
+        out
+    }
+
+    /// Adds the in-scope, non-null keys of some files to a key set (one query over those files).
+    #[allow(clippy::too_many_arguments)]
+    async fn add_keys(
+        &self,
+        suite: &Suite,
+        ds: &OpenDataset,
+        files: &[usize],
+        key: &str,
+        p: &PlannedCheck,
+        set: &mut KeySet,
+        queries: &AtomicU32,
+    ) -> Result<(), String> {
+        use datafusion::arrow::array::{Array, AsArray};
+        use datafusion::arrow::datatypes::Int64Type;
+        use futures::StreamExt;
+        let part = self.open_part(suite, ds, files).map_err(|e| e.to_string())?;
+        let run = async {
+            let keys = [column(key)];
+            let df = sample::keyed_rows(&self.ctx, &part.table, &keys, p.scope.as_ref())
+                .await?
+                .select(vec![
+                    datafusion::logical_expr::Expr::Cast(Cast::new(Box::new(column(key)), DataType::Int64)).alias("k"),
+                ])?;
+            queries.fetch_add(1, Ordering::Relaxed);
+            let task = std::sync::Arc::new(df.task_ctx());
+            let plan = df.create_physical_plan().await?;
+            let mut stream = datafusion::physical_plan::execute_stream(plan, task)?;
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                let col = batch.column(0).as_primitive::<Int64Type>();
+                for i in 0..col.len() {
+                    if col.is_valid(i) {
+                        set.add(col.value(i));
+                    }
+                }
+            }
+            datafusion::error::Result::Ok(())
+        }
+        .await;
+        self.close_part(&part);
+        run.map_err(|e| super::error::clean(&e))
+    }
+}
+
+/// A mergeable check's observation from every file's stored numbers.
+fn merge_check<'d>(
+    p: &PlannedCheck,
+    fp: &str,
+    partials: &[Partial],
+    files: &[FileState],
+    schema: &DFSchema,
+) -> Result<Measured<'d>, String> {
+    let parts: Vec<&Partials> = files
+        .iter()
+        .map(|f| f.checks.get(fp).ok_or("a file's numbers are missing"))
+        .collect::<Result<_, _>>()?;
+    let in_scope = parts.iter().map(|x| x.in_scope).sum();
+    let from_statistics = parts.iter().all(|x| x.from_statistics);
+    let observation = match &p.shape {
+        Shape::Rows { .. } => Observation::Rows {
+            failing: parts.iter().map(|x| x.failing.unwrap_or(0)).sum(),
+        },
+        Shape::Aggregates(_) => {
+            let mut values = Vec::with_capacity(partials.len());
+            let mut at = 0;
+            for partial in partials {
+                let width = partial.exprs.len();
+                let types = partial
+                    .exprs
+                    .iter()
+                    .map(|e| {
+                        let scoped = super::measure::scoped(e.clone(), p.scope.as_ref()).map_err(|e| e.to_string())?;
+                        scoped.get_type(schema).map_err(|e| e.to_string())
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                let per_file = parts
+                    .iter()
+                    .map(|x| {
+                        x.values
+                            .get(at..at + width)
+                            .ok_or("a file's numbers are short")?
+                            .iter()
+                            .zip(&types)
+                            .map(|(v, t)| v.value(t).ok_or("a stored value of another type"))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                values.push(partial::merge(partial.merge, &per_file, &types)?);
+                at += width;
+            }
+            Observation::Aggregates { values }
+        }
+        _ => return Err("not a mergeable shape".into()),
+    };
+    Ok(Measured {
+        in_scope,
+        observation: Ok(observation),
+        from_statistics,
+        repeated_keys: Vec::<Value>::new(),
+        merged: Some(true),
+    })
+}
+
+/// Every file's identity, read off the async threads.
+async fn identify(ds: &OpenDataset) -> Result<Vec<FileId>, String> {
+    let paths: Vec<_> = ds.files.iter().map(|f| f.path.clone()).collect();
+    tokio::task::spawn_blocking(move || {
+        paths
+            .iter()
+            .map(|p| fingerprint::of(p).map_err(|e| format!("cannot read {}: {e}", p.display())))
+            .collect()
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
