@@ -486,10 +486,6 @@ max = 8
 where = "region = 'south'"
 
 [[check]]
-kind = "unique"
-column = "id"
-
-[[check]]
 kind = "schema"
 mode = "exact"
 columns = { id = "int", code = "string", region = "string", seq = "int", status = "string", email = "string", amount = "float", qty = "int", country = "string", customer_id = "int", ts = "timestamp" }
@@ -534,6 +530,20 @@ window = 3
 min_history = 2
 max_deviation = "20%"
 where = "status = 'placed'"
+"#;
+
+/// `unique` over one integer key: merged through a persisted key set, which is rebuilt from every
+/// file when a file whose keys it holds changes or goes (docs/incremental.md).
+const KEYS: &str = r#"
+[[check]]
+kind = "unique"
+column = "id"
+
+[[check]]
+kind = "unique"
+name = "id of large orders"
+column = "id"
+where = "qty > 4"
 "#;
 
 /// The checks a full scan must measure (`merged = false`), over the same files.
@@ -587,8 +597,8 @@ min_history = 2
 max_deviation = "10%"
 "#;
 
-/// Checks of the mergeable suite whose `merged` the interface does not pin (metadata only).
-const MERGED_EITHER: &[&str] = &["schema"];
+/// Checks that read metadata only: they carry no `merged` (docs/incremental.md).
+const METADATA_ONLY: &[&str] = &["schema"];
 
 /// Checks of the scanned suite that are measured by a scan in every incremental run.
 const NEVER_MERGED: &[&str] = &[
@@ -616,7 +626,8 @@ fn suite(name: &str, dir: &str, keys: &str, checks: &str) -> String {
     format!("[dataset]\nname = \"{name}\"\nzone = \"raw\"\npath = \"{dir}\"\n{keys}\n{checks}")
 }
 
-/// A project with the six datasets over the three copies, and `customers`.
+/// A project with three datasets over each of the three copies (`pq`, `pq_keys`, `pq_scan`, …),
+/// and `customers`.
 fn project() -> Project {
     let p = Project::new();
     for f in FORMATS {
@@ -624,6 +635,10 @@ fn project() -> Project {
         p.file(
             &format!("checks/{name}.toml"),
             &suite(name, name, f.dataset_keys(), MERGEABLE),
+        );
+        p.file(
+            &format!("checks/{name}_keys.toml"),
+            &suite(&format!("{name}_keys"), name, f.dataset_keys(), KEYS),
         );
         p.file(
             &format!("checks/{name}_scan.toml"),
@@ -653,6 +668,8 @@ enum Change {
 
 struct Step {
     what: &'static str,
+    /// The step adds or removes a column: the stored states are discarded once (docs/incremental.md).
+    reshapes: bool,
     /// The hour after `BASE` of the runs' `--now`.
     now: i64,
     changes: Vec<Change>,
@@ -664,6 +681,7 @@ fn steps() -> Vec<Step> {
     vec![
         Step {
             what: "three parts, one with failing rows",
+            reshapes: false,
             now: 4,
             changes: vec![
                 Write("p0", part(1, 40, false, 1)),
@@ -674,11 +692,13 @@ fn steps() -> Vec<Step> {
         },
         Step {
             what: "p3 appended: failing rows and the newest timestamps",
+            reshapes: false,
             now: 10,
             changes: vec![Write("p3", part(301, 55, true, 9))],
         },
         Step {
             what: "p4 and p5 appended",
+            reshapes: false,
             now: 12,
             changes: vec![
                 Write("p4", part(401, 60, false, 8)),
@@ -687,11 +707,13 @@ fn steps() -> Vec<Step> {
         },
         Step {
             what: "p1 rewritten without its failing rows",
+            reshapes: false,
             now: 13,
             changes: vec![Write("p1", part(101, 48, false, 2))],
         },
         Step {
             what: "p6 appended with a key of p0 (id 8)",
+            reshapes: false,
             now: 16,
             changes: vec![Write(
                 "p6",
@@ -703,11 +725,13 @@ fn steps() -> Vec<Step> {
         },
         Step {
             what: "p3 removed: its failing rows and the newest timestamps go",
+            reshapes: false,
             now: 17,
             changes: vec![Remove("p3")],
         },
         Step {
             what: "p4 replaced with the same size and modification time, failing rows in it",
+            reshapes: false,
             now: 18,
             changes: vec![SameSize(
                 "p4",
@@ -719,6 +743,7 @@ fn steps() -> Vec<Step> {
         },
         Step {
             what: "p7 appended with an undeclared column and failing rows; customers c1 appended",
+            reshapes: true,
             now: 22,
             changes: vec![
                 Write(
@@ -733,15 +758,26 @@ fn steps() -> Vec<Step> {
         },
         Step {
             what: "p0 rewritten without id 8 (the duplicate goes); p7 rewritten without its extra column",
+            reshapes: true,
             now: 23,
             changes: vec![Write("p0", part(9, 32, false, 1)), Write("p7", part(701, 75, true, 21))],
         },
         Step {
             what: "nothing changed",
+            reshapes: false,
             now: 30,
             changes: vec![],
         },
     ]
+}
+
+/// What a step did to one dataset directory.
+#[derive(Default)]
+struct Touched {
+    /// Files written (new, rewritten or replaced).
+    written: BTreeSet<String>,
+    /// A file that was there before the step was rewritten, replaced or removed.
+    old_changed: bool,
 }
 
 /// The copies of the project the steps are applied to.
@@ -759,9 +795,22 @@ impl Twin {
     }
 
     /// Applies a step to both copies; returns, per dataset directory, the files written in it.
-    fn apply(&self, step: &Step) -> BTreeMap<&'static str, BTreeSet<String>> {
-        let mut written: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    fn apply(&self, step: &Step) -> BTreeMap<&'static str, Touched> {
+        let mut touched: BTreeMap<&'static str, Touched> = BTreeMap::new();
         for change in &step.changes {
+            if let Change::Write(name, _) | Change::SameSize(name, _) | Change::Remove(name) = change {
+                for f in FORMATS {
+                    let t = touched.entry(f.name()).or_default();
+                    t.old_changed |= self.inc.path().join(f.file(name)).exists();
+                    if !matches!(change, Change::Remove(_)) {
+                        t.written.insert(f.file(name));
+                    }
+                }
+            }
+            if let Change::Customers(name, _) = change {
+                let t = touched.entry("customers").or_default();
+                t.written.insert(format!("lake/raw/customers/{name}.csv"));
+            }
             for p in [&self.inc, &self.full] {
                 match change {
                     Change::Write(name, part) => {
@@ -784,22 +833,8 @@ impl Twin {
                     }
                 }
             }
-            match change {
-                Change::Write(name, _) | Change::SameSize(name, _) => {
-                    for f in FORMATS {
-                        written.entry(f.name()).or_default().insert(f.file(name));
-                    }
-                }
-                Change::Customers(name, _) => {
-                    written
-                        .entry("customers")
-                        .or_default()
-                        .insert(format!("lake/raw/customers/{name}.csv"));
-                }
-                Change::Remove(_) => {}
-            }
         }
-        written
+        touched
     }
 }
 
@@ -971,64 +1006,92 @@ fn short_id(ds: &Value, c: &Value) -> String {
         .to_string()
 }
 
-/// What the incremental run says about its own work, against what changed in the step: every
-/// mergeable dataset read exactly its new and changed files, every check says whether it was merged.
+/// The files an incremental run of dataset `name` must read in this step, of `total`, as
+/// docs/incremental.md states the cost: the new and changed files; every file when a check is
+/// measured over every file (`_scan`), when a file whose keys a key set holds changed or went
+/// (`_keys`: the set is rebuilt), and when the unified schema changed (the state is discarded).
+fn expected_scans(step: &Step, name: &str, total: u64, touched: Option<&Touched>) -> u64 {
+    let changed = touched.map_or(0, |t| t.written.len() as u64);
+    let old_changed = touched.is_some_and(|t| t.old_changed);
+    if name.ends_with("_scan") || (name.ends_with("_keys") && old_changed) || (step.reshapes && name != "customers") {
+        total
+    } else {
+        changed
+    }
+}
+
+/// What the incremental run says about its own work, against what changed in the step: which
+/// files each dataset read, what became of its state, and whether each check was merged.
 fn cost_problems(
-    step: usize,
-    inc: &Value,
-    full: &Value,
+    i: usize,
+    step: &Step,
+    (inc, full): (&Value, &Value),
     root: &Path,
-    written: &BTreeMap<&'static str, BTreeSet<String>>,
+    touched: &BTreeMap<&'static str, Touched>,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for ds in datasets(full) {
-        if ds.get("incremental").is_some() {
+        if ds.get("incremental").is_some() || checks(ds).any(|c| c.get("merged").is_some()) {
             out.push(format!(
-                "step {step}: full run of `{}` has an `incremental` field",
+                "step {i}: the full run of `{}` says `incremental` or `merged`",
                 ds["name"]
             ));
-        }
-        if checks(ds).any(|c| c.get("merged").is_some()) {
-            out.push(format!("step {step}: full run of `{}` has `merged` fields", ds["name"]));
         }
     }
     for ds in datasets(inc) {
         let name = ds["name"].as_str().unwrap();
         let Some(incr) = ds.get("incremental") else {
-            out.push(format!("step {step}: `{name}` has no `incremental` field"));
+            out.push(format!("step {i}: `{name}` has no `incremental` field"));
             continue;
         };
-        let scanned = incr["files_scanned"].as_u64();
-        let reused = incr["files_reused"].as_u64();
-        let scan_suite = name.ends_with("_scan");
-        if !scan_suite {
-            let dir = if name == "customers" { "customers" } else { name };
-            let total = files_in(&root.join("lake/raw").join(dir)) as u64;
-            let changed = written.get(dir).map_or(0, BTreeSet::len) as u64;
-            if scanned != Some(changed) || reused != Some(total - changed) {
-                out.push(format!(
-                    "step {step}: `{name}` changed {changed} of {total} files, expected files_scanned {changed} and \
-                     files_reused {}; the run says {}",
-                    total - changed,
-                    snippet(Some(incr))
-                ));
-            }
+        let dir = name.trim_end_matches("_keys").trim_end_matches("_scan");
+        let total = files_in(&root.join("lake/raw").join(dir)) as u64;
+        let scans = expected_scans(step, name, total, touched.get(dir));
+        let state = incr["state"].as_str().unwrap_or_default();
+        let state_ok = match (i, step.reshapes && name != "customers") {
+            (1, _) => state == "new",
+            (_, true) => state.starts_with("discarded"),
+            _ => state == "reused",
+        };
+        if incr["files_scanned"].as_u64() != Some(scans)
+            || incr["files_reused"].as_u64() != Some(total - scans)
+            || !state_ok
+        {
+            out.push(format!(
+                "step {i} ({}): `{name}` should have read {scans} of {total} files (state {}); the run says {}",
+                step.what,
+                if i == 1 {
+                    "new"
+                } else if step.reshapes {
+                    "discarded"
+                } else {
+                    "reused"
+                },
+                snippet(Some(incr))
+            ));
         }
         for c in checks(ds) {
             let id = short_id(ds, c);
-            let expected = if scan_suite {
-                NEVER_MERGED.contains(&id.as_str()).then_some(false)
-            } else if MERGED_EITHER.contains(&id.as_str()) || step == 1 {
-                None
+            // Step 1 builds the states: whether its numbers count as merged is not pinned.
+            let expected = if name.ends_with("_scan") {
+                Some(!NEVER_MERGED.contains(&id.as_str()))
             } else {
-                Some(true)
+                (i > 1).then_some(true)
             };
-            match (c.get("merged").and_then(Value::as_bool), expected) {
-                (None, _) => out.push(format!("step {step}: `{name}.{id}` has no boolean `merged`")),
-                (Some(m), Some(e)) if m != e => {
-                    out.push(format!("step {step}: `{name}.{id}` merged = {m}, expected {e}"));
+            let merged = c.get("merged");
+            let ok = if METADATA_ONLY.contains(&id.as_str()) {
+                merged.is_none()
+            } else {
+                match expected {
+                    Some(e) => merged.and_then(Value::as_bool) == Some(e),
+                    None => merged.is_some_and(Value::is_boolean),
                 }
-                _ => {}
+            };
+            if !ok {
+                out.push(format!(
+                    "step {i}: `{name}.{id}` merged = {}, expected {expected:?}",
+                    snippet(merged)
+                ));
             }
         }
     }
@@ -1040,7 +1103,7 @@ const INC: &[&str] = &["check", "--incremental", "--format", "json", "--no-alert
 const FULL: &[&str] = &["check", "--full", "--format", "json", "--no-alerts"];
 
 /// Runs one step in both copies and returns every problem found.
-fn run_step(twin: &Twin, i: usize, step: &Step, written: &BTreeMap<&'static str, BTreeSet<String>>) -> Vec<String> {
+fn run_step(twin: &Twin, i: usize, step: &Step, touched: &BTreeMap<&'static str, Touched>) -> Vec<String> {
     let at = now(step.now);
     let inc = twin.inc.run_at(&at, INC, &[]);
     let full = twin.full.run_at(&at, FULL, &[]);
@@ -1063,7 +1126,13 @@ fn run_step(twin: &Twin, i: usize, step: &Step, written: &BTreeMap<&'static str,
     let mut diffs = Vec::new();
     diff("", &a, &b, &mut diffs);
     problems.extend(diffs.into_iter().map(|d| format!("step {i} ({}): {d}", step.what)));
-    problems.extend(cost_problems(i, &inc.json(), &full.json(), twin.inc.path(), written));
+    problems.extend(cost_problems(
+        i,
+        step,
+        (&inc.json(), &full.json()),
+        twin.inc.path(),
+        touched,
+    ));
     problems
 }
 
@@ -1072,8 +1141,8 @@ fn every_kind_answers_as_a_full_scan_while_a_lake_grows_in_ten_steps() {
     let twin = Twin::new();
     let mut problems = Vec::new();
     for (i, step) in steps().iter().enumerate() {
-        let written = twin.apply(step);
-        problems.extend(run_step(&twin, i + 1, step, &written));
+        let touched = twin.apply(step);
+        problems.extend(run_step(&twin, i + 1, step, &touched));
     }
     assert!(
         problems.is_empty(),
@@ -1172,18 +1241,19 @@ fn a_damaged_state_is_discarded(how: Damage) {
         );
     }
 
-    // The discarded states were rebuilt: nothing changed, nothing is read.
+    // The discarded states were replaced, key sets included: nothing changed, nothing is read.
     let again = twin.inc.run_at(&at, INC, &[]);
-    for ds in datasets(&again.json()) {
-        if !ds["name"].as_str().unwrap().ends_with("_scan") {
-            assert_eq!(
-                ds["incremental"]["files_scanned"].as_u64(),
-                Some(0),
-                "{how:?}: {}",
-                ds["incremental"]
-            );
-        }
-    }
+    let rereads: Vec<String> = datasets(&again.json())
+        .filter(|ds| !ds["name"].as_str().unwrap().ends_with("_scan"))
+        .filter(|ds| ds["incremental"]["files_scanned"] != 0)
+        .map(|ds| format!("{}: {}", ds["name"], ds["incremental"]))
+        .collect();
+    assert!(
+        rereads.is_empty(),
+        "{how:?}: the run after the discarded one read files again, though nothing changed:\n{}\n{}",
+        rereads.join("\n"),
+        again.stderr
+    );
 }
 
 #[test]
@@ -1199,6 +1269,44 @@ fn a_garbage_state_file_means_a_full_scan_with_the_same_answers() {
 #[test]
 fn a_state_file_of_another_shape_means_a_full_scan_with_the_same_answers() {
     a_damaged_state_is_discarded(Damage::ForeignJson);
+}
+
+/// A key set whose bytes were altered (the state itself intact) is rebuilt from every file, with
+/// the answers of a full scan, and written again: the run after it reads nothing.
+#[test]
+fn a_damaged_key_set_is_rebuilt_once() {
+    let p = small_project("");
+    assert_eq!(counts(&p.run(INC).stdout), Some((2, 0)));
+    let keys: Vec<PathBuf> = files_under(&p.path().join(".lakegate/history/incremental"))
+        .into_iter()
+        .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("keys-"))
+        .collect();
+    assert!(!keys.is_empty(), "no key set stored");
+    for f in &keys {
+        damage(f, Damage::Garbage);
+    }
+    let rebuilt = p.run(INC);
+    assert_eq!(
+        counts(&rebuilt.stdout),
+        Some((2, 0)),
+        "the key set is rebuilt from every file"
+    );
+    let full = p.run(FULL);
+    let mut diffs = Vec::new();
+    diff(
+        "",
+        &answers(&p, &rebuilt.stdout),
+        &answers(&p, &full.stdout),
+        &mut diffs,
+    );
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let again = p.run(INC);
+    assert_eq!(
+        counts(&again.stdout),
+        Some((0, 2)),
+        "the rebuilt key set was not written back:\n{}",
+        again.stderr
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1311,8 +1419,7 @@ fn engine_incremental_switches_audit_off_and_check_on() {
 #[test]
 fn without_history_an_incremental_run_is_a_full_scan() {
     let p = small_project("");
-    let inc = ["check", "--format", "json", "--no-alerts"];
-    assert_eq!(counts(&p.run(&inc).stdout), Some((2, 0)));
+    assert_eq!(counts(&p.run(INC).stdout), Some((2, 0)));
     append(&p, 2);
     let r = p.run(&[
         "check",
