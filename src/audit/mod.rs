@@ -114,6 +114,8 @@ pub(crate) struct Outputs {
     /// `--report DIR`, else `[report] dir`.
     pub report_dir: Option<PathBuf>,
     pub templates: Option<PathBuf>,
+    /// `--full`: read every file even where audits are incremental.
+    pub full: bool,
 }
 
 impl Outputs {
@@ -199,7 +201,7 @@ pub(crate) async fn run_and_deliver(
         record: true,
         run_id: Some(run_id),
         // Audits re-check growing datasets: incremental unless `[engine] incremental = false`.
-        incremental: project.engine.incremental.unwrap_or(true),
+        incremental: !outputs.full && project.engine.incremental.unwrap_or(true),
     };
     let mut run = match crate::run::check(project, suites, &opts).await {
         crate::run::Outcome::Config(d) => {

@@ -66,6 +66,10 @@ pub struct AuditRunArgs {
     /// With `--once`: what fails the run, `error` (default) or also `warn`.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Read every file in these runs (audits read only new or changed files unless
+    /// `[engine] incremental = false`).
+    #[arg(long)]
+    pub full: bool,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -93,6 +97,7 @@ fn outputs(global: &Global, args: &AuditRunArgs) -> Outputs {
         alerts: !global.no_alerts,
         report_dir: args.report.clone(),
         templates: args.templates.clone(),
+        full: args.full,
     }
 }
 

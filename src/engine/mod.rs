@@ -54,6 +54,9 @@ pub(crate) struct Engine {
     sample_ctx: SessionContext,
     keyed_ctx: SessionContext,
     config: EngineConfig,
+    /// The files of each dataset opened (by table name), for incremental runs to tell whether the
+    /// other side of a `reference` check changed.
+    opened: std::sync::Mutex<std::collections::HashMap<String, Vec<DataFile>>>,
 }
 
 impl Engine {
@@ -64,6 +67,7 @@ impl Engine {
             sample_ctx: s.sample,
             keyed_ctx: s.keyed,
             config: config.clone(),
+            opened: std::sync::Mutex::default(),
         })
     }
 

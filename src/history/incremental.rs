@@ -33,8 +33,12 @@ impl States {
     /// but cannot be trusted.
     pub(crate) fn load(&self, dataset: &str) -> Result<Option<State>, String> {
         let dir = self.dataset_dir(dataset);
+        // A planted link in lakegate's own directories is never followed.
+        for d in [&self.dir, &dir] {
+            crate::fs_atomic::own_dir(d).map_err(|e| e.to_string())?;
+        }
         let path = dir.join("state.json");
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_own(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
@@ -47,7 +51,7 @@ impl States {
         let names: Vec<(String, String)> = state.keys.iter().map(|(fp, r)| (fp.clone(), r.file.clone())).collect();
         for (fp, file) in names {
             let set = safe_name(&file)
-                .then(|| std::fs::read(dir.join(&file)).ok())
+                .then(|| read_own(&dir.join(&file)).ok())
                 .flatten()
                 .and_then(|b| KeySet::from_bytes(&b));
             match set {
@@ -67,6 +71,9 @@ impl States {
     /// no longer named are removed.
     pub(crate) fn save(&self, dataset: &str, state: &mut State) -> std::io::Result<()> {
         let dir = self.dataset_dir(dataset);
+        for d in [&self.dir, &dir] {
+            crate::fs_atomic::own_dir(d)?;
+        }
         crate::fs_atomic::create_dir_all(&dir)?;
         for (fp, set) in &state.key_sets {
             let bytes = set.to_bytes();
@@ -93,6 +100,19 @@ impl States {
         }
         Ok(())
     }
+}
+
+/// A file's bytes, never through a symbolic link (a planted link is an error, not followed).
+fn read_own(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// A key-set file name as lakegate writes them (no path separators, no `..`).

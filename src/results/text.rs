@@ -23,15 +23,24 @@ pub fn render(run: &RunResult, verbose: bool) -> String {
         let rows = d
             .rows
             .map_or_else(|| "? rows".to_string(), |r| count_of(r, "row", "rows"));
+        // An incremental run says how many files it read.
+        let files = match &d.incremental {
+            Some(i) => format!(
+                "{} ({} read, {} reused)",
+                count_of(d.files as u64, "file", "files"),
+                i.files_scanned,
+                i.files_reused
+            ),
+            None => count_of(d.files as u64, "file", "files"),
+        };
         let _ = writeln!(
             out,
-            "{} [{}] {} — {}, {} {}, {} {}, {} ms",
+            "{} [{}] {} — {}, {}, {} {}, {} ms",
             esc(&d.name),
             esc(&d.zone),
             esc(&d.location),
             rows,
-            d.files,
-            if d.files == 1 { "file" } else { "files" },
+            files,
             d.queries,
             if d.queries == 1 { "query" } else { "queries" },
             d.duration_ms

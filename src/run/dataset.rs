@@ -20,8 +20,7 @@ pub(super) async fn run(
     project: &Project,
     engine: &Engine,
     suite: &Suite,
-    open: &Result<OpenDataset, DatasetError>,
-    plan: &[PlannedCheck],
+    (open, plan, prior): (&Result<OpenDataset, DatasetError>, &[PlannedCheck], Option<Prior>),
     opts: &RunOptions,
     now: DateTime<Utc>,
 ) -> DatasetResult {
@@ -70,6 +69,7 @@ pub(super) async fn run(
                         ds,
                         plan,
                         opts,
+                        prior: std::sync::Mutex::new(prior),
                     };
                     measure_judge_sample(&cx, now, &history, &mut result).await;
                 }
@@ -88,7 +88,12 @@ struct Cx<'a> {
     ds: &'a OpenDataset,
     plan: &'a [PlannedCheck],
     opts: &'a RunOptions,
+    /// The dataset's stored incremental state as `prepare` read it (taken once).
+    prior: std::sync::Mutex<Option<Prior>>,
 }
+
+/// A stored incremental state as read: `Err` says why it cannot be used.
+type Prior = Result<Option<crate::engine::incremental::State>, String>;
 
 /// The engine's measurement: over every file, or (incremental runs with a history store) over the
 /// files that are new or changed since the dataset's stored state, which is then replaced.
@@ -99,6 +104,7 @@ async fn measure<'a>(cx: &Cx<'a>, result: &mut DatasetResult) -> (Measurement<'a
         ds,
         plan,
         opts,
+        ..
     } = *cx;
     let store = opts
         .history
@@ -108,7 +114,12 @@ async fn measure<'a>(cx: &Cx<'a>, result: &mut DatasetResult) -> (Measurement<'a
         return (engine.measure(suite, ds, plan).await, None);
     };
     let states = store.incremental();
-    let prior = states.load(&ds.name);
+    let prior = cx
+        .prior
+        .lock()
+        .ok()
+        .and_then(|mut p| p.take())
+        .unwrap_or_else(|| states.load(&ds.name));
     let inc = engine.measure_incremental(suite, ds, plan, prior).await;
     result.incremental = Some(inc.report);
     if opts.record

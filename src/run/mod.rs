@@ -82,8 +82,10 @@ pub(crate) async fn execute(
         .iter()
         .zip(&prepared.opened)
         .zip(&prepared.plans)
-        .map(|((suite, open), plan)| async {
-            let d = dataset::run(project, &prepared.engine, suite, open, plan, opts, now).await;
+        .zip(&prepared.states)
+        .map(|(((suite, open), plan), state)| async {
+            let prior = state.lock().ok().and_then(|mut s| s.take());
+            let d = dataset::run(project, &prepared.engine, suite, (open, plan, prior), opts, now).await;
             progress.dataset_done(d.rows.unwrap_or(0));
             d
         });

@@ -10,6 +10,7 @@ use futures::StreamExt;
 use super::RunOptions;
 use crate::config::Project;
 use crate::diag::{Code, Diagnostic, Diags, backticked, did_you_mean, display_path};
+use crate::engine::incremental::State;
 use crate::engine::{DatasetError, Engine, OpenDataset, PlannedCheck};
 use crate::paths::glob_files;
 use crate::suite::{self, Suite};
@@ -127,6 +128,9 @@ pub(crate) struct Prepared<'a> {
     pub selected: Vec<&'a Suite>,
     pub opened: Vec<Result<OpenDataset, DatasetError>>,
     pub plans: Vec<Vec<PlannedCheck>>,
+    /// Per selected dataset, in an incremental run: its stored state as read (`Err`: why it cannot
+    /// be used), taken by the dataset's measurement.
+    pub states: Vec<std::sync::Mutex<Option<Result<Option<State>, String>>>>,
 }
 
 /// Opens every needed dataset and plans every selected suite. Configuration problems come back as
@@ -149,7 +153,23 @@ pub(crate) async fn prepare<'a>(
     })?;
 
     let all: Vec<&Suite> = selected.iter().chain(extra.iter()).copied().collect();
-    let opened: Vec<Result<OpenDataset, DatasetError>> = futures::stream::iter(all.iter().map(|s| {
+    // Incremental runs read each selected dataset's state first: unchanged files keep their schemas.
+    let states: Vec<Option<Result<Option<State>, String>>> = selected
+        .iter()
+        .map(|s| {
+            let store = opts
+                .history
+                .as_ref()
+                .filter(|_| opts.incremental && opts.files.is_none())?;
+            Some(store.incremental().load(s.dataset.name.get_ref()))
+        })
+        .collect();
+    let opened: Vec<Result<OpenDataset, DatasetError>> = futures::stream::iter(all.iter().enumerate().map(|(i, s)| {
+        let known = states
+            .get(i)
+            .and_then(|st| st.as_ref())
+            .and_then(|st| st.as_ref().ok())
+            .and_then(Option::as_ref);
         // Zones were checked when the suites were loaded; an unknown one is never the working directory.
         let zone_dir = project.zone_dir(s.dataset.zone.get_ref());
         let files = opts
@@ -166,7 +186,7 @@ pub(crate) async fn prepare<'a>(
                     message: format!("zone `{}` is not defined in lakegate.toml", s.dataset.zone.get_ref()),
                 });
             };
-            engine.open(s, &project.lake_root, &zone_dir, files).await
+            engine.open(s, &project.lake_root, &zone_dir, files, known).await
         }
     }))
     .buffered(project.engine.concurrency.max(1))
@@ -206,5 +226,6 @@ pub(crate) async fn prepare<'a>(
         selected,
         opened: opened.into_iter().take(n).collect(),
         plans,
+        states: states.into_iter().map(std::sync::Mutex::new).collect(),
     })
 }

@@ -267,7 +267,7 @@ async fn run(
     outside: Option<String>,
 ) -> Result<Suggestion, SuggestError> {
     let engine = Engine::new(&project.engine).map_err(|e| SuggestError::Engine(e.to_string()))?;
-    let ds = engine.open(suite, lake_root, zone_dir, None).await?;
+    let ds = engine.open(suite, lake_root, zone_dir, None, None).await?;
     let spec = &suite.dataset;
     let columns: Vec<(String, crate::engine::profile::ColumnClass, bool)> = ds
         .schema

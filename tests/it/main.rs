@@ -17,6 +17,7 @@ mod fastpaths;
 mod fixtures;
 mod history;
 mod incremental;
+mod incremental_hostile;
 mod inference;
 mod init;
 mod keys;

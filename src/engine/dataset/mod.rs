@@ -43,6 +43,8 @@ pub(crate) struct OpenDataset {
     pub partition_keys: Vec<String>,
     /// The registered table name.
     pub table: String,
+    /// Each file's identity, when an incremental run took them while opening.
+    pub ids: Option<Vec<crate::engine::incremental::fingerprint::FileId>>,
 }
 
 impl OpenDataset {
@@ -91,13 +93,16 @@ async fn check_quoting(spec: &crate::suite::DatasetSpec, files: &[DataFile]) -> 
 }
 
 impl Engine {
-    /// Finds a dataset's files (or takes the given list) and registers them as a table.
+    /// Finds a dataset's files (or takes the given list) and registers them as a table. With the
+    /// dataset's incremental state (`known`), files unchanged since it keep their stored schema: it
+    /// is not read again, nor is an unchanged CSV file checked for quotes again.
     pub(crate) async fn open(
         &self,
         suite: &Suite,
         lake_root: &Path,
         zone_dir: &Path,
         files: Option<Vec<PathBuf>>,
+        known: Option<&crate::engine::incremental::State>,
     ) -> Result<OpenDataset, DatasetError> {
         let spec = &suite.dataset;
         let name = spec.name.get_ref().clone();
@@ -113,14 +118,23 @@ impl Engine {
                 discover::from_list(spec, &root, list)?
             }
         };
+        let (ids, stored) = self.stored_schemas(suite, &d, known).await;
         if d.format == Format::Csv {
-            check_quoting(spec, &d.files).await?;
-        }
-        let schemas = futures::future::try_join_all(
-            d.files
+            let unknown: Vec<DataFile> = d
+                .files
                 .iter()
-                .map(|f| source::file_schema(&self.ctx, spec, d.format, self.config.infer_rows, f)),
-        )
+                .zip(&stored)
+                .filter(|(_, s)| s.is_none())
+                .map(|(f, _)| f.clone())
+                .collect();
+            check_quoting(spec, &unknown).await?;
+        }
+        let schemas = futures::future::try_join_all(d.files.iter().zip(&stored).map(|(f, s)| async move {
+            match s {
+                Some(s) => Ok(s.clone()),
+                None => source::file_schema(&self.ctx, spec, d.format, self.config.infer_rows, f).await,
+            }
+        }))
         .await?;
         let unified = source::unified_schema(spec, &d, &schemas)?;
         let table =
@@ -144,6 +158,9 @@ impl Engine {
         }
         let single_scan = groups.len() <= 1;
         drop(groups);
+        if let Ok(mut opened) = self.opened.lock() {
+            opened.insert(name.clone(), d.files.clone());
+        }
         let file_schemas = d
             .files
             .iter()
@@ -163,7 +180,44 @@ impl Engine {
             partition_keys: d.partition_keys,
             single_scan,
             table: spec.name.get_ref().clone(),
+            ids,
         })
+    }
+
+    /// With an incremental state: every file's identity, and the stored schema of each file that is
+    /// unchanged since (`None` for the others, or when the state was written for other read options).
+    async fn stored_schemas(
+        &self,
+        suite: &Suite,
+        d: &discover::Discovered,
+        known: Option<&crate::engine::incremental::State>,
+    ) -> (
+        Option<Vec<crate::engine::incremental::fingerprint::FileId>>,
+        Vec<Option<SchemaRef>>,
+    ) {
+        use crate::engine::incremental::{identify_files, options_fingerprint, state};
+        let none = vec![None; d.files.len()];
+        let Some(known) = known else { return (None, none) };
+        let Ok(ids) = identify_files(&d.files).await else {
+            return (None, none);
+        };
+        if known.options != options_fingerprint(suite, d.format, self.config.infer_rows) {
+            return (Some(ids), none);
+        }
+        let stored = d
+            .files
+            .iter()
+            .zip(&ids)
+            .map(|(f, id)| {
+                known
+                    .files
+                    .get(&f.rel)
+                    .filter(|k| k.id == *id)
+                    .and_then(|k| k.schema.as_deref())
+                    .and_then(state::schema_from)
+            })
+            .collect();
+        (Some(ids), stored)
     }
 
     /// A table over some of an opened dataset's files, read exactly as the whole dataset is (its
@@ -203,6 +257,10 @@ impl Engine {
             single_scan: files.len() <= 1 || ds.single_scan,
             partition_keys: ds.partition_keys.clone(),
             table,
+            ids: ds
+                .ids
+                .as_ref()
+                .map(|ids| files.iter().map(|i| ids[*i].clone()).collect()),
         })
     }
 

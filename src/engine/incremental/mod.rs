@@ -43,7 +43,7 @@ use fingerprint::FileId;
 use keys::KeySet;
 use partial::{Partial, Stored};
 pub(crate) use state::State;
-use state::{FileState, KeyRef, Partials};
+use state::{Answer, FileState, KeyRef, Partials, Whole};
 
 /// What an incremental measurement gives: the measurement, what it reused, and the state to keep.
 pub(crate) struct Incremental<'d> {
@@ -62,8 +62,9 @@ enum Plan {
     Merged { fp: String, partials: Vec<Partial> },
     /// A `unique` check's integer key, through its key set.
     Keys { fp: String, key: String },
-    /// Measured over every file, as in a full run.
-    Full,
+    /// Measured over every file, as in a full run — or its stored answer reused while none of the
+    /// files it reads changed (`other`: the other dataset a `reference` check reads).
+    Full { fp: String, other: Option<String> },
     /// Needs no data (`schema`, a missing column).
     Metadata,
 }
@@ -72,17 +73,24 @@ fn digest_of(s: &str) -> String {
     fingerprint::hex(&Sha256::digest(s.as_bytes())[..16])
 }
 
-/// What the stored numbers depend on besides the files.
-fn read_fingerprint(suite: &Suite, ds: &OpenDataset, statistics: bool) -> String {
+/// What a file's schema depends on besides the file: lakegate's version and the dataset's read
+/// options (format, CSV options, declared types, records read to infer types).
+pub(crate) fn options_fingerprint(suite: &Suite, format: crate::suite::Format, infer_rows: usize) -> String {
     let spec = &suite.dataset;
     digest_of(&format!(
-        "{}|{:?}|{:?}|{:?}|{:?}|{statistics}|{:?}",
+        "{}|{format:?}|{:?}|{:?}|{infer_rows}",
         env!("CARGO_PKG_VERSION"),
-        ds.format,
         spec.csv,
         spec.types,
-        ds.partition_keys,
-        ds.schema,
+    ))
+}
+
+/// What the stored numbers depend on besides the files: the read options, the statistics setting
+/// and the dataset's unified schema (with its partition columns).
+fn read_fingerprint(options: &str, ds: &OpenDataset, statistics: bool) -> String {
+    digest_of(&format!(
+        "{options}|{statistics}|{:?}|{:?}",
+        ds.partition_keys, ds.schema
     ))
 }
 
@@ -103,7 +111,10 @@ fn plan_of(p: &PlannedCheck, schema: &DFSchema) -> Plan {
                 fp: digest_of(&format!("aggregates|{exprs:?}|{scope}")),
                 partials,
             },
-            None => Plan::Full,
+            None => Plan::Full {
+                fp: digest_of(&format!("whole|aggregates|{exprs:?}|{scope}")),
+                other: None,
+            },
         },
         Shape::Unique { columns } => match columns.as_slice() {
             [key]
@@ -116,11 +127,107 @@ fn plan_of(p: &PlannedCheck, schema: &DFSchema) -> Plan {
                     key: key.clone(),
                 }
             }
-            _ => Plan::Full,
+            _ => Plan::Full {
+                fp: digest_of(&format!("whole|unique|{columns:?}|{scope}")),
+                other: None,
+            },
         },
-        Shape::Reference { .. } => Plan::Full,
+        Shape::Reference {
+            column,
+            dataset,
+            to_column,
+        } => Plan::Full {
+            fp: digest_of(&format!("whole|reference|{column}|{dataset}|{to_column}|{scope}")),
+            other: Some(dataset.clone()),
+        },
         Shape::Schema | Shape::Missing { .. } => Plan::Metadata,
     }
+}
+
+/// The checks left after merging, and what deciding whether their stored answers hold needs.
+struct Rest<'a> {
+    plans: &'a [Plan],
+    slots: &'a [usize],
+    rows: u64,
+    prior: &'a State,
+    /// Digest of every file's identity.
+    child: &'a str,
+    schema: &'a DFSchema,
+}
+
+/// The answer to store of a check measured over every file (`None` for one that could not be).
+fn answer_of(m: &Measured<'_>) -> Option<Answer> {
+    Some(match m.observation.as_ref().ok()? {
+        Observation::Aggregates { values } => Answer::Aggregates(values.iter().map(Stored::of).collect::<Option<_>>()?),
+        Observation::Unique {
+            failing_rows,
+            duplicate_keys,
+        } => Answer::Unique {
+            failing_rows: *failing_rows,
+            duplicate_keys: *duplicate_keys,
+            repeated_keys: m.repeated_keys.clone(),
+        },
+        Observation::Reference {
+            failing_rows,
+            distinct_missing,
+        } => Answer::Reference {
+            failing_rows: *failing_rows,
+            distinct_missing: *distinct_missing,
+        },
+        _ => return None,
+    })
+}
+
+/// A stored answer as the check's measurement (`None` when it does not fit the check).
+fn reuse<'d>(p: &PlannedCheck, w: &Whole, schema: &DFSchema) -> Option<Measured<'d>> {
+    let (observation, repeated_keys) = match (&w.answer, &p.shape) {
+        (Answer::Aggregates(values), Shape::Aggregates(exprs)) if values.len() == exprs.len() => {
+            let values = exprs
+                .iter()
+                .zip(values)
+                .map(|(e, v)| {
+                    let e = super::measure::scoped(e.clone(), p.scope.as_ref()).ok()?;
+                    v.value(&e.get_type(schema).ok()?)
+                })
+                .collect::<Option<Vec<_>>>()?;
+            (Observation::Aggregates { values }, Vec::new())
+        }
+        (
+            Answer::Unique {
+                failing_rows,
+                duplicate_keys,
+                repeated_keys,
+            },
+            Shape::Unique { .. },
+        ) => (
+            Observation::Unique {
+                failing_rows: *failing_rows,
+                duplicate_keys: *duplicate_keys,
+            },
+            repeated_keys.clone(),
+        ),
+        (
+            Answer::Reference {
+                failing_rows,
+                distinct_missing,
+            },
+            Shape::Reference { .. },
+        ) => (
+            Observation::Reference {
+                failing_rows: *failing_rows,
+                distinct_missing: *distinct_missing,
+            },
+            Vec::new(),
+        ),
+        _ => return None,
+    };
+    Some(Measured {
+        in_scope: w.in_scope,
+        observation: Ok(observation),
+        from_statistics: w.from_statistics,
+        repeated_keys,
+        merged: Some(true),
+    })
 }
 
 /// What a measurement has done so far: queries, files and columns read.
@@ -191,6 +298,7 @@ fn carried(
                 _ => (
                     FileState {
                         id: id.clone(),
+                        schema: None,
                         rows: 0,
                         checks: BTreeMap::new(),
                     },
@@ -245,7 +353,8 @@ impl Engine {
         planned: &[PlannedCheck],
         prior: Result<Option<State>, String>,
     ) -> Incremental<'d> {
-        let read = read_fingerprint(suite, ds, self.config.statistics);
+        let options = options_fingerprint(suite, ds.format, self.config.infer_rows);
+        let read = read_fingerprint(&options, ds, self.config.statistics);
         let (prior, note) = match prior {
             Ok(Some(s)) if s.format == state::FORMAT && s.read == read => (Some(s), "reused".to_string()),
             Ok(Some(_)) => (
@@ -255,7 +364,7 @@ impl Engine {
             Ok(None) => (None, "new".to_string()),
             Err(why) => (None, format!("discarded: {why}")),
         };
-        match self.try_incremental(suite, ds, planned, prior, read).await {
+        match self.try_incremental(suite, ds, planned, prior, (options, read)).await {
             Ok((measurement, state, scanned, failing_files)) => Incremental {
                 measurement,
                 report: IncrementalRun {
@@ -293,13 +402,16 @@ impl Engine {
         ds: &'d OpenDataset,
         planned: &[PlannedCheck],
         prior: Option<State>,
-        read: String,
+        (options, read): (String, String),
     ) -> Result<(Measurement<'d>, State, usize, Vec<Option<Vec<usize>>>), String> {
         if ds.is_empty() {
             return Err("the dataset has no files".into());
         }
         let schema = DFSchema::try_from(ds.schema.as_ref().clone()).map_err(|e| e.to_string())?;
-        let ids = identify(ds).await?;
+        let ids = match &ds.ids {
+            Some(ids) => ids.clone(),
+            None => identify(ds).await?,
+        };
         let plans: Vec<Plan> = planned.iter().map(|p| plan_of(p, &schema)).collect();
         let mut prior = prior.unwrap_or_default();
         let mut work = Work::default();
@@ -324,14 +436,27 @@ impl Engine {
                             .await?,
                     )
                 }
-                Plan::Full | Plan::Metadata => None,
+                Plan::Full { .. } | Plan::Metadata => None,
             };
             if measured.is_none() {
                 rest.push(slot);
             }
             out.push(measured);
         }
-        self.measure_rest(suite, ds, planned, &plans, &rest, rows, &mut out, &mut work)
+        let child = digest_of(&format!(
+            "{:?}",
+            ds.files.iter().map(|f| &f.rel).zip(&ids).collect::<Vec<_>>()
+        ));
+        let rest = Rest {
+            plans: &plans,
+            slots: &rest,
+            rows,
+            prior: &prior,
+            child: &child,
+            schema: &schema,
+        };
+        let whole = self
+            .measure_rest(suite, ds, planned, &rest, &mut out, &mut work)
             .await?;
         work.scanned_columns.sort();
         let failing_files = failing_files_of(planned, &plans, &files);
@@ -339,11 +464,19 @@ impl Engine {
             .into_iter()
             .collect::<Option<Vec<_>>>()
             .ok_or("a check was not measured")?;
+        let mut files = files;
+        for (f, s) in files.iter_mut().zip(&ds.file_schemas) {
+            if f.schema.is_none() {
+                f.schema = Some(state::schema_bytes(&s.schema));
+            }
+        }
         let next = State {
             format: state::FORMAT,
+            options,
             read,
             files: ds.files.iter().map(|f| f.rel.clone()).zip(files).collect(),
             keys: keys.0,
+            whole,
             key_sets: keys.1,
         };
         Ok((
@@ -474,42 +607,60 @@ impl Engine {
         })
     }
 
-    /// The checks not merged (`slots`): those that need no data from the metadata, the others by a
-    /// full measurement over every file.
-    #[allow(clippy::too_many_arguments)]
+    /// The checks not merged: those that need no data from the metadata; the others from their
+    /// stored answers when nothing they read changed, else by a full measurement over every file.
+    /// Returns the answers to store.
     async fn measure_rest<'d>(
         &self,
         suite: &Suite,
         ds: &'d OpenDataset,
         planned: &[PlannedCheck],
-        plans: &[Plan],
-        slots: &[usize],
-        rows: u64,
+        rest: &Rest<'_>,
         out: &mut [Option<Measured<'d>>],
         work: &mut Work,
-    ) -> Result<(), String> {
-        let mut reading = Vec::with_capacity(slots.len());
-        for &slot in slots {
-            if !matches!(plans[slot], Plan::Metadata) {
-                reading.push(slot);
-                continue;
+    ) -> Result<BTreeMap<String, Whole>, String> {
+        let mut stored = BTreeMap::new();
+        let mut reading: Vec<(usize, String, String)> = Vec::with_capacity(rest.slots.len());
+        for &slot in rest.slots {
+            let p = &planned[slot];
+            let (fp, other) = match &rest.plans[slot] {
+                Plan::Full { fp, other } => (fp, other),
+                _ => {
+                    let counted = super::measure::Counted::default();
+                    let (observation, _) = self.observe(suite, ds, p, &counted, rest.rows, &work.queries).await;
+                    out[slot] = Some(Measured {
+                        in_scope: 0,
+                        observation: observation.map_err(|(why, _)| why),
+                        from_statistics: false,
+                        repeated_keys: Vec::new(),
+                        merged: None,
+                    });
+                    continue;
+                }
+            };
+            let other = match other {
+                Some(name) => self.dataset_digest(name).await.unwrap_or_default(),
+                None => String::new(),
+            };
+            let read = digest_of(&format!("{}|{other}", rest.child));
+            let reused = rest
+                .prior
+                .whole
+                .get(fp)
+                .filter(|w| w.read == read && !other.is_empty() == matches!(p.shape, Shape::Reference { .. }))
+                .and_then(|w| Some((w.clone(), reuse(p, w, rest.schema)?)));
+            match reused {
+                Some((w, m)) => {
+                    out[slot] = Some(m);
+                    stored.insert(fp.clone(), w);
+                }
+                None => reading.push((slot, fp.clone(), read)),
             }
-            let counted = super::measure::Counted::default();
-            let (observation, _) = self
-                .observe(suite, ds, &planned[slot], &counted, rows, &work.queries)
-                .await;
-            out[slot] = Some(Measured {
-                in_scope: 0,
-                observation: observation.map_err(|(why, _)| why),
-                from_statistics: false,
-                repeated_keys: Vec::new(),
-                merged: None,
-            });
         }
         if reading.is_empty() {
-            return Ok(());
+            return Ok(stored);
         }
-        let subset: Vec<PlannedCheck> = reading.iter().map(|i| planned[*i].clone()).collect();
+        let subset: Vec<PlannedCheck> = reading.iter().map(|(i, ..)| planned[*i].clone()).collect();
         let m = self.measure(suite, ds, &subset).await;
         if let Some(e) = m.error {
             return Err(e);
@@ -517,11 +668,40 @@ impl Engine {
         work.scanned_files.extend(0..ds.files.len());
         work.queries.fetch_add(m.queries, Ordering::Relaxed);
         work.columns(m.scanned_columns);
-        for (slot, mut measured) in reading.iter().zip(m.checks) {
+        for ((slot, fp, read), mut measured) in reading.into_iter().zip(m.checks) {
             measured.merged = Some(false);
-            out[*slot] = Some(measured);
+            if let Some(answer) = answer_of(&measured) {
+                stored.insert(
+                    fp,
+                    Whole {
+                        read,
+                        in_scope: measured.in_scope,
+                        answer,
+                        from_statistics: measured.from_statistics,
+                    },
+                );
+            }
+            out[slot] = Some(measured);
         }
-        Ok(())
+        Ok(stored)
+    }
+
+    /// A digest of the identities of another opened dataset's files and of its schema (`None` if it
+    /// was not opened or cannot be read).
+    async fn dataset_digest(&self, name: &str) -> Option<String> {
+        let files = self.opened.lock().ok()?.get(name).cloned()?;
+        let ids = identify_files(&files).await.ok()?;
+        // Its schema too: the same files read with other types compare otherwise.
+        let schema = self
+            .ctx
+            .table_provider(datafusion::common::TableReference::bare(name))
+            .await
+            .ok()?
+            .schema();
+        Some(digest_of(&format!(
+            "{:?}|{schema:?}",
+            files.iter().map(|f| &f.path).zip(&ids).collect::<Vec<_>>()
+        )))
     }
 
     /// Samples of the checks the run judged failed, each read from the files that hold its failing
@@ -670,7 +850,12 @@ fn merge_check<'d>(
 
 /// Every file's identity, read off the async threads.
 async fn identify(ds: &OpenDataset) -> Result<Vec<FileId>, String> {
-    let paths: Vec<_> = ds.files.iter().map(|f| f.path.clone()).collect();
+    identify_files(&ds.files).await
+}
+
+/// The identity of each file, read off the async threads.
+pub(crate) async fn identify_files(files: &[super::DataFile]) -> Result<Vec<FileId>, String> {
+    let paths: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
     tokio::task::spawn_blocking(move || {
         paths
             .iter()

@@ -209,12 +209,7 @@ impl Stored {
             },
             Self::Bits(hex) => {
                 let width = dt.primitive_width()?;
-                if hex.len() != 2 * width || !hex.is_ascii() {
-                    return None;
-                }
-                let bytes = (0..width)
-                    .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-                    .collect::<Option<Vec<u8>>>()?;
+                let bytes = super::fingerprint::unhex(hex).filter(|b| b.len() == width)?;
                 let data = ArrayData::try_new(dt.clone(), 1, None, 0, vec![Buffer::from_vec(bytes)], vec![]).ok()?;
                 ScalarValue::try_from_array(&make_array(data), 0).ok()
             }
