@@ -1,7 +1,10 @@
 //! Benchmark helpers for `benches/compare.sh` (not part of the product):
 //!
-//! - `lakegate-bench gen --rows N --files F --out DIR [--csv FILE]`: a deterministic `orders`
-//!   dataset with injected defects, as Parquet (several row groups per file) and optionally CSV.
+//! - `lakegate-bench gen --rows N --files F --out DIR [--csv FILE] [--first-file K]`: a
+//!   deterministic `orders` dataset with injected defects, as Parquet (several row groups per file)
+//!   and optionally CSV. `--first-file K` numbers the files from K and starts at row K × N / F: the
+//!   files a larger run of the same size per file would have written next (an append, for
+//!   `benches/incremental.sh`).
 //! - `lakegate-bench floor PATH [--csv] [--also COLUMN]…`: the least work any correct checker must do
 //!   on it, run by DataFusion itself: one scan of the referenced columns with a filter-count over
 //!   them (a bare `count(col)` would be answered from Parquet statistics and read nothing), then the
@@ -145,15 +148,16 @@ fn generate(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let files: u64 = arg(args, "--files").unwrap_or_else(|| "8".into()).parse()?;
     let out = PathBuf::from(arg(args, "--out").ok_or("--out DIR")?);
     std::fs::create_dir_all(&out)?;
+    let first: u64 = arg(args, "--first-file").unwrap_or_else(|| "0".into()).parse()?;
     let per_file = total.div_ceil(files);
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(256 * 1024))
         .set_created_by("lakegate-bench".into())
         .build();
-    for f in 0..files {
+    for f in first..first + files {
         let start = f * per_file;
-        let n = per_file.min(total.saturating_sub(start));
+        let n = per_file.min((first * per_file + total).saturating_sub(start));
         let file = std::fs::File::create(out.join(format!("part-{f:03}.parquet")))?;
         let mut w = ArrowWriter::try_new(file, schema(), Some(props.clone()))?;
         let mut done = 0;
@@ -241,7 +245,7 @@ async fn main() {
         Some("floor") => floor(&args).await,
         Some("decode") => decode(&args),
         Some("quotes") => quotes(&args),
-        _ => Err("usage: lakegate-bench gen --rows N [--files F] --out DIR [--csv FILE] | floor PATH [--csv] [--also COLUMN] | decode FILE... | quotes FILE...".into()),
+        _ => Err("usage: lakegate-bench gen --rows N [--files F] --out DIR [--csv FILE] [--first-file K] | floor PATH [--csv] [--also COLUMN] | decode FILE... | quotes FILE...".into()),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -16,6 +16,7 @@ mod explain;
 mod fastpaths;
 mod fixtures;
 mod history;
+mod incremental;
 mod incremental_hostile;
 mod inference;
 mod init;
