@@ -285,6 +285,14 @@ pub(crate) async fn promote(
     opts: &PromoteOptions,
 ) -> Result<PromoteReport, PromoteError> {
     let suite = find_suite(suites, &opts.dataset)?;
+    if crate::paths::is_remote(&project.lake_root) {
+        return Err(PromoteError::Io {
+            path: project.lake_root.clone(),
+            message: "promotion into a lake on an object store is not supported yet (check works there); \
+                      promote in a local lake"
+                .into(),
+        });
+    }
     let at = locate(project, suite, opts)?;
     let run_id = uuid::Uuid::now_v7().to_string();
     let _lock = lock_places(project, &at, opts, &run_id)?;
