@@ -220,3 +220,12 @@ fn a_wrong_bucket_or_endpoint_is_one_sentence_and_exit_3() {
     let r = p.run_env(&["check", "orders", "--no-history"], &env);
     assert_eq!(r.code, 3, "{}", r.stderr);
 }
+
+#[test]
+fn promotion_into_an_object_store_lake_is_refused_before_anything_is_read() {
+    let p = parquet_project("s3://lake/demo");
+    // No store is needed: the refusal comes first.
+    let r = p.run(&["promote", "orders"]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("not supported yet"), "{}", r.stderr);
+}
