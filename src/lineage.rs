@@ -61,13 +61,25 @@ pub(crate) fn run_id(lakegate_run: &str, dataset: &str) -> String {
     uuid::Uuid::from_bytes(b).to_string()
 }
 
+/// An OpenLineage dataset reference: namespace = storage authority (`file`, or `s3://bucket` with
+/// the key as the name, OpenLineage's naming for object stores).
+fn dataset_ref(location: &str) -> Value {
+    match location.strip_prefix(crate::paths::OBJECT_SCHEME) {
+        Some(rest) => {
+            let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+            json!({ "namespace": format!("{}{bucket}", crate::paths::OBJECT_SCHEME), "name": key, "facets": {} })
+        }
+        None => json!({ "namespace": "file", "name": location, "facets": {} }),
+    }
+}
+
 fn base(cfg: &LineageConfig, event_type: &str, time: DateTime<Utc>, run: &str, job: &Job) -> Value {
     json!({
         "eventType": event_type,
         "eventTime": time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "run": { "runId": run, "facets": {} },
         "job": { "namespace": cfg.namespace, "name": format!("{}.{}", job.zone, job.dataset), "facets": {} },
-        "inputs": [{ "namespace": "file", "name": job.location, "facets": {} }],
+        "inputs": [dataset_ref(&job.location)],
         "outputs": [],
         "producer": producer(),
         "schemaURL": SCHEMA_URL,

@@ -28,7 +28,12 @@ fn job_of(project: &Project, suites: &[Suite], dataset: &str) -> Option<crate::l
     Some(crate::lineage::Job {
         dataset: dataset.to_string(),
         zone: zone.clone(),
-        location: std::path::absolute(&dir).unwrap_or(dir).to_string_lossy().into_owned(),
+        // An object's location (`s3://…`) is already absolute.
+        location: if crate::paths::is_remote(&dir) {
+            dir.to_string_lossy().into_owned()
+        } else {
+            std::path::absolute(&dir).unwrap_or(dir).to_string_lossy().into_owned()
+        },
     })
 }
 

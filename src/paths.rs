@@ -9,6 +9,14 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobMatcher};
 
 /// Whether a string contains glob syntax.
+/// The one object-store scheme a lake root may have.
+pub(crate) const OBJECT_SCHEME: &str = "s3://";
+
+/// Whether a path names an object (`s3://bucket/key`) rather than a local file.
+pub(crate) fn is_remote(p: &Path) -> bool {
+    p.to_str().is_some_and(|s| s.starts_with(OBJECT_SCHEME))
+}
+
 pub(crate) fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '[', '{'])
 }

@@ -207,16 +207,30 @@ fn read_lake(top: &mut TableReader<'_, '_>, dir: &Path) -> Option<PathBuf> {
     let mut lake_root = None;
     if let Some(mut lake) = top.table("lake", "`[lake]`") {
         if let Some(root) = lake.req_str("root") {
-            if root.get_ref().starts_with("s3://") {
+            let r = root.get_ref();
+            if r.contains("://") && !r.starts_with("s3://") {
                 lake.push(
                     lake.error(
                         Code::Unsupported,
                         root.span(),
-                        "object-store lake roots are not supported by this version",
+                        "only s3:// object-store lake roots are supported",
                     )
-                    .label("an s3:// root")
-                    .help("use a local directory for now"),
+                    .label("another scheme")
+                    .help(
+                        "use s3://bucket/prefix (S3-compatible stores through AWS_ENDPOINT_URL) or a local directory",
+                    ),
                 );
+            } else if let Some(bucket) = r.strip_prefix("s3://") {
+                if bucket.split('/').next().unwrap_or_default().is_empty() {
+                    lake.push(
+                        lake.error(Code::InvalidValue, root.span(), "an s3:// lake root needs a bucket")
+                            .label("no bucket")
+                            .help("write s3://bucket or s3://bucket/prefix"),
+                    );
+                } else {
+                    // An object-store root is a URL, never resolved against the project's directory.
+                    lake_root = Some(PathBuf::from(r.trim_end_matches('/')));
+                }
             } else {
                 lake_root = Some(dir.join(root.get_ref()));
             }

@@ -278,6 +278,20 @@ fn lock_places(
     )
 }
 
+/// Promotion needs renames (or a conditional-put commit, not built yet): a lake on an object store
+/// is refused before anything is read.
+fn refuse_object_stores(project: &Project) -> Result<(), PromoteError> {
+    if crate::paths::is_remote(&project.lake_root) {
+        return Err(PromoteError::Io {
+            path: project.lake_root.clone(),
+            message: "promotion into a lake on an object store is not supported yet (check works there); \
+                      promote in a local lake"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 /// Runs a promotion: locate, lock, recover, take the batch, gate it, publish it.
 pub(crate) async fn promote(
     project: &Project,
@@ -285,6 +299,7 @@ pub(crate) async fn promote(
     opts: &PromoteOptions,
 ) -> Result<PromoteReport, PromoteError> {
     let suite = find_suite(suites, &opts.dataset)?;
+    refuse_object_stores(project)?;
     let at = locate(project, suite, opts)?;
     let run_id = uuid::Uuid::now_v7().to_string();
     let _lock = lock_places(project, &at, opts, &run_id)?;

@@ -30,6 +30,7 @@ mod promote_hostile;
 mod reads;
 mod registry;
 mod report;
+mod s3;
 mod schema_json;
 mod stats;
 mod suggest;

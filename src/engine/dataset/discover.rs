@@ -151,8 +151,17 @@ pub(crate) fn from_list(spec: &DatasetSpec, root: &Path, files: Vec<PathBuf>) ->
 
 /// The dataset from its listed files: candidates kept, format chosen, partitions read.
 fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Discovered, DatasetError> {
-    let dataset = spec.name.get_ref();
-    let mut candidates = candidates(dataset, &root, paths)?;
+    let candidates = candidates(spec.name.get_ref(), &root, paths)?;
+    finish_candidates(spec, root, candidates)
+}
+
+/// The dataset from its files (each with its `/`-separated path below `root`): format chosen,
+/// partitions read. Also for files listed from an object store.
+pub(crate) fn finish_candidates(
+    spec: &DatasetSpec,
+    root: PathBuf,
+    mut candidates: Vec<(PathBuf, String)>,
+) -> Result<Discovered, DatasetError> {
     let format = choose_format(spec, &mut candidates)?;
     let partition_keys = match &spec.partitions {
         Some(keys) => keys.clone(),

@@ -11,6 +11,7 @@ pub(crate) mod csv_locate;
 pub mod csv_quotes;
 pub(crate) mod discover;
 pub(crate) mod footers;
+pub(crate) mod remote;
 pub(crate) mod source;
 pub mod verify;
 
@@ -107,6 +108,14 @@ impl Engine {
         let spec = &suite.dataset;
         let name = spec.name.get_ref().clone();
         let d = match files {
+            None if remote::is_remote(zone_dir) => self.discover_remote(zone_dir, spec).await?,
+            Some(_) if remote::is_remote(zone_dir) => {
+                return Err(DatasetError::Listing {
+                    dataset: name,
+                    path: zone_dir.to_path_buf(),
+                    message: "explicit file lists are not supported on object stores yet".into(),
+                });
+            }
             None => discover::discover(lake_root, zone_dir, spec)?,
             Some(list) => {
                 let root = zone_dir.join(spec.path.get_ref().trim_end_matches('/'));
@@ -182,6 +191,25 @@ impl Engine {
             table: spec.name.get_ref().clone(),
             ids,
         })
+    }
+
+    /// A dataset's files on an object store, its bucket's store registered with every session.
+    async fn discover_remote(
+        &self,
+        zone_dir: &Path,
+        spec: &crate::suite::DatasetSpec,
+    ) -> Result<discover::Discovered, DatasetError> {
+        let listing = |message: String| DatasetError::Listing {
+            dataset: spec.name.get_ref().clone(),
+            path: zone_dir.to_path_buf(),
+            message,
+        };
+        let (bucket, _) = remote::split(zone_dir).ok_or_else(|| listing("not an s3:// path".into()))?;
+        let store = remote::store(&bucket).map_err(listing)?;
+        for ctx in [&self.ctx, &self.sample_ctx, &self.keyed_ctx] {
+            ctx.register_object_store(&bucket, store.clone());
+        }
+        remote::discover(&store, zone_dir, spec).await
     }
 
     /// With an incremental state: every file's identity, and the stored schema of each file that is

@@ -88,6 +88,12 @@ pub(crate) fn url(file: &DataFile) -> DfResult<ListingTableUrl> {
 }
 
 pub(crate) fn file_url(path: &std::path::Path) -> DfResult<ListingTableUrl> {
+    if super::remote::is_remote(path) {
+        let s = path.to_string_lossy();
+        let url = url::Url::parse(&s)
+            .map_err(|e| datafusion::error::DataFusionError::Execution(format!("cannot read {s} as a URL: {e}")))?;
+        return ListingTableUrl::try_new(url, None);
+    }
     let abs = std::path::absolute(path)?;
     let url = url::Url::from_file_path(&abs).map_err(|()| {
         datafusion::error::DataFusionError::Execution(format!("cannot make a URL of {}", abs.display()))
@@ -113,7 +119,8 @@ pub(crate) async fn file_schema(
     if format == Format::Csv {
         check_header(&file.path, &spec.csv).map_err(unreadable)?;
     }
-    if format == Format::Parquet {
+    // An object's frame is checked by the reader that fetches its footer.
+    if format == Format::Parquet && !super::remote::is_remote(&file.path) {
         parquet_frame(&file.path).map_err(unreadable)?;
     }
     if format == Format::Json {

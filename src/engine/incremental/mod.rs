@@ -407,6 +407,9 @@ impl Engine {
         if ds.is_empty() {
             return Err("the dataset has no files".into());
         }
+        if ds.files.iter().any(|f| crate::paths::is_remote(&f.path)) {
+            return Err("files on an object store are read in full (not yet identified incrementally)".into());
+        }
         let schema = DFSchema::try_from(ds.schema.as_ref().clone()).map_err(|e| e.to_string())?;
         let ids = match &ds.ids {
             Some(ids) => ids.clone(),

@@ -1,0 +1,193 @@
+//! Lakes on S3-compatible object stores: a lake root `s3://bucket/prefix`, its store built from the
+//! standard environment, and a dataset's files listed from it.
+//!
+//! Credentials, region and endpoint come only from the environment (`AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL`,
+//! `AWS_ALLOW_HTTP`, …: `object_store`'s `AmazonS3Builder::from_env`), never from a file. Requests
+//! connect within 3 s and are retried twice within 5 s, so that a wrong endpoint, bucket or
+//! credential ends the run within ~10 s with one sentence ([`explain`]), not a hang.
+//!
+//! An object's path is kept as the `PathBuf` `s3://bucket/key`, so messages name it as a person
+//! would; [`is_remote`] tells such a path from a local one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, ObjectStoreExt, RetryConfig};
+use url::Url;
+
+use super::discover::{self, Discovered};
+use crate::engine::error::DatasetError;
+use crate::suite::DatasetSpec;
+
+pub(crate) use crate::paths::OBJECT_SCHEME as SCHEME;
+pub(crate) use crate::paths::is_remote;
+
+/// How long listing a dataset may take before the run says the store cannot be reached.
+const LIST_LIMIT: Duration = Duration::from_secs(10);
+
+/// The bucket's URL (`s3://bucket`) and the key of an object path (`None` for a local path).
+pub(crate) fn split(p: &Path) -> Option<(Url, object_store::path::Path)> {
+    let s = p.to_str()?.strip_prefix(SCHEME)?;
+    let (bucket, key) = s.split_once('/').unwrap_or((s, ""));
+    let url = Url::parse(&format!("{SCHEME}{bucket}")).ok()?;
+    Some((url, object_store::path::Path::from(key.trim_matches('/'))))
+}
+
+/// The S3 store of a bucket, configured from the environment.
+pub(crate) fn store(bucket: &Url) -> Result<Arc<dyn ObjectStore>, String> {
+    AmazonS3Builder::from_env()
+        .with_url(bucket.as_str())
+        .with_retry(RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: Duration::from_millis(100),
+                max_backoff: Duration::from_secs(1),
+                base: 2.0,
+            },
+            max_retries: 2,
+            retry_timeout: Duration::from_secs(5),
+        })
+        .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), "3s")
+        .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), "30s")
+        .build()
+        .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
+        .map_err(|e| format!("cannot use {bucket}: {}", explain(&e.to_string())))
+}
+
+/// One sentence a person can act on, from an object store's error text.
+// The store reads the AWS_* environment itself (never a secret here): the message names the
+// endpoint it used.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn explain(e: &str) -> String {
+    let has = |s: &str| e.contains(s);
+    if has("NoSuchBucket") {
+        "the bucket does not exist (check the lake root's bucket name, and AWS_ENDPOINT_URL and AWS_REGION)".into()
+    } else if has("InvalidAccessKeyId") || has("SignatureDoesNotMatch") || has("AccessDenied") || has("403") {
+        "the store refused the credentials (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN)"
+            .into()
+    } else if has("URL scheme is not allowed") || has("builder error") && has("http://") {
+        "the endpoint is plain http:// (set AWS_ALLOW_HTTP=true to allow it)".into()
+    } else if has("redirect") {
+        "the bucket is in another region (set AWS_REGION to the bucket's region)".into()
+    } else if has("error sending request") || has("Connection refused") || has("connect") || has("timed out") {
+        format!(
+            "cannot reach the object store{} (check AWS_ENDPOINT_URL and the network)",
+            std::env::var("AWS_ENDPOINT_URL")
+                .or_else(|_| std::env::var("AWS_ENDPOINT"))
+                .map(|u| format!(" at {u}"))
+                .unwrap_or_default()
+        )
+    } else {
+        e.lines().next().unwrap_or(e).to_string()
+    }
+}
+
+/// Finds a dataset's files under an object-store zone: every object below the dataset's path (or
+/// the one object it names), without hidden and empty ones.
+pub(crate) async fn discover(
+    store: &Arc<dyn ObjectStore>,
+    zone_dir: &Path,
+    spec: &DatasetSpec,
+) -> Result<Discovered, DatasetError> {
+    let dataset = spec.name.get_ref().clone();
+    let pattern = spec.path.get_ref().trim_end_matches('/');
+    let root = zone_dir.join(pattern);
+    let unreadable = |message: String| DatasetError::Listing {
+        dataset: dataset.clone(),
+        path: root.clone(),
+        message,
+    };
+    if crate::paths::is_glob(pattern) {
+        return Err(unreadable(
+            "glob patterns in `path` are not supported on object stores yet; name the dataset's directory".into(),
+        ));
+    }
+    let (bucket, prefix) = split(&root).ok_or_else(|| unreadable("not an s3:// path".into()))?;
+    let listing = async {
+        let mut objects: Vec<object_store::ObjectMeta> = store.list(Some(&prefix)).try_collect().await?;
+        if objects.is_empty() {
+            // The path may name one object.
+            if let Ok(one) = store.head(&prefix).await {
+                objects.push(one);
+            }
+        }
+        Ok::<_, object_store::Error>(objects)
+    };
+    let objects = match tokio::time::timeout(LIST_LIMIT, listing).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => return Err(unreadable(explain(&e.to_string()))),
+        Err(_) => {
+            return Err(unreadable(format!(
+                "the object store did not answer within {} s{}",
+                LIST_LIMIT.as_secs(),
+                " (check AWS_ENDPOINT_URL and the network)"
+            )));
+        }
+    };
+    if objects.is_empty() {
+        return Err(DatasetError::Missing { dataset, path: root });
+    }
+    let single = objects.len() == 1 && objects[0].location == prefix;
+    let base = if single {
+        let parent: Vec<_> = prefix.parts().collect();
+        object_store::path::Path::from_iter(parent[..parent.len().saturating_sub(1)].iter().cloned())
+    } else {
+        prefix.clone()
+    };
+    let mut candidates = Vec::new();
+    for o in objects {
+        let rel: String = o
+            .location
+            .prefix_match(&base)
+            .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"))
+            .unwrap_or_else(|| o.location.filename().unwrap_or_default().to_string());
+        if rel.split('/').any(crate::paths::is_hidden) {
+            continue;
+        }
+        if o.size == 0 {
+            tracing::warn!(dataset = %dataset, file = %o.location, "Skipping an empty object.");
+            continue;
+        }
+        let bucket_name = bucket.host_str().unwrap_or_default();
+        candidates.push((PathBuf::from(format!("{SCHEME}{bucket_name}/{}", o.location)), rel));
+    }
+    candidates.sort_by(|a, b| a.1.cmp(&b.1));
+    let root = if single {
+        PathBuf::from(format!("{SCHEME}{}/{base}", bucket.host_str().unwrap_or_default()))
+    } else {
+        root
+    };
+    let d = discover::finish_candidates(spec, root, candidates)?;
+    if d.format != crate::suite::Format::Parquet {
+        return Err(DatasetError::Listing {
+            dataset: spec.name.get_ref().clone(),
+            path: d.root,
+            message: format!(
+                "{} datasets on an object store are not supported yet (Parquet is); use a local lake for them",
+                d.format.as_str().to_uppercase()
+            ),
+        });
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_paths_split_into_bucket_and_key() {
+        let (u, k) = split(Path::new("s3://lake/demo/raw/orders")).unwrap();
+        assert_eq!(u.as_str(), "s3://lake");
+        assert_eq!(k.as_ref(), "demo/raw/orders");
+        assert!(split(Path::new("/tmp/lake")).is_none());
+        assert!(is_remote(&Path::new("s3://lake/demo").join("raw")));
+        assert_eq!(
+            Path::new("s3://lake/demo").join("raw").to_str(),
+            Some("s3://lake/demo/raw")
+        );
+    }
+}

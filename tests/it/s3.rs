@@ -1,0 +1,231 @@
+//! Lakes on an S3-compatible object store: moto's server on 127.0.0.1 (from the tests' virtualenv,
+//! installed by `.ci/test`), the lake uploaded with boto3, and the same suites run on the copy on
+//! disk and on the store — same answers. Each way a store can be wrong ends with exit 3 and one
+//! sentence within seconds.
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{Project, python, repo};
+
+/// moto's S3 server on a free loopback port, stopped when dropped.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = python().with_file_name("moto_server");
+        assert!(
+            server.exists(),
+            "{} is missing: install the test requirements with `{} -m pip install -r tests/s3/requirements.txt` (.ci/test does)",
+            server.display(),
+            python().display()
+        );
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, port }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.port)),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
+    /// Uploads a local directory as `s3://BUCKET/PREFIX/…`.
+    fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
+        let out = Command::new(python())
+            .arg(repo().join("tests/s3/upload.py"))
+            .args([bucket, &dir.to_string_lossy(), prefix])
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo lake's Parquet dataset (orders) with its suite, less the check of another (CSV) dataset.
+fn parquet_project(root: &str) -> Project {
+    let p = Project::new();
+    p.file(
+        "lakegate.toml",
+        &format!("suites = [\"checks/*.toml\"]\n\n[lake]\nroot = \"{root}\"\n"),
+    );
+    let suite = std::fs::read_to_string(repo().join("checks/orders.toml")).unwrap();
+    let suite = suite.replace(
+        "[[check]]\nkind = \"reference\"\ncolumn = \"customer_id\"\ndataset = \"customers\"\n\n",
+        "",
+    );
+    assert!(!suite.contains("reference"));
+    p.file("checks/orders.toml", &suite);
+    // A second dataset with hive partitions and a `unique` key of text.
+    p.suite(
+        "events",
+        "format = \"parquet\"",
+        "[[check]]\nkind = \"unique\"\ncolumns = [\"name\"]\n\n[[check]]\nkind = \"metric\"\nsql = \"count(distinct dt)\"\nmin = 2\n\n[[check]]\nkind = \"not_null\"\ncolumn = \"name\"\nwhere = \"dt = '2026-01-02'\"\n",
+    );
+    p
+}
+
+/// Writes the local lake the S3 lake is a copy of.
+fn write_local_lake(dir: &Path) {
+    crate::fixtures::write_lake(dir);
+    for sub in ["raw/customers", "raw/events"] {
+        std::fs::remove_dir_all(dir.join(sub)).unwrap();
+    }
+    use datafusion::arrow::array::{RecordBatch, StringArray};
+    use std::sync::Arc;
+    for (day, names) in [("2026-01-01", vec!["a", "b", "c"]), ("2026-01-02", vec!["c", "d", "e"])] {
+        let batch = RecordBatch::try_from_iter([(
+            "name",
+            Arc::new(StringArray::from(names)) as datafusion::arrow::array::ArrayRef,
+        )])
+        .unwrap();
+        let path = dir.join(format!("raw/events/dt={day}/part-0.parquet"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, crate::fixtures::parquet_bytes(&batch)).unwrap();
+    }
+}
+
+/// Each dataset's checks with what may differ between stores removed: where the data is, and how
+/// the numbers were found (footers are read only on disk for now).
+fn answers(v: &Value) -> Value {
+    let mut out = Vec::new();
+    for d in v["datasets"].as_array().unwrap() {
+        let mut checks = Vec::new();
+        for c in d["checks"].as_array().unwrap() {
+            let mut c = c.clone();
+            c.as_object_mut().unwrap().remove("from_statistics");
+            checks.push(c);
+        }
+        out.push(serde_json::json!({
+            "name": d["name"], "rows": d["rows"], "files": d["files"], "status": d["status"],
+            "format": d["format"], "checks": checks,
+        }));
+    }
+    Value::Array(out)
+}
+
+#[test]
+fn a_parquet_lake_on_s3_answers_as_the_same_lake_on_disk() {
+    let moto = Moto::start();
+    let local = parquet_project("lake");
+    write_local_lake(&local.path().join("lake"));
+    moto.upload("lake", &local.path().join("lake"), "demo");
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let on_disk = local.run(&["check", "--no-history", "--format", "json"]);
+    assert_eq!(on_disk.code, 1, "{}", on_disk.stderr);
+    let remote = parquet_project("s3://lake/demo");
+    let on_s3 = remote.run_env(&["check", "--no-history", "--format", "json"], &env);
+    assert_eq!(on_s3.code, 1, "{}", on_s3.stderr);
+    let (a, b) = (answers(&on_disk.json()), answers(&on_s3.json()));
+    for (x, y) in a.as_array().unwrap().iter().zip(b.as_array().unwrap()) {
+        for (cx, cy) in x["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(y["checks"].as_array().unwrap())
+        {
+            assert_eq!(cx, cy, "check {} differs between disk and S3", cx["id"]);
+        }
+    }
+    assert_eq!(a, b);
+    assert_eq!(
+        on_s3.json()["datasets"][0]["location"],
+        "s3://lake/demo/raw/events",
+        "messages name the objects as a person would"
+    );
+
+    // validate and explain read the store too.
+    let v = remote.run_env(&["validate"], &env);
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    let e = remote.run_env(&["explain", "orders"], &env);
+    assert_eq!(e.code, 0, "{}", e.stderr);
+}
+
+/// Runs `check` against a store set up wrongly; it must end with exit 3 within ~10 s and say, in
+/// one line, what to fix.
+fn fails_fast(root: &str, env: &[(&str, &str)], says: &str) {
+    let p = parquet_project(root);
+    let started = Instant::now();
+    let r = p.run_env(&["check", "orders", "--no-history"], env);
+    let took = started.elapsed();
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains(says), "expected `{says}` in:\n{all}");
+    assert!(!all.contains("tonic") && !all.contains("backtrace"), "{all}");
+}
+
+#[test]
+fn a_wrong_bucket_or_endpoint_is_one_sentence_and_exit_3() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_local_lake(dir.path());
+    moto.upload("lake", dir.path(), "demo");
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    fails_fast("s3://no-such-bucket/demo", &env, "the bucket does not exist");
+
+    // Nothing listens on this port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{closed}");
+    let mut unreachable: Vec<(&str, &str)> = env.iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL").copied().collect();
+    unreachable.push(("AWS_ENDPOINT_URL", &url));
+    fails_fast("s3://lake/demo", &unreachable, "cannot reach the object store");
+
+    // A plain-http endpoint without AWS_ALLOW_HTTP.
+    let strict: Vec<(&str, &str)> = env.iter().filter(|(k, _)| *k != "AWS_ALLOW_HTTP").copied().collect();
+    fails_fast("s3://lake/demo", &strict, "AWS_ALLOW_HTTP");
+
+    // A dataset path with nothing under it is missing, as on disk.
+    let p = parquet_project("s3://lake/elsewhere");
+    let r = p.run_env(&["check", "orders", "--no-history"], &env);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+}
+
+#[test]
+fn promotion_into_an_object_store_lake_is_refused_before_anything_is_read() {
+    let p = parquet_project("s3://lake/demo");
+    // No store is needed: the refusal comes first.
+    let r = p.run(&["promote", "orders"]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("not supported yet"), "{}", r.stderr);
+}
