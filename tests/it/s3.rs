@@ -20,6 +20,11 @@ struct Moto {
 
 impl Moto {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// moto with these environment variables (e.g. authentication enforced).
+    fn start_with(env: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -34,6 +39,7 @@ impl Moto {
         );
         let child = Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -228,4 +234,66 @@ fn promotion_into_an_object_store_lake_is_refused_before_anything_is_read() {
     let r = p.run(&["promote", "orders"]);
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("not supported yet"), "{}", r.stderr);
+}
+
+#[test]
+fn refused_credentials_are_one_sentence_and_exit_3() {
+    // moto checks signatures after its first three requests: those create a user and its key.
+    let moto = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let out = Command::new(python())
+        .arg(repo().join("tests/s3/iam_user.py"))
+        .envs(moto.env())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (key, secret) = text.trim().split_once(' ').unwrap();
+    let mut env: Vec<(&str, String)> = moto
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS") && !k.starts_with("AWS_SECRET"))
+        .collect();
+    env.push(("AWS_ACCESS_KEY_ID", key.to_string()));
+    env.push(("AWS_SECRET_ACCESS_KEY", secret.to_string()));
+    let dir = tempfile::tempdir().unwrap();
+    write_local_lake(dir.path());
+    let out = Command::new(python())
+        .arg(repo().join("tests/s3/upload.py"))
+        .args(["lake", &dir.path().to_string_lossy(), "demo"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let good: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    // The right credentials read the lake.
+    let p = parquet_project("s3://lake/demo");
+    let r = p.run_env(&["check", "orders", "--no-history"], &good);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+
+    // A wrong secret, and an unknown key id: refused, exit 3, one sentence, the secret never shown.
+    let wrong_secret: Vec<(&str, &str)> = good
+        .iter()
+        .map(|(k, v)| {
+            if *k == "AWS_SECRET_ACCESS_KEY" {
+                (*k, "not-the-secret")
+            } else {
+                (*k, *v)
+            }
+        })
+        .collect();
+    fails_fast("s3://lake/demo", &wrong_secret, "the store refused the credentials");
+    let unknown_key: Vec<(&str, &str)> = good
+        .iter()
+        .map(|(k, v)| {
+            if *k == "AWS_ACCESS_KEY_ID" {
+                (*k, "AKIANOBODY")
+            } else {
+                (*k, *v)
+            }
+        })
+        .collect();
+    fails_fast("s3://lake/demo", &unknown_key, "the store refused the credentials");
+    let r = p.run_env(&["check", "orders", "--no-history"], &wrong_secret);
+    assert!(!format!("{}{}", r.stdout, r.stderr).contains(secret));
 }
