@@ -115,15 +115,24 @@ impl Engine {
 
 /// The compressed size of the column chunks of `columns` in every file's footer.
 fn parquet_chunk_bytes(ds: &OpenDataset, columns: &[String]) -> u64 {
-    use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+    use datafusion::parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+    // Footers of files on an object store were fetched when the dataset was opened.
+    let metas: Vec<std::sync::Arc<ParquetMetaData>> = if ds.remote_footers.is_empty() {
+        ds.files
+            .iter()
+            .filter_map(|f| {
+                let file = std::fs::File::open(&f.path).ok()?;
+                ParquetMetaDataReader::new()
+                    .parse_and_finish(&file)
+                    .ok()
+                    .map(std::sync::Arc::new)
+            })
+            .collect()
+    } else {
+        ds.remote_footers.clone()
+    };
     let mut total = 0u64;
-    for f in &ds.files {
-        let Ok(file) = std::fs::File::open(&f.path) else {
-            continue;
-        };
-        let Ok(meta) = ParquetMetaDataReader::new().parse_and_finish(&file) else {
-            continue;
-        };
+    for meta in metas {
         for rg in meta.row_groups() {
             for c in rg.columns() {
                 if c.column_path().parts().first().is_some_and(|top| columns.contains(top)) {

@@ -64,9 +64,13 @@ impl FooterStats {
             return None;
         }
         let mut metas = Vec::with_capacity(ds.files.len());
-        for f in &ds.files {
-            let file = std::fs::File::open(&f.path).ok()?;
-            metas.push(ParquetMetaDataReader::new().parse_and_finish(&file).ok()?);
+        if ds.remote_footers.len() == ds.files.len() {
+            metas.extend(ds.remote_footers.iter().map(|m| m.as_ref().clone()));
+        } else {
+            for f in &ds.files {
+                let file = std::fs::File::open(&f.path).ok()?;
+                metas.push(ParquetMetaDataReader::new().parse_and_finish(&file).ok()?);
+            }
         }
         let rows = metas
             .iter()

@@ -46,6 +46,9 @@ pub(crate) struct OpenDataset {
     pub table: String,
     /// Each file's identity, when an incremental run took them while opening.
     pub ids: Option<Vec<crate::engine::incremental::fingerprint::FileId>>,
+    /// The Parquet footers of files on an object store, fetched while opening (ranged GETs), one per
+    /// file; empty for local files (read from disk when needed).
+    pub remote_footers: Vec<std::sync::Arc<datafusion::parquet::file::metadata::ParquetMetaData>>,
 }
 
 impl OpenDataset {
@@ -170,6 +173,7 @@ impl Engine {
         if let Ok(mut opened) = self.opened.lock() {
             opened.insert(name.clone(), d.files.clone());
         }
+        let remote_footers = self.remote_footers(&d).await;
         let file_schemas = d
             .files
             .iter()
@@ -190,7 +194,29 @@ impl Engine {
             single_scan,
             table: spec.name.get_ref().clone(),
             ids,
+            remote_footers,
         })
+    }
+
+    /// The footers of a Parquet dataset's files on an object store (one ranged GET each, a few at
+    /// a time), so that checks are answered from them as on disk; empty when any cannot be read
+    /// (the scan then reports it).
+    async fn remote_footers(
+        &self,
+        d: &discover::Discovered,
+    ) -> Vec<std::sync::Arc<datafusion::parquet::file::metadata::ParquetMetaData>> {
+        use futures::StreamExt;
+        if d.format != Format::Parquet || !d.files.first().is_some_and(|f| remote::is_remote(&f.path)) {
+            return Vec::new();
+        }
+        let fetches = d.files.iter().map(|f| async {
+            let (bucket, key) = remote::split(&f.path)?;
+            let url = datafusion::execution::object_store::ObjectStoreUrl::parse(bucket.as_str()).ok()?;
+            let store = self.ctx.runtime_env().object_store(&url).ok()?;
+            remote::footer(&store, &key).await.map(std::sync::Arc::new)
+        });
+        let got: Vec<_> = futures::stream::iter(fetches).buffered(8).collect().await;
+        got.into_iter().collect::<Option<Vec<_>>>().unwrap_or_default()
     }
 
     /// A dataset's files on an object store, its bucket's store registered with every session.
@@ -289,6 +315,11 @@ impl Engine {
                 .ids
                 .as_ref()
                 .map(|ids| files.iter().map(|i| ids[*i].clone()).collect()),
+            remote_footers: if ds.remote_footers.is_empty() {
+                Vec::new()
+            } else {
+                files.iter().map(|i| ds.remote_footers[*i].clone()).collect()
+            },
         })
     }
 

@@ -174,6 +174,35 @@ pub(crate) async fn discover(
     Ok(d)
 }
 
+/// An object's Parquet footer: its last 64 KiB in one ranged GET (a second one when the footer is
+/// longer), checked like a local file's frame (`PAR1`, a length that fits) before it is decoded.
+pub(crate) async fn footer(
+    store: &Arc<dyn ObjectStore>,
+    key: &object_store::path::Path,
+) -> Option<datafusion::parquet::file::metadata::ParquetMetaData> {
+    const TAIL: u64 = 64 * 1024;
+    let size = store.head(key).await.ok()?.size;
+    if size < 12 {
+        return None;
+    }
+    let tail = store.get_range(key, size.saturating_sub(TAIL)..size).await.ok()?;
+    let n = tail.len();
+    if n < 8 || &tail[n - 4..] != b"PAR1" {
+        return None;
+    }
+    let len = u64::from(u32::from_le_bytes(tail[n - 8..n - 4].try_into().ok()?));
+    if len + 12 > size {
+        return None;
+    }
+    let len_usize = usize::try_from(len).ok()?;
+    let footer = if len_usize + 8 <= n {
+        tail.slice(n - 8 - len_usize..n - 8)
+    } else {
+        store.get_range(key, size - 8 - len..size - 8).await.ok()?
+    };
+    datafusion::parquet::file::metadata::ParquetMetaDataReader::decode_metadata(&footer).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
