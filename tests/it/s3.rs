@@ -297,3 +297,78 @@ fn refused_credentials_are_one_sentence_and_exit_3() {
     let r = p.run_env(&["check", "orders", "--no-history"], &wrong_secret);
     assert!(!format!("{}{}", r.stdout, r.stderr).contains(secret));
 }
+
+#[test]
+fn incremental_runs_on_s3_read_only_new_objects_with_a_full_scans_answers() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_local_lake(dir.path());
+    moto.upload("lake", dir.path(), "demo");
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = parquet_project("s3://lake/demo");
+    let run = |args: &[&str]| {
+        let r = p.run_env(args, &env);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        r.json()
+    };
+    let orders = |v: &Value| {
+        v["datasets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "orders")
+            .unwrap()
+            .clone()
+    };
+    let first = run(&["check", "--incremental", "--format", "json"]);
+    assert_eq!(orders(&first)["incremental"]["state"], "new");
+    let second = run(&["check", "--incremental", "--format", "json"]);
+    assert_eq!(
+        orders(&second)["incremental"]["files_reused"],
+        2,
+        "{}",
+        orders(&second)["incremental"]
+    );
+    // A new object: a copy of a day, so every one of its keys repeats.
+    let extra = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(extra.path().join("raw/orders")).unwrap();
+    std::fs::copy(
+        dir.path().join("raw/orders/orders-2026-01-15.parquet"),
+        extra.path().join("raw/orders/orders-2026-01-16.parquet"),
+    )
+    .unwrap();
+    moto.upload("lake", extra.path(), "demo");
+    let third = run(&["check", "--incremental", "--format", "json"]);
+    let inc = &orders(&third)["incremental"];
+    assert_eq!(
+        (inc["files_scanned"].as_u64(), inc["files_reused"].as_u64()),
+        (Some(1), Some(2)),
+        "{inc}"
+    );
+    let full = run(&["check", "--full", "--no-history", "--format", "json"]);
+    let checks = |v: &Value| {
+        let mut d = orders(v);
+        let cs: Vec<Value> = d["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                let m = c.as_object_mut().unwrap();
+                m.remove("merged");
+                if let Some(o) = m.get_mut("observed").and_then(Value::as_object_mut) {
+                    o.remove("accepted_version");
+                }
+                c
+            })
+            .collect();
+        d["checks"] = Value::Array(cs);
+        d["checks"].clone()
+    };
+    assert_eq!(checks(&third), checks(&full));
+    assert!(
+        checks(&full).to_string().contains("share their `order_id`"),
+        "the new object's keys collide with an old one's"
+    );
+}

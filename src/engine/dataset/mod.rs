@@ -249,10 +249,10 @@ impl Engine {
         Option<Vec<crate::engine::incremental::fingerprint::FileId>>,
         Vec<Option<SchemaRef>>,
     ) {
-        use crate::engine::incremental::{identify_files, options_fingerprint, state};
+        use crate::engine::incremental::{options_fingerprint, state};
         let none = vec![None; d.files.len()];
         let Some(known) = known else { return (None, none) };
-        let Ok(ids) = identify_files(&d.files).await else {
+        let Ok(ids) = self.identify_files(&d.files).await else {
             return (None, none);
         };
         if known.options != options_fingerprint(suite, d.format, self.config.infer_rows) {

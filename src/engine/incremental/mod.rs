@@ -407,13 +407,10 @@ impl Engine {
         if ds.is_empty() {
             return Err("the dataset has no files".into());
         }
-        if ds.files.iter().any(|f| crate::paths::is_remote(&f.path)) {
-            return Err("files on an object store are read in full (not yet identified incrementally)".into());
-        }
         let schema = DFSchema::try_from(ds.schema.as_ref().clone()).map_err(|e| e.to_string())?;
         let ids = match &ds.ids {
             Some(ids) => ids.clone(),
-            None => identify(ds).await?,
+            None => self.identify_files(&ds.files).await?,
         };
         let plans: Vec<Plan> = planned.iter().map(|p| plan_of(p, &schema)).collect();
         let mut prior = prior.unwrap_or_default();
@@ -694,7 +691,7 @@ impl Engine {
     /// was not opened or cannot be read).
     async fn dataset_digest(&self, name: &str) -> Option<String> {
         let files = self.opened.lock().ok()?.get(name).cloned()?;
-        let ids = identify_files(&files).await.ok()?;
+        let ids = self.identify_files(&files).await.ok()?;
         // Its schema too: the same files read with other types compare otherwise.
         let schema = self
             .ctx
@@ -852,20 +849,54 @@ fn merge_check<'d>(
     })
 }
 
-/// Every file's identity, read off the async threads.
-async fn identify(ds: &OpenDataset) -> Result<Vec<FileId>, String> {
-    identify_files(&ds.files).await
-}
+impl Engine {
+    /// The identity of each file: local files read off the async threads (size, time, digest of
+    /// their ends); objects from their metadata (size, last-modified time, ETag — a new ETag for
+    /// every new content), a few requests at a time.
+    pub(crate) async fn identify_files(&self, files: &[super::DataFile]) -> Result<Vec<FileId>, String> {
+        if files.first().is_some_and(|f| crate::paths::is_remote(&f.path)) {
+            return self.identify_objects(files).await;
+        }
+        let paths: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
+        tokio::task::spawn_blocking(move || {
+            paths
+                .iter()
+                .map(|p| fingerprint::of(p).map_err(|e| format!("cannot read {}: {e}", p.display())))
+                .collect()
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
 
-/// The identity of each file, read off the async threads.
-pub(crate) async fn identify_files(files: &[super::DataFile]) -> Result<Vec<FileId>, String> {
-    let paths: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
-    tokio::task::spawn_blocking(move || {
-        paths
-            .iter()
-            .map(|p| fingerprint::of(p).map_err(|e| format!("cannot read {}: {e}", p.display())))
+    async fn identify_objects(&self, files: &[super::DataFile]) -> Result<Vec<FileId>, String> {
+        use futures::StreamExt;
+        use object_store::ObjectStoreExt;
+        let heads = files.iter().map(|f| async move {
+            let cannot = |why: String| format!("cannot read {}: {why}", f.path.display());
+            let (bucket, key) = super::dataset::remote::split(&f.path).ok_or_else(|| cannot("not an object".into()))?;
+            let url = datafusion::execution::object_store::ObjectStoreUrl::parse(bucket.as_str())
+                .map_err(|e| cannot(e.to_string()))?;
+            let store = self
+                .ctx
+                .runtime_env()
+                .object_store(&url)
+                .map_err(|e| cannot(e.to_string()))?;
+            let meta = store
+                .head(&key)
+                .await
+                .map_err(|e| cannot(super::dataset::remote::explain(&e.to_string())))?;
+            let t = meta.last_modified;
+            Ok(FileId {
+                size: meta.size,
+                modified: (t.timestamp(), t.timestamp_subsec_nanos()),
+                digest: format!("etag:{}", meta.e_tag.unwrap_or_default()),
+            })
+        });
+        futures::stream::iter(heads)
+            .buffered(8)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
             .collect()
-    })
-    .await
-    .map_err(|e| e.to_string())?
+    }
 }
