@@ -123,7 +123,7 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Run the suites (all, or the named datasets) and print the results.
     #[command(
-        after_help = "Examples:\n  lakegate check                               # every suite\n  lakegate check orders --format json          # one dataset, the result document on stdout\n  lakegate check --junit results.xml --report site\n  lakegate check --now 2026-01-15T12:00:00Z    # a fixed clock for freshness"
+        after_help = "Examples:\n  lakegate check                               # every suite\n  lakegate check orders --format json          # one dataset, the result document on stdout\n  lakegate check --junit results.xml --report site\n  lakegate check --now 2026-01-15T12:00:00Z    # a fixed clock for freshness\n  lakegate check --incremental                 # read only files new or changed since the last run"
     )]
     Check(check::CheckArgs),
     /// Check a batch with its suite and publish it into the next zone only if it passes.
@@ -133,7 +133,7 @@ pub enum Command {
     Promote(promote::PromoteArgs),
     /// Run every suite on its schedule (a long-running process), or once with --once; `audit status`.
     #[command(
-        after_help = "Examples:\n  lakegate audit                          # each suite on its schedule until SIGTERM\n  lakegate audit --once --zone raw        # for cron, systemd timers, Airflow\n  lakegate audit status --format json"
+        after_help = "Examples:\n  lakegate audit                          # each suite on its schedule until SIGTERM\n  lakegate audit --once --zone raw        # for cron, systemd timers, Airflow\n  lakegate audit --once --full            # read every file (audits are incremental)\n  lakegate audit status --format json"
     )]
     Audit(audit::AuditArgs),
     /// Rebuild the HTML report's index and trend pages from the history store (no data is read).
