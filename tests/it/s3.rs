@@ -12,6 +12,19 @@ use serde_json::Value;
 
 use crate::support::{Project, python, repo};
 
+/// A loopback port that hangs up on every connection (accepted and closed at once): no S3 server
+/// there, and no other test's server can take the port while the test runs.
+fn hang_up_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn);
+        }
+    });
+    port
+}
+
 /// moto's S3 server on a free loopback port, stopped when dropped.
 struct Moto {
     child: Child,
@@ -25,11 +38,6 @@ impl Moto {
 
     /// moto with these environment variables (e.g. authentication enforced).
     fn start_with(env: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let server = python().with_file_name("moto_server");
         assert!(
             server.exists(),
@@ -37,13 +45,35 @@ impl Moto {
             server.display(),
             python().display()
         );
-        let child = Command::new(&server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // Port 0: the server binds a free port itself and says which ("Running on
+        // http://127.0.0.1:PORT"), so no other test's server can be mistaken for ours.
+        let mut child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut sent = false;
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !sent && let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    if let Ok(port) = digits.parse::<u16>() {
+                        let _ = tx.send(port);
+                        sent = true;
+                    }
+                }
+                // Keep reading so the server never blocks on a full pipe.
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("moto_server did not say where it listens within 30 s");
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start");
@@ -206,13 +236,8 @@ fn a_wrong_bucket_or_endpoint_is_one_sentence_and_exit_3() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     fails_fast("s3://no-such-bucket/demo", &env, "the bucket does not exist");
 
-    // Nothing listens on this port.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{closed}");
+    // No S3 server on this port (it hangs up at once), and no other test's server can take it.
+    let url = format!("http://127.0.0.1:{}", hang_up_port());
     let mut unreachable: Vec<(&str, &str)> = env.iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL").copied().collect();
     unreachable.push(("AWS_ENDPOINT_URL", &url));
     fails_fast("s3://lake/demo", &unreachable, "cannot reach the object store");
