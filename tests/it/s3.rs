@@ -212,6 +212,13 @@ fn a_parquet_lake_on_s3_answers_as_the_same_lake_on_disk() {
     assert_eq!(e.code, 0, "{}", e.stderr);
 }
 
+/// The environment with one variable set to another value (or removed).
+fn with<'a>(env: &[(&'a str, &'a str)], key: &'a str, value: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut out: Vec<(&str, &str)> = env.iter().filter(|(k, _)| *k != key).copied().collect();
+    out.extend(value.map(|v| (key, v)));
+    out
+}
+
 /// Runs `check` against a store set up wrongly; it must end with exit 3 within ~10 s and say, in
 /// one line, what to fix.
 fn fails_fast(root: &str, env: &[(&str, &str)], says: &str) {
@@ -238,13 +245,14 @@ fn a_wrong_bucket_or_endpoint_is_one_sentence_and_exit_3() {
 
     // No S3 server on this port (it hangs up at once), and no other test's server can take it.
     let url = format!("http://127.0.0.1:{}", hang_up_port());
-    let mut unreachable: Vec<(&str, &str)> = env.iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL").copied().collect();
-    unreachable.push(("AWS_ENDPOINT_URL", &url));
-    fails_fast("s3://lake/demo", &unreachable, "cannot reach the object store");
+    fails_fast(
+        "s3://lake/demo",
+        &with(&env, "AWS_ENDPOINT_URL", Some(&url)),
+        "cannot reach the object store",
+    );
 
     // A plain-http endpoint without AWS_ALLOW_HTTP.
-    let strict: Vec<(&str, &str)> = env.iter().filter(|(k, _)| *k != "AWS_ALLOW_HTTP").copied().collect();
-    fails_fast("s3://lake/demo", &strict, "AWS_ALLOW_HTTP");
+    fails_fast("s3://lake/demo", &with(&env, "AWS_ALLOW_HTTP", None), "AWS_ALLOW_HTTP");
 
     // A dataset path with nothing under it is missing, as on disk.
     let p = parquet_project("s3://lake/elsewhere");
@@ -297,27 +305,9 @@ fn refused_credentials_are_one_sentence_and_exit_3() {
     assert_eq!(r.code, 1, "{}", r.stderr);
 
     // A wrong secret, and an unknown key id: refused, exit 3, one sentence, the secret never shown.
-    let wrong_secret: Vec<(&str, &str)> = good
-        .iter()
-        .map(|(k, v)| {
-            if *k == "AWS_SECRET_ACCESS_KEY" {
-                (*k, "not-the-secret")
-            } else {
-                (*k, *v)
-            }
-        })
-        .collect();
+    let wrong_secret = with(&good, "AWS_SECRET_ACCESS_KEY", Some("not-the-secret"));
     fails_fast("s3://lake/demo", &wrong_secret, "the store refused the credentials");
-    let unknown_key: Vec<(&str, &str)> = good
-        .iter()
-        .map(|(k, v)| {
-            if *k == "AWS_ACCESS_KEY_ID" {
-                (*k, "AKIANOBODY")
-            } else {
-                (*k, *v)
-            }
-        })
-        .collect();
+    let unknown_key = with(&good, "AWS_ACCESS_KEY_ID", Some("AKIANOBODY"));
     fails_fast("s3://lake/demo", &unknown_key, "the store refused the credentials");
     let r = p.run_env(&["check", "orders", "--no-history"], &wrong_secret);
     assert!(!format!("{}{}", r.stdout, r.stderr).contains(secret));
