@@ -221,3 +221,53 @@ fn audits_are_incremental_unless_told_to_read_everything() {
     );
     assert!(dataset(&once(&[]), "orders").get("incremental").is_none());
 }
+
+#[test]
+fn a_file_still_being_written_during_a_run_is_read_again_by_the_next() {
+    let p = Project::new();
+    p.suite(
+        "t",
+        "format = \"csv\"",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"v\"\n\n[[check]]\nkind = \"metric\"\nsql = \"sum(v)\"\nmax = 1000\n",
+    );
+    p.file("lake/raw/t/a.csv", "id,v\n1,5\n2,7\n");
+    incremental(&p);
+    // A new file that its producer is still writing: the run identifies it, then (held by the test
+    // hook before measuring) the producer appends to it.
+    p.file("lake/raw/t/b.csv", "id,v\n3,9\n");
+    let flag = p.path().join("paused");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_lakegate"))
+        .args([
+            "check",
+            "--incremental",
+            "--format",
+            "json",
+            "--now",
+            crate::support::NOW,
+        ])
+        .current_dir(p.path())
+        .env("LAKEGATE_PAUSE", format!("run-dataset:{}", flag.display()))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !flag.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the run never paused"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::write(p.path().join("lake/raw/t/b.csv"), "id,v\n3,9\n4,\n5,600\n").unwrap();
+    std::fs::remove_file(&flag).unwrap();
+    assert!(child.wait_with_output().unwrap().status.code().is_some_and(|c| c <= 1));
+    // The next run sees a file other than the one the stored numbers were taken of.
+    let v = incremental(&p);
+    same(&answers(&v), &full(&p), "after a file grew during a run");
+    assert_eq!(
+        dataset(&v, "t")["incremental"]["files_scanned"],
+        1,
+        "{}",
+        dataset(&v, "t")["incremental"]
+    );
+}
