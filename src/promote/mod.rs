@@ -7,6 +7,7 @@
 //! results. Split mode writes passing rows to the target and failing rows to quarantine.
 
 pub(crate) mod lock;
+mod object;
 pub(crate) mod publish;
 pub(crate) mod snapshot;
 mod split;
@@ -278,20 +279,6 @@ fn lock_places(
     )
 }
 
-/// Promotion needs renames (or a conditional-put commit, not built yet): a lake on an object store
-/// is refused before anything is read.
-fn refuse_object_stores(project: &Project) -> Result<(), PromoteError> {
-    if crate::paths::is_remote(&project.lake_root) {
-        return Err(PromoteError::Io {
-            path: project.lake_root.clone(),
-            message: "promotion into a lake on an object store is not supported yet (check works there); \
-                      promote in a local lake"
-                .into(),
-        });
-    }
-    Ok(())
-}
-
 /// Runs a promotion: locate, lock, recover, take the batch, gate it, publish it.
 pub(crate) async fn promote(
     project: &Project,
@@ -299,7 +286,9 @@ pub(crate) async fn promote(
     opts: &PromoteOptions,
 ) -> Result<PromoteReport, PromoteError> {
     let suite = find_suite(suites, &opts.dataset)?;
-    refuse_object_stores(project)?;
+    if crate::paths::is_remote(&project.lake_root) {
+        return object::promote(project, suites, suite, opts).await;
+    }
     let at = locate(project, suite, opts)?;
     let run_id = uuid::Uuid::now_v7().to_string();
     let _lock = lock_places(project, &at, opts, &run_id)?;
@@ -533,6 +522,7 @@ impl Gated<'_> {
                 .and_then(|s| s.catalog().latest(&opts.dataset))
                 .map(|v| v.version),
             results: serde_json::to_value(result).unwrap_or_default(),
+            holder: None,
         };
         let staged = match opts.mode {
             Mode::Batch => stage_copies(&at.target, &staging, batch),

@@ -72,6 +72,9 @@ pub(crate) struct Manifest {
     pub schema_version: Option<u32>,
     /// The gate's run result.
     pub results: serde_json::Value,
+    /// On an object store: who staged the promotion (recovery tells a dead one from a running one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<super::object::Holder>,
 }
 
 /// A staged directory of quarantined rows and where it is published (absolute paths).

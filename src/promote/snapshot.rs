@@ -19,6 +19,9 @@ pub(crate) struct SnapFile {
     /// Modification time, nanoseconds since the epoch.
     pub mtime_ns: i128,
     pub sha256: String,
+    /// The object's ETag when the batch was taken (object stores only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
 }
 
 /// A source file and its record.
@@ -59,6 +62,7 @@ pub(crate) fn take(files: &[DataFile]) -> std::io::Result<Vec<BatchFile>> {
                     size: meta.len(),
                     mtime_ns,
                     sha256: sha256_file(&f.path)?,
+                    e_tag: None,
                 },
             })
         })

@@ -62,6 +62,7 @@ fn staged_files(staging: &Path) -> Result<Vec<SnapFile>, PromoteError> {
             size: meta.len(),
             mtime_ns,
             sha256,
+            e_tag: None,
         });
     }
     Ok(out)

@@ -26,13 +26,13 @@ fn hang_up_port() -> u16 {
 }
 
 /// moto's S3 server on a free loopback port, stopped when dropped.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
     port: u16,
 }
 
 impl Moto {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self::start_with(&[])
     }
 
@@ -82,7 +82,7 @@ impl Moto {
         Self { child, port }
     }
 
-    fn env(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.port)),
             ("AWS_ALLOW_HTTP", "true".into()),
@@ -92,8 +92,20 @@ impl Moto {
         ]
     }
 
+    /// The objects below `s3://BUCKET/PREFIX/`: each key relative to it, with its size.
+    pub(crate) fn objects(&self, bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, u64> {
+        let out = Command::new(python())
+            .arg(repo().join("tests/s3/objects.py"))
+            .args([bucket, prefix])
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// Uploads a local directory as `s3://BUCKET/PREFIX/…`.
-    fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
+    pub(crate) fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
         let out = Command::new(python())
             .arg(repo().join("tests/s3/upload.py"))
             .args([bucket, &dir.to_string_lossy(), prefix])
@@ -258,15 +270,6 @@ fn a_wrong_bucket_or_endpoint_is_one_sentence_and_exit_3() {
     let p = parquet_project("s3://lake/elsewhere");
     let r = p.run_env(&["check", "orders", "--no-history"], &env);
     assert_eq!(r.code, 3, "{}", r.stderr);
-}
-
-#[test]
-fn promotion_into_an_object_store_lake_is_refused_before_anything_is_read() {
-    let p = parquet_project("s3://lake/demo");
-    // No store is needed: the refusal comes first.
-    let r = p.run(&["promote", "orders"]);
-    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("not supported yet"), "{}", r.stderr);
 }
 
 #[test]

@@ -112,13 +112,7 @@ impl Engine {
         let name = spec.name.get_ref().clone();
         let d = match files {
             None if remote::is_remote(zone_dir) => self.discover_remote(zone_dir, spec).await?,
-            Some(_) if remote::is_remote(zone_dir) => {
-                return Err(DatasetError::Listing {
-                    dataset: name,
-                    path: zone_dir.to_path_buf(),
-                    message: "explicit file lists are not supported on object stores yet".into(),
-                });
-            }
+            Some(list) if remote::is_remote(zone_dir) => self.listed_remote(zone_dir, spec, &list).await?,
             None => discover::discover(lake_root, zone_dir, spec)?,
             Some(list) => {
                 let root = zone_dir.join(spec.path.get_ref().trim_end_matches('/'));
@@ -236,6 +230,25 @@ impl Engine {
             ctx.register_object_store(&bucket, store.clone());
         }
         remote::discover(&store, zone_dir, spec).await
+    }
+
+    /// A dataset's objects now, narrowed to a list (a promotion's batch): each must still be there.
+    async fn listed_remote(
+        &self,
+        zone_dir: &Path,
+        spec: &crate::suite::DatasetSpec,
+        list: &[PathBuf],
+    ) -> Result<discover::Discovered, DatasetError> {
+        let mut d = self.discover_remote(zone_dir, spec).await?;
+        if let Some(gone) = list.iter().find(|p| !d.files.iter().any(|f| &f.path == *p)) {
+            return Err(DatasetError::Unreadable {
+                dataset: spec.name.get_ref().clone(),
+                path: gone.clone(),
+                message: "the object went away after the batch was taken".into(),
+            });
+        }
+        d.files.retain(|f| list.contains(&f.path));
+        Ok(d)
     }
 
     /// With an incremental state: every file's identity, and the stored schema of each file that is

@@ -127,6 +127,7 @@ pub(crate) async fn discover(
             )));
         }
     };
+    let objects = without_staged(store, objects, &dataset).await;
     if objects.is_empty() {
         return Err(DatasetError::Missing { dataset, path: root });
     }
@@ -172,6 +173,58 @@ pub(crate) async fn discover(
         });
     }
     Ok(d)
+}
+
+/// The listing without the objects of promotions being copied into place, so a reader never sees
+/// half a batch: those named by a staging intent in the listing (`crate::layout`) — unless a log
+/// entry of another run published them (the intent is then a dead promotion's, which can no
+/// longer commit them).
+async fn without_staged(
+    store: &Arc<dyn ObjectStore>,
+    objects: Vec<object_store::ObjectMeta>,
+    dataset: &str,
+) -> Vec<object_store::ObjectMeta> {
+    let keys = || objects.iter().map(|o| o.location.as_ref());
+    let intents = crate::layout::staging_intents(keys());
+    if intents.is_empty() {
+        return objects;
+    }
+    let read = |key: String, depth: usize| async move {
+        let bytes = store
+            .get(&object_store::path::Path::from(key.as_str()))
+            .await
+            .ok()?
+            .bytes()
+            .await
+            .ok()?;
+        crate::layout::files_of_record(&key, depth, &bytes)
+    };
+    let mut published_by = std::collections::HashMap::new();
+    for entry in crate::layout::log_entries(keys()) {
+        if let Some((run, files)) = read(entry, 3).await {
+            published_by.extend(files.into_iter().map(|f| (f, run.clone())));
+        }
+    }
+    let mut staged = std::collections::HashSet::new();
+    for key in intents {
+        if let Some((run, files)) = read(key, 4).await {
+            staged.extend(
+                files
+                    .into_iter()
+                    .filter(|f| published_by.get(f).is_none_or(|r| *r == run)),
+            );
+        }
+    }
+    objects
+        .into_iter()
+        .filter(|o| {
+            let skip = staged.contains(o.location.as_ref());
+            if skip {
+                tracing::warn!(dataset = %dataset, file = %o.location, "Leaving out an object of a promotion that is still being published.");
+            }
+            !skip
+        })
+        .collect()
 }
 
 /// An object's Parquet footer: its last 64 KiB in one ranged GET (a second one when the footer is

@@ -34,6 +34,12 @@ impl KeySet {
         }
     }
 
+    /// Stores runs of consecutive keys as runs: an auto-increment key's set shrinks from about a bit
+    /// a key to a few bytes per run, so reading and writing it costs little whatever its size.
+    pub(crate) fn optimize(&mut self) {
+        self.seen.optimize();
+    }
+
     /// The repeated keys and how often each occurs.
     pub(crate) fn repeated(&self) -> Vec<(i64, u64)> {
         self.repeated.iter().map(|(k, n)| (*k, *n)).collect()
@@ -105,5 +111,26 @@ mod tests {
         flipped[12] ^= 1;
         assert_eq!(KeySet::from_bytes(&flipped), None);
         assert_eq!(KeySet::from_bytes(b"garbage"), None);
+    }
+
+    #[test]
+    fn consecutive_keys_are_kept_as_runs_and_still_count_repeats() {
+        let mut a = KeySet::default();
+        for k in 0..1_000_000 {
+            a.add(k);
+        }
+        let dense = a.to_bytes().len();
+        a.optimize();
+        let runs = a.to_bytes();
+        assert!(
+            runs.len() < 1000,
+            "{} bytes for one run (a bitmap was {dense})",
+            runs.len()
+        );
+        let mut b = KeySet::from_bytes(&runs).unwrap();
+        for k in [999_999, 1_000_000, 5, 5] {
+            b.add(k);
+        }
+        assert_eq!(b.repeated(), vec![(5, 3), (999_999, 2)]);
     }
 }

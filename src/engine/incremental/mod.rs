@@ -580,6 +580,7 @@ impl Engine {
         if !todo.is_empty() {
             self.add_keys(suite, ds, &todo, k.key, k.p, &mut set, &work.queries)
                 .await?;
+            set.optimize();
             work.scanned_files.extend(todo);
         }
         let n = suite.checks[k.p.index].common.sample;

@@ -1,0 +1,884 @@
+//! Promotion into a zone on an S3-compatible object store, where nothing can be renamed and no
+//! lock spans machines.
+//!
+//! Protocol, per target dataset prefix `T` (names in `crate::layout`):
+//! 1. **Probe.** The store must honour create-if-absent writes (`If-None-Match: *`): a probe object
+//!    is created twice and the second write must be refused. Some emulators accept both; then the
+//!    promotion is refused with a sentence, before anything is read.
+//! 2. **Recover.** Staging prefixes of committed promotions are rolled forward (step 7 is
+//!    idempotent); those of promotions that never committed are removed once their process is gone
+//!    (same host, pid not running) or a day old — until then they are invisible and harmless.
+//! 3. **Snapshot.** The source objects with their sizes and ETags; objects published before (in the
+//!    log) with the same ETag or checksum are left out.
+//! 4. **Gate, then stage.** The suite runs on exactly those objects. If it passes, each object is
+//!    downloaded only if its ETag is still the snapshot's (a conditional GET: a producer overwriting
+//!    it meanwhile stops the promotion), hashed, its Parquet decoded completely (as on disk), and
+//!    uploaded to `T/_lakegate/staging/RUN_ID/`. Then the intent `_intent.json` is written there.
+//! 5. **Commit.** The manifest is created as `T/_lakegate/log/N.json`, N one more than the newest,
+//!    only if absent: the single atomic step. Of two promotions racing for N, one wins; the other
+//!    reads the log again and takes the next number — unless the winner published one of its files,
+//!    then it stops (exit 3) and removes its staging.
+//! 6. Readers listing `T` leave out the files an intent names (`layout::files_of_record`).
+//! 7. **Roll forward.** Each staged copy is copied into place, `--move` sources are deleted if their
+//!    ETag is unchanged, the staged copies are deleted, the intent last.
+//!
+//! Atomicity here is the commit's: once the log entry exists the batch is published and every
+//! later promotion or `--recover` finishes copying it; before, nothing is. Objects become visible one
+//! by one while they are copied, so a reader that wants whole batches only reads the objects the log
+//! entries name (docs/promote.md).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as Key;
+use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::publish::Manifest;
+use super::snapshot::SnapFile;
+use super::{Mode, PromoteError, PromoteOptions, PromoteReport};
+use crate::config::Project;
+use crate::engine::dataset::remote;
+use crate::fs_atomic::fault_point;
+use crate::layout::{INTENT, LOG_DIR, META_DIR, is_run_id, log_name, log_number};
+use crate::results::{RunResult, Status};
+use crate::run::{self, RunOptions};
+use crate::suite::{OnFail, Suite};
+
+/// How old an uncommitted staging prefix of another host must be before recovery removes it.
+const STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// How many sequence numbers a promotion tries before it gives up on a busy log.
+const COMMIT_TRIES: u32 = 20;
+/// Upload part size for staged copies (S3 parts are at least 5 MiB).
+const PART: usize = 8 << 20;
+
+/// Who staged a promotion, so that recovery can tell a dead promotion from a running one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Holder {
+    pub host: String,
+    pub pid: u32,
+    pub started: chrono::DateTime<chrono::Utc>,
+}
+
+impl Holder {
+    fn here(started: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            host: host_name(),
+            pid: std::process::id(),
+            started,
+        }
+    }
+
+    /// Whether the promotion that staged this has certainly stopped (or is too old to wait for).
+    fn gone(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if self.host == host_name() {
+            return !Path::new(&format!("/proc/{}", self.pid)).exists() || self.pid == std::process::id();
+        }
+        now - self.started > STALE_AFTER
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The store and the prefixes a promotion reads and writes.
+struct Places {
+    from_zone: String,
+    to_zone: String,
+    from_dir: PathBuf,
+    /// The target dataset prefix as a path (`s3://bucket/…`), for messages.
+    target: PathBuf,
+    bucket: String,
+    target_key: Key,
+    store: Arc<dyn ObjectStore>,
+}
+
+impl Places {
+    fn meta(&self) -> Key {
+        self.target_key.clone().join(META_DIR)
+    }
+    fn log(&self) -> Key {
+        self.meta().join(LOG_DIR)
+    }
+    fn staging(&self, run_id: &str) -> Key {
+        self.meta().join("staging").join(run_id)
+    }
+    fn shown(&self, key: &Key) -> String {
+        format!("{}{}/{key}", remote::SCHEME, self.bucket)
+    }
+    /// A store error as the promotion's error, naming the object.
+    fn fail(&self, key: &Key, e: &object_store::Error) -> PromoteError {
+        PromoteError::Io {
+            path: PathBuf::from(self.shown(key)),
+            message: remote::explain(&e.to_string()),
+        }
+    }
+}
+
+fn locate(project: &Project, suite: &Suite, opts: &PromoteOptions) -> Result<Places, PromoteError> {
+    let from_zone = suite.dataset.zone.get_ref().clone();
+    let to_zone = super::target_zone(project, suite, opts.to.as_deref()).map_err(|d| PromoteError::Config(vec![d]))?;
+    if to_zone == from_zone {
+        return Err(PromoteError::Config(vec![crate::diag::Diagnostic::plain(
+            crate::diag::Code::PromoteTarget,
+            format!("`{}` is already in zone `{to_zone}`", opts.dataset),
+        )]));
+    }
+    let zone = |z: &str| {
+        project
+            .zone_dir(z)
+            .ok_or_else(|| PromoteError::Refused(format!("zone `{z}` is not defined in lakegate.toml")))
+    };
+    let from_dir = zone(&from_zone)?;
+    let to_dir = zone(&to_zone)?;
+    let base = suite.dataset.path.get_ref().trim_end_matches('/');
+    let rel_base = if crate::paths::is_glob(base) {
+        crate::paths::literal_prefix(base)
+    } else {
+        base
+    };
+    let target = to_dir.join(rel_base);
+    let (bucket_url, target_key) = remote::split(&target)
+        .ok_or_else(|| PromoteError::Refused(format!("{} is not an s3:// location", target.display())))?;
+    let store = remote::store(&bucket_url).map_err(PromoteError::Refused)?;
+    Ok(Places {
+        from_zone,
+        to_zone,
+        from_dir,
+        target,
+        bucket: bucket_url.host_str().unwrap_or_default().to_string(),
+        target_key,
+        store,
+    })
+}
+
+/// Runs a promotion whose lake is on an object store (see the module docs).
+pub(crate) async fn promote(
+    project: &Project,
+    suites: &[Suite],
+    suite: &Suite,
+    opts: &PromoteOptions,
+) -> Result<PromoteReport, PromoteError> {
+    if opts.mode == Mode::Split {
+        return Err(PromoteError::Refused(
+            "--mode split is not supported on an object store yet (it writes new Parquet files); \
+             use --mode batch, or promote in a local lake"
+                .into(),
+        ));
+    }
+    let at = locate(project, suite, opts)?;
+    let run_id = uuid::Uuid::now_v7().to_string();
+    if !opts.dry_run {
+        probe_conditional_put(&at, &run_id).await?;
+    }
+    let recovered = recover(&at, opts.dry_run, opts.clock.wall()).await?;
+    let mut report = PromoteReport {
+        lakegate: env!("CARGO_PKG_VERSION"),
+        run_id: run_id.clone(),
+        dataset: opts.dataset.clone(),
+        from_zone: at.from_zone.clone(),
+        to_zone: at.to_zone.clone(),
+        mode: opts.mode,
+        status: "recovered",
+        message: String::new(),
+        batch: Vec::new(),
+        published: Vec::new(),
+        target: at.target.display().to_string(),
+        quarantine: None,
+        rows: None,
+        recovered,
+        kept_sources: Vec::new(),
+        results: None,
+    };
+    if opts.recover_only {
+        report.message = if report.recovered.is_empty() {
+            "Nothing to recover.".into()
+        } else {
+            format!("Recovered: {}.", report.recovered.join("; "))
+        };
+        return Ok(report);
+    }
+    let log = read_log(&at).await?;
+    let Some(batch) = take_batch(project, suite, &at, opts, &log, &mut report).await? else {
+        return Ok(report);
+    };
+    fault_point("after-snapshot");
+    let result = gate(project, suites, opts, &batch).await?;
+    let passed = matches!(result.status, Status::Pass | Status::Warn);
+    report.results = Some(result.clone());
+    if !passed {
+        refuse(suite, &at, opts, batch.len(), &mut report);
+        return Ok(report);
+    }
+    fault_point("after-gate");
+    let local = LocalCopies::download(&at, &run_id, &batch).await?;
+    if opts.dry_run {
+        report.status = "would_promote";
+        report.published = batch.iter().map(|f| f.record.path.clone()).collect();
+        report.message = format!(
+            "The batch of {} passed; it would be published to {}.",
+            crate::results::numbers::count_of(batch.len() as u64, "file", "files"),
+            report.target
+        );
+        return Ok(report);
+    }
+    let manifest = manifest_of(&at, opts, &run_id, &batch, local.records.clone(), &result);
+    publish(&at, &manifest, &local, log, &mut report).await?;
+    Ok(report)
+}
+
+/// A failed batch: the target is untouched. Quarantine is not available on object stores yet.
+fn refuse(suite: &Suite, at: &Places, opts: &PromoteOptions, files: usize, report: &mut PromoteReport) {
+    report.status = if opts.dry_run { "would_fail" } else { "failed" };
+    report.message = format!(
+        "The batch of {} failed the `{}` suite; `{}` is untouched.",
+        crate::results::numbers::count_of(files as u64, "file", "files"),
+        opts.dataset,
+        at.to_zone
+    );
+    if suite.dataset.on_fail == OnFail::Quarantine {
+        report.message.push_str(&format!(
+            " It stays in `{}`: moving a batch to quarantine is not supported on an object store yet.",
+            at.from_zone
+        ));
+    }
+}
+
+/// The store must refuse a second create-if-absent write of one object.
+async fn probe_conditional_put(at: &Places, run_id: &str) -> Result<(), PromoteError> {
+    let key = at.meta().join("probe").join(run_id);
+    let create = || PutOptions {
+        mode: PutMode::Create,
+        ..PutOptions::default()
+    };
+    let body = || PutPayload::from_static(b"lakegate: does this store honour If-None-Match?");
+    let first = at.store.put_opts(&key, body(), create()).await;
+    let second = match &first {
+        Ok(_) => Some(at.store.put_opts(&key, body(), create()).await),
+        Err(_) => None,
+    };
+    let _ = at.store.delete(&key).await;
+    let unsupported = |why: &str| {
+        PromoteError::Refused(format!(
+            "the object store behind {} {why}; promotion commits with a create-if-absent write \
+             (If-None-Match: *), so it cannot promote there all or nothing. Use a store that honours \
+             conditional writes (AWS S3, MinIO, Cloudflare R2, …) and unset AWS_CONDITIONAL_PUT",
+            at.target.display()
+        ))
+    };
+    match (first, second) {
+        (Ok(_), Some(Err(object_store::Error::AlreadyExists { .. }))) => Ok(()),
+        (Ok(_), Some(Ok(_))) => Err(unsupported("accepted a second create-if-absent write of one object")),
+        (Err(object_store::Error::NotImplemented { .. }), _) => {
+            Err(unsupported("is configured without conditional writes"))
+        }
+        (Err(e), _) | (Ok(_), Some(Err(e))) => Err(at.fail(&key, &e)),
+        (Ok(_), None) => Ok(()),
+    }
+}
+
+/// Every readable log entry with its sequence number, oldest first (a torn or foreign entry is
+/// skipped with a warning, but its number is taken).
+async fn read_log(at: &Places) -> Result<Vec<(u64, Option<Manifest>)>, PromoteError> {
+    let log = at.log();
+    let listed: Vec<object_store::ObjectMeta> = at
+        .store
+        .list(Some(&log))
+        .try_collect()
+        .await
+        .map_err(|e| at.fail(&log, &e))?;
+    let numbered: Vec<(u64, Key)> = listed
+        .into_iter()
+        .filter_map(|o| Some((log_number(o.location.filename()?)?, o.location)))
+        .collect();
+    let mut entries: Vec<(u64, Option<Manifest>)> = futures::stream::iter(numbered)
+        .map(|(n, key)| async move {
+            let bytes = at.store.get(&key).await.map_err(|e| at.fail(&key, &e))?.bytes().await;
+            let bytes = bytes.map_err(|e| at.fail(&key, &e))?;
+            let m = serde_json::from_slice::<Manifest>(&bytes)
+                .inspect_err(|e| tracing::warn!(entry = %at.shown(&key), error = %e, "Skipping an unreadable promotion log entry."))
+                .ok();
+            Ok::<_, PromoteError>((n, m))
+        })
+        .buffer_unordered(16)
+        .try_collect()
+        .await?;
+    entries.sort_by_key(|(n, _)| *n);
+    Ok(entries)
+}
+
+/// A source object and what the snapshot saw of it.
+pub(crate) struct BatchObject {
+    pub source: PathBuf,
+    pub key: Key,
+    pub e_tag: Option<String>,
+    pub record: SnapFile,
+}
+
+/// The batch: the source objects now, minus those already published unchanged; `None` (with the
+/// report saying why) when there is nothing to promote.
+async fn take_batch(
+    project: &Project,
+    suite: &Suite,
+    at: &Places,
+    opts: &PromoteOptions,
+    log: &[(u64, Option<Manifest>)],
+    report: &mut PromoteReport,
+) -> Result<Option<Vec<BatchObject>>, PromoteError> {
+    let _ = project;
+    let found = remote::discover(&at.store, &at.from_dir, &suite.dataset).await?;
+    let mut snap: Vec<BatchObject> = futures::stream::iter(found.files)
+        .map(|f| async move {
+            let key = remote::split(&f.path).map(|(_, k)| k).unwrap_or_default();
+            let meta = at.store.head(&key).await.map_err(|e| at.fail(&key, &e))?;
+            Ok::<_, PromoteError>(BatchObject {
+                record: SnapFile {
+                    path: f.rel.clone(),
+                    size: meta.size,
+                    mtime_ns: i128::from(meta.last_modified.timestamp_nanos_opt().unwrap_or(0)),
+                    sha256: String::new(),
+                    e_tag: meta.e_tag.clone(),
+                },
+                e_tag: meta.e_tag,
+                source: f.path,
+                key,
+            })
+        })
+        .buffered(16)
+        .try_collect()
+        .await?;
+    let done: Vec<&SnapFile> = log
+        .iter()
+        .filter_map(|(_, m)| m.as_ref())
+        .flat_map(|m| &m.batch)
+        .collect();
+    let mut already = 0usize;
+    let mut batch = Vec::new();
+    for mut f in snap.drain(..) {
+        let same_path: Vec<&&SnapFile> = done.iter().filter(|d| d.path == f.record.path).collect();
+        if same_path.is_empty() {
+            batch.push(f);
+            continue;
+        }
+        if same_path
+            .iter()
+            .any(|d| d.e_tag.is_some() && d.e_tag == f.e_tag && d.size == f.record.size)
+        {
+            already += 1;
+            continue;
+        }
+        // Another ETag may still be the same bytes (uploaded in other parts): compare checksums.
+        f.record.sha256 = sha256_object(at, &f).await?;
+        if same_path.iter().any(|d| d.sha256 == f.record.sha256) {
+            already += 1;
+            continue;
+        }
+        return Err(PromoteError::Refused(format!(
+            "{} was promoted before and has changed since; lakegate never promotes a file twice \
+             (its earlier rows are already in `{}`). Write new rows to a new object, or remove this one",
+            f.source.display(),
+            at.to_zone
+        )));
+    }
+    report.batch = batch.iter().map(|f| f.record.clone()).collect();
+    if !batch.is_empty() {
+        return Ok(Some(batch));
+    }
+    report.status = if already == 0 {
+        "nothing_to_promote"
+    } else {
+        "already_promoted"
+    };
+    report.message = if already == 0 {
+        format!(
+            "`{}` has no files in zone `{}`; nothing to promote.",
+            opts.dataset, at.from_zone
+        )
+    } else {
+        format!(
+            "{} of `{}` {} already promoted to `{}` unchanged; nothing to do.",
+            if already == 1 {
+                "The only file".to_string()
+            } else {
+                format!("All {already} files")
+            },
+            opts.dataset,
+            if already == 1 { "was" } else { "were" },
+            at.to_zone
+        )
+    };
+    Ok(None)
+}
+
+async fn sha256_object(at: &Places, f: &BatchObject) -> Result<String, PromoteError> {
+    let mut stream = at
+        .store
+        .get(&f.key)
+        .await
+        .map_err(|e| at.fail(&f.key, &e))?
+        .into_stream();
+    let mut h = Sha256::new();
+    while let Some(chunk) = stream.next().await {
+        h.update(chunk.map_err(|e| at.fail(&f.key, &e))?);
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// The suite on exactly the batch's objects.
+async fn gate(
+    project: &Project,
+    suites: &[Suite],
+    opts: &PromoteOptions,
+    batch: &[BatchObject],
+) -> Result<RunResult, PromoteError> {
+    let run_opts = RunOptions {
+        run_id: None,
+        incremental: false,
+        datasets: vec![opts.dataset.clone()],
+        clock: opts.clock,
+        command: "promote".into(),
+        files: Some((opts.dataset.clone(), batch.iter().map(|f| f.source.clone()).collect())),
+        history: opts.history.clone(),
+        record: !opts.dry_run,
+    };
+    let started = opts.clock.wall();
+    let prepared = run::prepare(project, suites, &run_opts)
+        .await
+        .map_err(PromoteError::Config)?;
+    let result = run::execute(project, &prepared, &run_opts, started).await;
+    if let Some(e) = result.datasets.first().and_then(|d| d.error.clone()) {
+        return Err(PromoteError::Refused(e));
+    }
+    Ok(result)
+}
+
+/// A passed batch downloaded into a private local directory — each object only if its ETag is
+/// still the snapshot's — with its checksums, every Parquet object decoded completely. The
+/// directory is removed when this is dropped.
+struct LocalCopies {
+    dir: PathBuf,
+    copies: Vec<PathBuf>,
+    records: Vec<SnapFile>,
+}
+
+impl Drop for LocalCopies {
+    fn drop(&mut self) {
+        let _ = crate::fs_atomic::remove_dir_all(&self.dir);
+    }
+}
+
+impl LocalCopies {
+    async fn download(at: &Places, run_id: &str, batch: &[BatchObject]) -> Result<Self, PromoteError> {
+        let dir = std::env::temp_dir().join(format!("lakegate-promote-{run_id}"));
+        std::fs::create_dir(&dir).map_err(|e| PromoteError::io(&dir, &e))?;
+        let mut out = Self {
+            dir,
+            copies: Vec::new(),
+            records: Vec::new(),
+        };
+        for (i, f) in batch.iter().enumerate() {
+            let copy = out.dir.join(format!("{i}"));
+            let sha256 = download(at, f, &copy).await?;
+            out.records.push(SnapFile {
+                sha256,
+                ..f.record.clone()
+            });
+            out.copies.push(copy);
+        }
+        // Every Parquet object decodes completely before anything is staged (as on disk).
+        let parquet: Vec<PathBuf> = out.copies.iter().filter(|p| starts_with_par1(p)).cloned().collect();
+        if let Err(mut e) = crate::engine::dataset::verify::decode_files(&parquet) {
+            if let Some(i) = out.copies.iter().position(|c| *c == e.path) {
+                e.path.clone_from(&batch[i].source);
+            }
+            return Err(PromoteError::Refused(format!(
+                "the batch cannot be published: {e}; no reader could read that file"
+            )));
+        }
+        Ok(out)
+    }
+}
+
+/// Downloads an object if it is still the snapshot's, returning its SHA-256.
+async fn download(at: &Places, f: &BatchObject, to: &Path) -> Result<String, PromoteError> {
+    use std::io::Write;
+    let opts = GetOptions {
+        if_match: f.e_tag.clone(),
+        ..GetOptions::default()
+    };
+    let got = match at.store.get_opts(&f.key, opts).await {
+        Ok(g) => g,
+        Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
+            return Err(PromoteError::Refused(format!(
+                "{} changed or went away after it was checked (a producer still writing?); nothing was published",
+                f.source.display()
+            )));
+        }
+        Err(e) => return Err(at.fail(&f.key, &e)),
+    };
+    let mut file = std::fs::File::create(to).map_err(|e| PromoteError::io(to, &e))?;
+    let mut h = Sha256::new();
+    let mut stream = got.into_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| at.fail(&f.key, &e))?;
+        h.update(&chunk);
+        file.write_all(&chunk).map_err(|e| PromoteError::io(to, &e))?;
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+trait ChildPath {
+    fn child_path(&self, rel: &str) -> Key;
+}
+
+impl ChildPath for Key {
+    /// A `/`-separated relative path below this key.
+    fn child_path(&self, rel: &str) -> Key {
+        rel.split('/')
+            .filter(|p| !p.is_empty())
+            .fold(self.clone(), |k, p| k.join(p))
+    }
+}
+
+fn starts_with_par1(p: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(p)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| &magic == b"PAR1")
+}
+
+/// Uploads a local file, in parts when it is large.
+async fn upload(at: &Places, from: &Path, to: &Key) -> Result<(), PromoteError> {
+    use std::io::Read;
+    let size = std::fs::metadata(from).map_err(|e| PromoteError::io(from, &e))?.len();
+    let mut file = std::fs::File::open(from).map_err(|e| PromoteError::io(from, &e))?;
+    if size <= PART as u64 {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(|e| PromoteError::io(from, &e))?;
+        at.store.put(to, bytes.into()).await.map_err(|e| at.fail(to, &e))?;
+        return Ok(());
+    }
+    let upload = at.store.put_multipart(to).await.map_err(|e| at.fail(to, &e))?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+    let mut buf = vec![0u8; PART];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| PromoteError::io(from, &e))?;
+        if n == 0 {
+            break;
+        }
+        writer.wait_for_capacity(2).await.map_err(|e| at.fail(to, &e))?;
+        writer.write(&buf[..n]);
+    }
+    writer.finish().await.map_err(|e| at.fail(to, &e))?;
+    Ok(())
+}
+
+/// Removes every object below a prefix (best effort: what is left is removed by a later recovery).
+async fn remove_prefix(at: &Places, prefix: &Key) {
+    let Ok(objects) = at.store.list(Some(prefix)).try_collect::<Vec<_>>().await else {
+        return;
+    };
+    // The intent last, so that a reader never sees a staged batch's files without it.
+    let (intent, data): (Vec<_>, Vec<_>) = objects.into_iter().partition(|o| o.location.filename() == Some(INTENT));
+    for o in data.into_iter().chain(intent) {
+        if let Err(e) = at.store.delete(&o.location).await {
+            tracing::warn!(object = %at.shown(&o.location), error = %e, "Could not remove a staged object; a later promotion removes it.");
+        }
+    }
+}
+
+fn manifest_of(
+    at: &Places,
+    opts: &PromoteOptions,
+    run_id: &str,
+    batch: &[BatchObject],
+    staged: Vec<SnapFile>,
+    result: &RunResult,
+) -> Manifest {
+    Manifest {
+        lakegate: env!("CARGO_PKG_VERSION").into(),
+        format_version: 1,
+        run_id: run_id.to_string(),
+        dataset: opts.dataset.clone(),
+        from_zone: at.from_zone.clone(),
+        to_zone: at.to_zone.clone(),
+        mode: "batch".into(),
+        promoted_at: opts.clock.wall(),
+        files: staged.clone(),
+        batch: staged,
+        moved: opts.move_sources,
+        sources: batch.iter().map(|f| f.source.clone()).collect(),
+        rows: None,
+        quarantine: None,
+        quarantine_move: None,
+        schema_version: opts
+            .history
+            .as_ref()
+            .and_then(|s| s.catalog().latest(&opts.dataset))
+            .map(|v| v.version),
+        results: serde_json::to_value(result).unwrap_or_default(),
+        holder: Some(Holder::here(opts.clock.wall())),
+    }
+}
+
+/// Writes the intent (first: it names who stages, for recovery), uploads the staged copies,
+/// commits the manifest as the next log entry, and rolls forward.
+async fn publish(
+    at: &Places,
+    manifest: &Manifest,
+    local: &LocalCopies,
+    log: Vec<(u64, Option<Manifest>)>,
+    report: &mut PromoteReport,
+) -> Result<(), PromoteError> {
+    let staging = at.staging(&manifest.run_id);
+    let json = serde_json::to_vec_pretty(manifest).map_err(|e| PromoteError::Refused(e.to_string()))?;
+    let intent = staging.clone().join(INTENT);
+    let staged = async {
+        at.store
+            .put(&intent, json.clone().into())
+            .await
+            .map_err(|e| at.fail(&intent, &e))?;
+        for (copy, rec) in local.copies.iter().zip(&manifest.files) {
+            upload(at, copy, &staging.child_path(&rec.path)).await?;
+        }
+        Ok::<_, PromoteError>(())
+    };
+    if let Err(e) = staged.await {
+        remove_prefix(at, &staging).await;
+        return Err(e);
+    }
+    fault_point("after-upload");
+    let n = commit(at, manifest, &json, log).await?;
+    fault_point("after-commit");
+    let kept = roll_forward(at, manifest).await?;
+    report.published = manifest.files.iter().map(|f| f.path.clone()).collect();
+    report.status = "promoted";
+    report.message = format!(
+        "Published {} to {} (log entry {}).",
+        crate::results::numbers::count_of(manifest.files.len() as u64, "file", "files"),
+        report.target,
+        log_name(n)
+    );
+    if manifest.moved {
+        report
+            .message
+            .push_str(&super::sources_sentence(manifest.sources.len(), &kept));
+    }
+    report.kept_sources = kept;
+    Ok(())
+}
+
+/// Creates the manifest as the next log entry (only if absent); returns its number. Losing the
+/// race for a number, reads the log again and tries the next — unless the winner published one of
+/// this batch's paths.
+async fn commit(
+    at: &Places,
+    manifest: &Manifest,
+    json: &[u8],
+    mut log: Vec<(u64, Option<Manifest>)>,
+) -> Result<u64, PromoteError> {
+    let staging = at.staging(&manifest.run_id);
+    let mut tries = 0;
+    loop {
+        let n = log.last().map_or(1, |(n, _)| n + 1);
+        let entry = at.log().join(log_name(n));
+        let create = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match at.store.put_opts(&entry, json.to_vec().into(), create).await {
+            Ok(_) => return Ok(n),
+            Err(object_store::Error::AlreadyExists { .. }) if tries < COMMIT_TRIES => {
+                tries += 1;
+                let seen = log.len();
+                log = read_log(at).await?;
+                if let Some(other) = published_meanwhile(&log[seen.min(log.len())..], manifest) {
+                    remove_prefix(at, &staging).await;
+                    return Err(PromoteError::Refused(format!(
+                        "another promotion ({other}) published files of this batch while it was being checked; \
+                         nothing more was published. Run the promotion again to see what is left"
+                    )));
+                }
+            }
+            Err(e) => {
+                remove_prefix(at, &staging).await;
+                return Err(at.fail(&entry, &e));
+            }
+        }
+    }
+}
+
+/// The run id of a newer log entry that published one of this manifest's paths.
+fn published_meanwhile(newer: &[(u64, Option<Manifest>)], manifest: &Manifest) -> Option<String> {
+    newer.iter().filter_map(|(_, m)| m.as_ref()).find_map(|m| {
+        m.batch
+            .iter()
+            .any(|b| manifest.batch.iter().any(|x| x.path == b.path))
+            .then(|| m.run_id.clone())
+    })
+}
+
+/// Copies a committed promotion's staged objects into place, removes `--move` sources whose ETag
+/// is unchanged, then the staging prefix (its intent last). Idempotent: a copy whose staged object
+/// is gone was made before (checked by its size). Returns the sources kept, each with why.
+async fn roll_forward(at: &Places, manifest: &Manifest) -> Result<Vec<String>, PromoteError> {
+    let staging = at.staging(&manifest.run_id);
+    for (i, f) in manifest.files.iter().enumerate() {
+        let from = staging.child_path(&f.path);
+        let to = at.target_key.child_path(&f.path);
+        match at.store.copy(&from, &to).await {
+            Ok(()) => {}
+            Err(object_store::Error::NotFound { .. }) => {
+                let placed = at.store.head(&to).await.ok().is_some_and(|m| m.size == f.size);
+                if !placed {
+                    return Err(PromoteError::Refused(format!(
+                        "cannot finish promotion {}: {} is neither staged nor published; nothing more was \
+                         changed (the log entry names it)",
+                        manifest.run_id,
+                        at.shown(&to)
+                    )));
+                }
+            }
+            Err(e) => return Err(at.fail(&to, &e)),
+        }
+        if i == 0 {
+            fault_point("after-first-copy");
+        }
+    }
+    let mut kept = Vec::new();
+    if manifest.moved {
+        for (src, rec) in manifest.sources.iter().zip(&manifest.batch) {
+            let Some((_, key)) = remote::split(src) else { continue };
+            match at.store.head(&key).await {
+                Ok(m) if m.e_tag == rec.e_tag && m.size == rec.size => {
+                    if let Err(e) = at.store.delete(&key).await {
+                        kept.push(format!(
+                            "{} (could not be removed: {})",
+                            src.display(),
+                            remote::explain(&e.to_string())
+                        ));
+                    }
+                }
+                Ok(_) => kept.push(format!(
+                    "{} (changed after it was checked; it was not removed)",
+                    src.display()
+                )),
+                Err(_) => {}
+            }
+        }
+    }
+    remove_prefix(at, &staging).await;
+    Ok(kept)
+}
+
+/// Rolls committed promotions forward and removes the staging of dead uncommitted ones; says what
+/// it did (or, in a dry run, would do).
+async fn recover(at: &Places, dry_run: bool, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<String>, PromoteError> {
+    let root = at.meta().join("staging");
+    let listed = at
+        .store
+        .list_with_delimiter(Some(&root))
+        .await
+        .map_err(|e| at.fail(&root, &e))?;
+    let runs: Vec<String> = listed
+        .common_prefixes
+        .iter()
+        .filter_map(|p| p.filename().map(str::to_string))
+        .filter(|n| is_run_id(n))
+        .collect();
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let log = read_log(at).await?;
+    let mut done = Vec::new();
+    let did = |d: &str, w: &str| if dry_run { format!("would {w}") } else { d.to_string() };
+    for run in runs {
+        let committed = log.iter().filter_map(|(_, m)| m.as_ref()).find(|m| m.run_id == run);
+        if let Some(m) = committed {
+            if !dry_run {
+                roll_forward(at, m).await?;
+            }
+            let n = crate::checks::count_of(m.files.len() as u64, "file", "files");
+            done.push(did(
+                &format!("finished the interrupted promotion {run} ({n})"),
+                &format!("finish the interrupted promotion {run} ({n})"),
+            ));
+            continue;
+        }
+        let intent = at.staging(&run).join(INTENT);
+        let holder = match at.store.get(&intent).await {
+            Ok(g) => g
+                .bytes()
+                .await
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok())
+                .and_then(|m| m.holder),
+            Err(_) => None,
+        };
+        // Without an intent, the run id's time (UUIDv7) says when it started.
+        let holder = holder.or_else(|| {
+            started_of(&run).map(|started| Holder {
+                host: String::new(),
+                pid: 0,
+                started,
+            })
+        });
+        if holder.is_some_and(|h| h.gone(now)) {
+            if !dry_run {
+                remove_prefix(at, &at.staging(&run)).await;
+            }
+            done.push(did(
+                &format!("removed the staging of an interrupted promotion that had not published ({run})"),
+                &format!("remove the staging of an interrupted promotion that had not published ({run})"),
+            ));
+        }
+    }
+    Ok(done)
+}
+
+/// When a UUIDv7 run id was made.
+fn started_of(run_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let (secs, nanos) = uuid::Uuid::parse_str(run_id).ok()?.get_timestamp()?.to_unix();
+    chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_ids_time_is_when_it_started() {
+        let id = uuid::Uuid::now_v7().to_string();
+        let started = started_of(&id).unwrap();
+        assert!((crate::clock::Clock::system().wall() - started).num_seconds().abs() < 5);
+        assert!(started_of("not a uuid").is_none());
+    }
+
+    #[test]
+    fn a_holder_on_this_host_is_gone_when_its_process_is() {
+        let now = crate::clock::Clock::system().wall();
+        let alive = Holder {
+            host: host_name(),
+            pid: 1,
+            started: now,
+        };
+        assert!(!alive.gone(now), "pid 1 runs");
+        let dead = Holder {
+            pid: u32::MAX - 7,
+            ..alive.clone()
+        };
+        assert!(dead.gone(now));
+        let elsewhere = Holder {
+            host: "another-host".into(),
+            pid: 1,
+            started: now - chrono::TimeDelta::hours(1),
+        };
+        assert!(!elsewhere.gone(now));
+        assert!(elsewhere.gone(now + STALE_AFTER));
+    }
+}
