@@ -312,8 +312,55 @@ fn a_store_without_conditional_writes_is_refused_with_a_sentence() {
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("conditional writes"), "{}", r.stderr);
     assert!(moto.objects("lake", "demo/cleaned").is_empty());
+    // A store that ignores If-None-Match (a proxy in front of moto drops the header).
+    let proxy = ForgetfulProxy::start(&moto);
+    let mut env = moto.env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", proxy.port)));
+    let r = p.run_env(&["promote", "orders"], &borrowed(&env));
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("accepted a second create-if-absent write"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        moto.objects("lake", "demo/cleaned").is_empty(),
+        "nothing left behind, the probe included"
+    );
     // Split mode is refused on a store, before anything is read.
     let r = p.run_env(&["promote", "orders", "--mode", "split"], &borrowed(&moto.env()));
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("--mode split"), "{}", r.stderr);
+}
+
+/// `tests/s3/forgetful_proxy.py` in front of moto: a store that ignores conditional writes.
+struct ForgetfulProxy {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl ForgetfulProxy {
+    fn start(moto: &Moto) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(crate::support::python())
+            .arg(crate::support::repo().join("tests/s3/forgetful_proxy.py"))
+            .arg(moto.port().to_string())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().strip_prefix("listening on ").unwrap().parse().unwrap();
+        Self { child, port }
+    }
+}
+
+impl Drop for ForgetfulProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
