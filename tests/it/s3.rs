@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Project, python, repo};
+use crate::support::{Project, normalize, python, repo};
 
 /// A loopback port that hangs up on every connection (accepted and closed at once): no S3 server
 /// there, and no other test's server can take the port while the test runs.
@@ -26,13 +26,13 @@ fn hang_up_port() -> u16 {
 }
 
 /// moto's S3 server on a free loopback port, stopped when dropped.
-struct Moto {
+pub struct Moto {
     child: Child,
     port: u16,
 }
 
 impl Moto {
-    fn start() -> Self {
+    pub fn start() -> Self {
         Self::start_with(&[])
     }
 
@@ -82,7 +82,7 @@ impl Moto {
         Self { child, port }
     }
 
-    fn env(&self) -> Vec<(&'static str, String)> {
+    pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.port)),
             ("AWS_ALLOW_HTTP", "true".into()),
@@ -93,7 +93,7 @@ impl Moto {
     }
 
     /// Uploads a local directory as `s3://BUCKET/PREFIX/…`.
-    fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
+    pub fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
         let out = Command::new(python())
             .arg(repo().join("tests/s3/upload.py"))
             .args([bucket, &dir.to_string_lossy(), prefix])
@@ -109,6 +109,55 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The lake's directory in a local project (a name found nowhere else in a result).
+pub const LOCAL_ROOT: &str = "locallake";
+
+/// A result without what differs between runs and stores: [`normalize`], and the lake's root (the
+/// local directory as the project names it, or the bucket and prefix) replaced by `<lake>` in every
+/// path.
+pub fn comparable(v: &Value, root: &str) -> Value {
+    let text = serde_json::to_string(&normalize(v.clone())).unwrap();
+    serde_json::from_str(&text.replace(&format!("{root}/"), "<lake>/")).unwrap()
+}
+
+/// Runs `args` on both projects and requires the same exit code and the same comparable JSON,
+/// check by check first so a failure names the check.
+/// `local` has its lake in [`LOCAL_ROOT`]; `remote` has its lake root at `remote_root`.
+pub fn same_json(local: &Project, remote: (&Project, &str), env: &[(&str, &str)], args: &[&str]) -> Value {
+    let a = local.run(args);
+    let b = remote.0.run_env(args, env);
+    assert_eq!(
+        a.code, b.code,
+        "exit codes differ\non disk: {}\non S3: {}",
+        a.stderr, b.stderr
+    );
+    let (x, y) = (comparable(&a.json(), LOCAL_ROOT), comparable(&b.json(), remote.1));
+    let checks = |v: &Value| -> Vec<Value> {
+        v["datasets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|d| d["checks"].as_array().cloned().unwrap_or_default())
+            .collect()
+    };
+    let (cx, cy) = (checks(&x), checks(&y));
+    assert_eq!(cx.len(), cy.len());
+    for (c, d) in cx.iter().zip(&cy) {
+        assert_eq!(c, d, "check {} differs between disk and S3", c["id"]);
+    }
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap();
+    assert!(
+        x == y,
+        "the results differ (- on disk, + on S3):\n{}",
+        crate::cases::line_diff(&pretty(&x), &pretty(&y))
+    );
+    x
+}
+
+pub fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 /// The demo lake's Parquet dataset (orders) with its suite, less the check of another (CSV) dataset.

@@ -9,14 +9,24 @@
 //!
 //! An object's path is kept as the `PathBuf` `s3://bucket/key`, so messages name it as a person
 //! would; [`is_remote`] tells such a path from a local one.
+//!
+//! A run reads each object at the version it listed ([`Pinned`]): every GET and HEAD of a listed
+//! object carries `If-Match` with the listed ETag. An object replaced during a run then ends the run
+//! with one sentence, instead of answers mixed from two versions (footers of one and rows of the
+//! other, or the quote check of one and the scan of the other).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, ObjectStoreExt, RetryConfig};
+use object_store::{
+    BackoffConfig, ClientConfigKey, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, RetryConfig,
+};
 use url::Url;
 
 use super::discover::{self, Discovered};
@@ -57,13 +67,123 @@ pub(crate) fn store(bucket: &Url) -> Result<Arc<dyn ObjectStore>, String> {
         .map_err(|e| format!("cannot use {bucket}: {}", explain(&e.to_string())))
 }
 
+/// A bucket's store that reads each object lakegate listed at the version it listed (its ETag).
+#[derive(Debug)]
+pub(crate) struct Pinned {
+    inner: Arc<dyn ObjectStore>,
+    etags: Mutex<HashMap<object_store::path::Path, String>>,
+}
+
+impl Pinned {
+    pub(crate) fn new(inner: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            inner,
+            etags: Mutex::default(),
+        }
+    }
+
+    /// Reads of `key` from now on must find this ETag (a store that gives none pins nothing).
+    pub(crate) fn pin(&self, key: &object_store::path::Path, etag: Option<&str>) {
+        if let (Some(etag), Ok(mut etags)) = (etag, self.etags.lock()) {
+            etags.insert(key.clone(), etag.to_string());
+        }
+    }
+
+    fn pinned(&self, key: &object_store::path::Path) -> Option<String> {
+        self.etags.lock().ok()?.get(key).cloned()
+    }
+}
+
+impl std::fmt::Display for Pinned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.inner)
+    }
+}
+
+// Everything but reads goes to the bucket's store as it is.
+#[async_trait::async_trait]
+impl ObjectStore for Pinned {
+    async fn put_opts(
+        &self,
+        location: &object_store::path::Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &object_store::path::Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &object_store::path::Path,
+        mut options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        if options.if_match.is_none() {
+            options.if_match = self.pinned(location);
+        }
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<object_store::path::Path>>,
+    ) -> BoxStream<'static, object_store::Result<object_store::path::Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&object_store::path::Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+        offset: &object_store::path::Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&object_store::path::Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+        options: RenameOptions,
+    ) -> object_store::Result<()> {
+        self.inner.rename_opts(from, to, options).await
+    }
+}
+
 /// One sentence a person can act on, from an object store's error text.
 // The store reads the AWS_* environment itself (never a secret here): the message names the
 // endpoint it used.
 #[allow(clippy::disallowed_methods)]
 pub(crate) fn explain(e: &str) -> String {
     let has = |s: &str| e.contains(s);
-    if has("NoSuchBucket") {
+    if has("Request precondition failure") {
+        "the object changed after lakegate listed it (its ETag is another): it was replaced during the run; run again to check its new content".into()
+    } else if has("Object at location") && has("not found") {
+        "the object was removed after lakegate listed it; run again".into()
+    } else if has("NoSuchBucket") {
         "the bucket does not exist (check the lake root's bucket name, and AWS_ENDPOINT_URL and AWS_REGION)".into()
     } else if has("InvalidAccessKeyId") || has("SignatureDoesNotMatch") || has("AccessDenied") || has("403") {
         "the store refused the credentials (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN)"
@@ -86,12 +206,8 @@ pub(crate) fn explain(e: &str) -> String {
 }
 
 /// Finds a dataset's files under an object-store zone: every object below the dataset's path (or
-/// the one object it names), without hidden and empty ones.
-pub(crate) async fn discover(
-    store: &Arc<dyn ObjectStore>,
-    zone_dir: &Path,
-    spec: &DatasetSpec,
-) -> Result<Discovered, DatasetError> {
+/// the one object it names), without hidden and empty ones. Each is pinned to its listed ETag.
+pub(crate) async fn discover(store: &Pinned, zone_dir: &Path, spec: &DatasetSpec) -> Result<Discovered, DatasetError> {
     let dataset = spec.name.get_ref().clone();
     let pattern = spec.path.get_ref().trim_end_matches('/');
     let root = zone_dir.join(pattern);
@@ -151,8 +267,13 @@ pub(crate) async fn discover(
             tracing::warn!(dataset = %dataset, file = %o.location, "Skipping an empty object.");
             continue;
         }
+        store.pin(&o.location, o.e_tag.as_deref());
         let bucket_name = bucket.host_str().unwrap_or_default();
-        candidates.push((PathBuf::from(format!("{SCHEME}{bucket_name}/{}", o.location)), rel));
+        candidates.push((
+            PathBuf::from(format!("{SCHEME}{bucket_name}/{}", o.location)),
+            rel,
+            o.size,
+        ));
     }
     candidates.sort_by(|a, b| a.1.cmp(&b.1));
     let root = if single {
@@ -160,18 +281,7 @@ pub(crate) async fn discover(
     } else {
         root
     };
-    let d = discover::finish_candidates(spec, root, candidates)?;
-    if d.format != crate::suite::Format::Parquet {
-        return Err(DatasetError::Listing {
-            dataset: spec.name.get_ref().clone(),
-            path: d.root,
-            message: format!(
-                "{} datasets on an object store are not supported yet (Parquet is); use a local lake for them",
-                d.format.as_str().to_uppercase()
-            ),
-        });
-    }
-    Ok(d)
+    discover::finish_candidates(spec, root, candidates)
 }
 
 /// An object's Parquet footer: its last 64 KiB in one ranged GET (a second one when the footer is
