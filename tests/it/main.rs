@@ -31,6 +31,7 @@ mod reads;
 mod registry;
 mod report;
 mod s3;
+mod s3_lakes;
 mod s3_reads;
 mod schema_json;
 mod stats;
