@@ -4,6 +4,8 @@
 //! message and sample, and how each was answered. Only what differs by nature is removed: run ids,
 //! times, durations, and the lake's root in paths.
 
+use serde_json::Value;
+
 use crate::s3::{LOCAL_ROOT, Moto, borrowed, same_json};
 use crate::support::{Project, repo};
 
@@ -87,4 +89,95 @@ fn every_demo_suite_answers_on_s3_as_on_disk() {
             "suggest {name}"
         );
     }
+}
+
+/// Each dataset's checks without what an incremental run adds (how a check was merged, the
+/// schema version it accepted).
+fn checks_of(v: &Value) -> Vec<(String, Value)> {
+    v["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let checks: Vec<Value> = d["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    let m = c.as_object_mut().unwrap();
+                    m.remove("merged");
+                    if let Some(o) = m.get_mut("observed").and_then(Value::as_object_mut) {
+                        o.remove("accepted_version");
+                    }
+                    c
+                })
+                .collect();
+            (d["name"].as_str().unwrap().to_string(), Value::Array(checks))
+        })
+        .collect()
+}
+
+#[test]
+fn incremental_runs_of_the_demo_lake_on_s3_reuse_objects_as_on_disk_with_a_full_scans_answers() {
+    let moto = Moto::start();
+    let local = demo_project(LOCAL_ROOT);
+    let lake = local.path().join(LOCAL_ROOT);
+    crate::fixtures::write_lake(&lake);
+    moto.upload("demo", &lake, "lake");
+    let env = moto.env();
+    let env = borrowed(&env);
+    let remote = demo_project("s3://demo/lake");
+    // Each run on disk and on the store: the same files read and reused, the same answers.
+    let both = |args: &[&str]| {
+        let (a, b) = (local.run(args), remote.run_env(args, &env));
+        assert_eq!((a.code, b.code), (1, 1), "{}\n{}", a.stderr, b.stderr);
+        let (a, b) = (a.json(), b.json());
+        let inc = |v: &Value| -> Vec<Value> {
+            v["datasets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["incremental"].clone())
+                .collect()
+        };
+        assert_eq!(inc(&a), inc(&b));
+        assert_eq!(checks_of(&a), checks_of(&b));
+        b
+    };
+    let reused = |v: &Value, name: &str| crate::support::dataset(v, name)["incremental"]["files_reused"].clone();
+    both(&["check", "--incremental", "--format", "json"]);
+    let second = both(&["check", "--incremental", "--format", "json"]);
+    for name in ["customers", "events", "orders"] {
+        assert_eq!(reused(&second, name), 2, "{name}: {second}");
+    }
+    // New objects: a CSV export whose customer 30 repeats, and a day of events.
+    let write = |rel: &str, text: &str| {
+        let path = lake.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        let only = tempfile::tempdir().unwrap();
+        let copy = only.path().join(rel);
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::write(copy, text).unwrap();
+        moto.upload("demo", only.path(), "lake");
+    };
+    write(
+        "raw/customers/customers-2026-01-15.csv",
+        "customer_id,name,email,age,signup_date,lifetime_value\n30,Late Comer,late@example.com,NA,2026-01-15,1.5\n",
+    );
+    write(
+        "raw/events/dt=2026-01-15/events.json",
+        "{\"event_id\": 900, \"customer_id\": 3, \"event_type\": \"view\", \"ts\": \"2026-01-15T11:00:00Z\"}\n",
+    );
+    let third = both(&["check", "--incremental", "--format", "json"]);
+    assert_eq!(reused(&third, "customers"), 2, "{third}");
+    let full = both(&["check", "--full", "--no-history", "--format", "json"]);
+    assert_eq!(checks_of(&third), checks_of(&full));
+    let text = full.to_string();
+    assert!(
+        text.contains("3 of 52 rows share their `customer_id`"),
+        "the new object's key repeats: {text}"
+    );
+    assert!(text.contains("The newest `ts` is 2026-01-15T11:00:00Z"), "{text}");
 }
