@@ -8,6 +8,9 @@
 mod alerts;
 mod answers;
 mod audit;
+// The benchmark's data generator, to run its suite on a small copy of its data (s3_lakes.rs).
+#[path = "../../benches/bench/orders.rs"]
+mod bench_orders;
 mod cases;
 mod cli;
 mod diagnostics;

@@ -181,3 +181,74 @@ fn incremental_runs_of_the_demo_lake_on_s3_reuse_objects_as_on_disk_with_a_full_
     );
     assert!(text.contains("The newest `ts` is 2026-01-15T11:00:00Z"), "{text}");
 }
+
+/// The benchmark's 10-check suite, taken from `benches/compare.py` (so the test runs the suite the
+/// benchmark times), for Parquet or CSV files.
+fn bench_suite(csv: bool) -> String {
+    let script = std::fs::read_to_string(repo().join("benches/compare.py")).unwrap();
+    let suite = script
+        .split("SUITE_10 = \"\"\"")
+        .nth(1)
+        .and_then(|rest| rest.split("\"\"\"").next())
+        .expect("SUITE_10 in benches/compare.py");
+    let suite = suite
+        .replace("{fmt}", if csv { "format = \"csv\"\n" } else { "" })
+        .replace("{{", "{")
+        .replace("}}", "}");
+    assert_eq!(suite.matches("[[check]]").count(), 10, "{suite}");
+    suite
+}
+
+#[test]
+fn the_benchmarks_ten_check_suite_answers_on_s3_as_on_disk() {
+    // Three files of 20,000 rows of the benchmark's data, Parquet and CSV. They start at row
+    // 79,999 so that the benchmark's injected duplicate (row 99,999 repeats the id of row 99,998)
+    // spans two files.
+    let moto = Moto::start();
+    let env = moto.env();
+    let env = borrowed(&env);
+    for csv in [false, true] {
+        let project = |root: &str| {
+            let p = Project::new();
+            p.file(
+                "lakegate.toml",
+                &format!("suites = [\"checks/*.toml\"]\n\n[lake]\nroot = \"{root}\"\n"),
+            );
+            p.file("checks/orders.toml", &bench_suite(csv));
+            p
+        };
+        let local = project(LOCAL_ROOT);
+        let dir = local.path().join(LOCAL_ROOT).join("raw/orders");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (i, start) in [79_999, 99_999, 119_999].into_iter().enumerate() {
+            if csv {
+                let f = std::fs::File::create(dir.join(format!("part-{i:03}.csv"))).unwrap();
+                crate::bench_orders::write_csv(f, start, 20_000).unwrap();
+            } else {
+                let f = std::fs::File::create(dir.join(format!("part-{i:03}.parquet"))).unwrap();
+                crate::bench_orders::write_parquet(f, start, 20_000).unwrap();
+            }
+        }
+        let prefix = if csv { "csv" } else { "parquet" };
+        moto.upload("bench", &local.path().join(LOCAL_ROOT), prefix);
+        let root = format!("s3://bench/{prefix}");
+        let remote = project(&root);
+        let v = same_json(
+            &local,
+            (&remote, &root),
+            &env,
+            &["check", "--no-history", "--format", "json"],
+        );
+        let orders = &v["datasets"][0];
+        assert_eq!(orders["rows"], 60_000, "{v}");
+        let failing = |id: &str| crate::support::check(&v, id)["failing_rows"].as_u64();
+        assert_eq!(failing("orders.order_id.unique"), Some(2), "{v}");
+        for id in [
+            "orders.amount.range",
+            "orders.status.accepted_values",
+            "orders.country.pattern",
+        ] {
+            assert!(failing(id).is_some_and(|n| n > 0), "{id}: {v}");
+        }
+    }
+}
