@@ -436,3 +436,99 @@ fn incremental_runs_on_s3_read_only_new_objects_with_a_full_scans_answers() {
         "the new object's keys collide with an old one's"
     );
 }
+
+/// A loopback port that hangs up on every connection and counts them.
+fn counting_port() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    (port, count)
+}
+
+/// `lakegate ARGS` in `p` with only these variables (and PATH) in its environment.
+fn run_with_only(p: &Project, args: &[&str], env: &[(&str, &str)]) -> crate::support::Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_lakegate"))
+        .args(args)
+        .args(["--now", crate::support::NOW])
+        .current_dir(p.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    crate::support::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn without_credentials_the_run_says_which_to_set_before_any_request() {
+    // The endpoint and the metadata service's address are loopback ports that count connections:
+    // without credentials lakegate must connect to neither (nor to 169.254.169.254).
+    let (endpoint, store_hits) = counting_port();
+    let (metadata, metadata_hits) = counting_port();
+    let endpoint = format!("http://127.0.0.1:{endpoint}");
+    let p = parquet_project("s3://lake/demo");
+    let base = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    for (extra, says) in [
+        (
+            None,
+            "no AWS credentials in the environment: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        ),
+        (
+            Some(("AWS_PROFILE", "prod")),
+            "AWS_PROFILE=prod is set, but profiles are not read",
+        ),
+        (
+            Some(("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")),
+            "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
+        ),
+    ] {
+        let env: Vec<(&str, &str)> = base.iter().copied().chain(extra).collect();
+        for args in [&["check", "--no-history"][..], &["validate"]] {
+            let started = Instant::now();
+            let r = run_with_only(&p, args, &env);
+            assert_eq!(r.code, 3, "{args:?} {extra:?}: {}\n{}", r.stdout, r.stderr);
+            assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+            let all = format!("{}{}", r.stdout, r.stderr);
+            assert!(all.contains(says), "{args:?} {extra:?}: expected `{says}` in:\n{all}");
+            if extra.is_none_or(|(k, _)| k == "AWS_PROFILE") {
+                assert!(all.contains("AWS_EC2_METADATA_DISABLED=false"), "{all}");
+            }
+        }
+    }
+    assert_eq!(store_hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(metadata_hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // Asked for, the instance's credentials are fetched (here from the stand-in service, which
+    // hangs up): one sentence, exit 3, within seconds.
+    let metadata = format!("http://127.0.0.1:{metadata}");
+    let env: Vec<(&str, &str)> = base
+        .iter()
+        .copied()
+        .chain([
+            ("AWS_EC2_METADATA_DISABLED", "false"),
+            ("AWS_METADATA_ENDPOINT", metadata.as_str()),
+        ])
+        .collect();
+    let started = Instant::now();
+    let r = run_with_only(&p, &["check", "--no-history"], &env);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(metadata_hits.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("instance metadata"), "{all}");
+}

@@ -47,8 +47,56 @@ pub(crate) fn split(p: &Path) -> Option<(Url, object_store::path::Path)> {
     Some((url, object_store::path::Path::from(key.trim_matches('/'))))
 }
 
+/// Where the store will find credentials, decided from the environment before any request: `Err`
+/// with one sentence when it would fall back to the EC2 instance metadata service unasked.
+///
+/// `object_store` takes the first of: static keys (`AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY`),
+/// web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`), the ECS container endpoint
+/// (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`), EKS pod identity (`AWS_CONTAINER_CREDENTIALS_FULL_URI`
+/// and `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`), and otherwise the instance metadata service at
+/// 169.254.169.254. Off EC2 that last one costs timeouts and retries before a vague error, so it is
+/// used only when asked for: `AWS_EC2_METADATA_DISABLED=false` (the AWS SDKs' switch, set the other
+/// way) or `AWS_METADATA_ENDPOINT` (object_store's address of the service). `AWS_SKIP_SIGNATURE=true`
+/// (a public bucket) needs none. Profiles (`AWS_PROFILE`, `~/.aws/credentials`) are not read by
+/// object_store 0.13: a profile alone is refused with how to export its keys.
+pub(crate) fn credentials(var: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+    let set = |k: &str| var(k).is_some_and(|v| !v.trim().is_empty());
+    let is = |k: &str, want: &str| var(k).is_some_and(|v| v.trim().eq_ignore_ascii_case(want));
+    match (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
+        (true, true) => return Ok(()),
+        (true, false) => return Err("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both".into()),
+        (false, true) => return Err("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not; set both".into()),
+        (false, false) => {}
+    }
+    if (set("AWS_WEB_IDENTITY_TOKEN_FILE") && set("AWS_ROLE_ARN"))
+        || set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        || (set("AWS_CONTAINER_CREDENTIALS_FULL_URI") && set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
+        || is("AWS_SKIP_SIGNATURE", "true")
+        || is("AWS_EC2_METADATA_DISABLED", "false")
+        || set("AWS_METADATA_ENDPOINT")
+    {
+        return Ok(());
+    }
+    let profile = var("AWS_PROFILE")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            format!(
+                "; AWS_PROFILE={p} is set, but profiles are not read: export its keys with \
+                 `eval \"$(aws configure export-credentials --profile {p} --format env)\"`"
+            )
+        })
+        .unwrap_or_default();
+    Err(format!(
+        "no AWS credentials in the environment: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
+         (and AWS_SESSION_TOKEN for temporary ones), or AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN; \
+         on EC2 with an instance role set AWS_EC2_METADATA_DISABLED=false to use it{profile}"
+    ))
+}
+
 /// The S3 store of a bucket, configured from the environment.
 pub(crate) fn store(bucket: &Url) -> Result<Arc<dyn ObjectStore>, String> {
+    credentials(|k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned()))
+        .map_err(|e| format!("cannot use {bucket}: {e}"))?;
     AmazonS3Builder::from_env()
         .with_url(bucket.as_str())
         .with_retry(RetryConfig {
@@ -183,6 +231,16 @@ pub(crate) fn explain(e: &str) -> String {
         "the object changed after lakegate listed it (its ETag is another): it was replaced during the run; run again to check its new content".into()
     } else if has("Object at location") && has("not found") {
         "the object was removed after lakegate listed it; run again".into()
+    } else if has("/latest/api/token") || has("/latest/meta-data") {
+        format!(
+            "cannot get credentials from the EC2 instance metadata service at {} \
+             (AWS_EC2_METADATA_DISABLED=false asked for it: on EC2, check the instance's role; elsewhere set \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead)",
+            std::env::var("AWS_METADATA_ENDPOINT").unwrap_or_else(|_| "http://169.254.169.254".into())
+        )
+    } else if has("AssumeRoleWithWebIdentity") {
+        "cannot get credentials by web identity (check AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN and the network)"
+            .into()
     } else if has("NoSuchBucket") {
         "the bucket does not exist (check the lake root's bucket name, and AWS_ENDPOINT_URL and AWS_REGION)".into()
     } else if has("InvalidAccessKeyId") || has("SignatureDoesNotMatch") || has("AccessDenied") || has("403") {
@@ -316,6 +374,48 @@ pub(crate) async fn footer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn creds(vars: &[(&str, &str)]) -> Result<(), String> {
+        credentials(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_string()))
+    }
+
+    #[test]
+    fn the_instance_metadata_service_is_asked_only_when_chosen() {
+        let none = creds(&[]).unwrap_err();
+        assert!(
+            none.starts_with("no AWS credentials in the environment")
+                && none.contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+                && none.contains("AWS_EC2_METADATA_DISABLED=false"),
+            "{none}"
+        );
+        // A region, an endpoint or a session token alone are no credentials.
+        assert!(creds(&[("AWS_REGION", "eu-west-1"), ("AWS_SESSION_TOKEN", "t")]).is_err());
+        assert!(creds(&[("AWS_ACCESS_KEY_ID", "k"), ("AWS_SECRET_ACCESS_KEY", "s")]).is_ok());
+        let half = creds(&[("AWS_ACCESS_KEY_ID", "k")]).unwrap_err();
+        assert!(half.contains("AWS_SECRET_ACCESS_KEY is not"), "{half}");
+        let half = creds(&[("AWS_SECRET_ACCESS_KEY", "s"), ("AWS_ACCESS_KEY_ID", " ")]).unwrap_err();
+        assert!(half.contains("AWS_ACCESS_KEY_ID is not"), "{half}");
+        assert!(creds(&[("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"), ("AWS_ROLE_ARN", "arn")]).is_ok());
+        assert!(creds(&[("AWS_WEB_IDENTITY_TOKEN_FILE", "/t")]).is_err());
+        assert!(creds(&[("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/x")]).is_ok());
+        assert!(
+            creds(&[
+                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://x"),
+                ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/t")
+            ])
+            .is_ok()
+        );
+        assert!(creds(&[("AWS_SKIP_SIGNATURE", "true")]).is_ok());
+        assert!(creds(&[("AWS_EC2_METADATA_DISABLED", "false")]).is_ok());
+        assert!(creds(&[("AWS_EC2_METADATA_DISABLED", "true")]).is_err());
+        assert!(creds(&[("AWS_METADATA_ENDPOINT", "http://169.254.169.254")]).is_ok());
+        let profile = creds(&[("AWS_PROFILE", "prod")]).unwrap_err();
+        assert!(
+            profile.contains("AWS_PROFILE=prod is set, but profiles are not read")
+                && profile.contains("aws configure export-credentials --profile prod --format env"),
+            "{profile}"
+        );
+    }
 
     #[test]
     fn object_paths_split_into_bucket_and_key() {
