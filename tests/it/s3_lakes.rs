@@ -252,3 +252,94 @@ fn the_benchmarks_ten_check_suite_answers_on_s3_as_on_disk() {
         }
     }
 }
+
+#[test]
+fn glob_paths_on_s3_select_the_objects_they_select_on_disk() {
+    let moto = Moto::start();
+    let glob_project = |root: &str| {
+        let p = Project::new();
+        p.file(
+            "lakegate.toml",
+            &format!("suites = [\"checks/*.toml\"]\n\n[lake]\nroot = \"{root}\"\n"),
+        );
+        let csv = "format = \"csv\"\ncsv = { null_values = [\"\", \"NA\"] }";
+        for (name, path, dataset, checks) in [
+            (
+                "a",
+                "orders/*.parquet",
+                "",
+                "kind = \"unique\"\ncolumns = [\"order_id\"]",
+            ),
+            (
+                "b",
+                "orders/orders-2026-01-1[4].parquet",
+                "",
+                "kind = \"row_count\"\nmin = 1",
+            ),
+            (
+                "c",
+                "events/dt=*/events.json",
+                "format = \"json\"",
+                "kind = \"metric\"\nsql = \"count(distinct dt)\"\nmin = 2",
+            ),
+            (
+                "d",
+                "customers/customers-*.csv",
+                csv,
+                "kind = \"range\"\ncolumn = \"age\"\nmin = 0\nmax = 120",
+            ),
+            (
+                "e",
+                "*/customers-2026-01-0?.csv",
+                csv,
+                "kind = \"not_null\"\ncolumn = \"customer_id\"",
+            ),
+            ("f", "orders/*.csv", "", "kind = \"row_count\"\nmin = 1"),
+            (
+                "g",
+                "**/*.json",
+                "format = \"json\"",
+                "kind = \"not_null\"\ncolumn = \"event_id\"",
+            ),
+        ] {
+            p.file(
+                &format!("checks/{name}.toml"),
+                &format!("[dataset]\nname = \"{name}\"\nzone = \"raw\"\npath = \"{path}\"\n{dataset}\n\n[[check]]\n{checks}\n"),
+            );
+        }
+        p
+    };
+    let local = glob_project(LOCAL_ROOT);
+    let lake = local.path().join(LOCAL_ROOT);
+    crate::fixtures::write_lake(&lake);
+    // Objects no pattern above may pick: hidden ones, and another format next to the data.
+    for (rel, text) in [
+        (
+            "raw/customers/_staging/customers-2026-01-09.csv",
+            "customer_id,age\n1,500\n",
+        ),
+        ("raw/customers/.customers-2026-01-02.csv", "customer_id,age\n1,500\n"),
+        ("raw/orders/notes.txt", "not data\n"),
+    ] {
+        std::fs::create_dir_all(lake.join(rel).parent().unwrap()).unwrap();
+        std::fs::write(lake.join(rel), text).unwrap();
+    }
+    moto.upload("globs", &lake, "lake");
+    let env = moto.env();
+    let env = borrowed(&env);
+    let remote = glob_project("s3://globs/lake");
+    let v = same_json(
+        &local,
+        (&remote, "s3://globs/lake"),
+        &env,
+        &["check", "--no-history", "--format", "json"],
+    );
+    let files = |name: &str| crate::support::dataset(&v, name)["files"].as_u64();
+    let counts: Vec<_> = ["a", "b", "c", "d", "e", "f", "g"].iter().map(|n| files(n)).collect();
+    assert_eq!(
+        counts,
+        [Some(2), Some(1), Some(2), Some(2), Some(2), Some(0), Some(2)],
+        "{v}"
+    );
+    assert_eq!(crate::support::check(&v, "d.age.range")["failing_rows"], 1, "{v}");
+}

@@ -264,43 +264,37 @@ pub(crate) fn explain(e: &str) -> String {
 }
 
 /// Finds a dataset's files under an object-store zone: every object below the dataset's path (or
-/// the one object it names), without hidden and empty ones. Each is pinned to its listed ETag.
+/// the one object it names, or those its glob matches), without hidden and empty ones. Each is
+/// pinned to its listed ETag.
 pub(crate) async fn discover(store: &Pinned, zone_dir: &Path, spec: &DatasetSpec) -> Result<Discovered, DatasetError> {
     let dataset = spec.name.get_ref().clone();
     let pattern = spec.path.get_ref().trim_end_matches('/');
-    let root = zone_dir.join(pattern);
+    // A glob is listed from its literal prefix and matched against each object's key below the
+    // zone, as on disk (`*` stays within one directory level).
+    let glob = crate::paths::is_glob(pattern);
+    let literal = if glob {
+        crate::paths::literal_prefix(pattern).trim_end_matches('/')
+    } else {
+        pattern
+    };
+    let root = if literal.is_empty() {
+        zone_dir.to_path_buf()
+    } else {
+        zone_dir.join(literal)
+    };
     let unreadable = |message: String| DatasetError::Listing {
         dataset: dataset.clone(),
         path: root.clone(),
         message,
     };
-    if crate::paths::is_glob(pattern) {
-        return Err(unreadable(
-            "glob patterns in `path` are not supported on object stores yet; name the dataset's directory".into(),
-        ));
-    }
+    let matcher = if glob {
+        Some(crate::paths::matcher(pattern).map_err(&unreadable)?)
+    } else {
+        None
+    };
     let (bucket, prefix) = split(&root).ok_or_else(|| unreadable("not an s3:// path".into()))?;
-    let listing = async {
-        let mut objects: Vec<object_store::ObjectMeta> = store.list(Some(&prefix)).try_collect().await?;
-        if objects.is_empty() {
-            // The path may name one object.
-            if let Ok(one) = store.head(&prefix).await {
-                objects.push(one);
-            }
-        }
-        Ok::<_, object_store::Error>(objects)
-    };
-    let objects = match tokio::time::timeout(LIST_LIMIT, listing).await {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => return Err(unreadable(explain(&e.to_string()))),
-        Err(_) => {
-            return Err(unreadable(format!(
-                "the object store did not answer within {} s{}",
-                LIST_LIMIT.as_secs(),
-                " (check AWS_ENDPOINT_URL and the network)"
-            )));
-        }
-    };
+    let zone_key = split(zone_dir).map(|(_, k)| k).unwrap_or_default();
+    let objects = list(store, &prefix, !glob).await.map_err(&unreadable)?;
     if objects.is_empty() {
         return Err(DatasetError::Missing { dataset, path: root });
     }
@@ -311,13 +305,18 @@ pub(crate) async fn discover(store: &Pinned, zone_dir: &Path, spec: &DatasetSpec
     } else {
         prefix.clone()
     };
+    let below = |key: &object_store::path::Path, base: &object_store::path::Path| {
+        key.prefix_match(base)
+            .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"))
+    };
     let mut candidates = Vec::new();
     for o in objects {
-        let rel: String = o
-            .location
-            .prefix_match(&base)
-            .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"))
-            .unwrap_or_else(|| o.location.filename().unwrap_or_default().to_string());
+        if let Some(m) = &matcher
+            && !below(&o.location, &zone_key).is_some_and(|in_zone| m.is_match(in_zone))
+        {
+            continue;
+        }
+        let rel = below(&o.location, &base).unwrap_or_else(|| o.location.filename().unwrap_or_default().to_string());
         if rel.split('/').any(crate::paths::is_hidden) {
             continue;
         }
@@ -340,6 +339,33 @@ pub(crate) async fn discover(store: &Pinned, zone_dir: &Path, spec: &DatasetSpec
         root
     };
     discover::finish_candidates(spec, root, candidates)
+}
+
+/// Every object below `prefix`, or (`one`) the object `prefix` names when nothing is below it,
+/// within [`LIST_LIMIT`].
+async fn list(
+    store: &Pinned,
+    prefix: &object_store::path::Path,
+    one: bool,
+) -> Result<Vec<object_store::ObjectMeta>, String> {
+    let listing = async {
+        let mut objects: Vec<object_store::ObjectMeta> = store.list(Some(prefix)).try_collect().await?;
+        if objects.is_empty()
+            && one
+            && let Ok(it) = store.head(prefix).await
+        {
+            objects.push(it);
+        }
+        Ok::<_, object_store::Error>(objects)
+    };
+    match tokio::time::timeout(LIST_LIMIT, listing).await {
+        Ok(Ok(o)) => Ok(o),
+        Ok(Err(e)) => Err(explain(&e.to_string())),
+        Err(_) => Err(format!(
+            "the object store did not answer within {} s (check AWS_ENDPOINT_URL and the network)",
+            LIST_LIMIT.as_secs()
+        )),
+    }
 }
 
 /// An object's Parquet footer: its last 64 KiB in one ranged GET (a second one when the footer is
