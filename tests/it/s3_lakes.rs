@@ -4,6 +4,8 @@
 //! message and sample, and how each was answered. Only what differs by nature is removed: run ids,
 //! times, durations, and the lake's root in paths.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::s3::{LOCAL_ROOT, Moto, borrowed, same_json};
@@ -342,4 +344,86 @@ fn glob_paths_on_s3_select_the_objects_they_select_on_disk() {
         "{v}"
     );
     assert_eq!(crate::support::check(&v, "d.age.range")["failing_rows"], 1, "{v}");
+}
+
+/// One data-driven case (`tests/cases/`) run on its lake on disk or at `root`: its exit code and
+/// its comparable result.
+fn run_case(case: &Path, root: Option<&str>, env: &[(&str, &str)]) -> (i32, Value) {
+    let p = Project::new();
+    crate::cases::copy_case(case, p.path());
+    let lake_root = match root {
+        Some(r) => {
+            p.file(
+                "lakegate.toml",
+                &crate::support::DEFAULT_CONFIG.replace("root = \"lake\"", &format!("root = \"{r}\"")),
+            );
+            std::fs::remove_dir_all(p.path().join("lake")).unwrap();
+            r
+        }
+        None => "lake",
+    };
+    // The case's own clock (`--now T` in its args) replaces the fixed one.
+    let mut extra = crate::cases::case_args(case);
+    let now = match extra.iter().position(|a| a == "--now") {
+        Some(i) => extra.drain(i..i + 2).nth(1).unwrap(),
+        None => crate::support::NOW.to_string(),
+    };
+    let mut args = vec!["check", "--format", "json", "--no-history"];
+    args.extend(extra.iter().map(String::as_str));
+    let r = p.run_at(&now, &args, env);
+    assert!(
+        r.code != 2 || !r.stderr.contains("cannot be used multiple times"),
+        "{}",
+        r.stderr
+    );
+    let v = serde_json::from_str(&r.stdout).unwrap_or(Value::String(r.stdout.clone()));
+    (r.code, crate::s3::comparable(&v, lake_root))
+}
+
+#[test]
+fn every_data_driven_case_answers_on_s3_as_on_disk() {
+    // Every case of tests/cases with data (its `lake/`), uploaded as `s3://cases/GROUP/CASE/`.
+    let (cases, _) = crate::cases::discover(&repo().join("tests/cases"));
+    let cases: Vec<_> = cases.into_iter().filter(|c| c.join("lake").is_dir()).collect();
+    assert!(cases.len() > 50, "{} cases", cases.len());
+    let moto = Moto::start();
+    let all = tempfile::tempdir().unwrap();
+    for case in &cases {
+        let to = all.path().join(crate::cases::rel(case));
+        std::fs::create_dir_all(&to).unwrap();
+        crate::cases::copy_case(&case.join("lake"), &to);
+    }
+    moto.upload("cases", all.path(), "");
+    let env = moto.env();
+    let env = borrowed(&env);
+    let failures = std::sync::Mutex::new(Vec::new());
+    // Two at a time: each case is two processes, one after the other.
+    std::thread::scope(|s| {
+        for half in cases.chunks(cases.len().div_ceil(2)) {
+            let (env, failures) = (&env, &failures);
+            s.spawn(move || {
+                for case in half {
+                    let name = crate::cases::rel(case);
+                    let on_disk = run_case(case, None, &[]);
+                    let on_s3 = run_case(case, Some(&format!("s3://cases/{name}")), env);
+                    if on_disk != on_s3 {
+                        let pretty =
+                            |v: &(i32, Value)| format!("exit {}\n{}", v.0, serde_json::to_string_pretty(&v.1).unwrap());
+                        failures.lock().unwrap().push(format!(
+                            "{name} (- on disk, + on S3):\n{}",
+                            crate::cases::line_diff(&pretty(&on_disk), &pretty(&on_s3))
+                        ));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
