@@ -51,11 +51,7 @@ impl Engine {
         columns: Option<&[String]>,
     ) -> Option<(String, String)> {
         if ds.format == crate::suite::Format::Parquet {
-            let paths: Vec<std::path::PathBuf> = ds.files.iter().map(|f| f.path.clone()).collect();
-            return match tokio::task::spawn_blocking(move || super::dataset::verify::decode_files(&paths)).await {
-                Ok(Err(e)) => Some((e.place(), e.message)),
-                _ => None,
-            };
+            return self.undecodable_file(ds).await;
         }
         for (f, fs) in ds.files.iter().zip(&ds.file_schemas) {
             let one = super::dataset::discover::Discovered {
@@ -135,5 +131,29 @@ impl Engine {
             }
         }
         why
+    }
+
+    /// The first Parquet file of a dataset that does not decode completely (on disk or on an
+    /// object store, whose objects are read with ranged GETs), with its row group and column.
+    async fn undecodable_file(&self, ds: &OpenDataset) -> Option<(String, String)> {
+        use super::dataset::{Location, verify};
+        let paths: Vec<std::path::PathBuf> = ds.files.iter().map(|f| f.path.clone()).collect();
+        let objects = ds
+            .files
+            .iter()
+            .map(|f| {
+                let chunks = Location::of(&self.ctx, &f.path).ok()?.chunks(f.size)?;
+                Some((f.path.clone(), chunks))
+            })
+            .collect::<Option<Vec<_>>>()
+            .filter(|o| !o.is_empty());
+        let decoded = tokio::task::spawn_blocking(move || match objects {
+            Some(objects) => verify::decode_objects(&objects),
+            None => verify::decode_files(&paths),
+        });
+        match decoded.await {
+            Ok(Err(e)) => Some((e.place(), e.message)),
+            _ => None,
+        }
     }
 }

@@ -295,3 +295,70 @@ fn an_object_replaced_during_a_run_ends_it_with_a_sentence_not_mixed_answers() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(crate::support::check(&r.json(), "t.v.not_null")["failing_rows"], 100);
 }
+
+#[test]
+fn a_damaged_parquet_object_is_named_with_its_row_group_and_column_as_on_disk() {
+    use crate::reads::{garble_page, plain_parquet};
+    let moto = Moto::start();
+    let project = |root: &str| {
+        let p = Project::new();
+        p.file(
+            "lakegate.toml",
+            &format!("suites = [\"checks/*.toml\"]\n\n[lake]\nroot = \"{root}\"\n"),
+        );
+        // A check that scans the garbled column, and one a cut file fails before any scan.
+        p.suite(
+            "garbled",
+            "",
+            "[[check]]\nkind = \"pattern\"\ncolumn = \"name\"\nregex = \"^name-[0-9]+$\"\n",
+        );
+        p.suite("cut", "", "[[check]]\nkind = \"row_count\"\nmin = 1\n");
+        p.suite("badlen", "", "[[check]]\nkind = \"row_count\"\nmin = 1\n");
+        p
+    };
+    let local = project(LOCAL_ROOT);
+    let lake = local.path().join(LOCAL_ROOT);
+    local.bytes(&format!("{LOCAL_ROOT}/raw/garbled/part-0.parquet"), &plain_parquet(100));
+    local.bytes(
+        &format!("{LOCAL_ROOT}/raw/garbled/part-1.parquet"),
+        &plain_parquet(20_000),
+    );
+    garble_page(&lake.join("raw/garbled/part-1.parquet"), 1);
+    let whole = plain_parquet(1_000);
+    local.bytes(
+        &format!("{LOCAL_ROOT}/raw/cut/part-0.parquet"),
+        &whole[..whole.len() / 2],
+    );
+    // A footer length far beyond the file (the parquet crate once subtracted it unchecked).
+    let mut badlen = whole.clone();
+    let n = badlen.len();
+    badlen[n - 8..n - 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    local.bytes(&format!("{LOCAL_ROOT}/raw/badlen/part-0.parquet"), &badlen);
+    moto.upload("lake", &lake, "t");
+    let env = moto.env();
+    let env = borrowed(&env);
+    let result = same_json(
+        &local,
+        (&project("s3://lake/t"), "s3://lake/t"),
+        &env,
+        &["check", "--no-history", "--format", "json"],
+    );
+    let text = result.to_string();
+    assert!(
+        text.contains("<lake>/raw/garbled/part-1.parquet, row group 0, column `name`"),
+        "{text}"
+    );
+    let cut = dataset(&result, "cut")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        cut.contains("<lake>/raw/cut/part-0.parquet: not a Parquet file"),
+        "{cut}"
+    );
+    let badlen = dataset(&result, "badlen")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(badlen.contains("damaged Parquet footer"), "{badlen}");
+}

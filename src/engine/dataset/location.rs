@@ -23,7 +23,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use object_store::{GetOptions, GetRange, ObjectStore};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use tokio::runtime::Handle;
 
 use super::remote;
@@ -107,6 +107,20 @@ impl Location {
         self.off_runtime(|at| at.whole().ok().and_then(f)).await.ok().flatten()
     }
 
+    /// An object's bytes for the parquet crate's readers (ranged GETs, blocking); `None` for a
+    /// local file (read as a `File`). `size` is the object's listed size.
+    pub(crate) fn chunks(&self, size: u64) -> Option<ObjectChunks> {
+        match self {
+            Self::Local(_) => None,
+            Self::Object { store, key } => Some(ObjectChunks {
+                handle: Handle::current(),
+                store: store.clone(),
+                key: key.clone(),
+                size,
+            }),
+        }
+    }
+
     /// Runs `f` on this location off the async threads (its readers block).
     pub(crate) async fn off_runtime<T: Send + 'static>(
         &self,
@@ -167,9 +181,56 @@ impl Read for Streamed {
     }
 }
 
+/// An object read by the parquet crate: each range it asks for is one ranged GET, made from the
+/// thread that asks (never an async one).
+#[derive(Clone, Debug)]
+pub(crate) struct ObjectChunks {
+    handle: Handle,
+    store: Arc<dyn ObjectStore>,
+    key: object_store::path::Path,
+    size: u64,
+}
+
+impl datafusion::parquet::file::reader::Length for ObjectChunks {
+    fn len(&self) -> u64 {
+        self.size
+    }
+}
+
+impl datafusion::parquet::file::reader::ChunkReader for ObjectChunks {
+    type T = Ranged;
+
+    fn get_read(&self, start: u64) -> datafusion::parquet::errors::Result<Ranged> {
+        Ok(Ranged {
+            handle: self.handle.clone(),
+            store: self.store.clone(),
+            key: self.key.clone(),
+            pos: start,
+            size: Some(self.size),
+            etag: None,
+            window: HEAD_WINDOW,
+            chunk: Bytes::new(),
+        })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> datafusion::parquet::errors::Result<Bytes> {
+        let end = start + length as u64;
+        let got = self
+            .handle
+            .block_on(self.store.get_range(&self.key, start..end))
+            .map_err(|e| datafusion::parquet::errors::ParquetError::External(Box::new(object_error(e))))?;
+        if got.len() != length {
+            return Err(datafusion::parquet::errors::ParquetError::External(Box::new(
+                truncated(start + got.len() as u64, self.size),
+            )));
+        }
+        Ok(got)
+    }
+}
+
 /// An object's bytes from consecutive ranged GETs of growing length, all of the version the first
 /// one found.
-struct Ranged {
+pub(crate) struct Ranged {
     handle: Handle,
     store: Arc<dyn ObjectStore>,
     key: object_store::path::Path,

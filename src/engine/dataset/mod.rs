@@ -221,7 +221,7 @@ impl Engine {
             let (bucket, key) = remote::split(&f.path)?;
             let url = datafusion::execution::object_store::ObjectStoreUrl::parse(bucket.as_str()).ok()?;
             let store = self.ctx.runtime_env().object_store(&url).ok()?;
-            remote::footer(&store, &key).await.map(std::sync::Arc::new)
+            remote::footer(&store, &key, f.size).await.map(std::sync::Arc::new)
         });
         let got: Vec<_> = futures::stream::iter(fetches).buffered(8).collect().await;
         got.into_iter().collect::<Option<Vec<_>>>().unwrap_or_default()

@@ -370,12 +370,13 @@ async fn list(
 
 /// An object's Parquet footer: its last 64 KiB in one ranged GET (a second one when the footer is
 /// longer), checked like a local file's frame (`PAR1`, a length that fits) before it is decoded.
+/// `size` is the object's listed size (a run reads the listed version).
 pub(crate) async fn footer(
     store: &Arc<dyn ObjectStore>,
     key: &object_store::path::Path,
+    size: u64,
 ) -> Option<datafusion::parquet::file::metadata::ParquetMetaData> {
     const TAIL: u64 = 64 * 1024;
-    let size = store.head(key).await.ok()?.size;
     if size < 12 {
         return None;
     }

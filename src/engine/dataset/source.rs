@@ -124,9 +124,17 @@ pub(crate) async fn file_schema(
             .and_then(|r| r)
             .map_err(unreadable)?;
     }
-    // An object's frame is checked by the reader that fetches its footer.
-    if format == Format::Parquet && !super::remote::is_remote(&file.path) {
-        parquet_frame(&file.path).map_err(unreadable)?;
+    // An object's frame too, with two ranged GETs of its ends: DataFusion's footer reader
+    // subtracts a garbage length unchecked.
+    if format == Format::Parquet {
+        match at.chunks(file.size) {
+            None => parquet_frame(&file.path).map_err(unreadable)?,
+            Some(object) => at
+                .off_runtime(move |_| parquet_frame_of(&object))
+                .await
+                .and_then(|r| r)
+                .map_err(unreadable)?,
+        }
     }
     if format == Format::Json {
         at.off_runtime(|at| json_width(at.head().map_err(|e| e.to_string())?))
@@ -159,18 +167,18 @@ pub(crate) async fn file_schema(
 /// length that fits in the file. The parquet crate subtracts that length from the file's size
 /// unchecked (a garbage length panics in a debug build and wraps in a release one).
 pub(crate) fn parquet_frame(path: &std::path::Path) -> Result<(), String> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = f.metadata().map_err(|e| e.to_string())?.len();
-    let mut head = [0u8; 4];
-    let mut tail = [0u8; 8];
+    parquet_frame_of(&std::fs::File::open(path).map_err(|e| e.to_string())?)
+}
+
+/// [`parquet_frame`] of a file or an object.
+pub(crate) fn parquet_frame_of(r: &impl datafusion::parquet::file::reader::ChunkReader) -> Result<(), String> {
+    let len = r.len();
     if len < 12 {
         return Err(format!("not a Parquet file: {len} bytes, too short for a footer"));
     }
-    f.read_exact(&mut head).map_err(|e| e.to_string())?;
-    f.seek(SeekFrom::End(-8)).map_err(|e| e.to_string())?;
-    f.read_exact(&mut tail).map_err(|e| e.to_string())?;
-    if &head != b"PAR1" || &tail[4..] != b"PAR1" {
+    let head = r.get_bytes(0, 4).map_err(|e| e.to_string())?;
+    let tail = r.get_bytes(len - 8, 8).map_err(|e| e.to_string())?;
+    if &head[..] != b"PAR1" || &tail[4..] != b"PAR1" {
         return Err("not a Parquet file: it does not start and end with `PAR1`".into());
     }
     let metadata = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
