@@ -61,6 +61,10 @@ pub(crate) fn clean(e: &datafusion::error::DataFusionError) -> String {
     while let Some(p) = prefixes.iter().find(|p| s.starts_with(**p)) {
         s = s[p.len()..].to_string();
     }
+    // An S3 store's own words carry its request and response; say what happened instead.
+    if s.contains("Request precondition failure") || s.contains("Generic S3 error") {
+        s = super::dataset::remote::explain(&s);
+    }
     if s.starts_with("Resources exhausted") {
         s.push_str(
             ". The query needs more memory than the pool allows and could not spill enough; \

@@ -44,11 +44,7 @@ pub(crate) struct Explanation {
 impl Engine {
     /// Plans the dataset's run without executing it.
     pub(crate) async fn plan_run(&self, ds: &OpenDataset, planned: &[PlannedCheck]) -> Result<Explanation, String> {
-        let bytes: u64 = ds
-            .files
-            .iter()
-            .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
-            .sum();
+        let bytes: u64 = ds.files.iter().map(|f| f.size).sum();
         let (stats, collect_keys) = self.scan_inputs(ds, planned);
         let all: Vec<&PlannedCheck> = planned.iter().collect();
         let (slots, scanned_columns) = if ds.is_empty() {

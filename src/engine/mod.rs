@@ -57,6 +57,9 @@ pub(crate) struct Engine {
     /// The files of each dataset opened (by table name), for incremental runs to tell whether the
     /// other side of a `reference` check changed.
     opened: std::sync::Mutex<std::collections::HashMap<String, Vec<DataFile>>>,
+    /// One store per bucket of a lake on an object store (by bucket URL), registered with the
+    /// sessions: it holds the ETags its datasets were listed at ([`dataset::remote::Pinned`]).
+    stores: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<dataset::remote::Pinned>>>,
 }
 
 impl Engine {
@@ -68,6 +71,7 @@ impl Engine {
             keyed_ctx: s.keyed,
             config: config.clone(),
             opened: std::sync::Mutex::default(),
+            stores: std::sync::Mutex::default(),
         })
     }
 

@@ -51,11 +51,7 @@ impl Engine {
         columns: Option<&[String]>,
     ) -> Option<(String, String)> {
         if ds.format == crate::suite::Format::Parquet {
-            let paths: Vec<std::path::PathBuf> = ds.files.iter().map(|f| f.path.clone()).collect();
-            return match tokio::task::spawn_blocking(move || super::dataset::verify::decode_files(&paths)).await {
-                Ok(Err(e)) => Some((e.place(), e.message)),
-                _ => None,
-            };
+            return self.undecodable_file(ds).await;
         }
         for (f, fs) in ds.files.iter().zip(&ds.file_schemas) {
             let one = super::dataset::discover::Discovered {
@@ -88,29 +84,76 @@ impl Engine {
                 Err(e) => Err(e),
             };
             if let Err(e) = read {
-                let syntax = (ds.format == crate::suite::Format::Json)
-                    .then(|| super::dataset::source::json_syntax_error(&f.path))
-                    .flatten();
-                let mut why = syntax.unwrap_or_else(|| super::error::read_cause(&e));
-                // Arrow's CSV line numbers restart with each partition's byte range.
-                if ds.format == crate::suite::Format::Csv
-                    && let Some(fault) = super::dataset::csv_locate::fault(&why)
-                    && let Some(line) = super::dataset::csv_locate::locate(&f.path, &suite.dataset.csv, &fault)
-                {
-                    why = super::dataset::csv_locate::with_line(&why, line);
-                }
-                // "whilst decoding field 'v': failed to parse …": add the line it is on.
-                if ds.format == crate::suite::Format::Json
-                    && let Some(rest) = why.split("whilst decoding field '").nth(1)
-                    && let Some(name) = rest.split('\'').next()
-                    && let Ok(field) = ds.schema.field_with_name(name)
-                    && let Some(line) = super::dataset::source::json_misfit_line(&f.path, name, field.data_type())
-                {
-                    why = format!("line {line}: {why}");
-                }
+                let why = self.locate(suite, ds, f, super::error::read_cause(&e)).await;
                 return Some((crate::diag::display_path(&f.path), why));
             }
         }
         None
+    }
+
+    /// A CSV or JSON read error's cause with the line it is about, found by reading the file again
+    /// from its start (on disk or on an object store): the first JSON syntax error, the CSV record
+    /// the reader's error describes, the JSON record whose value does not fit its column.
+    async fn locate(&self, suite: &Suite, ds: &OpenDataset, f: &super::DataFile, mut why: String) -> String {
+        use crate::suite::Format;
+        let Ok(at) = super::dataset::Location::of(&self.ctx, &f.path) else {
+            return why;
+        };
+        if ds.format == Format::Json
+            && let Some(syntax) = at.read_whole(super::dataset::source::json_syntax_error).await
+        {
+            why = syntax;
+        }
+        // Arrow's CSV line numbers restart with each partition's byte range.
+        if ds.format == Format::Csv
+            && let Some(fault) = super::dataset::csv_locate::fault(&why)
+        {
+            let csv = suite.dataset.csv.clone();
+            let found = at
+                .read_whole(move |r| super::dataset::csv_locate::locate(r, &csv, &fault))
+                .await;
+            if let Some(line) = found {
+                why = super::dataset::csv_locate::with_line(&why, line);
+            }
+        }
+        // "whilst decoding field 'v': failed to parse …": add the line it is on.
+        if ds.format == Format::Json
+            && let Some(rest) = why.split("whilst decoding field '").nth(1)
+            && let Some(name) = rest.split('\'').next()
+            && let Ok(field) = ds.schema.field_with_name(name)
+        {
+            let (name, ty) = (name.to_string(), field.data_type().clone());
+            let found = at
+                .read_whole(move |r| super::dataset::source::json_misfit_line(r, &name, &ty))
+                .await;
+            if let Some(line) = found {
+                why = format!("line {line}: {why}");
+            }
+        }
+        why
+    }
+
+    /// The first Parquet file of a dataset that does not decode completely (on disk or on an
+    /// object store, whose objects are read with ranged GETs), with its row group and column.
+    async fn undecodable_file(&self, ds: &OpenDataset) -> Option<(String, String)> {
+        use super::dataset::{Location, verify};
+        let paths: Vec<std::path::PathBuf> = ds.files.iter().map(|f| f.path.clone()).collect();
+        let objects = ds
+            .files
+            .iter()
+            .map(|f| {
+                let chunks = Location::of(&self.ctx, &f.path).ok()?.chunks(f.size)?;
+                Some((f.path.clone(), chunks))
+            })
+            .collect::<Option<Vec<_>>>()
+            .filter(|o| !o.is_empty());
+        let decoded = tokio::task::spawn_blocking(move || match objects {
+            Some(objects) => verify::decode_objects(&objects),
+            None => verify::decode_files(&paths),
+        });
+        match decoded.await {
+            Ok(Err(e)) => Some((e.place(), e.message)),
+            _ => None,
+        }
     }
 }

@@ -331,7 +331,7 @@ async fn take_batch(
     report: &mut PromoteReport,
 ) -> Result<Option<Vec<BatchObject>>, PromoteError> {
     let _ = project;
-    let found = remote::discover(&at.store, &at.from_dir, &suite.dataset).await?;
+    let found = remote::discover(&remote::Pinned::new(at.store.clone()), &at.from_dir, &suite.dataset).await?;
     let mut snap: Vec<BatchObject> = futures::stream::iter(found.files)
         .map(|f| async move {
             let key = remote::split(&f.path).map(|(_, k)| k).unwrap_or_default();

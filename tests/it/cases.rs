@@ -21,7 +21,7 @@ use crate::support::{NOW, Project, normalize, repo};
 const NOT_PROJECT_FILES: &[&str] = &["expected.json", "args", "README.md"];
 
 /// Every case directory, sorted, and the problems of the layout (directories that are not cases).
-fn discover(root: &Path) -> (Vec<PathBuf>, Vec<String>) {
+pub fn discover(root: &Path) -> (Vec<PathBuf>, Vec<String>) {
     let mut cases = Vec::new();
     let mut problems = Vec::new();
     for group in sorted_dirs(root) {
@@ -62,14 +62,14 @@ fn is_case(dir: &Path) -> bool {
 }
 
 /// A case's path as failures name it, e.g. `not_null/counts_null_rows`.
-fn rel(case: &Path) -> String {
+pub fn rel(case: &Path) -> String {
     case.strip_prefix(repo().join("tests/cases"))
         .unwrap_or(case)
         .to_string_lossy()
         .replace('\\', "/")
 }
 
-fn copy_case(from: &Path, to: &Path) {
+pub fn copy_case(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from).min_depth(1) {
         let entry = entry.unwrap();
         let rel = entry.path().strip_prefix(from).unwrap();
@@ -83,7 +83,7 @@ fn copy_case(from: &Path, to: &Path) {
 }
 
 /// The extra arguments of a case: its `args` file split at whitespace, `#` lines left out.
-fn case_args(case: &Path) -> Vec<String> {
+pub fn case_args(case: &Path) -> Vec<String> {
     std::fs::read_to_string(case.join("args"))
         .unwrap_or_default()
         .lines()

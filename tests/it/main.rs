@@ -8,6 +8,9 @@
 mod alerts;
 mod answers;
 mod audit;
+// The benchmark's data generator, to run its suite on a small copy of its data (s3_lakes.rs).
+#[path = "../../benches/bench/orders.rs"]
+mod bench_orders;
 mod cases;
 mod cli;
 mod diagnostics;
@@ -31,7 +34,9 @@ mod reads;
 mod registry;
 mod report;
 mod s3;
+mod s3_lakes;
 mod s3_promote;
+mod s3_reads;
 mod schema_json;
 mod stats;
 mod suggest;

@@ -204,7 +204,7 @@ fn id_name_batch(rows: i64) -> RecordBatch {
 
 /// [`id_name_batch`] written plain (no dictionary, no compression), so garbage in a page body
 /// still decodes as values.
-fn plain_parquet(rows: i64) -> Vec<u8> {
+pub fn plain_parquet(rows: i64) -> Vec<u8> {
     let batch = id_name_batch(rows);
     let props = WriterProperties::builder()
         .set_dictionary_enabled(false)
@@ -219,7 +219,7 @@ fn plain_parquet(rows: i64) -> Vec<u8> {
 
 /// Overwrites the body of the first data page of leaf column `column` of the file at `path` with
 /// deterministic garbage (its header and the footer stay intact).
-fn garble_page(path: &std::path::Path, column: usize) {
+pub fn garble_page(path: &std::path::Path, column: usize) {
     let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
     let chunk = reader.metadata().row_group(0).column(column).clone();
     let start = usize::try_from(chunk.data_page_offset()).unwrap();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Project, python, repo};
+use crate::support::{Project, normalize, python, repo};
 
 /// A loopback port that hangs up on every connection (accepted and closed at once): no S3 server
 /// there, and no other test's server can take the port while the test runs.
@@ -26,13 +26,13 @@ fn hang_up_port() -> u16 {
 }
 
 /// moto's S3 server on a free loopback port, stopped when dropped.
-pub(crate) struct Moto {
+pub struct Moto {
     child: Child,
     port: u16,
 }
 
 impl Moto {
-    pub(crate) fn start() -> Self {
+    pub fn start() -> Self {
         Self::start_with(&[])
     }
 
@@ -82,11 +82,11 @@ impl Moto {
         Self { child, port }
     }
 
-    pub(crate) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.port
     }
 
-    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
+    pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.port)),
             ("AWS_ALLOW_HTTP", "true".into()),
@@ -109,7 +109,7 @@ impl Moto {
     }
 
     /// Uploads a local directory as `s3://BUCKET/PREFIX/…`.
-    pub(crate) fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
+    pub fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
         let out = Command::new(python())
             .arg(repo().join("tests/s3/upload.py"))
             .args([bucket, &dir.to_string_lossy(), prefix])
@@ -125,6 +125,55 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The lake's directory in a local project (a name found nowhere else in a result).
+pub const LOCAL_ROOT: &str = "locallake";
+
+/// A result without what differs between runs and stores: [`normalize`], and the lake's root (the
+/// local directory as the project names it, or the bucket and prefix) replaced by `<lake>` in every
+/// path.
+pub fn comparable(v: &Value, root: &str) -> Value {
+    let text = serde_json::to_string(&normalize(v.clone())).unwrap();
+    serde_json::from_str(&text.replace(&format!("{root}/"), "<lake>/")).unwrap()
+}
+
+/// Runs `args` on both projects and requires the same exit code and the same comparable JSON,
+/// check by check first so a failure names the check.
+/// `local` has its lake in [`LOCAL_ROOT`]; `remote` has its lake root at `remote_root`.
+pub fn same_json(local: &Project, remote: (&Project, &str), env: &[(&str, &str)], args: &[&str]) -> Value {
+    let a = local.run(args);
+    let b = remote.0.run_env(args, env);
+    assert_eq!(
+        a.code, b.code,
+        "exit codes differ\non disk: {}\non S3: {}",
+        a.stderr, b.stderr
+    );
+    let (x, y) = (comparable(&a.json(), LOCAL_ROOT), comparable(&b.json(), remote.1));
+    let checks = |v: &Value| -> Vec<Value> {
+        v["datasets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|d| d["checks"].as_array().cloned().unwrap_or_default())
+            .collect()
+    };
+    let (cx, cy) = (checks(&x), checks(&y));
+    assert_eq!(cx.len(), cy.len());
+    for (c, d) in cx.iter().zip(&cy) {
+        assert_eq!(c, d, "check {} differs between disk and S3", c["id"]);
+    }
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap();
+    assert!(
+        x == y,
+        "the results differ (- on disk, + on S3):\n{}",
+        crate::cases::line_diff(&pretty(&x), &pretty(&y))
+    );
+    x
+}
+
+pub fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 /// The demo lake's Parquet dataset (orders) with its suite, less the check of another (CSV) dataset.
@@ -393,4 +442,100 @@ fn incremental_runs_on_s3_read_only_new_objects_with_a_full_scans_answers() {
         checks(&full).to_string().contains("share their `order_id`"),
         "the new object's keys collide with an old one's"
     );
+}
+
+/// A loopback port that hangs up on every connection and counts them.
+fn counting_port() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    (port, count)
+}
+
+/// `lakegate ARGS` in `p` with only these variables (and PATH) in its environment.
+fn run_with_only(p: &Project, args: &[&str], env: &[(&str, &str)]) -> crate::support::Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_lakegate"))
+        .args(args)
+        .args(["--now", crate::support::NOW])
+        .current_dir(p.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    crate::support::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn without_credentials_the_run_says_which_to_set_before_any_request() {
+    // The endpoint and the metadata service's address are loopback ports that count connections:
+    // without credentials lakegate must connect to neither (nor to 169.254.169.254).
+    let (endpoint, store_hits) = counting_port();
+    let (metadata, metadata_hits) = counting_port();
+    let endpoint = format!("http://127.0.0.1:{endpoint}");
+    let p = parquet_project("s3://lake/demo");
+    let base = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    for (extra, says) in [
+        (
+            None,
+            "no AWS credentials in the environment: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        ),
+        (
+            Some(("AWS_PROFILE", "prod")),
+            "AWS_PROFILE=prod is set, but profiles are not read",
+        ),
+        (
+            Some(("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")),
+            "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
+        ),
+    ] {
+        let env: Vec<(&str, &str)> = base.iter().copied().chain(extra).collect();
+        for args in [&["check", "--no-history"][..], &["validate"]] {
+            let started = Instant::now();
+            let r = run_with_only(&p, args, &env);
+            assert_eq!(r.code, 3, "{args:?} {extra:?}: {}\n{}", r.stdout, r.stderr);
+            assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+            let all = format!("{}{}", r.stdout, r.stderr);
+            assert!(all.contains(says), "{args:?} {extra:?}: expected `{says}` in:\n{all}");
+            if extra.is_none_or(|(k, _)| k == "AWS_PROFILE") {
+                assert!(all.contains("AWS_EC2_METADATA_DISABLED=false"), "{all}");
+            }
+        }
+    }
+    assert_eq!(store_hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(metadata_hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // Asked for, the instance's credentials are fetched (here from the stand-in service, which
+    // hangs up): one sentence, exit 3, within seconds.
+    let metadata = format!("http://127.0.0.1:{metadata}");
+    let env: Vec<(&str, &str)> = base
+        .iter()
+        .copied()
+        .chain([
+            ("AWS_EC2_METADATA_DISABLED", "false"),
+            ("AWS_METADATA_ENDPOINT", metadata.as_str()),
+        ])
+        .collect();
+    let started = Instant::now();
+    let r = run_with_only(&p, &["check", "--no-history"], &env);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(metadata_hits.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("instance metadata"), "{all}");
 }

@@ -6,8 +6,6 @@
 //! file is read again with the same rules (the `csv` crate, which arrow's reader is built on) to
 //! find the record the error describes, and the message gets that record's line in the file.
 
-use std::path::Path;
-
 use crate::suite::CsvSpec;
 
 /// What a read error says is wrong.
@@ -40,8 +38,9 @@ pub(crate) fn fault(message: &str) -> Option<Fault> {
     None
 }
 
-/// The line (1-based, in the file) where the first record with `fault` starts.
-pub(crate) fn locate(path: &Path, csv: &CsvSpec, fault: &Fault) -> Option<u64> {
+/// The line (1-based, in the file) where the first record with `fault` starts, reading the file
+/// from its start.
+pub(crate) fn locate(file: impl std::io::Read, csv: &CsvSpec, fault: &Fault) -> Option<u64> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -49,8 +48,7 @@ pub(crate) fn locate(path: &Path, csv: &CsvSpec, fault: &Fault) -> Option<u64> {
         .quote(csv.quote)
         .escape(csv.escape)
         .comment(csv.comment)
-        .from_path(path)
-        .ok()?;
+        .from_reader(file);
     let mut record = csv::ByteRecord::new();
     let mut first_len = None;
     let mut first = true;

@@ -12,8 +12,9 @@
 //!   lines in between were swallowed into one value.
 //!
 //! A quoted field on one line followed by text (`"ab"c`) is left alone: the reader joins it into
-//! one value and no record is lost. The pass reads the file in blocks and jumps between quotes and
-//! line breaks with `memchr`; its cost is in docs/performance.md.
+//! one value and no record is lost. The pass reads the file in blocks (an object on a store: the
+//! chunks of one streamed GET, of any size) and jumps between quotes and line breaks with `memchr`;
+//! its cost is in docs/performance.md.
 
 use std::io::Read;
 use std::path::Path;
@@ -192,14 +193,21 @@ pub enum CheckError {
 
 /// Checks a file, reading it in blocks.
 pub fn check_file(path: &Path, q: Quoting) -> Result<(), CheckError> {
-    let mut f = std::fs::File::open(path)?;
+    check_reader(std::fs::File::open(path)?, q)
+}
+
+/// Checks every byte a reader gives (a file, an object's streamed GET), in whatever blocks it
+/// gives them: the scanner's state carries over from one block to the next.
+pub fn check_reader(mut r: impl Read, q: Quoting) -> Result<(), CheckError> {
     let mut buf = vec![0u8; 1 << 20];
     let mut s = Scanner::new(q);
     loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
         s.feed(&buf[..n])?;
     }
     Ok(s.finish()?)

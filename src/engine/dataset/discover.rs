@@ -19,6 +19,8 @@ pub(crate) struct DataFile {
     pub rel: String,
     /// Values of the partition keys (`None` for hive's default partition or a missing key).
     pub partitions: Vec<Option<String>>,
+    /// Its size in bytes when it was listed.
+    pub size: u64,
 }
 
 /// The files of a dataset and how to read them.
@@ -155,12 +157,12 @@ fn finish(spec: &DatasetSpec, root: PathBuf, paths: Vec<PathBuf>) -> Result<Disc
     finish_candidates(spec, root, candidates)
 }
 
-/// The dataset from its files (each with its `/`-separated path below `root`): format chosen,
+/// The dataset from its files (each with its `/`-separated path below `root` and its size): format chosen,
 /// partitions read. Also for files listed from an object store.
 pub(crate) fn finish_candidates(
     spec: &DatasetSpec,
     root: PathBuf,
-    mut candidates: Vec<(PathBuf, String)>,
+    mut candidates: Vec<(PathBuf, String, u64)>,
 ) -> Result<Discovered, DatasetError> {
     let format = choose_format(spec, &mut candidates)?;
     let partition_keys = match &spec.partitions {
@@ -169,9 +171,14 @@ pub(crate) fn finish_candidates(
     };
     let files = candidates
         .into_iter()
-        .map(|(path, rel)| {
+        .map(|(path, rel, size)| {
             let partitions = partition_values(&partition_keys, &rel);
-            DataFile { path, rel, partitions }
+            DataFile {
+                path,
+                rel,
+                partitions,
+                size,
+            }
         })
         .collect();
     Ok(Discovered {
@@ -183,7 +190,7 @@ pub(crate) fn finish_candidates(
 }
 
 /// The listed files with their `/`-separated paths below `root`, without hidden and empty files.
-fn candidates(dataset: &str, root: &Path, paths: Vec<PathBuf>) -> Result<Vec<(PathBuf, String)>, DatasetError> {
+fn candidates(dataset: &str, root: &Path, paths: Vec<PathBuf>) -> Result<Vec<(PathBuf, String, u64)>, DatasetError> {
     // Drop hidden files below the root and empty files (no schema, no rows).
     let mut candidates = Vec::new();
     for p in paths {
@@ -205,15 +212,15 @@ fn candidates(dataset: &str, root: &Path, paths: Vec<PathBuf>) -> Result<Vec<(Pa
             tracing::warn!(dataset = %dataset, file = %p.display(), "Skipping an empty file.");
             continue;
         }
-        candidates.push((p, slash(&rel)));
+        candidates.push((p, slash(&rel), size));
     }
     Ok(candidates)
 }
 
 /// The declared format, or the one format the extensions name; keeps only the files of that format.
-fn choose_format(spec: &DatasetSpec, candidates: &mut Vec<(PathBuf, String)>) -> Result<Format, DatasetError> {
+fn choose_format(spec: &DatasetSpec, candidates: &mut Vec<(PathBuf, String, u64)>) -> Result<Format, DatasetError> {
     if let Some(f) = spec.format {
-        candidates.retain(|(p, _)| {
+        candidates.retain(|(p, _, _)| {
             let ext = extension(p);
             Format::from_extension(&ext) == Some(f) || LOOSE_EXTENSIONS.contains(&ext.as_str())
         });
@@ -222,19 +229,22 @@ fn choose_format(spec: &DatasetSpec, candidates: &mut Vec<(PathBuf, String)>) ->
     let dataset = spec.name.get_ref().clone();
     let mut formats: Vec<Format> = candidates
         .iter()
-        .filter_map(|(p, _)| Format::from_extension(&extension(p)))
+        .filter_map(|(p, _, _)| Format::from_extension(&extension(p)))
         .collect();
     formats.sort_by_key(|f| f.as_str());
     formats.dedup();
     match formats.as_slice() {
         [f] => {
             let f = *f;
-            candidates.retain(|(p, _)| Format::from_extension(&extension(p)) == Some(f));
+            candidates.retain(|(p, _, _)| Format::from_extension(&extension(p)) == Some(f));
             Ok(f)
         }
         [] if candidates.is_empty() => Ok(Format::Parquet),
         [] => {
-            let mut exts: Vec<String> = candidates.iter().map(|(p, _)| format!(".{}", extension(p))).collect();
+            let mut exts: Vec<String> = candidates
+                .iter()
+                .map(|(p, _, _)| format!(".{}", extension(p)))
+                .collect();
             exts.sort();
             exts.dedup();
             Err(DatasetError::UnknownFormat {
@@ -260,10 +270,10 @@ fn partition_dirs(rel: &str) -> Vec<(String, String)> {
 }
 
 /// The partition keys present, in the same order, in every file's directories (none otherwise).
-fn detect_partition_keys(candidates: &[(PathBuf, String)]) -> Vec<String> {
+fn detect_partition_keys(candidates: &[(PathBuf, String, u64)]) -> Vec<String> {
     let mut iter = candidates
         .iter()
-        .map(|(_, rel)| partition_dirs(rel).into_iter().map(|(k, _)| k).collect::<Vec<_>>());
+        .map(|(_, rel, _)| partition_dirs(rel).into_iter().map(|(k, _)| k).collect::<Vec<_>>());
     match iter.next() {
         Some(first) if iter.all(|k| k == first) => first,
         _ => Vec::new(),

@@ -5,12 +5,14 @@
 //! CSV file an unterminated quote would make shorter; [`source`] reads each file's schema, unifies
 //! them and builds the table; [`footers`] answers checks from Parquet footers; [`verify`] decodes
 //! Parquet files completely (before `promote` publishes, and to name a file a scan cannot read);
-//! [`csv_locate`] finds the line of a CSV read error in its file.
+//! [`csv_locate`] finds the line of a CSV read error in its file. [`remote`] lists a dataset on an
+//! object store; [`location`] reads a file's bytes on disk or on a store alike.
 
 pub(crate) mod csv_locate;
 pub mod csv_quotes;
 pub(crate) mod discover;
 pub(crate) mod footers;
+pub(crate) mod location;
 pub(crate) mod remote;
 pub(crate) mod source;
 pub mod verify;
@@ -21,6 +23,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::TableReference;
 
 pub(crate) use discover::DataFile;
+pub(crate) use location::Location;
 
 use super::Engine;
 use super::error::{self, DatasetError};
@@ -58,9 +61,13 @@ impl OpenDataset {
 }
 
 /// Refuses CSV files that the reader would read short because of a quote that never closes
-/// ([`csv_quotes`]). The files are checked in parallel, off the async threads; the first bad file
-/// in file order is named.
-async fn check_quoting(spec: &crate::suite::DatasetSpec, files: &[DataFile]) -> Result<(), DatasetError> {
+/// ([`csv_quotes`]). The files are checked in parallel, off the async threads (an object streamed
+/// in one GET); the first bad file in file order is named.
+async fn check_quoting(
+    ctx: &datafusion::prelude::SessionContext,
+    spec: &crate::suite::DatasetSpec,
+    files: &[DataFile],
+) -> Result<(), DatasetError> {
     use futures::StreamExt;
     let q = csv_quotes::Quoting {
         delimiter: spec.csv.delimiter,
@@ -69,29 +76,30 @@ async fn check_quoting(spec: &crate::suite::DatasetSpec, files: &[DataFile]) -> 
         comment: spec.csv.comment,
     };
     let parallel = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let mut checks = futures::stream::iter(files.iter().map(|f| {
-        let path = f.path.clone();
-        async move {
-            let checked = tokio::task::spawn_blocking({
-                let path = path.clone();
-                move || csv_quotes::check_file(&path, q)
-            })
-            .await;
-            (path, checked)
-        }
+    let mut checks = futures::stream::iter(files.iter().map(|f| async move {
+        let checked = match Location::of(ctx, &f.path) {
+            Ok(at) => at
+                .off_runtime(move |at| {
+                    at.whole()
+                        .map_err(csv_quotes::CheckError::from)
+                        .and_then(|r| csv_quotes::check_reader(r, q))
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .and_then(|r| r),
+            Err(e) => Err(e),
+        };
+        (f.path.clone(), checked)
     }))
     .buffered(parallel);
     while let Some((path, checked)) = checks.next().await {
-        let message = match checked {
-            Ok(Ok(())) => continue,
-            Ok(Err(e)) => e.to_string(),
-            Err(e) => e.to_string(),
-        };
-        return Err(DatasetError::Unreadable {
-            dataset: spec.name.get_ref().clone(),
-            path,
-            message,
-        });
+        if let Err(message) = checked {
+            return Err(DatasetError::Unreadable {
+                dataset: spec.name.get_ref().clone(),
+                path,
+                message,
+            });
+        }
     }
     Ok(())
 }
@@ -133,7 +141,7 @@ impl Engine {
                 .filter(|(_, s)| s.is_none())
                 .map(|(f, _)| f.clone())
                 .collect();
-            check_quoting(spec, &unknown).await?;
+            check_quoting(&self.ctx, spec, &unknown).await?;
         }
         let schemas = futures::future::try_join_all(d.files.iter().zip(&stored).map(|(f, s)| async move {
             match s {
@@ -207,7 +215,7 @@ impl Engine {
             let (bucket, key) = remote::split(&f.path)?;
             let url = datafusion::execution::object_store::ObjectStoreUrl::parse(bucket.as_str()).ok()?;
             let store = self.ctx.runtime_env().object_store(&url).ok()?;
-            remote::footer(&store, &key).await.map(std::sync::Arc::new)
+            remote::footer(&store, &key, f.size).await.map(std::sync::Arc::new)
         });
         let got: Vec<_> = futures::stream::iter(fetches).buffered(8).collect().await;
         got.into_iter().collect::<Option<Vec<_>>>().unwrap_or_default()
@@ -225,10 +233,7 @@ impl Engine {
             message,
         };
         let (bucket, _) = remote::split(zone_dir).ok_or_else(|| listing("not an s3:// path".into()))?;
-        let store = remote::store(&bucket).map_err(listing)?;
-        for ctx in [&self.ctx, &self.sample_ctx, &self.keyed_ctx] {
-            ctx.register_object_store(&bucket, store.clone());
-        }
+        let store = self.bucket_store(&bucket).map_err(listing)?;
         remote::discover(&store, zone_dir, spec).await
     }
 
@@ -249,6 +254,20 @@ impl Engine {
         }
         d.files.retain(|f| list.contains(&f.path));
         Ok(d)
+    }
+
+    /// The store of a bucket, made and registered with the sessions the first time a dataset in
+    /// it is opened; the datasets of one bucket share it (and the ETags they were listed at).
+    fn bucket_store(&self, bucket: &url::Url) -> Result<std::sync::Arc<remote::Pinned>, String> {
+        let mut stores = self.stores.lock().map_err(|e| e.to_string())?;
+        if let Some(s) = stores.get(bucket.as_str()) {
+            return Ok(s.clone());
+        }
+        let store = std::sync::Arc::new(remote::Pinned::new(remote::store(bucket)?));
+        // The sessions share one runtime, and with it the stores registered.
+        self.ctx.register_object_store(bucket, store.clone());
+        stores.insert(bucket.as_str().to_string(), store.clone());
+        Ok(store)
     }
 
     /// With an incremental state: every file's identity, and the stored schema of each file that is

@@ -116,23 +116,42 @@ pub(crate) async fn file_schema(
         message,
     };
     let u = url(file).map_err(|e| unreadable(clean(&e)))?;
+    let at = super::Location::of(ctx, &file.path).map_err(unreadable)?;
     if format == Format::Csv {
-        check_header(&file.path, &spec.csv).map_err(unreadable)?;
+        let csv = spec.csv.clone();
+        at.off_runtime(move |at| check_header(at.head().map_err(|e| e.to_string())?, &csv))
+            .await
+            .and_then(|r| r)
+            .map_err(unreadable)?;
     }
-    // An object's frame is checked by the reader that fetches its footer.
-    if format == Format::Parquet && !super::remote::is_remote(&file.path) {
-        parquet_frame(&file.path).map_err(unreadable)?;
+    // An object's frame too, with two ranged GETs of its ends: DataFusion's footer reader
+    // subtracts a garbage length unchecked.
+    if format == Format::Parquet {
+        match at.chunks(file.size) {
+            None => parquet_frame(&file.path).map_err(unreadable)?,
+            Some(object) => at
+                .off_runtime(move |_| parquet_frame_of(&object))
+                .await
+                .and_then(|r| r)
+                .map_err(unreadable)?,
+        }
     }
     if format == Format::Json {
-        json_width(&file.path).map_err(unreadable)?;
+        at.off_runtime(|at| json_width(at.head().map_err(|e| e.to_string())?))
+            .await
+            .and_then(|r| r)
+            .map_err(unreadable)?;
     }
-    let schema = opts.infer_schema(&ctx.state(), &u).await.map_err(|e| {
+    let inferred = opts.infer_schema(&ctx.state(), &u).await;
+    let schema = match inferred {
+        Ok(s) => s,
         // Arrow's JSON reader counts lines per buffer; serde_json's stream gives the file's line.
-        let syntax = (format == Format::Json)
-            .then(|| json_syntax_error(&file.path))
-            .flatten();
-        unreadable(syntax.unwrap_or_else(|| read_cause(&e)))
-    })?;
+        Err(e) if format == Format::Json => {
+            let syntax = at.read_whole(json_syntax_error).await;
+            return Err(unreadable(syntax.unwrap_or_else(|| read_cause(&e))));
+        }
+        Err(e) => return Err(unreadable(read_cause(&e))),
+    };
     // A column with no value in the sample says nothing about its type: read the whole file.
     let undecided = schema
         .fields()
@@ -148,18 +167,18 @@ pub(crate) async fn file_schema(
 /// length that fits in the file. The parquet crate subtracts that length from the file's size
 /// unchecked (a garbage length panics in a debug build and wraps in a release one).
 pub(crate) fn parquet_frame(path: &std::path::Path) -> Result<(), String> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = f.metadata().map_err(|e| e.to_string())?.len();
-    let mut head = [0u8; 4];
-    let mut tail = [0u8; 8];
+    parquet_frame_of(&std::fs::File::open(path).map_err(|e| e.to_string())?)
+}
+
+/// [`parquet_frame`] of a file or an object.
+pub(crate) fn parquet_frame_of(r: &impl datafusion::parquet::file::reader::ChunkReader) -> Result<(), String> {
+    let len = r.len();
     if len < 12 {
         return Err(format!("not a Parquet file: {len} bytes, too short for a footer"));
     }
-    f.read_exact(&mut head).map_err(|e| e.to_string())?;
-    f.seek(SeekFrom::End(-8)).map_err(|e| e.to_string())?;
-    f.read_exact(&mut tail).map_err(|e| e.to_string())?;
-    if &head != b"PAR1" || &tail[4..] != b"PAR1" {
+    let head = r.get_bytes(0, 4).map_err(|e| e.to_string())?;
+    let tail = r.get_bytes(len - 8, 8).map_err(|e| e.to_string())?;
+    if &head[..] != b"PAR1" || &tail[4..] != b"PAR1" {
         return Err("not a Parquet file: it does not start and end with `PAR1`".into());
     }
     let metadata = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
@@ -173,37 +192,57 @@ pub(crate) fn parquet_frame(path: &std::path::Path) -> Result<(), String> {
 
 /// Refuses an NDJSON file whose first record has more than [`MAX_COLUMNS`] keys: schema inference
 /// and planning take time in the square of the width (40,000 keys: 4 s; a million would take most
-/// of an hour). The first line is parsed alone; a file that is not one record per line is left to
-/// the reader.
-fn json_width(path: &std::path::Path) -> Result<(), String> {
-    use std::io::BufRead;
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let Some(Ok(first)) = std::io::BufReader::new(f)
-        .lines()
-        .find(|l| l.as_ref().map_or(true, |l| !l.trim().is_empty()))
-    else {
-        return Ok(());
-    };
-    if let Ok(serde_json::Value::Object(record)) = serde_json::from_str::<serde_json::Value>(&first)
-        && record.len() > MAX_COLUMNS
-    {
-        return Err(format!(
-            "the first record has {} keys; lakegate reads JSON files of at most {} columns",
-            crate::checks::fmt_count(record.len() as u64),
-            crate::checks::fmt_count(MAX_COLUMNS as u64)
-        ));
+/// of an hour). The first value is read as a stream and its keys counted, their values skipped, so
+/// a first record of any length costs no memory and stops at the first key too many; a file that
+/// does not start with a JSON value is left to the reader.
+fn json_width(r: impl std::io::Read) -> Result<(), String> {
+    use serde::Deserializer as _;
+    /// Counts an object's keys, giving up after one too many.
+    struct Keys;
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+            let mut n = 0;
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {
+                n += 1;
+                if n > MAX_COLUMNS {
+                    return Err(serde::de::Error::custom(TOO_WIDE));
+                }
+            }
+            Ok(n)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<usize, A::Error> {
+            Ok(0)
+        }
     }
-    Ok(())
+    const TOO_WIDE: &str = "lakegate: too many keys";
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(r));
+    match de.deserialize_any(Keys) {
+        Err(e) if e.to_string().starts_with(TOO_WIDE) => Err(format!(
+            "the first record has more than {} keys; lakegate reads JSON files of at most {} columns",
+            crate::checks::fmt_count(MAX_COLUMNS as u64),
+            crate::checks::fmt_count(MAX_COLUMNS as u64)
+        )),
+        Err(e) if e.is_io() => Err(e.to_string()),
+        _ => Ok(()),
+    }
 }
 
 /// The first JSON syntax error of a file of JSON values (NDJSON or whitespace-separated), with
 /// the line and column in the file, or `None` when the whole file parses.
-pub(crate) fn json_syntax_error(path: &std::path::Path) -> Option<String> {
-    let f = std::fs::File::open(path).ok()?;
-    let values = serde_json::Deserializer::from_reader(std::io::BufReader::new(f)).into_iter::<serde::de::IgnoredAny>();
+pub(crate) fn json_syntax_error(r: Box<dyn std::io::Read + Send>) -> Option<String> {
+    let values = serde_json::Deserializer::from_reader(std::io::BufReader::new(r)).into_iter::<serde::de::IgnoredAny>();
     for v in values {
-        if let Err(e) = v {
-            return Some(format!("not valid JSON: {e}"));
+        match v {
+            Err(e) if e.is_io() => return None,
+            Err(e) => return Some(format!("not valid JSON: {e}")),
+            Ok(_) => {}
         }
     }
     None
@@ -218,7 +257,7 @@ pub(crate) const MAX_COLUMNS: usize = 10_000;
 /// The line of the first record of an NDJSON file whose `column` does not fit `ty` (arrow's JSON
 /// reader names the field and the value but not the line). `None` when the file is not one record
 /// per line or no value misfits.
-pub(crate) fn json_misfit_line(path: &std::path::Path, column: &str, ty: &DataType) -> Option<u64> {
+pub(crate) fn json_misfit_line(r: Box<dyn std::io::Read + Send>, column: &str, ty: &DataType) -> Option<u64> {
     use serde_json::Value;
     use std::io::BufRead;
     let fits = |v: &Value| match (v, ty) {
@@ -230,8 +269,7 @@ pub(crate) fn json_misfit_line(path: &std::path::Path, column: &str, ty: &DataTy
         (_, DataType::Boolean) => v.is_boolean(),
         _ => true,
     };
-    let f = std::fs::File::open(path).ok()?;
-    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+    for (i, line) in std::io::BufReader::new(r).lines().enumerate() {
         let line = line.ok()?;
         if line.trim().is_empty() {
             continue;
@@ -244,21 +282,30 @@ pub(crate) fn json_misfit_line(path: &std::path::Path, column: &str, ty: &DataTy
     None
 }
 
+/// The longest first line read to check a CSV file's first record.
+const MAX_FIRST_LINE: u64 = 16 * 1024 * 1024;
+
 /// Refuses a CSV file whose first record has more than [`MAX_COLUMNS`] fields, or whose header
 /// names a column twice (the schema would keep one of them and every row would then read as having
 /// too many fields). The first record is the first line that is not a comment, read with the
-/// delimiter and quote.
-fn check_header(path: &std::path::Path, csv: &CsvSpec) -> Result<(), String> {
-    use std::io::BufRead;
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut header = Vec::new();
-    for line in std::io::BufReader::new(f).split(b'\n') {
-        let line = line.map_err(|e| e.to_string())?;
-        if csv.comment.is_some_and(|c| line.first() == Some(&c)) {
-            continue;
+/// delimiter and quote. At most [`MAX_FIRST_LINE`] bytes of it are read: a longer header is
+/// refused (no table has 16 MiB of column names), a longer first data record is left to the reader.
+fn check_header(r: impl std::io::Read, csv: &CsvSpec) -> Result<(), String> {
+    use std::io::{BufRead, Read};
+    let mut r = std::io::BufReader::new(r);
+    if let Some(c) = csv.comment {
+        while r.fill_buf().map_err(|e| e.to_string())?.first() == Some(&c) {
+            r.skip_until(b'\n').map_err(|e| e.to_string())?;
         }
-        header = line;
-        break;
+    }
+    let mut header = Vec::new();
+    (&mut r)
+        .take(MAX_FIRST_LINE)
+        .read_until(b'\n', &mut header)
+        .map_err(|e| e.to_string())?;
+    let whole = header.last() == Some(&b'\n') || r.fill_buf().map_err(|e| e.to_string())?.is_empty();
+    if header.last() == Some(&b'\n') {
+        header.pop();
     }
     if header.last() == Some(&b'\r') {
         header.pop();
@@ -285,13 +332,20 @@ fn check_header(path: &std::path::Path, csv: &CsvSpec) -> Result<(), String> {
     }
     if names.len() > MAX_COLUMNS {
         return Err(format!(
-            "the first record has {} fields; lakegate reads CSV files of at most {} columns",
+            "the first record has {}{} fields; lakegate reads CSV files of at most {} columns",
+            if whole { "" } else { "at least " },
             crate::checks::fmt_count(names.len() as u64),
             crate::checks::fmt_count(MAX_COLUMNS as u64)
         ));
     }
     if !csv.header {
         return Ok(());
+    }
+    if !whole {
+        return Err(format!(
+            "the header (its first line) is longer than {} MiB, too long for column names; check the dataset's `csv` options (`header`, `delimiter`)",
+            MAX_FIRST_LINE / (1024 * 1024)
+        ));
     }
     let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (j, name) in names.iter().enumerate() {
@@ -563,4 +617,61 @@ fn partition_projection(keys: &[String], values: &[Option<String>], fields: &[Fi
             v.alias(key)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    #[test]
+    fn a_header_is_read_to_its_end_and_no_further_than_the_limit() {
+        let csv = CsvSpec::default();
+        let check = |text: Vec<u8>, csv: &CsvSpec| check_header(Cursor::new(text), csv);
+        assert_eq!(
+            check(
+                b"# note\nid,v\n1,2\n".to_vec(),
+                &CsvSpec {
+                    comment: Some(b'#'),
+                    ..csv.clone()
+                }
+            ),
+            Ok(())
+        );
+        let e = check(b"id,v,\"id\"\r\n1,2,3\n".to_vec(), &csv).unwrap_err();
+        assert!(e.contains("names column `id` twice (fields 1 and 3)"), "{e}");
+        // A first line longer than the limit: no header, but a headerless file's first record is
+        // the reader's business.
+        let mut long = vec![b'x'; usize::try_from(MAX_FIRST_LINE).unwrap() + 10];
+        long.extend_from_slice(b"\n1\n");
+        let e = check(long.clone(), &csv).unwrap_err();
+        assert!(e.contains("longer than 16 MiB"), "{e}");
+        let headerless = CsvSpec {
+            header: false,
+            ..csv.clone()
+        };
+        assert_eq!(check(long, &headerless), Ok(()));
+    }
+
+    #[test]
+    fn a_json_records_keys_are_counted_without_holding_its_values() {
+        let wide = format!(
+            "{{{}}}\n",
+            (0..=MAX_COLUMNS)
+                .map(|i| format!("\"c{i}\": 1"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let e = json_width(Cursor::new(wide)).unwrap_err();
+        assert!(e.contains("more than 10,000 keys"), "{e}");
+        let long_value = format!(
+            "{{\"a\": \"{}\", \"b\": [1, {{\"c\": 2}}]}}\n{{}}\n",
+            "x".repeat(2 << 20)
+        );
+        assert_eq!(json_width(Cursor::new(long_value)), Ok(()));
+        // Not JSON, or not a record: left to the reader.
+        assert_eq!(json_width(Cursor::new("not json\n")), Ok(()));
+        assert_eq!(json_width(Cursor::new("[1, 2]\n")), Ok(()));
+        assert_eq!(json_width(Cursor::new("")), Ok(()));
+    }
 }

@@ -20,6 +20,7 @@ use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use datafusion::parquet::file::reader::ChunkReader;
 use datafusion::parquet::file::statistics::Statistics;
 
 use crate::diag::display_path;
@@ -61,6 +62,29 @@ const BATCH: usize = 8192;
 /// Decodes every file (in parallel, one thread per core) and returns the total rows, or the first
 /// failing file in the given order.
 pub fn decode_files(paths: &[PathBuf]) -> Result<u64, Undecodable> {
+    decode_each(paths, |p| decode_file(p))
+}
+
+/// Decodes objects of a store like [`decode_files`] (each with its path, for messages).
+pub(crate) fn decode_objects(objects: &[(PathBuf, super::location::ObjectChunks)]) -> Result<u64, Undecodable> {
+    decode_each(objects, |(path, chunks)| {
+        super::source::parquet_frame_of(chunks).map_err(|message| Undecodable {
+            path: path.clone(),
+            row_group: None,
+            column: None,
+            message,
+        })?;
+        decode(path, chunks.clone(), |c| Ok(c.clone()))
+    })
+}
+
+/// `decode_one` of every item, in parallel, one thread per core: the total rows, or the first
+/// failure in the given order.
+fn decode_each<T: Sync>(
+    items: &[T],
+    decode_one: impl Fn(&T) -> Result<u64, Undecodable> + Sync,
+) -> Result<u64, Undecodable> {
+    let paths = items;
     let threads = std::thread::available_parallelism()
         .map_or(2, std::num::NonZero::get)
         .min(paths.len().max(1));
@@ -73,7 +97,7 @@ pub fn decode_files(paths: &[PathBuf]) -> Result<u64, Undecodable> {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(p) = paths.get(i) else { break };
-                        out.push((i, decode_file(p)));
+                        out.push((i, decode_one(p)));
                     }
                     out
                 })
@@ -109,14 +133,34 @@ pub fn parquet_batch(paths: impl IntoIterator<Item = PathBuf>) -> Result<(), Str
 
 /// Decodes one file completely; returns its rows.
 pub fn decode_file(path: &Path) -> Result<u64, Undecodable> {
+    super::source::parquet_frame(path).map_err(|message| Undecodable {
+        path: path.to_path_buf(),
+        row_group: None,
+        column: None,
+        message,
+    })?;
+    let file = File::open(path).map_err(|e| Undecodable {
+        path: path.to_path_buf(),
+        row_group: None,
+        column: None,
+        message: e.to_string(),
+    })?;
+    decode(path, file, |f| f.try_clone().map_err(|e| e.to_string()))
+}
+
+/// Decodes a file or an object (`source`, whose frame was checked) completely; returns its rows.
+/// `again` gives a second handle on the source for each reader.
+fn decode<R: ChunkReader + 'static>(
+    path: &Path,
+    file: R,
+    again: impl Fn(&R) -> Result<R, String>,
+) -> Result<u64, Undecodable> {
     let fail = |row_group: Option<usize>, column: Option<String>, message: String| Undecodable {
         path: path.to_path_buf(),
         row_group,
         column,
         message,
     };
-    super::source::parquet_frame(path).map_err(|m| fail(None, None, m))?;
-    let file = File::open(path).map_err(|e| fail(None, None, e.to_string()))?;
     let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| fail(None, None, format!("unreadable footer: {e}")))?;
     let parquet = meta.metadata().clone();
@@ -127,7 +171,7 @@ pub fn decode_file(path: &Path) -> Result<u64, Undecodable> {
     let mut total = 0u64;
     for (g, rg) in parquet.row_groups().iter().enumerate() {
         let read = |mask: ProjectionMask| -> Result<Vec<RecordBatch>, String> {
-            let f = file.try_clone().map_err(|e| e.to_string())?;
+            let f = again(&file)?;
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
                 .with_row_groups(vec![g])
                 .with_projection(mask)
