@@ -60,6 +60,23 @@ fn write_temp<'a>(path: &'a Path, bytes: &[u8]) -> io::Result<(&'a Path, std::pa
     Ok((dir, tmp))
 }
 
+/// Replaces a cache file whole (temp file, rename) without waiting for the disk: for files that are
+/// checked when read (a seal, or a parse that fails on a torn file) and only ever save work, so a
+/// crash costs at most a recomputation, never a wrong answer — and a run does not pay the fsyncs.
+pub(crate) fn write_cache(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("a file path has no directory"))?;
+    create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path)
+}
+
 /// Writes a whole file atomically: temp file, fsync, rename, fsync of the directory.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let (dir, tmp) = write_temp(path, bytes)?;

@@ -2,10 +2,11 @@
 //! its identity and its numbers) and `keys-CHECK-DIGEST.bin` (a `unique` check's key set, named by
 //! the digest of its bytes).
 //!
-//! Every file is written whole and renamed into place (`fs_atomic`), key sets before the state that
-//! names them; a state that does not read as lakegate's (torn, altered, another version's) is
-//! ignored — the run then reads every file — and a key set whose bytes do not match their digest is
-//! rebuilt. Each run replaces the state and removes the key sets it no longer names, so the store
+//! Every file is written whole and renamed into place (`fs_atomic::write_cache`), key sets before
+//! the state that names them; a state that does not read as lakegate's (torn, altered, another
+//! version's) is ignored — the run then reads every file — and a key set whose bytes do not match
+//! their digest is rebuilt. So nothing here waits for the disk: a state lost or torn in a crash
+//! costs the next run a full read, never a wrong answer. Each run replaces the state and removes the key sets it no longer names, so the store
 //! holds one state per dataset, the size of its file list, whatever the number of runs.
 
 use std::path::{Path, PathBuf};
@@ -86,14 +87,14 @@ impl States {
             // name included) is written anew.
             let path = dir.join(&name);
             if !state.intact.contains(&name) {
-                crate::fs_atomic::write_atomic(&path, &bytes)?;
+                crate::fs_atomic::write_cache(&path, &bytes)?;
             }
             if let Some(r) = state.keys.get_mut(fp) {
                 r.file = name;
             }
         }
         let json = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-        crate::fs_atomic::write_atomic(&dir.join("state.json"), &json)?;
+        crate::fs_atomic::write_cache(&dir.join("state.json"), &json)?;
         let named: std::collections::BTreeSet<&str> = state.keys.values().map(|r| r.file.as_str()).collect();
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();

@@ -859,11 +859,28 @@ impl Engine {
             return self.identify_objects(files).await;
         }
         let paths: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
+        // A thread per core, each identifying a run of files: opening and hashing the ends of many
+        // files is what an incremental run with nothing to read spends its time on.
         tokio::task::spawn_blocking(move || {
-            paths
-                .iter()
-                .map(|p| fingerprint::of(p).map_err(|e| format!("cannot read {}: {e}", p.display())))
-                .collect()
+            let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+            let chunk = paths.len().div_ceil(threads).max(1);
+            std::thread::scope(|s| {
+                let parts: Vec<_> = paths
+                    .chunks(chunk)
+                    .map(|part| {
+                        s.spawn(move || {
+                            part.iter()
+                                .map(|p| fingerprint::of(p).map_err(|e| format!("cannot read {}: {e}", p.display())))
+                                .collect::<Result<Vec<_>, String>>()
+                        })
+                    })
+                    .collect();
+                let mut out = Vec::with_capacity(paths.len());
+                for part in parts {
+                    out.extend(part.join().map_err(|_| "identifying files failed".to_string())??);
+                }
+                Ok(out)
+            })
         })
         .await
         .map_err(|e| e.to_string())?
