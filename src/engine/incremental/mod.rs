@@ -312,19 +312,38 @@ fn carried(
 }
 
 /// Per planned row-level check merged from files: the files with failing rows (where its sample is).
-fn failing_files_of(planned: &[PlannedCheck], plans: &[Plan], files: &[FileState]) -> Vec<Option<Vec<usize>>> {
+///
+/// When the dataset is read in one scan, a sample is the first failing rows in file order: then only
+/// the first files whose failing rows make up the sample (`sample` of a check) are kept — the same
+/// rows, without opening every file that has some.
+fn failing_files_of(
+    planned: &[PlannedCheck],
+    plans: &[Plan],
+    files: &[FileState],
+    in_file_order: bool,
+    sample: impl Fn(&PlannedCheck) -> u64,
+) -> Vec<Option<Vec<usize>>> {
     planned
         .iter()
         .zip(plans)
         .map(|(p, plan)| match (plan, &p.shape) {
-            (Plan::Merged { fp, .. }, Shape::Rows { .. }) => Some(
-                files
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, f)| f.checks.get(fp).and_then(|x| x.failing).unwrap_or(1) > 0)
-                    .map(|(i, _)| i)
-                    .collect(),
-            ),
+            (Plan::Merged { fp, .. }, Shape::Rows { .. }) => {
+                let want = sample(p);
+                let mut found = 0u64;
+                let mut out = Vec::new();
+                for (i, f) in files.iter().enumerate() {
+                    if in_file_order && found >= want {
+                        break;
+                    }
+                    let failing = f.checks.get(fp).and_then(|x| x.failing);
+                    if failing.unwrap_or(1) > 0 {
+                        out.push(i);
+                        // An unknown count never ends the prefix.
+                        found += failing.unwrap_or(0);
+                    }
+                }
+                Some(out)
+            }
             _ => None,
         })
         .collect()
@@ -459,7 +478,9 @@ impl Engine {
             .measure_rest(suite, ds, planned, &rest, &mut out, &mut work)
             .await?;
         work.scanned_columns.sort();
-        let failing_files = failing_files_of(planned, &plans, &files);
+        let failing_files = failing_files_of(planned, &plans, &files, ds.single_scan, |p| {
+            suite.checks[p.index].common.sample as u64
+        });
         let checks = out
             .into_iter()
             .collect::<Option<Vec<_>>>()
