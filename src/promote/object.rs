@@ -17,7 +17,8 @@
 //! 5. **Commit.** The manifest is created as `T/_lakegate/log/N.json`, N one more than the newest,
 //!    only if absent: the single atomic step. Of two promotions racing for N, one wins; the other
 //!    reads the log again and takes the next number — unless the winner published one of its files,
-//!    then it stops (exit 3) and removes its staging.
+//!    then it stops (exit 3) and removes its staging. A write whose answer is lost is read back
+//!    (see [`commit`]).
 //! 6. Readers listing `T` leave out the files an intent names (`layout::files_of_record`).
 //! 7. **Roll forward.** Each staged copy is copied into place, `--move` sources are deleted if their
 //!    ETag is unchanged, the staged copies are deleted, the intent last.
@@ -635,6 +636,8 @@ async fn publish(
     log: Vec<(u64, Option<Manifest>)>,
     report: &mut PromoteReport,
 ) -> Result<(), PromoteError> {
+    // A log that can take no later entry refuses before anything is staged.
+    next_number(at, &log)?;
     let staging = at.staging(&manifest.run_id);
     let json = serde_json::to_vec_pretty(manifest).map_err(|e| PromoteError::Refused(e.to_string()))?;
     let intent = staging.clone().join(INTENT);
@@ -655,7 +658,14 @@ async fn publish(
     fault_point("after-upload");
     let n = commit(at, manifest, &json, log).await?;
     fault_point("after-commit");
-    let kept = roll_forward(at, manifest).await?;
+    let kept = roll_forward(at, manifest).await.map_err(|e| {
+        PromoteError::Refused(format!(
+            "the batch is committed (log entry {}) but copying it into place stopped: {e}. \
+             Readers do not see it yet; the next promotion or `lakegate promote {} --recover` finishes it",
+            log_name(n),
+            manifest.dataset
+        ))
+    })?;
     report.published = manifest.files.iter().map(|f| f.path.clone()).collect();
     report.status = "promoted";
     report.message = format!(
@@ -676,6 +686,12 @@ async fn publish(
 /// Creates the manifest as the next log entry (only if absent); returns its number. Losing the
 /// race for a number, reads the log again and tries the next — unless the winner published one of
 /// this batch's paths.
+///
+/// A write whose answer is lost (a dropped connection, a proxy's 5xx after forwarding it) may
+/// still have created the entry, and a retry of it then finds the number taken — by itself. So a
+/// taken number and a failed write are both read back: an entry with this run id is this
+/// promotion's commit. When the store cannot say, the staged copies are kept for recovery, which
+/// rolls them forward if the entry appears in the log and removes them if not.
 async fn commit(
     at: &Places,
     manifest: &Manifest,
@@ -683,44 +699,93 @@ async fn commit(
     mut log: Vec<(u64, Option<Manifest>)>,
 ) -> Result<u64, PromoteError> {
     let staging = at.staging(&manifest.run_id);
-    let mut tries = 0;
-    loop {
-        let n = log.last().map_or(1, |(n, _)| n + 1);
+    for _ in 0..COMMIT_TRIES {
+        let n = match next_number(at, &log) {
+            Ok(n) => n,
+            Err(e) => {
+                remove_prefix(at, &staging).await;
+                return Err(e);
+            }
+        };
         let entry = at.log().join(log_name(n));
         let create = PutOptions {
             mode: PutMode::Create,
             ..PutOptions::default()
         };
-        match at.store.put_opts(&entry, json.to_vec().into(), create).await {
-            Ok(_) => return Ok(n),
-            Err(object_store::Error::AlreadyExists { .. }) if tries < COMMIT_TRIES => {
-                tries += 1;
-                let seen = log.len();
-                log = read_log(at).await?;
-                if let Some(other) = published_meanwhile(&log[seen.min(log.len())..], manifest) {
-                    remove_prefix(at, &staging).await;
-                    return Err(PromoteError::Refused(format!(
-                        "another promotion ({other}) published files of this batch while it was being checked; \
-                         nothing more was published. Run the promotion again to see what is left"
-                    )));
-                }
+        let written = at.store.put_opts(&entry, json.to_vec().into(), create).await;
+        if written.is_ok() {
+            return Ok(n);
+        }
+        let owner = entry_run(at, &entry).await;
+        if owner.as_deref() == Some(manifest.run_id.as_str()) {
+            return Ok(n);
+        }
+        match written {
+            Err(object_store::Error::AlreadyExists { .. }) => {}
+            Err(e) if owner.is_none() => {
+                return Err(PromoteError::Refused(format!(
+                    "the commit of this batch as {} was not confirmed: {}. Its staged copies are kept: \
+                     the next promotion or `--recover` publishes them if the entry was written after all, \
+                     and removes them if not",
+                    at.shown(&entry),
+                    remote::explain(&e.to_string())
+                )));
             }
-            Err(e) => {
-                remove_prefix(at, &staging).await;
-                return Err(at.fail(&entry, &e));
-            }
+            // Another promotion's entry: this write certainly failed; take the next number.
+            _ => {}
+        }
+        log = read_log(at).await?;
+        if let Some(other) = published_meanwhile(&log, n, manifest) {
+            remove_prefix(at, &staging).await;
+            return Err(PromoteError::Refused(format!(
+                "another promotion ({other}) published files of this batch while it was being checked; \
+                 nothing more was published. Run the promotion again to see what is left"
+            )));
         }
     }
+    remove_prefix(at, &staging).await;
+    Err(PromoteError::Refused(format!(
+        "{} other promotions committed into {} while this one tried to; nothing was published. Run it again",
+        COMMIT_TRIES,
+        at.target.display()
+    )))
 }
 
-/// The run id of a newer log entry that published one of this manifest's paths.
-fn published_meanwhile(newer: &[(u64, Option<Manifest>)], manifest: &Manifest) -> Option<String> {
-    newer.iter().filter_map(|(_, m)| m.as_ref()).find_map(|m| {
-        m.batch
-            .iter()
-            .any(|b| manifest.batch.iter().any(|x| x.path == b.path))
-            .then(|| m.run_id.clone())
+/// The number after the newest log entry.
+fn next_number(at: &Places, log: &[(u64, Option<Manifest>)]) -> Result<u64, PromoteError> {
+    let Some((last, _)) = log.last() else { return Ok(1) };
+    last.checked_add(1).ok_or_else(|| {
+        PromoteError::Refused(format!(
+            "the promotion log {} holds an entry numbered {last}, the largest there can be, so no \
+             promotion can commit after it; remove that entry if lakegate did not write it",
+            at.shown(&at.log())
+        ))
     })
+}
+
+/// The run id of the log entry at `key`; `None` when it is absent, unreadable or not a manifest.
+async fn entry_run(at: &Places, key: &Key) -> Option<String> {
+    #[derive(Deserialize)]
+    struct RunOf {
+        run_id: String,
+    }
+    let bytes = at.store.get(key).await.ok()?.bytes().await.ok()?;
+    serde_json::from_slice::<RunOf>(&bytes).ok().map(|r| r.run_id)
+}
+
+/// The run id of another promotion's log entry, numbered `from` or later, that published one of
+/// this manifest's paths.
+fn published_meanwhile(log: &[(u64, Option<Manifest>)], from: u64, manifest: &Manifest) -> Option<String> {
+    log.iter()
+        .filter(|(n, _)| *n >= from)
+        .filter_map(|(_, m)| m.as_ref())
+        .filter(|m| m.run_id != manifest.run_id)
+        .find_map(|m| {
+            m.batch
+                .iter()
+                .any(|b| manifest.batch.iter().any(|x| x.path == b.path))
+                .then(|| m.run_id.clone())
+        })
 }
 
 /// Copies a committed promotion's staged objects into place, removes `--move` sources whose ETag
@@ -733,9 +798,10 @@ async fn roll_forward(at: &Places, manifest: &Manifest) -> Result<Vec<String>, P
         let to = at.target_key.child_path(&f.path);
         match at.store.copy(&from, &to).await {
             Ok(()) => {}
-            Err(object_store::Error::NotFound { .. }) => {
-                let placed = at.store.head(&to).await.ok().is_some_and(|m| m.size == f.size);
-                if !placed {
+            Err(object_store::Error::NotFound { .. }) => match at.store.head(&to).await {
+                // Copied before (by an earlier attempt, or another process finishing it).
+                Ok(m) if m.size == f.size => {}
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {
                     return Err(PromoteError::Refused(format!(
                         "cannot finish promotion {}: {} is neither staged nor published; nothing more was \
                          changed (the log entry names it)",
@@ -743,7 +809,8 @@ async fn roll_forward(at: &Places, manifest: &Manifest) -> Result<Vec<String>, P
                         at.shown(&to)
                     )));
                 }
-            }
+                Err(e) => return Err(at.fail(&to, &e)),
+            },
             Err(e) => return Err(at.fail(&to, &e)),
         }
         if i == 0 {

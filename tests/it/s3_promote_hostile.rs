@@ -5,10 +5,20 @@
 //! lost. Each asserts the guarantee itself: all or nothing, never twice, nothing lost, never half a
 //! batch for a reader, and one sentence with exit 3 when the promotion cannot happen.
 
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
 use crate::s3::Moto;
-use crate::s3_promote::{Lake, finish, held};
+use crate::s3_promote::{Lake, ORDERS, Proxy, finish, held, held_with};
+
+/// The one line of a failed run's stderr (tracing warnings aside), which must be one sentence.
+fn one_line(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.contains(" WARN ")).collect();
+    assert_eq!(lines.len(), 1, "one line, not:\n{stderr}");
+    lines[0].to_string()
+}
 
 #[test]
 fn a_reader_listing_while_a_batch_is_copied_into_place_never_sees_half_of_it() {
@@ -32,4 +42,170 @@ fn a_reader_listing_while_a_batch_is_copied_into_place_never_sees_half_of_it() {
     assert_eq!(code, 0, "{out}\n{err}");
     let rows = serde_json::from_str::<Value>(&out).unwrap()["datasets"][0]["rows"].as_u64();
     assert_eq!(rows, Some(total), "all of the batch or none of it");
+}
+
+#[test]
+fn a_torn_log_entry_keeps_its_number_and_junk_in_lakegates_prefixes_is_left_alone() {
+    let moto = Moto::start();
+    let lake = Lake::new(&moto, "junk");
+    let total = lake.source_rows();
+    let torn = b"{\"lakegate\": \"0.1.0\", \"run_id\": \"01";
+    lake.put("cleaned/orders/_lakegate/log/00000000000000000001.json", torn);
+    lake.put("cleaned/orders/_lakegate/log/notes.txt", b"not an entry");
+    // Junk that looks like an intent naming the batch, in a prefix lakegate did not make.
+    let intent = format!("{{\"run_id\":\"x\",\"files\":[{{\"path\":\"{}\"}}]}}", ORDERS[0]);
+    lake.put(
+        "cleaned/orders/_lakegate/staging/not-a-uuid/_intent.json",
+        intent.as_bytes(),
+    );
+    lake.put(
+        &format!("cleaned/orders/_lakegate/staging/not-a-uuid/{}", ORDERS[1]),
+        b"junk",
+    );
+    let junk = |lake: &Lake| -> BTreeMap<String, String> {
+        moto.objects_by(&lake.bucket, "demo/cleaned/orders/_lakegate", "sha256")
+            .into_iter()
+            .filter(|(k, _)| k.contains("not-a-uuid") || k.ends_with("notes.txt") || k.ends_with("001.json"))
+            .collect()
+    };
+    let planted = junk(&lake);
+    assert_eq!(planted.len(), 4);
+
+    let r = lake.run(&["promote", "orders", "--format", "json"], &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let j = r.json();
+    assert!(
+        j["message"]
+            .as_str()
+            .unwrap()
+            .contains("log entry 00000000000000000002.json"),
+        "the torn entry's number is taken: {j}"
+    );
+    let (data, log, _) = lake.target();
+    assert_eq!(data, ORDERS.to_vec());
+    assert_eq!(
+        log,
+        ["00000000000000000001.json", "00000000000000000002.json", "notes.txt"]
+    );
+    assert_eq!(lake.published_rows(), total, "the junk intent hides nothing");
+    let r = lake.run(&["promote", "orders", "--recover", "--format", "json"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["message"], "Nothing to recover.");
+    let r = lake.run(&["promote", "orders", "--format", "json"], &[]);
+    assert_eq!(r.json()["status"], "already_promoted", "{}", r.stdout);
+    assert_eq!(junk(&lake), planted, "left alone, byte for byte");
+
+    // An entry with the largest number there can be: no promotion can commit after it, which is
+    // said in one sentence before anything is staged.
+    lake.put("cleaned/orders/_lakegate/log/18446744073709551615.json", torn);
+    let bytes = std::fs::read(lake.dir.path().join("raw/orders").join(ORDERS[0])).unwrap();
+    lake.put("raw/orders/orders-2026-01-16.parquet", &bytes);
+    let r = lake.run(&["promote", "orders"], &[]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(one_line(&r.stderr).contains("the largest there can be"), "{}", r.stderr);
+    let (data, _, staging) = lake.target();
+    assert_eq!(data, ORDERS.to_vec());
+    assert!(staging.iter().all(|k| k.contains("not-a-uuid")), "{staging:?}");
+}
+
+/// Runs `args` held at `step` through `proxy`, stops the proxy (the store is gone), lets the run
+/// go on and requires it to end within 15 s; its exit code and stderr.
+fn store_gone_at(lake: &Lake, proxy: &mut Proxy, args: &[&str], step: &str) -> (i32, String) {
+    let flags = tempfile::tempdir().unwrap();
+    let flag = flags.path().join("held");
+    let url = proxy.url();
+    let child = held_with(lake, args, step, &flag, &[("AWS_ENDPOINT_URL", &url)]);
+    proxy.stop();
+    let started = Instant::now();
+    let (code, out, err) = finish(child, &flag);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{step}: took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 3, "{step}: {out}\n{err}");
+    (code, err)
+}
+
+#[test]
+fn a_store_gone_mid_promotion_ends_it_with_one_sentence_and_the_next_promotion_recovers() {
+    let moto = Moto::start();
+    let lake = Lake::new(&moto, "gone");
+    let total = lake.source_rows();
+    let args = ["promote", "orders", "--format", "json"];
+
+    // Gone after the gate: nothing was written.
+    let (_, err) = store_gone_at(&lake, &mut Proxy::start(&moto, &[]), &args, "after-gate");
+    assert!(
+        one_line(&err).contains("cannot reach the object store at http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(lake.objects("cleaned").is_empty());
+
+    // Gone after the upload: the commit cannot be confirmed; the staged copies stay for recovery.
+    let (_, err) = store_gone_at(&lake, &mut Proxy::start(&moto, &[]), &args, "after-upload");
+    let line = one_line(&err);
+    assert!(
+        line.contains("was not confirmed") && line.contains("cannot reach"),
+        "{line}"
+    );
+    let (data, log, staging) = lake.target();
+    assert!(data.is_empty() && log.is_empty() && !staging.is_empty());
+    assert_eq!(lake.published_rows(), 0);
+
+    // Back: the next promotion removes that staging and publishes; gone again after its commit.
+    let (_, err) = store_gone_at(&lake, &mut Proxy::start(&moto, &[]), &args, "after-commit");
+    let line = one_line(&err);
+    assert!(
+        line.contains("the batch is committed (log entry 00000000000000000001.json)") && line.contains("--recover"),
+        "{line}"
+    );
+    assert_eq!(lake.published_rows(), 0, "not visible before it is copied");
+    let r = lake.run(&["promote", "orders", "--recover", "--format", "json"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.json()["recovered"]
+            .to_string()
+            .contains("finished the interrupted promotion")
+    );
+    let (data, log, staging) = lake.target();
+    assert_eq!(data, ORDERS.to_vec());
+    assert_eq!(log.len(), 1);
+    assert!(staging.is_empty(), "{staging:?}");
+    assert_eq!(lake.published_rows(), total);
+}
+
+#[test]
+fn a_commit_whose_answer_is_lost_is_recognised_as_this_promotions_own() {
+    let moto = Moto::start();
+    let lake = Lake::new(&moto, "lost");
+    let total = lake.source_rows();
+    // The store creates the entry, then a gateway answers 503; the client retries and finds the
+    // number taken — by its own entry.
+    let proxy = Proxy::start(&moto, &["lose-answer:PUT:/_lakegate/log/"]);
+    let r = lake.run(
+        &["promote", "orders", "--format", "json"],
+        &[("AWS_ENDPOINT_URL", &proxy.url())],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["status"], "promoted");
+    let (data, log, staging) = lake.target();
+    assert_eq!(data, ORDERS.to_vec());
+    assert_eq!(log.len(), 1);
+    assert!(staging.is_empty(), "{staging:?}");
+    assert_eq!(lake.published_rows(), total);
+    // The connection drops after the store created the entry (not retried: not idempotent).
+    let bytes = std::fs::read(lake.dir.path().join("raw/orders").join(ORDERS[0])).unwrap();
+    lake.put("raw/orders/orders-2026-01-16.parquet", &bytes);
+    let proxy = Proxy::start(&moto, &["hang-up:PUT:/_lakegate/log/"]);
+    let r = lake.run(
+        &["promote", "orders", "--format", "json"],
+        &[("AWS_ENDPOINT_URL", &proxy.url())],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["published"], serde_json::json!(["orders-2026-01-16.parquet"]));
+    let (data, log, staging) = lake.target();
+    assert_eq!(data.len(), 3);
+    assert_eq!(log.len(), 2);
+    assert!(staging.is_empty(), "{staging:?}");
 }
