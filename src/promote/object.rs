@@ -11,9 +11,10 @@
 //! 3. **Snapshot.** The source objects with their sizes and ETags; objects published before (in the
 //!    log) with the same ETag or checksum are left out.
 //! 4. **Gate, then stage.** The suite runs on exactly those objects. If it passes, each object is
-//!    downloaded only if its ETag is still the snapshot's (a conditional GET: a producer overwriting
-//!    it meanwhile stops the promotion), hashed, its Parquet decoded completely (as on disk), and
-//!    uploaded to `T/_lakegate/staging/RUN_ID/`. Then the intent `_intent.json` is written there.
+//!    downloaded in ranges, each only if its ETag is still the snapshot's (a conditional GET: a
+//!    producer overwriting it meanwhile stops the promotion), hashed, its Parquet decoded
+//!    completely (as on disk), checked not to overwrite another object in `T`, and uploaded to
+//!    `T/_lakegate/staging/RUN_ID/` after the intent `_intent.json`.
 //! 5. **Commit.** The manifest is created as `T/_lakegate/log/N.json`, N one more than the newest,
 //!    only if absent: the single atomic step. Of two promotions racing for N, one wins; the other
 //!    reads the log again and takes the next number — unless the winner published one of its files,
@@ -218,6 +219,8 @@ pub(crate) async fn promote(
     }
     fault_point("after-gate");
     let local = LocalCopies::download(&at, &run_id, &batch).await?;
+    refuse_overwrite(&at, &local.records).await?;
+    report.batch.clone_from(&local.records);
     if opts.dry_run {
         report.status = "would_promote";
         report.published = batch.iter().map(|f| f.record.path.clone()).collect();
@@ -417,17 +420,80 @@ async fn take_batch(
 }
 
 async fn sha256_object(at: &Places, f: &BatchObject) -> Result<String, PromoteError> {
-    let mut stream = at
-        .store
-        .get(&f.key)
-        .await
-        .map_err(|e| at.fail(&f.key, &e))?
-        .into_stream();
     let mut h = Sha256::new();
-    while let Some(chunk) = stream.next().await {
-        h.update(chunk.map_err(|e| at.fail(&f.key, &e))?);
-    }
+    let fail = |e: object_store::Error| at.fail(&f.key, &e);
+    read_ranges(at, &f.key, f.record.size, None, fail, |chunk| {
+        h.update(chunk);
+        Ok(())
+    })
+    .await?;
     Ok(format!("{:x}", h.finalize()))
+}
+
+/// Reads an object of `size` bytes in [`PART`]-sized ranged GETs, each only while the object's
+/// ETag is still `e_tag` (when given), handing the bytes to `sink` in order. A single GET of a
+/// large object would outlast the client's request timeout; ranges never do, and a change midway
+/// is seen as one.
+async fn read_ranges(
+    at: &Places,
+    key: &Key,
+    size: u64,
+    e_tag: Option<&String>,
+    on_error: impl Fn(object_store::Error) -> PromoteError,
+    mut sink: impl FnMut(&[u8]) -> Result<(), PromoteError>,
+) -> Result<(), PromoteError> {
+    let mut from = 0u64;
+    loop {
+        let to = (from + PART as u64).min(size);
+        let opts = GetOptions {
+            if_match: e_tag.cloned(),
+            range: (to > from).then_some(object_store::GetRange::Bounded(from..to)),
+            ..GetOptions::default()
+        };
+        let mut stream = at.store.get_opts(key, opts).await.map_err(&on_error)?.into_stream();
+        while let Some(chunk) = stream.next().await {
+            sink(&chunk.map_err(&on_error)?)?;
+        }
+        from = to;
+        if from >= size {
+            return Ok(());
+        }
+    }
+}
+
+/// A published object is never overwritten: an object already at a batch object's place in the
+/// target (written by another tool, or by hand) must hold the same bytes (a promotion recovered
+/// earlier), or the promotion stops before anything is staged.
+async fn refuse_overwrite(at: &Places, records: &[SnapFile]) -> Result<(), PromoteError> {
+    for rec in records {
+        let to = at.target_key.child_path(&rec.path);
+        let meta = match at.store.head(&to).await {
+            Ok(meta) => meta,
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => return Err(at.fail(&to, &e)),
+        };
+        let mut h = Sha256::new();
+        read_ranges(
+            at,
+            &to,
+            meta.size,
+            None,
+            |e| at.fail(&to, &e),
+            |chunk| {
+                h.update(chunk);
+                Ok(())
+            },
+        )
+        .await?;
+        if format!("{:x}", h.finalize()) != rec.sha256 {
+            return Err(PromoteError::Refused(format!(
+                "{} already exists with other content; lakegate never overwrites a published object \
+                 (nothing was staged). Move it away, or promote the batch to another zone",
+                at.shown(&to)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The suite on exactly the batch's objects.
@@ -508,28 +574,22 @@ impl LocalCopies {
 /// Downloads an object if it is still the snapshot's, returning its SHA-256.
 async fn download(at: &Places, f: &BatchObject, to: &Path) -> Result<String, PromoteError> {
     use std::io::Write;
-    let opts = GetOptions {
-        if_match: f.e_tag.clone(),
-        ..GetOptions::default()
-    };
-    let got = match at.store.get_opts(&f.key, opts).await {
-        Ok(g) => g,
-        Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
-            return Err(PromoteError::Refused(format!(
+    let changed = |e: object_store::Error| match e {
+        object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. } => {
+            PromoteError::Refused(format!(
                 "{} changed or went away after it was checked (a producer still writing?); nothing was published",
                 f.source.display()
-            )));
+            ))
         }
-        Err(e) => return Err(at.fail(&f.key, &e)),
+        e => at.fail(&f.key, &e),
     };
     let mut file = std::fs::File::create(to).map_err(|e| PromoteError::io(to, &e))?;
     let mut h = Sha256::new();
-    let mut stream = got.into_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| at.fail(&f.key, &e))?;
-        h.update(&chunk);
-        file.write_all(&chunk).map_err(|e| PromoteError::io(to, &e))?;
-    }
+    read_ranges(at, &f.key, f.record.size, f.e_tag.as_ref(), changed, |chunk| {
+        h.update(chunk);
+        file.write_all(chunk).map_err(|e| PromoteError::io(to, &e))
+    })
+    .await?;
     Ok(format!("{:x}", h.finalize()))
 }
 
