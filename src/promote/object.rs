@@ -4,10 +4,12 @@
 //! Protocol, per target dataset prefix `T` (names in `crate::layout`):
 //! 1. **Probe.** The store must honour create-if-absent writes (`If-None-Match: *`): a probe object
 //!    is created twice and the second write must be refused. Some emulators accept both; then the
-//!    promotion is refused with a sentence, before anything is read.
+//!    promotion is refused with a sentence, before anything is read. A dry run writes nothing, so
+//!    it does not probe.
 //! 2. **Recover.** Staging prefixes of committed promotions are rolled forward (step 7 is
 //!    idempotent); those of promotions that never committed are removed once their process is gone
 //!    (same host, pid not running) or a day old — until then they are invisible and harmless.
+//!    Sources of published `--move` promotions still there unchanged are removed.
 //! 3. **Snapshot.** The source objects with their sizes and ETags; objects published before (in the
 //!    log) with the same ETag or checksum are left out.
 //! 4. **Gate, then stage.** The suite runs on exactly those objects. If it passes, each object is
@@ -75,11 +77,21 @@ impl Holder {
 
     /// Whether the promotion that staged this has certainly stopped (or is too old to wait for).
     fn gone(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
-        if self.host == host_name() {
-            return !Path::new(&format!("/proc/{}", self.pid)).exists() || self.pid == std::process::id();
+        if !self.host.is_empty()
+            && self.host == host_name()
+            && let Some(running) = process_running(self.pid)
+        {
+            return !running || self.pid == std::process::id();
         }
         now - self.started > STALE_AFTER
     }
+}
+
+/// Whether a process of this host runs; `None` where that cannot be told (no `/proc`).
+fn process_running(pid: u32) -> Option<bool> {
+    Path::new("/proc/self")
+        .exists()
+        .then(|| Path::new(&format!("/proc/{pid}")).exists())
 }
 
 fn host_name() -> String {
@@ -96,6 +108,8 @@ struct Places {
     /// The target dataset prefix as a path (`s3://bucket/…`), for messages.
     target: PathBuf,
     bucket: String,
+    /// The lake root's key: `--move` never deletes outside it.
+    lake_key: Key,
     target_key: Key,
     store: Arc<dyn ObjectStore>,
 }
@@ -120,9 +134,15 @@ impl Places {
             message: remote::explain(&e.to_string()),
         }
     }
+    /// The key of a source recorded in a manifest, if it lies in this lake (a planted log entry
+    /// cannot make `--move` delete anything else).
+    fn source_key(&self, source: &Path) -> Option<Key> {
+        let (bucket, key) = remote::split(source)?;
+        (bucket.host_str() == Some(self.bucket.as_str()) && key.prefix_match(&self.lake_key).is_some()).then_some(key)
+    }
 }
 
-fn locate(project: &Project, suite: &Suite, opts: &PromoteOptions) -> Result<Places, PromoteError> {
+async fn locate(project: &Project, suite: &Suite, opts: &PromoteOptions) -> Result<Places, PromoteError> {
     let from_zone = suite.dataset.zone.get_ref().clone();
     let to_zone = super::target_zone(project, suite, opts.to.as_deref()).map_err(|d| PromoteError::Config(vec![d]))?;
     if to_zone == from_zone {
@@ -138,25 +158,46 @@ fn locate(project: &Project, suite: &Suite, opts: &PromoteOptions) -> Result<Pla
     };
     let from_dir = zone(&from_zone)?;
     let to_dir = zone(&to_zone)?;
-    let base = suite.dataset.path.get_ref().trim_end_matches('/');
-    let rel_base = if crate::paths::is_glob(base) {
-        crate::paths::literal_prefix(base)
-    } else {
-        base
-    };
-    let target = to_dir.join(rel_base);
-    let (bucket_url, target_key) = remote::split(&target)
-        .ok_or_else(|| PromoteError::Refused(format!("{} is not an s3:// location", target.display())))?;
+    let (bucket_url, lake_key) = remote::split(&project.lake_root)
+        .ok_or_else(|| PromoteError::Refused(format!("{} is not an s3:// location", project.lake_root.display())))?;
     let store = remote::store(&bucket_url).map_err(PromoteError::Refused)?;
+    let rel_base = dataset_base(&store, suite, &from_dir).await;
+    let target = if rel_base.is_empty() {
+        to_dir.clone()
+    } else {
+        to_dir.join(&rel_base)
+    };
+    let (_, target_key) = remote::split(&target)
+        .ok_or_else(|| PromoteError::Refused(format!("{} is not an s3:// location", target.display())))?;
     Ok(Places {
         from_zone,
         to_zone,
         from_dir,
         target,
         bucket: bucket_url.host_str().unwrap_or_default().to_string(),
+        lake_key,
         target_key,
         store,
     })
+}
+
+/// The dataset's base prefix relative to its zone, the same in the target zone: the literal part
+/// of its path — or, when the path names one object (as discovery reads it), that object's parent,
+/// so that it is published beside its siblings and not below a prefix named like itself.
+async fn dataset_base(store: &Arc<dyn ObjectStore>, suite: &Suite, from_dir: &Path) -> String {
+    let base = suite.dataset.path.get_ref().trim_end_matches('/');
+    if crate::paths::is_glob(base) {
+        return crate::paths::literal_prefix(base).trim_end_matches('/').to_string();
+    }
+    let Some((_, key)) = remote::split(&from_dir.join(base)) else {
+        return base.to_string();
+    };
+    let below = store.list_with_delimiter(Some(&key)).await;
+    let nothing_below = below.is_ok_and(|l| l.objects.is_empty() && l.common_prefixes.is_empty());
+    if nothing_below && store.head(&key).await.is_ok() {
+        return base.rsplit_once('/').map_or("", |(parent, _)| parent).to_string();
+    }
+    base.to_string()
 }
 
 /// Runs a promotion whose lake is on an object store (see the module docs).
@@ -173,12 +214,16 @@ pub(crate) async fn promote(
                 .into(),
         ));
     }
-    let at = locate(project, suite, opts)?;
+    let at = locate(project, suite, opts).await?;
     let run_id = uuid::Uuid::now_v7().to_string();
     if !opts.dry_run {
         probe_conditional_put(&at, &run_id).await?;
+        LocalCopies::remove_leftovers();
     }
-    let recovered = recover(&at, opts.dry_run, opts.clock.wall()).await?;
+    let (mut recovered, finished) = recover(&at, opts.dry_run, opts.clock.wall()).await?;
+    let log = read_log(&at).await?;
+    let mut snap = snapshot(&at, suite).await?;
+    recovered.extend(remove_moved_sources(&at, &log, &finished, &mut snap, opts.dry_run).await);
     let mut report = PromoteReport {
         lakegate: env!("CARGO_PKG_VERSION"),
         run_id: run_id.clone(),
@@ -205,8 +250,7 @@ pub(crate) async fn promote(
         };
         return Ok(report);
     }
-    let log = read_log(&at).await?;
-    let Some(batch) = take_batch(project, suite, &at, opts, &log, &mut report).await? else {
+    let Some(batch) = take_batch(&at, opts, snap, &log, &mut report).await? else {
         return Ok(report);
     };
     fault_point("after-snapshot");
@@ -324,19 +368,15 @@ pub(crate) struct BatchObject {
     pub record: SnapFile,
 }
 
-/// The batch: the source objects now, minus those already published unchanged; `None` (with the
-/// report saying why) when there is nothing to promote.
-async fn take_batch(
-    project: &Project,
-    suite: &Suite,
-    at: &Places,
-    opts: &PromoteOptions,
-    log: &[(u64, Option<Manifest>)],
-    report: &mut PromoteReport,
-) -> Result<Option<Vec<BatchObject>>, PromoteError> {
-    let _ = project;
-    let found = remote::discover(&remote::Pinned::new(at.store.clone()), &at.from_dir, &suite.dataset).await?;
-    let mut snap: Vec<BatchObject> = futures::stream::iter(found.files)
+/// The source objects now, each with its size and ETag. On an object store a prefix without
+/// objects does not exist, so a dataset whose objects all went (`--move`) has none, not an error.
+async fn snapshot(at: &Places, suite: &Suite) -> Result<Vec<BatchObject>, PromoteError> {
+    let found = match remote::discover(&remote::Pinned::new(at.store.clone()), &at.from_dir, &suite.dataset).await {
+        Ok(found) => found,
+        Err(crate::engine::DatasetError::Missing { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    futures::stream::iter(found.files)
         .map(|f| async move {
             let key = remote::split(&f.path).map(|(_, k)| k).unwrap_or_default();
             let meta = at.store.head(&key).await.map_err(|e| at.fail(&key, &e))?;
@@ -355,16 +395,83 @@ async fn take_batch(
         })
         .buffered(16)
         .try_collect()
-        .await?;
-    let done: Vec<&SnapFile> = log
+        .await
+}
+
+/// Sources of published `--move` promotions still there unchanged (same ETag and size as
+/// checked): their deletes failed, or a kill came between the commit and the deletes and a
+/// recovery after it could not finish them. Removes them (a dry run only says so) and leaves them
+/// out of `snap`; returns what it did, one sentence per promotion. The promotions recovery just
+/// finished (in a dry run: would finish) are skipped: finishing them removes their sources.
+async fn remove_moved_sources(
+    at: &Places,
+    log: &[(u64, Option<Manifest>)],
+    finished: &[String],
+    snap: &mut Vec<BatchObject>,
+    dry_run: bool,
+) -> Vec<String> {
+    let by_source: std::collections::HashMap<&Path, usize> =
+        snap.iter().enumerate().map(|(i, f)| (f.source.as_path(), i)).collect();
+    let mut gone = std::collections::HashSet::new();
+    let mut done = Vec::new();
+    for m in log
         .iter()
         .filter_map(|(_, m)| m.as_ref())
-        .flat_map(|m| &m.batch)
-        .collect();
+        .filter(|m| m.moved && !finished.contains(&m.run_id))
+    {
+        let mut removed = 0u64;
+        for (src, rec) in m.sources.iter().zip(&m.batch) {
+            let Some(&i) = by_source.get(src.as_path()) else {
+                continue;
+            };
+            let f = &snap[i];
+            let unchanged = rec.e_tag.is_some() && f.e_tag == rec.e_tag && f.record.size == rec.size;
+            if !unchanged || at.source_key(src).is_none() || gone.contains(&i) {
+                continue;
+            }
+            if !dry_run {
+                if let Err(e) = at.store.delete(&f.key).await {
+                    tracing::warn!(object = %src.display(), error = %e, "Could not remove a source promoted with --move; the next promotion removes it.");
+                    continue;
+                }
+                gone.insert(i);
+            }
+            removed += 1;
+        }
+        if removed > 0 {
+            let n = crate::checks::count_of(removed, "source object", "source objects");
+            done.push(if dry_run {
+                format!("would remove {n} promoted with --move by {}", m.run_id)
+            } else {
+                format!("removed {n} promoted with --move by {}", m.run_id)
+            });
+        }
+    }
+    let mut i = 0;
+    snap.retain(|_| {
+        i += 1;
+        !gone.contains(&(i - 1))
+    });
+    done
+}
+
+/// The batch: the snapshot minus the objects already published unchanged; `None` (with the report
+/// saying why) when there is nothing to promote.
+async fn take_batch(
+    at: &Places,
+    opts: &PromoteOptions,
+    snap: Vec<BatchObject>,
+    log: &[(u64, Option<Manifest>)],
+    report: &mut PromoteReport,
+) -> Result<Option<Vec<BatchObject>>, PromoteError> {
+    let mut done: std::collections::HashMap<&str, Vec<&SnapFile>> = std::collections::HashMap::new();
+    for d in log.iter().filter_map(|(_, m)| m.as_ref()).flat_map(|m| &m.batch) {
+        done.entry(d.path.as_str()).or_default().push(d);
+    }
     let mut already = 0usize;
     let mut batch = Vec::new();
-    for mut f in snap.drain(..) {
-        let same_path: Vec<&&SnapFile> = done.iter().filter(|d| d.path == f.record.path).collect();
+    for mut f in snap {
+        let same_path = done.get(f.record.path.as_str()).map_or(&[][..], Vec::as_slice);
         if same_path.is_empty() {
             batch.push(f);
             continue;
@@ -540,8 +647,34 @@ impl Drop for LocalCopies {
 }
 
 impl LocalCopies {
+    /// The name of such a directory starts with this, then `PID-RUN_ID`.
+    const PREFIX: &'static str = "lakegate-promote-";
+
+    /// Removes the directories of promotions on this host whose process is gone (killed before
+    /// it could remove its own): each may hold a whole batch.
+    fn remove_leftovers() {
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix(Self::PREFIX)
+                .and_then(|rest| rest.split_once('-'))
+                .filter(|(_, run)| is_run_id(run))
+                .and_then(|(pid, _)| pid.parse::<u32>().ok());
+            if let Some(pid) = pid
+                && process_running(pid) == Some(false)
+                && e.file_type().is_ok_and(|t| t.is_dir())
+                && let Err(err) = crate::fs_atomic::remove_dir_all(&e.path())
+            {
+                tracing::warn!(dir = %e.path().display(), error = %err, "Could not remove the downloads of an interrupted promotion.");
+            }
+        }
+    }
+
     async fn download(at: &Places, run_id: &str, batch: &[BatchObject]) -> Result<Self, PromoteError> {
-        let dir = std::env::temp_dir().join(format!("lakegate-promote-{run_id}"));
+        let dir = std::env::temp_dir().join(format!("{}{}-{run_id}", Self::PREFIX, std::process::id()));
         std::fs::create_dir(&dir).map_err(|e| PromoteError::io(&dir, &e))?;
         let mut out = Self {
             dir,
@@ -877,35 +1010,57 @@ async fn roll_forward(at: &Places, manifest: &Manifest) -> Result<Vec<String>, P
             fault_point("after-first-copy");
         }
     }
-    let mut kept = Vec::new();
-    if manifest.moved {
-        for (src, rec) in manifest.sources.iter().zip(&manifest.batch) {
-            let Some((_, key)) = remote::split(src) else { continue };
-            match at.store.head(&key).await {
-                Ok(m) if m.e_tag == rec.e_tag && m.size == rec.size => {
-                    if let Err(e) = at.store.delete(&key).await {
-                        kept.push(format!(
-                            "{} (could not be removed: {})",
-                            src.display(),
-                            remote::explain(&e.to_string())
-                        ));
-                    }
-                }
-                Ok(_) => kept.push(format!(
-                    "{} (changed after it was checked; it was not removed)",
-                    src.display()
-                )),
-                Err(_) => {}
-            }
-        }
-    }
+    let kept = if manifest.moved {
+        remove_sources(at, manifest).await
+    } else {
+        Vec::new()
+    };
     remove_prefix(at, &staging).await;
     Ok(kept)
 }
 
+/// Removes the sources of a published `--move` promotion whose ETag and size are still those
+/// checked; returns those kept, each with why (one that is gone already is neither).
+async fn remove_sources(at: &Places, manifest: &Manifest) -> Vec<String> {
+    let mut kept = Vec::new();
+    for (src, rec) in manifest.sources.iter().zip(&manifest.batch) {
+        let Some(key) = at.source_key(src) else {
+            kept.push(format!(
+                "{} (outside the lake root; lakegate removes nothing there)",
+                src.display()
+            ));
+            continue;
+        };
+        let why = match at.store.head(&key).await {
+            Ok(m) if rec.e_tag.is_some() && m.e_tag == rec.e_tag && m.size == rec.size => {
+                match at.store.delete(&key).await {
+                    Ok(()) => continue,
+                    Err(e) => format!(
+                        "could not be removed: {}; the next promotion removes it",
+                        remote::explain(&e.to_string())
+                    ),
+                }
+            }
+            Ok(_) => "changed after it was checked; it was not removed".to_string(),
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => format!(
+                "could not be checked: {}; the next promotion removes it if unchanged",
+                remote::explain(&e.to_string())
+            ),
+        };
+        tracing::warn!(object = %src.display(), why = %why, "Not removing a source promoted with --move.");
+        kept.push(format!("{} ({why})", src.display()));
+    }
+    kept
+}
+
 /// Rolls committed promotions forward and removes the staging of dead uncommitted ones; says what
-/// it did (or, in a dry run, would do).
-async fn recover(at: &Places, dry_run: bool, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<String>, PromoteError> {
+/// it did (or, in a dry run, would do), and which runs it finished (or would finish).
+async fn recover(
+    at: &Places,
+    dry_run: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<String>, Vec<String>), PromoteError> {
     let root = at.meta().join("staging");
     let listed = at
         .store
@@ -919,10 +1074,11 @@ async fn recover(at: &Places, dry_run: bool, now: chrono::DateTime<chrono::Utc>)
         .filter(|n| is_run_id(n))
         .collect();
     if runs.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let log = read_log(at).await?;
     let mut done = Vec::new();
+    let mut finished = Vec::new();
     let did = |d: &str, w: &str| if dry_run { format!("would {w}") } else { d.to_string() };
     for run in runs {
         let committed = log.iter().filter_map(|(_, m)| m.as_ref()).find(|m| m.run_id == run);
@@ -930,6 +1086,7 @@ async fn recover(at: &Places, dry_run: bool, now: chrono::DateTime<chrono::Utc>)
             if !dry_run {
                 roll_forward(at, m).await?;
             }
+            finished.push(run.clone());
             let n = crate::checks::count_of(m.files.len() as u64, "file", "files");
             done.push(did(
                 &format!("finished the interrupted promotion {run} ({n})"),
@@ -965,7 +1122,7 @@ async fn recover(at: &Places, dry_run: bool, now: chrono::DateTime<chrono::Utc>)
             ));
         }
     }
-    Ok(done)
+    Ok((done, finished))
 }
 
 /// When a UUIDv7 run id was made.

@@ -78,6 +78,11 @@ impl<'m> Lake<'m> {
         split_target(&self.objects("cleaned/orders"))
     }
 
+    /// The source objects left in `raw/orders`.
+    pub(crate) fn sources(&self) -> Vec<String> {
+        self.objects("raw/orders").into_keys().collect()
+    }
+
     /// Uploads `bytes` as `demo/KEY`.
     pub(crate) fn put(&self, key: &str, bytes: &[u8]) {
         let d = tempfile::tempdir().unwrap();
