@@ -4,20 +4,24 @@
 //! Protocol, per target dataset prefix `T` (names in `crate::layout`):
 //! 1. **Probe.** The store must honour create-if-absent writes (`If-None-Match: *`): a probe object
 //!    is created twice and the second write must be refused. Some emulators accept both; then the
-//!    promotion is refused with a sentence, before anything is read.
+//!    promotion is refused with a sentence, before anything is read. A dry run writes nothing, so
+//!    it does not probe.
 //! 2. **Recover.** Staging prefixes of committed promotions are rolled forward (step 7 is
 //!    idempotent); those of promotions that never committed are removed once their process is gone
 //!    (same host, pid not running) or a day old — until then they are invisible and harmless.
+//!    Sources of published `--move` promotions still there unchanged are removed.
 //! 3. **Snapshot.** The source objects with their sizes and ETags; objects published before (in the
 //!    log) with the same ETag or checksum are left out.
 //! 4. **Gate, then stage.** The suite runs on exactly those objects. If it passes, each object is
-//!    downloaded only if its ETag is still the snapshot's (a conditional GET: a producer overwriting
-//!    it meanwhile stops the promotion), hashed, its Parquet decoded completely (as on disk), and
-//!    uploaded to `T/_lakegate/staging/RUN_ID/`. Then the intent `_intent.json` is written there.
+//!    downloaded in ranges, each only if its ETag is still the snapshot's (a conditional GET: a
+//!    producer overwriting it meanwhile stops the promotion), hashed, its Parquet decoded
+//!    completely (as on disk), checked not to overwrite another object in `T`, and uploaded to
+//!    `T/_lakegate/staging/RUN_ID/` after the intent `_intent.json`.
 //! 5. **Commit.** The manifest is created as `T/_lakegate/log/N.json`, N one more than the newest,
 //!    only if absent: the single atomic step. Of two promotions racing for N, one wins; the other
 //!    reads the log again and takes the next number — unless the winner published one of its files,
-//!    then it stops (exit 3) and removes its staging.
+//!    then it stops (exit 3) and removes its staging. A write whose answer is lost is read back
+//!    (see [`commit`]).
 //! 6. Readers listing `T` leave out the files an intent names (`layout::files_of_record`).
 //! 7. **Roll forward.** Each staged copy is copied into place, `--move` sources are deleted if their
 //!    ETag is unchanged, the staged copies are deleted, the intent last.
@@ -73,11 +77,21 @@ impl Holder {
 
     /// Whether the promotion that staged this has certainly stopped (or is too old to wait for).
     fn gone(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
-        if self.host == host_name() {
-            return !Path::new(&format!("/proc/{}", self.pid)).exists() || self.pid == std::process::id();
+        if !self.host.is_empty()
+            && self.host == host_name()
+            && let Some(running) = process_running(self.pid)
+        {
+            return !running || self.pid == std::process::id();
         }
         now - self.started > STALE_AFTER
     }
+}
+
+/// Whether a process of this host runs; `None` where that cannot be told (no `/proc`).
+fn process_running(pid: u32) -> Option<bool> {
+    Path::new("/proc/self")
+        .exists()
+        .then(|| Path::new(&format!("/proc/{pid}")).exists())
 }
 
 fn host_name() -> String {
@@ -94,6 +108,8 @@ struct Places {
     /// The target dataset prefix as a path (`s3://bucket/…`), for messages.
     target: PathBuf,
     bucket: String,
+    /// The lake root's key: `--move` never deletes outside it.
+    lake_key: Key,
     target_key: Key,
     store: Arc<dyn ObjectStore>,
 }
@@ -118,9 +134,15 @@ impl Places {
             message: remote::explain(&e.to_string()),
         }
     }
+    /// The key of a source recorded in a manifest, if it lies in this lake (a planted log entry
+    /// cannot make `--move` delete anything else).
+    fn source_key(&self, source: &Path) -> Option<Key> {
+        let (bucket, key) = remote::split(source)?;
+        (bucket.host_str() == Some(self.bucket.as_str()) && key.prefix_match(&self.lake_key).is_some()).then_some(key)
+    }
 }
 
-fn locate(project: &Project, suite: &Suite, opts: &PromoteOptions) -> Result<Places, PromoteError> {
+async fn locate(project: &Project, suite: &Suite, opts: &PromoteOptions) -> Result<Places, PromoteError> {
     let from_zone = suite.dataset.zone.get_ref().clone();
     let to_zone = super::target_zone(project, suite, opts.to.as_deref()).map_err(|d| PromoteError::Config(vec![d]))?;
     if to_zone == from_zone {
@@ -136,25 +158,46 @@ fn locate(project: &Project, suite: &Suite, opts: &PromoteOptions) -> Result<Pla
     };
     let from_dir = zone(&from_zone)?;
     let to_dir = zone(&to_zone)?;
-    let base = suite.dataset.path.get_ref().trim_end_matches('/');
-    let rel_base = if crate::paths::is_glob(base) {
-        crate::paths::literal_prefix(base)
-    } else {
-        base
-    };
-    let target = to_dir.join(rel_base);
-    let (bucket_url, target_key) = remote::split(&target)
-        .ok_or_else(|| PromoteError::Refused(format!("{} is not an s3:// location", target.display())))?;
+    let (bucket_url, lake_key) = remote::split(&project.lake_root)
+        .ok_or_else(|| PromoteError::Refused(format!("{} is not an s3:// location", project.lake_root.display())))?;
     let store = remote::store(&bucket_url).map_err(PromoteError::Refused)?;
+    let rel_base = dataset_base(&store, suite, &from_dir).await;
+    let target = if rel_base.is_empty() {
+        to_dir.clone()
+    } else {
+        to_dir.join(&rel_base)
+    };
+    let (_, target_key) = remote::split(&target)
+        .ok_or_else(|| PromoteError::Refused(format!("{} is not an s3:// location", target.display())))?;
     Ok(Places {
         from_zone,
         to_zone,
         from_dir,
         target,
         bucket: bucket_url.host_str().unwrap_or_default().to_string(),
+        lake_key,
         target_key,
         store,
     })
+}
+
+/// The dataset's base prefix relative to its zone, the same in the target zone: the literal part
+/// of its path — or, when the path names one object (as discovery reads it), that object's parent,
+/// so that it is published beside its siblings and not below a prefix named like itself.
+async fn dataset_base(store: &Arc<dyn ObjectStore>, suite: &Suite, from_dir: &Path) -> String {
+    let base = suite.dataset.path.get_ref().trim_end_matches('/');
+    if crate::paths::is_glob(base) {
+        return crate::paths::literal_prefix(base).trim_end_matches('/').to_string();
+    }
+    let Some((_, key)) = remote::split(&from_dir.join(base)) else {
+        return base.to_string();
+    };
+    let below = store.list_with_delimiter(Some(&key)).await;
+    let nothing_below = below.is_ok_and(|l| l.objects.is_empty() && l.common_prefixes.is_empty());
+    if nothing_below && store.head(&key).await.is_ok() {
+        return base.rsplit_once('/').map_or("", |(parent, _)| parent).to_string();
+    }
+    base.to_string()
 }
 
 /// Runs a promotion whose lake is on an object store (see the module docs).
@@ -171,12 +214,16 @@ pub(crate) async fn promote(
                 .into(),
         ));
     }
-    let at = locate(project, suite, opts)?;
+    let at = locate(project, suite, opts).await?;
     let run_id = uuid::Uuid::now_v7().to_string();
     if !opts.dry_run {
         probe_conditional_put(&at, &run_id).await?;
+        LocalCopies::remove_leftovers();
     }
-    let recovered = recover(&at, opts.dry_run, opts.clock.wall()).await?;
+    let (mut recovered, finished) = recover(&at, opts.dry_run, opts.clock.wall()).await?;
+    let log = read_log(&at).await?;
+    let mut snap = snapshot(&at, suite).await?;
+    recovered.extend(remove_moved_sources(&at, &log, &finished, &mut snap, opts.dry_run).await);
     let mut report = PromoteReport {
         lakegate: env!("CARGO_PKG_VERSION"),
         run_id: run_id.clone(),
@@ -203,8 +250,7 @@ pub(crate) async fn promote(
         };
         return Ok(report);
     }
-    let log = read_log(&at).await?;
-    let Some(batch) = take_batch(project, suite, &at, opts, &log, &mut report).await? else {
+    let Some(batch) = take_batch(&at, opts, snap, &log, &mut report).await? else {
         return Ok(report);
     };
     fault_point("after-snapshot");
@@ -217,6 +263,8 @@ pub(crate) async fn promote(
     }
     fault_point("after-gate");
     let local = LocalCopies::download(&at, &run_id, &batch).await?;
+    refuse_overwrite(&at, &local.records).await?;
+    report.batch.clone_from(&local.records);
     if opts.dry_run {
         report.status = "would_promote";
         report.published = batch.iter().map(|f| f.record.path.clone()).collect();
@@ -320,19 +368,15 @@ pub(crate) struct BatchObject {
     pub record: SnapFile,
 }
 
-/// The batch: the source objects now, minus those already published unchanged; `None` (with the
-/// report saying why) when there is nothing to promote.
-async fn take_batch(
-    project: &Project,
-    suite: &Suite,
-    at: &Places,
-    opts: &PromoteOptions,
-    log: &[(u64, Option<Manifest>)],
-    report: &mut PromoteReport,
-) -> Result<Option<Vec<BatchObject>>, PromoteError> {
-    let _ = project;
-    let found = remote::discover(&remote::Pinned::new(at.store.clone()), &at.from_dir, &suite.dataset).await?;
-    let mut snap: Vec<BatchObject> = futures::stream::iter(found.files)
+/// The source objects now, each with its size and ETag. On an object store a prefix without
+/// objects does not exist, so a dataset whose objects all went (`--move`) has none, not an error.
+async fn snapshot(at: &Places, suite: &Suite) -> Result<Vec<BatchObject>, PromoteError> {
+    let found = match remote::discover(&remote::Pinned::new(at.store.clone()), &at.from_dir, &suite.dataset).await {
+        Ok(found) => found,
+        Err(crate::engine::DatasetError::Missing { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    futures::stream::iter(found.files)
         .map(|f| async move {
             let key = remote::split(&f.path).map(|(_, k)| k).unwrap_or_default();
             let meta = at.store.head(&key).await.map_err(|e| at.fail(&key, &e))?;
@@ -351,16 +395,83 @@ async fn take_batch(
         })
         .buffered(16)
         .try_collect()
-        .await?;
-    let done: Vec<&SnapFile> = log
+        .await
+}
+
+/// Sources of published `--move` promotions still there unchanged (same ETag and size as
+/// checked): their deletes failed, or a kill came between the commit and the deletes and a
+/// recovery after it could not finish them. Removes them (a dry run only says so) and leaves them
+/// out of `snap`; returns what it did, one sentence per promotion. The promotions recovery just
+/// finished (in a dry run: would finish) are skipped: finishing them removes their sources.
+async fn remove_moved_sources(
+    at: &Places,
+    log: &[(u64, Option<Manifest>)],
+    finished: &[String],
+    snap: &mut Vec<BatchObject>,
+    dry_run: bool,
+) -> Vec<String> {
+    let by_source: std::collections::HashMap<&Path, usize> =
+        snap.iter().enumerate().map(|(i, f)| (f.source.as_path(), i)).collect();
+    let mut gone = std::collections::HashSet::new();
+    let mut done = Vec::new();
+    for m in log
         .iter()
         .filter_map(|(_, m)| m.as_ref())
-        .flat_map(|m| &m.batch)
-        .collect();
+        .filter(|m| m.moved && !finished.contains(&m.run_id))
+    {
+        let mut removed = 0u64;
+        for (src, rec) in m.sources.iter().zip(&m.batch) {
+            let Some(&i) = by_source.get(src.as_path()) else {
+                continue;
+            };
+            let f = &snap[i];
+            let unchanged = rec.e_tag.is_some() && f.e_tag == rec.e_tag && f.record.size == rec.size;
+            if !unchanged || at.source_key(src).is_none() || gone.contains(&i) {
+                continue;
+            }
+            if !dry_run {
+                if let Err(e) = at.store.delete(&f.key).await {
+                    tracing::warn!(object = %src.display(), error = %e, "Could not remove a source promoted with --move; the next promotion removes it.");
+                    continue;
+                }
+                gone.insert(i);
+            }
+            removed += 1;
+        }
+        if removed > 0 {
+            let n = crate::checks::count_of(removed, "source object", "source objects");
+            done.push(if dry_run {
+                format!("would remove {n} promoted with --move by {}", m.run_id)
+            } else {
+                format!("removed {n} promoted with --move by {}", m.run_id)
+            });
+        }
+    }
+    let mut i = 0;
+    snap.retain(|_| {
+        i += 1;
+        !gone.contains(&(i - 1))
+    });
+    done
+}
+
+/// The batch: the snapshot minus the objects already published unchanged; `None` (with the report
+/// saying why) when there is nothing to promote.
+async fn take_batch(
+    at: &Places,
+    opts: &PromoteOptions,
+    snap: Vec<BatchObject>,
+    log: &[(u64, Option<Manifest>)],
+    report: &mut PromoteReport,
+) -> Result<Option<Vec<BatchObject>>, PromoteError> {
+    let mut done: std::collections::HashMap<&str, Vec<&SnapFile>> = std::collections::HashMap::new();
+    for d in log.iter().filter_map(|(_, m)| m.as_ref()).flat_map(|m| &m.batch) {
+        done.entry(d.path.as_str()).or_default().push(d);
+    }
     let mut already = 0usize;
     let mut batch = Vec::new();
-    for mut f in snap.drain(..) {
-        let same_path: Vec<&&SnapFile> = done.iter().filter(|d| d.path == f.record.path).collect();
+    for mut f in snap {
+        let same_path = done.get(f.record.path.as_str()).map_or(&[][..], Vec::as_slice);
         if same_path.is_empty() {
             batch.push(f);
             continue;
@@ -416,17 +527,80 @@ async fn take_batch(
 }
 
 async fn sha256_object(at: &Places, f: &BatchObject) -> Result<String, PromoteError> {
-    let mut stream = at
-        .store
-        .get(&f.key)
-        .await
-        .map_err(|e| at.fail(&f.key, &e))?
-        .into_stream();
     let mut h = Sha256::new();
-    while let Some(chunk) = stream.next().await {
-        h.update(chunk.map_err(|e| at.fail(&f.key, &e))?);
-    }
+    let fail = |e: object_store::Error| at.fail(&f.key, &e);
+    read_ranges(at, &f.key, f.record.size, None, fail, |chunk| {
+        h.update(chunk);
+        Ok(())
+    })
+    .await?;
     Ok(format!("{:x}", h.finalize()))
+}
+
+/// Reads an object of `size` bytes in [`PART`]-sized ranged GETs, each only while the object's
+/// ETag is still `e_tag` (when given), handing the bytes to `sink` in order. A single GET of a
+/// large object would outlast the client's request timeout; ranges never do, and a change midway
+/// is seen as one.
+async fn read_ranges(
+    at: &Places,
+    key: &Key,
+    size: u64,
+    e_tag: Option<&String>,
+    on_error: impl Fn(object_store::Error) -> PromoteError,
+    mut sink: impl FnMut(&[u8]) -> Result<(), PromoteError>,
+) -> Result<(), PromoteError> {
+    let mut from = 0u64;
+    loop {
+        let to = (from + PART as u64).min(size);
+        let opts = GetOptions {
+            if_match: e_tag.cloned(),
+            range: (to > from).then_some(object_store::GetRange::Bounded(from..to)),
+            ..GetOptions::default()
+        };
+        let mut stream = at.store.get_opts(key, opts).await.map_err(&on_error)?.into_stream();
+        while let Some(chunk) = stream.next().await {
+            sink(&chunk.map_err(&on_error)?)?;
+        }
+        from = to;
+        if from >= size {
+            return Ok(());
+        }
+    }
+}
+
+/// A published object is never overwritten: an object already at a batch object's place in the
+/// target (written by another tool, or by hand) must hold the same bytes (a promotion recovered
+/// earlier), or the promotion stops before anything is staged.
+async fn refuse_overwrite(at: &Places, records: &[SnapFile]) -> Result<(), PromoteError> {
+    for rec in records {
+        let to = at.target_key.child_path(&rec.path);
+        let meta = match at.store.head(&to).await {
+            Ok(meta) => meta,
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => return Err(at.fail(&to, &e)),
+        };
+        let mut h = Sha256::new();
+        read_ranges(
+            at,
+            &to,
+            meta.size,
+            None,
+            |e| at.fail(&to, &e),
+            |chunk| {
+                h.update(chunk);
+                Ok(())
+            },
+        )
+        .await?;
+        if format!("{:x}", h.finalize()) != rec.sha256 {
+            return Err(PromoteError::Refused(format!(
+                "{} already exists with other content; lakegate never overwrites a published object \
+                 (nothing was staged). Move it away, or promote the batch to another zone",
+                at.shown(&to)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The suite on exactly the batch's objects.
@@ -473,8 +647,34 @@ impl Drop for LocalCopies {
 }
 
 impl LocalCopies {
+    /// The name of such a directory starts with this, then `PID-RUN_ID`.
+    const PREFIX: &'static str = "lakegate-promote-";
+
+    /// Removes the directories of promotions on this host whose process is gone (killed before
+    /// it could remove its own): each may hold a whole batch.
+    fn remove_leftovers() {
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix(Self::PREFIX)
+                .and_then(|rest| rest.split_once('-'))
+                .filter(|(_, run)| is_run_id(run))
+                .and_then(|(pid, _)| pid.parse::<u32>().ok());
+            if let Some(pid) = pid
+                && process_running(pid) == Some(false)
+                && e.file_type().is_ok_and(|t| t.is_dir())
+                && let Err(err) = crate::fs_atomic::remove_dir_all(&e.path())
+            {
+                tracing::warn!(dir = %e.path().display(), error = %err, "Could not remove the downloads of an interrupted promotion.");
+            }
+        }
+    }
+
     async fn download(at: &Places, run_id: &str, batch: &[BatchObject]) -> Result<Self, PromoteError> {
-        let dir = std::env::temp_dir().join(format!("lakegate-promote-{run_id}"));
+        let dir = std::env::temp_dir().join(format!("{}{}-{run_id}", Self::PREFIX, std::process::id()));
         std::fs::create_dir(&dir).map_err(|e| PromoteError::io(&dir, &e))?;
         let mut out = Self {
             dir,
@@ -507,28 +707,22 @@ impl LocalCopies {
 /// Downloads an object if it is still the snapshot's, returning its SHA-256.
 async fn download(at: &Places, f: &BatchObject, to: &Path) -> Result<String, PromoteError> {
     use std::io::Write;
-    let opts = GetOptions {
-        if_match: f.e_tag.clone(),
-        ..GetOptions::default()
-    };
-    let got = match at.store.get_opts(&f.key, opts).await {
-        Ok(g) => g,
-        Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
-            return Err(PromoteError::Refused(format!(
+    let changed = |e: object_store::Error| match e {
+        object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. } => {
+            PromoteError::Refused(format!(
                 "{} changed or went away after it was checked (a producer still writing?); nothing was published",
                 f.source.display()
-            )));
+            ))
         }
-        Err(e) => return Err(at.fail(&f.key, &e)),
+        e => at.fail(&f.key, &e),
     };
     let mut file = std::fs::File::create(to).map_err(|e| PromoteError::io(to, &e))?;
     let mut h = Sha256::new();
-    let mut stream = got.into_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| at.fail(&f.key, &e))?;
-        h.update(&chunk);
-        file.write_all(&chunk).map_err(|e| PromoteError::io(to, &e))?;
-    }
+    read_ranges(at, &f.key, f.record.size, f.e_tag.as_ref(), changed, |chunk| {
+        h.update(chunk);
+        file.write_all(chunk).map_err(|e| PromoteError::io(to, &e))
+    })
+    .await?;
     Ok(format!("{:x}", h.finalize()))
 }
 
@@ -635,6 +829,8 @@ async fn publish(
     log: Vec<(u64, Option<Manifest>)>,
     report: &mut PromoteReport,
 ) -> Result<(), PromoteError> {
+    // A log that can take no later entry refuses before anything is staged.
+    next_number(at, &log)?;
     let staging = at.staging(&manifest.run_id);
     let json = serde_json::to_vec_pretty(manifest).map_err(|e| PromoteError::Refused(e.to_string()))?;
     let intent = staging.clone().join(INTENT);
@@ -655,7 +851,14 @@ async fn publish(
     fault_point("after-upload");
     let n = commit(at, manifest, &json, log).await?;
     fault_point("after-commit");
-    let kept = roll_forward(at, manifest).await?;
+    let kept = roll_forward(at, manifest).await.map_err(|e| {
+        PromoteError::Refused(format!(
+            "the batch is committed (log entry {}) but copying it into place stopped: {e}. \
+             Readers do not see it yet; the next promotion or `lakegate promote {} --recover` finishes it",
+            log_name(n),
+            manifest.dataset
+        ))
+    })?;
     report.published = manifest.files.iter().map(|f| f.path.clone()).collect();
     report.status = "promoted";
     report.message = format!(
@@ -676,6 +879,12 @@ async fn publish(
 /// Creates the manifest as the next log entry (only if absent); returns its number. Losing the
 /// race for a number, reads the log again and tries the next — unless the winner published one of
 /// this batch's paths.
+///
+/// A write whose answer is lost (a dropped connection, a proxy's 5xx after forwarding it) may
+/// still have created the entry, and a retry of it then finds the number taken — by itself. So a
+/// taken number and a failed write are both read back: an entry with this run id is this
+/// promotion's commit. When the store cannot say, the staged copies are kept for recovery, which
+/// rolls them forward if the entry appears in the log and removes them if not.
 async fn commit(
     at: &Places,
     manifest: &Manifest,
@@ -683,44 +892,93 @@ async fn commit(
     mut log: Vec<(u64, Option<Manifest>)>,
 ) -> Result<u64, PromoteError> {
     let staging = at.staging(&manifest.run_id);
-    let mut tries = 0;
-    loop {
-        let n = log.last().map_or(1, |(n, _)| n + 1);
+    for _ in 0..COMMIT_TRIES {
+        let n = match next_number(at, &log) {
+            Ok(n) => n,
+            Err(e) => {
+                remove_prefix(at, &staging).await;
+                return Err(e);
+            }
+        };
         let entry = at.log().join(log_name(n));
         let create = PutOptions {
             mode: PutMode::Create,
             ..PutOptions::default()
         };
-        match at.store.put_opts(&entry, json.to_vec().into(), create).await {
-            Ok(_) => return Ok(n),
-            Err(object_store::Error::AlreadyExists { .. }) if tries < COMMIT_TRIES => {
-                tries += 1;
-                let seen = log.len();
-                log = read_log(at).await?;
-                if let Some(other) = published_meanwhile(&log[seen.min(log.len())..], manifest) {
-                    remove_prefix(at, &staging).await;
-                    return Err(PromoteError::Refused(format!(
-                        "another promotion ({other}) published files of this batch while it was being checked; \
-                         nothing more was published. Run the promotion again to see what is left"
-                    )));
-                }
+        let written = at.store.put_opts(&entry, json.to_vec().into(), create).await;
+        if written.is_ok() {
+            return Ok(n);
+        }
+        let owner = entry_run(at, &entry).await;
+        if owner.as_deref() == Some(manifest.run_id.as_str()) {
+            return Ok(n);
+        }
+        match written {
+            Err(object_store::Error::AlreadyExists { .. }) => {}
+            Err(e) if owner.is_none() => {
+                return Err(PromoteError::Refused(format!(
+                    "the commit of this batch as {} was not confirmed: {}. Its staged copies are kept: \
+                     the next promotion or `--recover` publishes them if the entry was written after all, \
+                     and removes them if not",
+                    at.shown(&entry),
+                    remote::explain(&e.to_string())
+                )));
             }
-            Err(e) => {
-                remove_prefix(at, &staging).await;
-                return Err(at.fail(&entry, &e));
-            }
+            // Another promotion's entry: this write certainly failed; take the next number.
+            _ => {}
+        }
+        log = read_log(at).await?;
+        if let Some(other) = published_meanwhile(&log, n, manifest) {
+            remove_prefix(at, &staging).await;
+            return Err(PromoteError::Refused(format!(
+                "another promotion ({other}) published files of this batch while it was being checked; \
+                 nothing more was published. Run the promotion again to see what is left"
+            )));
         }
     }
+    remove_prefix(at, &staging).await;
+    Err(PromoteError::Refused(format!(
+        "{} other promotions committed into {} while this one tried to; nothing was published. Run it again",
+        COMMIT_TRIES,
+        at.target.display()
+    )))
 }
 
-/// The run id of a newer log entry that published one of this manifest's paths.
-fn published_meanwhile(newer: &[(u64, Option<Manifest>)], manifest: &Manifest) -> Option<String> {
-    newer.iter().filter_map(|(_, m)| m.as_ref()).find_map(|m| {
-        m.batch
-            .iter()
-            .any(|b| manifest.batch.iter().any(|x| x.path == b.path))
-            .then(|| m.run_id.clone())
+/// The number after the newest log entry.
+fn next_number(at: &Places, log: &[(u64, Option<Manifest>)]) -> Result<u64, PromoteError> {
+    let Some((last, _)) = log.last() else { return Ok(1) };
+    last.checked_add(1).ok_or_else(|| {
+        PromoteError::Refused(format!(
+            "the promotion log {} holds an entry numbered {last}, the largest there can be, so no \
+             promotion can commit after it; remove that entry if lakegate did not write it",
+            at.shown(&at.log())
+        ))
     })
+}
+
+/// The run id of the log entry at `key`; `None` when it is absent, unreadable or not a manifest.
+async fn entry_run(at: &Places, key: &Key) -> Option<String> {
+    #[derive(Deserialize)]
+    struct RunOf {
+        run_id: String,
+    }
+    let bytes = at.store.get(key).await.ok()?.bytes().await.ok()?;
+    serde_json::from_slice::<RunOf>(&bytes).ok().map(|r| r.run_id)
+}
+
+/// The run id of another promotion's log entry, numbered `from` or later, that published one of
+/// this manifest's paths.
+fn published_meanwhile(log: &[(u64, Option<Manifest>)], from: u64, manifest: &Manifest) -> Option<String> {
+    log.iter()
+        .filter(|(n, _)| *n >= from)
+        .filter_map(|(_, m)| m.as_ref())
+        .filter(|m| m.run_id != manifest.run_id)
+        .find_map(|m| {
+            m.batch
+                .iter()
+                .any(|b| manifest.batch.iter().any(|x| x.path == b.path))
+                .then(|| m.run_id.clone())
+        })
 }
 
 /// Copies a committed promotion's staged objects into place, removes `--move` sources whose ETag
@@ -733,9 +991,10 @@ async fn roll_forward(at: &Places, manifest: &Manifest) -> Result<Vec<String>, P
         let to = at.target_key.child_path(&f.path);
         match at.store.copy(&from, &to).await {
             Ok(()) => {}
-            Err(object_store::Error::NotFound { .. }) => {
-                let placed = at.store.head(&to).await.ok().is_some_and(|m| m.size == f.size);
-                if !placed {
+            Err(object_store::Error::NotFound { .. }) => match at.store.head(&to).await {
+                // Copied before (by an earlier attempt, or another process finishing it).
+                Ok(m) if m.size == f.size => {}
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {
                     return Err(PromoteError::Refused(format!(
                         "cannot finish promotion {}: {} is neither staged nor published; nothing more was \
                          changed (the log entry names it)",
@@ -743,42 +1002,65 @@ async fn roll_forward(at: &Places, manifest: &Manifest) -> Result<Vec<String>, P
                         at.shown(&to)
                     )));
                 }
-            }
+                Err(e) => return Err(at.fail(&to, &e)),
+            },
             Err(e) => return Err(at.fail(&to, &e)),
         }
         if i == 0 {
             fault_point("after-first-copy");
         }
     }
-    let mut kept = Vec::new();
-    if manifest.moved {
-        for (src, rec) in manifest.sources.iter().zip(&manifest.batch) {
-            let Some((_, key)) = remote::split(src) else { continue };
-            match at.store.head(&key).await {
-                Ok(m) if m.e_tag == rec.e_tag && m.size == rec.size => {
-                    if let Err(e) = at.store.delete(&key).await {
-                        kept.push(format!(
-                            "{} (could not be removed: {})",
-                            src.display(),
-                            remote::explain(&e.to_string())
-                        ));
-                    }
-                }
-                Ok(_) => kept.push(format!(
-                    "{} (changed after it was checked; it was not removed)",
-                    src.display()
-                )),
-                Err(_) => {}
-            }
-        }
-    }
+    let kept = if manifest.moved {
+        remove_sources(at, manifest).await
+    } else {
+        Vec::new()
+    };
     remove_prefix(at, &staging).await;
     Ok(kept)
 }
 
+/// Removes the sources of a published `--move` promotion whose ETag and size are still those
+/// checked; returns those kept, each with why (one that is gone already is neither).
+async fn remove_sources(at: &Places, manifest: &Manifest) -> Vec<String> {
+    let mut kept = Vec::new();
+    for (src, rec) in manifest.sources.iter().zip(&manifest.batch) {
+        let Some(key) = at.source_key(src) else {
+            kept.push(format!(
+                "{} (outside the lake root; lakegate removes nothing there)",
+                src.display()
+            ));
+            continue;
+        };
+        let why = match at.store.head(&key).await {
+            Ok(m) if rec.e_tag.is_some() && m.e_tag == rec.e_tag && m.size == rec.size => {
+                match at.store.delete(&key).await {
+                    Ok(()) => continue,
+                    Err(e) => format!(
+                        "could not be removed: {}; the next promotion removes it",
+                        remote::explain(&e.to_string())
+                    ),
+                }
+            }
+            Ok(_) => "changed after it was checked; it was not removed".to_string(),
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => format!(
+                "could not be checked: {}; the next promotion removes it if unchanged",
+                remote::explain(&e.to_string())
+            ),
+        };
+        tracing::warn!(object = %src.display(), why = %why, "Not removing a source promoted with --move.");
+        kept.push(format!("{} ({why})", src.display()));
+    }
+    kept
+}
+
 /// Rolls committed promotions forward and removes the staging of dead uncommitted ones; says what
-/// it did (or, in a dry run, would do).
-async fn recover(at: &Places, dry_run: bool, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<String>, PromoteError> {
+/// it did (or, in a dry run, would do), and which runs it finished (or would finish).
+async fn recover(
+    at: &Places,
+    dry_run: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<String>, Vec<String>), PromoteError> {
     let root = at.meta().join("staging");
     let listed = at
         .store
@@ -792,10 +1074,11 @@ async fn recover(at: &Places, dry_run: bool, now: chrono::DateTime<chrono::Utc>)
         .filter(|n| is_run_id(n))
         .collect();
     if runs.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let log = read_log(at).await?;
     let mut done = Vec::new();
+    let mut finished = Vec::new();
     let did = |d: &str, w: &str| if dry_run { format!("would {w}") } else { d.to_string() };
     for run in runs {
         let committed = log.iter().filter_map(|(_, m)| m.as_ref()).find(|m| m.run_id == run);
@@ -803,6 +1086,7 @@ async fn recover(at: &Places, dry_run: bool, now: chrono::DateTime<chrono::Utc>)
             if !dry_run {
                 roll_forward(at, m).await?;
             }
+            finished.push(run.clone());
             let n = crate::checks::count_of(m.files.len() as u64, "file", "files");
             done.push(did(
                 &format!("finished the interrupted promotion {run} ({n})"),
@@ -838,7 +1122,7 @@ async fn recover(at: &Places, dry_run: bool, now: chrono::DateTime<chrono::Utc>)
             ));
         }
     }
-    Ok(done)
+    Ok((done, finished))
 }
 
 /// When a UUIDv7 run id was made.

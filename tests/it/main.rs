@@ -36,6 +36,7 @@ mod report;
 mod s3;
 mod s3_lakes;
 mod s3_promote;
+mod s3_promote_hostile;
 mod s3_reads;
 mod schema_json;
 mod stats;

@@ -98,9 +98,24 @@ impl Moto {
 
     /// The objects below `s3://BUCKET/PREFIX/`: each key relative to it, with its size.
     pub(crate) fn objects(&self, bucket: &str, prefix: &str) -> std::collections::BTreeMap<String, u64> {
+        self.listing(bucket, prefix, "size")
+    }
+
+    /// The objects below `s3://BUCKET/PREFIX/`: each key relative to it, with its ETag (`etag`) or
+    /// the SHA-256 of its bytes (`sha256`), read with boto3.
+    pub(crate) fn objects_by(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        what: &str,
+    ) -> std::collections::BTreeMap<String, String> {
+        self.listing(bucket, prefix, what)
+    }
+
+    fn listing<T: serde::de::DeserializeOwned>(&self, bucket: &str, prefix: &str, what: &str) -> T {
         let out = Command::new(python())
             .arg(repo().join("tests/s3/objects.py"))
-            .args([bucket, prefix])
+            .args([bucket, prefix, what])
             .envs(self.env())
             .output()
             .unwrap();

@@ -294,8 +294,21 @@ pub(crate) async fn discover(store: &Pinned, zone_dir: &Path, spec: &DatasetSpec
     };
     let (bucket, prefix) = split(&root).ok_or_else(|| unreadable("not an s3:// path".into()))?;
     let zone_key = split(zone_dir).map(|(_, k)| k).unwrap_or_default();
-    let objects = list(store, &prefix, !glob).await.map_err(&unreadable)?;
-    let objects = without_staged(store, objects, &dataset).await;
+    // A promotion that finishes while the prefix is listed can leave part of its batch in the
+    // listing and its intent gone by the time it is read: then the prefix is listed again.
+    let mut attempts = 0;
+    let objects = loop {
+        let objects = list(store, &prefix, !glob).await.map_err(&unreadable)?;
+        match without_staged(store, objects, &dataset).await {
+            Some(objects) => break objects,
+            None if attempts < 3 => attempts += 1,
+            None => {
+                return Err(unreadable(
+                    "promotions kept publishing into it while it was listed; run again".into(),
+                ));
+            }
+        }
+    };
     if objects.is_empty() {
         return Err(DatasetError::Missing { dataset, path: root });
     }
@@ -372,36 +385,41 @@ async fn list(
 /// The listing without the objects of promotions being copied into place, so a reader never sees
 /// half a batch: those named by a staging intent in the listing (`crate::layout`) — unless a log
 /// entry of another run published them (the intent is then a dead promotion's, which can no
-/// longer commit them).
+/// longer commit them). `None` when an intent in the listing is gone (or cannot be read) by the time
+/// it is read: its promotion finished meanwhile, so the listing may hold part of its batch and must
+/// be taken again.
 async fn without_staged(
     store: &dyn ObjectStore,
     objects: Vec<object_store::ObjectMeta>,
     dataset: &str,
-) -> Vec<object_store::ObjectMeta> {
+) -> Option<Vec<object_store::ObjectMeta>> {
     let keys = || objects.iter().map(|o| o.location.as_ref());
     let intents = crate::layout::staging_intents(keys());
     if intents.is_empty() {
-        return objects;
+        return Some(objects);
     }
-    let read = |key: String, depth: usize| async move {
-        let bytes = store
+    crate::fs_atomic::fault_point("reader-listed");
+    let fetch = |key: String| async move {
+        store
             .get(&object_store::path::Path::from(key.as_str()))
-            .await
-            .ok()?
+            .await?
             .bytes()
             .await
-            .ok()?;
-        crate::layout::files_of_record(&key, depth, &bytes)
     };
     let mut published_by = std::collections::HashMap::new();
     for entry in crate::layout::log_entries(keys()) {
-        if let Some((run, files)) = read(entry, 3).await {
+        let record = fetch(entry.clone())
+            .await
+            .ok()
+            .and_then(|b| crate::layout::files_of_record(&entry, 3, &b));
+        if let Some((run, files)) = record {
             published_by.extend(files.into_iter().map(|f| (f, run.clone())));
         }
     }
     let mut staged = std::collections::HashSet::new();
     for key in intents {
-        if let Some((run, files)) = read(key, 4).await {
+        let bytes = fetch(key.clone()).await.ok()?;
+        if let Some((run, files)) = crate::layout::files_of_record(&key, 4, &bytes) {
             staged.extend(
                 files
                     .into_iter()
@@ -409,16 +427,18 @@ async fn without_staged(
             );
         }
     }
-    objects
-        .into_iter()
-        .filter(|o| {
-            let skip = staged.contains(o.location.as_ref());
-            if skip {
-                tracing::warn!(dataset = %dataset, file = %o.location, "Leaving out an object of a promotion that is still being published.");
-            }
-            !skip
-        })
-        .collect()
+    Some(
+        objects
+            .into_iter()
+            .filter(|o| {
+                let skip = staged.contains(o.location.as_ref());
+                if skip {
+                    tracing::warn!(dataset = %dataset, file = %o.location, "Leaving out an object of a promotion that is still being published.");
+                }
+                !skip
+            })
+            .collect(),
+    )
 }
 
 /// An object's Parquet footer: its last 64 KiB in one ranged GET (a second one when the footer is
