@@ -271,3 +271,29 @@ fn a_file_still_being_written_during_a_run_is_read_again_by_the_next() {
         dataset(&v, "t")["incremental"]
     );
 }
+
+#[test]
+fn a_sample_is_read_from_the_first_files_that_make_it_up_with_a_full_scans_rows() {
+    let p = Project::new();
+    p.suite(
+        "t",
+        "format = \"csv\"\nkey = [\"id\"]",
+        "[[check]]\nkind = \"not_null\"\ncolumn = \"v\"\nsample = 3\n",
+    );
+    // Two failing rows in each file: a sample of 3 takes both of a's and the first of b's.
+    for (name, first) in [("a", 1), ("b", 10), ("c", 20), ("d", 30)] {
+        p.file(
+            &format!("lake/raw/t/{name}.csv"),
+            &format!("id,v\n{first},\n{},5\n{},\n", first + 1, first + 2),
+        );
+    }
+    incremental(&p);
+    p.file("lake/raw/t/e.csv", "id,v\n40,\n41,\n");
+    let v = incremental(&p);
+    assert_eq!(dataset(&v, "t")["incremental"]["files_scanned"], 1);
+    let want = full(&p);
+    same(&answers(&v), &want, "the sample after a new file");
+    let sample = &want[0]["checks"][0]["sample"];
+    let ids: Vec<&Value> = sample.as_array().unwrap().iter().map(|r| &r["id"]).collect();
+    assert_eq!(ids, [&Value::from(1), &Value::from(3), &Value::from(10)], "{sample}");
+}
