@@ -42,9 +42,10 @@ pub(crate) fn create_dir_all(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to a hidden, fsynced temporary file beside `path`; returns the directory and the
-/// temporary path. Readers skip names starting with `.`, so a crash leaves nothing they would read.
-fn write_temp<'a>(path: &'a Path, bytes: &[u8]) -> io::Result<(&'a Path, std::path::PathBuf)> {
+/// Writes `bytes` to a hidden temporary file beside `path` (fsynced when `durable`); returns the
+/// directory and the temporary path. Readers skip names starting with `.`, so a crash leaves nothing
+/// they would read.
+fn write_temp<'a>(path: &'a Path, bytes: &[u8], durable: bool) -> io::Result<(&'a Path, std::path::PathBuf)> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("a file path has no directory"))?;
@@ -56,7 +57,9 @@ fn write_temp<'a>(path: &'a Path, bytes: &[u8]) -> io::Result<(&'a Path, std::pa
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
     f.write_all(bytes)?;
-    f.sync_all()?;
+    if durable {
+        f.sync_all()?;
+    }
     Ok((dir, tmp))
 }
 
@@ -64,22 +67,13 @@ fn write_temp<'a>(path: &'a Path, bytes: &[u8]) -> io::Result<(&'a Path, std::pa
 /// checked when read (a seal, or a parse that fails on a torn file) and only ever save work, so a
 /// crash costs at most a recomputation, never a wrong answer — and a run does not pay the fsyncs.
 pub(crate) fn write_cache(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("a file path has no directory"))?;
-    create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    fs::write(&tmp, bytes)?;
+    let (_, tmp) = write_temp(path, bytes, false)?;
     fs::rename(&tmp, path)
 }
 
 /// Writes a whole file atomically: temp file, fsync, rename, fsync of the directory.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let (dir, tmp) = write_temp(path, bytes)?;
+    let (dir, tmp) = write_temp(path, bytes, true)?;
     fs::rename(&tmp, path)?;
     fsync_dir(dir)
 }
@@ -250,7 +244,7 @@ pub(crate) fn fail_point(step: &str) -> io::Result<()> {
 /// Publishes a new file only if nothing exists at `path` (a hard link from a fsynced temp file, so
 /// the name appears whole or not at all). Returns `false` when the name was taken.
 pub(crate) fn publish_new(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    let (dir, tmp) = write_temp(path, bytes)?;
+    let (dir, tmp) = write_temp(path, bytes, true)?;
     let linked = fs::hard_link(&tmp, path);
     fs::remove_file(&tmp)?;
     match linked {
