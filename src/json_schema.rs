@@ -211,6 +211,12 @@ pub const PROJECT_TABLES: &[(&str, &[KeyDoc])] = &[
                 "Answer counts and bounds from exact Parquet statistics (default true).",
             ),
             key(
+                "url",
+                "string",
+                false,
+                "Where queries run: \"ballista://HOST:PORT\" (a Ballista scheduler), or \"local\" (the default).",
+            ),
+            key(
                 "incremental",
                 "boolean",
                 false,

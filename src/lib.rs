@@ -43,5 +43,8 @@ pub(crate) mod types;
 pub use checks::common::{COMMON_KEYS, read_common};
 pub use checks::{KeyDoc, KindSpec, REGISTRY};
 pub use diag::{Code, Diags, SourceFile};
+/// The scheduler and executor processes of the `lakegate-executor` binary.
+#[cfg(feature = "ballista")]
+pub use engine::ballista::node as ballista_node;
 pub use engine::dataset::{csv_quotes, verify};
 pub use spanned::{TableReader, parse_document};

@@ -124,6 +124,7 @@ fn check_overrides(args: &AuditRunArgs) -> Result<(), CliError> {
 async fn once(global: &Global, args: &AuditRunArgs) -> CmdResult {
     check_overrides(args)?;
     let (project, suites) = global.project_and_suites()?;
+    global.engine_ready(&project)?;
     let names = selection(&args.select)
         .names(&suites)
         .map_err(|m| usage(m, Some("`lakegate audit status` lists the suites")))?;

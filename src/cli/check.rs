@@ -50,6 +50,7 @@ fn parse_run_id(s: &str) -> Result<String, String> {
 
 pub async fn run(global: &Global, args: &CheckArgs) -> CmdResult {
     let (project, suites) = global.project_and_suites()?;
+    global.engine_ready(&project)?;
     // The id is known before the run so that lineage's START events carry it.
     let run_id = args.run_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let started = crate::outputs::lineage_start(&project, &suites, &args.datasets, &run_id, global.clock().wall());

@@ -56,6 +56,9 @@ pub struct Global {
     /// Memory DataFusion may use before spilling to disk (e.g. 256MB, 2GB); overrides [engine] memory_limit.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
+    /// Where queries run: ballista://HOST:PORT (a Ballista scheduler) or local; overrides [engine] url.
+    #[arg(long, global = true, value_name = "URL", value_parser = parse_engine)]
+    pub engine: Option<EngineArg>,
     /// Do not record this run in the history store.
     #[arg(long, global = true)]
     pub no_history: bool,
@@ -100,6 +103,14 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|d| d.with_timezone(&Utc))
         .map_err(|e| format!("{e}; write it like 2026-01-15T12:00:00Z"))
+}
+
+/// `--engine`: a Ballista scheduler's URL, or `None` for `local`.
+#[derive(Debug, Clone)]
+pub struct EngineArg(pub Option<String>);
+
+fn parse_engine(s: &str) -> Result<EngineArg, String> {
+    crate::config::parse_engine_url(s).map(EngineArg)
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -215,7 +226,16 @@ impl Global {
         if let Some(m) = self.memory_limit {
             p.engine.memory_limit = m;
         }
+        if let Some(EngineArg(url)) = &self.engine {
+            p.engine.url.clone_from(url);
+        }
         Some(p)
+    }
+
+    /// Whether the project's engine can run queries now (a Ballista cluster answers and has an
+    /// executor); an impossible run (exit 3) otherwise.
+    pub fn engine_ready(&self, project: &crate::config::Project) -> Result<(), CliError> {
+        crate::engine::ready(&project.engine).map_err(CliError::RunFailed)
     }
 }
 

@@ -37,6 +37,7 @@ pub struct PromoteArgs {
 
 pub async fn run(global: &Global, args: &PromoteArgs) -> CmdResult {
     let (project, suites) = global.project_and_suites()?;
+    global.engine_ready(&project)?;
     let opts = PromoteOptions {
         dataset: args.dataset.clone(),
         to: args.to.clone(),

@@ -37,6 +37,7 @@ fn to_cli(e: SuggestError) -> CliError {
 /// Profiles the target, prints or writes the suggested suite.
 pub async fn run(global: &Global, args: &SuggestArgs) -> CmdResult {
     let project = global.project_only()?;
+    global.engine_ready(&project)?;
     // Suites only name datasets here: a project whose other suites have problems (or has none
     // yet) can still be given a suggestion for a path.
     let diags = Diags::default();

@@ -60,6 +60,8 @@ pub struct EngineConfig {
     /// Measure only new or changed files (`None`: the command's default — on for `audit`, off for
     /// `check`).
     pub incremental: Option<bool>,
+    /// Where queries run: `None` in this process, or a Ballista scheduler (`ballista://HOST:PORT`).
+    pub url: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -72,6 +74,7 @@ impl Default for EngineConfig {
             infer_rows: 20_000,
             statistics: true,
             incremental: None,
+            url: None,
         }
     }
 }
@@ -96,6 +99,37 @@ pub(crate) const DEFAULT_KEEP_RUNS: usize = 500;
 /// The smallest memory pool lakegate accepts: below it DataFusion spills batch by batch and a scan can
 /// take unboundedly long, which is worse than a clear refusal.
 pub(crate) const MIN_MEMORY_LIMIT: u64 = 16 << 20;
+
+/// Why an engine URL cannot be used by this build.
+pub(crate) const WITHOUT_BALLISTA: &str =
+    "this lakegate was built without Ballista support; build it with the `ballista` cargo feature (on by default)";
+
+/// An engine URL (`[engine] url`, `--engine`): `local` (or empty) runs queries in this process,
+/// `ballista://HOST:PORT` on a Ballista cluster (this build must have the `ballista` feature).
+pub(crate) fn parse_engine_url(s: &str) -> Result<Option<String>, String> {
+    let s = s.trim();
+    if s.is_empty() || s == "local" {
+        return Ok(None);
+    }
+    let Some(rest) = s.strip_prefix("ballista://") else {
+        return Err(format!(
+            "`{s}` is not an engine lakegate knows: write ballista://HOST:PORT for a Ballista scheduler, or local"
+        ));
+    };
+    let rest = rest.trim_end_matches('/');
+    let port_ok = rest
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+    if !port_ok || rest.contains('/') {
+        return Err(format!(
+            "`{s}` names no scheduler: write ballista://HOST:PORT, e.g. ballista://127.0.0.1:50050"
+        ));
+    }
+    if cfg!(not(feature = "ballista")) {
+        return Err(WITHOUT_BALLISTA.to_string());
+    }
+    Ok(Some(format!("ballista://{rest}")))
+}
 
 /// Parses a memory limit: a size of at least [`MIN_MEMORY_LIMIT`].
 pub(crate) fn parse_memory_limit(s: &str) -> Result<u64, String> {
@@ -350,6 +384,14 @@ fn read_engine(top: &mut TableReader<'_, '_>) -> EngineConfig {
         }
         if let Some(b) = e.bool("incremental") {
             engine.incremental = Some(b.into_inner());
+        }
+        if let Some(u) = e.str("url") {
+            match parse_engine_url(u.get_ref()) {
+                Ok(url) => engine.url = url,
+                Err(msg) => e.push(e.error(Code::InvalidValue, u.span(), msg).label("not an engine").help(
+                    "write \"ballista://HOST:PORT\" (a Ballista scheduler), or leave `url` out to run queries here",
+                )),
+            }
         }
         e.finish();
     }

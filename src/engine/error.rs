@@ -65,6 +65,10 @@ pub(crate) fn clean(e: &datafusion::error::DataFusionError) -> String {
     if s.contains("Request precondition failure") || s.contains("Generic S3 error") {
         s = super::dataset::remote::explain(&s);
     }
+    #[cfg(feature = "ballista")]
+    if let Some(words) = super::ballista::explain(&s) {
+        return words;
+    }
     if s.starts_with("Resources exhausted") {
         s.push_str(
             ". The query needs more memory than the pool allows and could not spill enough; \

@@ -56,8 +56,12 @@ impl Engine {
                 .map_err(|e| super::error::clean(&e))?;
             let scanned = match built.query {
                 Some((df, _, _)) => {
-                    let plan = df.create_physical_plan().await.map_err(|e| super::error::clean(&e))?;
-                    Some(super::measure::scanned_columns(&plan))
+                    let plan = df
+                        .clone()
+                        .create_physical_plan()
+                        .await
+                        .map_err(|e| super::error::clean(&e))?;
+                    Some(self.scanned_of(&df, &plan).await.map_err(|e| super::error::clean(&e))?)
                 }
                 None => None,
             };

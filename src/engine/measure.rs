@@ -117,6 +117,27 @@ pub(super) fn scanned_columns(plan: &std::sync::Arc<dyn datafusion::physical_pla
     out
 }
 
+impl Engine {
+    /// The columns `df`'s file scans read: from `plan` itself, or — when `plan` runs on a cluster
+    /// and holds no scan here — from the plan this process would run for it (planned, not run).
+    pub(super) async fn scanned_of(
+        &self,
+        df: &DataFrame,
+        plan: &std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    ) -> DfResult<Vec<String>> {
+        if !self.distributed() {
+            return Ok(scanned_columns(plan));
+        }
+        use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
+        let state = self.ctx.state();
+        let logical = state.optimize(df.logical_plan())?;
+        let here = DefaultPhysicalPlanner::default()
+            .create_physical_plan(&logical, &state)
+            .await?;
+        Ok(scanned_columns(&here))
+    }
+}
+
 /// Adds the check's scope to every aggregate inside an expression (`FILTER (WHERE …)`).
 pub(super) fn scoped(e: Expr, scope: Option<&Expr>) -> DfResult<Expr> {
     let Some(scope) = scope else { return Ok(e) };
@@ -436,8 +457,8 @@ impl Engine {
             // Everything is known (only ever with footers): their row count is exact.
             None => (stats.map_or(0, FooterStats::rows), Vec::new(), Vec::new()),
             Some((df, counted, first_agg)) => {
-                let plan = df.create_physical_plan().await?;
-                scanned = scanned_columns(&plan);
+                let plan = df.clone().create_physical_plan().await?;
+                scanned = self.scanned_of(&df, &plan).await?;
                 counter.fetch_add(1, Ordering::Relaxed);
                 let batches = watchdog::guard(
                     plan.clone(),
@@ -506,7 +527,9 @@ impl Engine {
                     n,
                 ));
             }
-            (KeyHint::Range(lo, span), [key]) => {
+            // On a cluster the bitmaps would pull every key to this process: the grouped query runs
+            // where the data is instead.
+            (KeyHint::Range(lo, span), [key]) if !self.distributed() => {
                 let df = sample::keyed_rows(&self.ctx, table, &keys, scope)
                     .await?
                     .select(keys.clone())?;

@@ -19,6 +19,8 @@
 //! [`dataset::verify`] decodes Parquet files completely before `promote` publishes them. Every
 //! session comes from [`session`].
 
+#[cfg(feature = "ballista")]
+pub(crate) mod ballista;
 pub(crate) mod dataset;
 pub(crate) mod error;
 pub(crate) mod explain;
@@ -48,6 +50,18 @@ pub(crate) use session::SMALL_POOL;
 
 use crate::config::EngineConfig;
 
+/// Whether the configured engine can run queries now — always for the local one; for a Ballista
+/// cluster, a scheduler that answers and has an executor — or the sentence that says what to fix.
+pub(crate) fn ready(config: &EngineConfig) -> Result<(), String> {
+    match &config.url {
+        None => Ok(()),
+        #[cfg(feature = "ballista")]
+        Some(url) => ballista::ready(url),
+        #[cfg(not(feature = "ballista"))]
+        Some(_) => Err(session::WITHOUT_BALLISTA.to_string()),
+    }
+}
+
 /// DataFusion sessions with lakegate's settings and a bounded memory pool ([`session`]).
 pub(crate) struct Engine {
     ctx: SessionContext,
@@ -73,6 +87,11 @@ impl Engine {
             opened: std::sync::Mutex::default(),
             stores: std::sync::Mutex::default(),
         })
+    }
+
+    /// Whether queries run on a cluster (`[engine] url`) rather than in this process.
+    fn distributed(&self) -> bool {
+        self.config.url.is_some()
     }
 
     /// Whether keyed queries take their spillable single-partition plans ([`session::Sessions`]).

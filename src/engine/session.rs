@@ -14,6 +14,9 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::config::EngineConfig;
 
+#[cfg(not(feature = "ballista"))]
+pub(crate) use crate::config::WITHOUT_BALLISTA;
+
 /// Memory pools up to this size run keyed queries in one partition (see [`Sessions::keyed`]).
 pub(crate) const SMALL_POOL: u64 = 256 * 1024 * 1024;
 
@@ -32,7 +35,18 @@ pub(crate) fn session(config: &EngineConfig) -> DfResult<SessionContext> {
     settings.options_mut().sql_parser.enable_ident_normalization = false;
     let ctx = SessionContext::new_with_config_rt(settings, runtime(config)?);
     super::kernels::register(&ctx);
-    Ok(ctx)
+    match &config.url {
+        None => Ok(ctx),
+        #[cfg(feature = "ballista")]
+        Some(url) => Ok(SessionContext::new_with_state(super::ballista::remote(
+            ctx.state(),
+            url,
+        )?)),
+        #[cfg(not(feature = "ballista"))]
+        Some(_) => Err(datafusion::error::DataFusionError::Configuration(
+            WITHOUT_BALLISTA.into(),
+        )),
+    }
 }
 
 /// The sessions a run uses: one catalog, three planning settings.

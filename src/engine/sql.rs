@@ -94,7 +94,12 @@ pub(crate) async fn read_only(
     use futures::StreamExt;
     let invalid = |e: DataFusionError| SqlError::Invalid(whole(&e));
     let failed = |e: DataFusionError| SqlError::Failed(whole(&e));
-    let ctx = super::session::session(config).map_err(failed)?;
+    // The history's files are on this machine: its queries run here whatever `[engine] url` says.
+    let here = EngineConfig {
+        url: None,
+        ..config.clone()
+    };
+    let ctx = super::session::session(&here).map_err(failed)?;
     for t in tables {
         register(&ctx, t).map_err(failed)?;
     }

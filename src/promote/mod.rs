@@ -279,6 +279,17 @@ fn lock_places(
     )
 }
 
+/// The split writes the batch's rows through the engine's session: on a cluster they would land on
+/// the executors' disks, not in the zone.
+fn refuse_split_on_a_cluster(project: &Project, opts: &PromoteOptions) -> Result<(), PromoteError> {
+    if opts.mode == Mode::Split && project.engine.url.is_some() {
+        return Err(PromoteError::Refused(
+            "`--mode split` writes the batch's rows from this process and cannot run on a Ballista cluster; run it without --engine (or with --engine local)".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs a promotion: locate, lock, recover, take the batch, gate it, publish it.
 pub(crate) async fn promote(
     project: &Project,
@@ -286,6 +297,7 @@ pub(crate) async fn promote(
     opts: &PromoteOptions,
 ) -> Result<PromoteReport, PromoteError> {
     let suite = find_suite(suites, &opts.dataset)?;
+    refuse_split_on_a_cluster(project, opts)?;
     if crate::paths::is_remote(&project.lake_root) {
         return object::promote(project, suites, suite, opts).await;
     }

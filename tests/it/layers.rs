@@ -22,6 +22,8 @@ const LAYERS: &[&[&str]] = &[
     &["audit"],
     &["exit"],
     &["cli"],
+    // src/bin: binaries use the library's public items (`lakegate::…`), no `crate::`.
+    &["bin"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

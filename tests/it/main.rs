@@ -8,6 +8,8 @@
 mod alerts;
 mod answers;
 mod audit;
+#[cfg(feature = "ballista")]
+mod ballista;
 // The benchmark's data generator, to run its suite on a small copy of its data (s3_lakes.rs).
 #[path = "../../benches/bench/orders.rs"]
 mod bench_orders;

@@ -12,7 +12,7 @@ use crate::s3::{LOCAL_ROOT, Moto, borrowed, same_json};
 use crate::support::{Project, repo};
 
 /// A project whose lake root is `root`, with the repository's demo suites.
-fn demo_project(root: &str) -> Project {
+pub fn demo_project(root: &str) -> Project {
     let p = Project::new();
     let config = std::fs::read_to_string(repo().join("lakegate.toml")).unwrap();
     assert!(config.contains("root = \"fixtures/lake\""), "{config}");
@@ -186,7 +186,7 @@ fn incremental_runs_of_the_demo_lake_on_s3_reuse_objects_as_on_disk_with_a_full_
 
 /// The benchmark's 10-check suite, taken from `benches/compare.py` (so the test runs the suite the
 /// benchmark times), for Parquet or CSV files.
-fn bench_suite(csv: bool) -> String {
+pub fn bench_suite(csv: bool) -> String {
     let script = std::fs::read_to_string(repo().join("benches/compare.py")).unwrap();
     let suite = script
         .split("SUITE_10 = \"\"\"")

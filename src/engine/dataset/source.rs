@@ -521,10 +521,15 @@ pub(crate) fn build_table(
     }
     match combined {
         Some(df) => Ok(df.into_view()),
-        None => Ok(Arc::new(datafusion::datasource::MemTable::try_new(
-            unified.clone(),
-            vec![vec![]],
-        )?)),
+        // No file: a view of no rows (an empty relation, which a Ballista plan can carry; a
+        // table in memory it cannot).
+        None => {
+            let empty = datafusion::logical_expr::LogicalPlan::EmptyRelation(datafusion::logical_expr::EmptyRelation {
+                produce_one_row: false,
+                schema: Arc::new(datafusion::common::DFSchema::try_from(unified.clone())?),
+            });
+            Ok(Arc::new(datafusion::catalog::view::ViewTable::new(empty, None)))
+        }
     }
 }
 

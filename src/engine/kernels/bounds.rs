@@ -261,6 +261,59 @@ pub(crate) fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
     .map_or(original, |t| t.data)
 }
 
+/// The state of a `lakegate_outside` function, for another process (see [`super::portable`]).
+#[cfg(feature = "ballista")]
+pub(super) fn portable(f: &ScalarUDF) -> Option<serde_json::Value> {
+    let u = f.inner().downcast_ref::<OutsideUdf>()?;
+    let bound = |b: Bound| match b {
+        Bound::Int(i) => serde_json::json!({ "int": i }),
+        // the bits, so that every float (signed zeros too) travels exactly
+        Bound::Float(x) => serde_json::json!({ "float_bits": x.to_bits() }),
+    };
+    let o = &u.outside;
+    let types = match u.signature.type_signature {
+        datafusion::logical_expr::TypeSignature::Exact(ref t) => t.clone(),
+        _ => Vec::new(),
+    };
+    Some(serde_json::json!({
+        "lo": bound(o.lo), "lo_eq": o.lo_eq, "hi": bound(o.hi), "hi_eq": o.hi_eq,
+        "type": types.first().map(super::portable::data_type),
+    }))
+}
+
+/// The `lakegate_outside` function from its state.
+#[cfg(feature = "ballista")]
+pub(super) fn from_portable(name: &str, v: &serde_json::Value) -> Option<Result<ScalarUDF>> {
+    use super::portable::{bool_of, data_type_of, field};
+    if name != "lakegate_outside" {
+        return None;
+    }
+    let bound = |key: &str| -> Result<Bound> {
+        let b = field(name, v, key)?;
+        if let Some(i) = b.get("int").and_then(serde_json::Value::as_i64) {
+            return Ok(Bound::Int(i));
+        }
+        b.get("float_bits")
+            .and_then(serde_json::Value::as_u64)
+            .map(|bits| Bound::Float(f64::from_bits(bits)))
+            .ok_or_else(|| datafusion::common::exec_datafusion_err!("function {name}: `{key}` is not a bound"))
+    };
+    let built = || -> Result<ScalarUDF> {
+        let outside = Outside {
+            lo: bound("lo")?,
+            lo_eq: bool_of(name, v, "lo_eq")?,
+            hi: bound("hi")?,
+            hi_eq: bool_of(name, v, "hi_eq")?,
+        };
+        let t = data_type_of(name, v, "type")?;
+        Ok(ScalarUDF::new_from_impl(OutsideUdf {
+            outside,
+            signature: Signature::exact(vec![t], Volatility::Immutable),
+        }))
+    };
+    Some(built())
+}
+
 #[cfg(test)]
 mod tests {
     use datafusion::arrow::array::{Float64Array, Int32Array, TimestampMillisecondArray};

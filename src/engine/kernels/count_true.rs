@@ -115,6 +115,34 @@ pub(crate) fn count_true(preds: Vec<Expr>) -> Expr {
     .call(args)
 }
 
+/// The state of `lakegate_count_true`, for another process (see [`super::portable`]).
+#[cfg(feature = "ballista")]
+pub(super) fn portable(f: &AggregateUDF) -> Option<serde_json::Value> {
+    let c = f.inner().downcast_ref::<CountTrue>()?;
+    Some(serde_json::json!({ "negated": c.negated }))
+}
+
+/// `lakegate_count_true` from its state.
+#[cfg(feature = "ballista")]
+pub(super) fn from_portable(name: &str, v: &serde_json::Value) -> Option<Result<AggregateUDF>> {
+    if name != "lakegate_count_true" {
+        return None;
+    }
+    let negated = super::portable::field(name, v, "negated").and_then(|n| {
+        n.as_array()
+            .and_then(|a| a.iter().map(serde_json::Value::as_bool).collect::<Option<Vec<bool>>>())
+            .ok_or_else(|| {
+                datafusion::common::exec_datafusion_err!("function {name}: `negated` is not a list of booleans")
+            })
+    });
+    Some(negated.map(|negated| {
+        AggregateUDF::from(CountTrue {
+            signature: Signature::variadic_any(Volatility::Immutable),
+            negated,
+        })
+    }))
+}
+
 /// The counts from the aggregate's value.
 pub(crate) fn counts_of(v: &ScalarValue) -> Vec<u64> {
     match v {

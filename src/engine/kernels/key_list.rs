@@ -136,6 +136,25 @@ pub(crate) fn keys(key: Expr, cap: usize) -> Expr {
     .call(vec![key])
 }
 
+/// The state of `lakegate_keys`, for another process (see [`super::portable`]).
+#[cfg(feature = "ballista")]
+pub(super) fn portable(f: &AggregateUDF) -> Option<serde_json::Value> {
+    let k = f.inner().downcast_ref::<KeyList>()?;
+    Some(serde_json::json!({ "cap": k.cap }))
+}
+
+/// `lakegate_keys` from its state.
+#[cfg(feature = "ballista")]
+pub(super) fn from_portable(name: &str, v: &serde_json::Value) -> Option<Result<AggregateUDF>> {
+    (name == "lakegate_keys").then(|| {
+        let cap = super::portable::u64_of(name, v, "cap")?;
+        Ok(AggregateUDF::from(KeyList {
+            signature: Signature::any(1, Volatility::Immutable),
+            cap: usize::try_from(cap).unwrap_or(usize::MAX),
+        }))
+    })
+}
+
 /// The collected keys, `None` when the accumulator gave up.
 pub(crate) fn collected(v: &ScalarValue) -> Option<Vec<i64>> {
     match v {

@@ -26,6 +26,8 @@ pub(crate) mod count_true;
 pub(crate) mod key_bitmap;
 pub(crate) mod key_list;
 pub(crate) mod overflow;
+#[cfg(feature = "ballista")]
+pub(crate) mod portable;
 pub(crate) mod shared_lists;
 pub(crate) mod string_match;
 pub(crate) mod string_set;
@@ -41,9 +43,10 @@ pub(crate) fn fast_paths(e: Expr, schema: &DFSchema) -> Expr {
     bounds::rewrite(string_match::rewrite(e, schema), schema)
 }
 
-/// Registers by name the functions whose meaning does not depend on the call (a distributed
-/// engine resolves functions by name). The rewrites above carry their literals inside the function
-/// value (a pattern's byte classes, a list's set), so they are built per check, not registered.
+/// Registers by name the functions whose meaning does not depend on the call (for SQL that names
+/// them). The rewrites above carry their literals inside the function value (a pattern's byte
+/// classes, a list's set), so they are built per check, not registered; on a Ballista cluster
+/// every kernel travels with its state through the plan codec ([`portable`]).
 pub(crate) fn register(ctx: &datafusion::prelude::SessionContext) {
     ctx.register_udaf(overflow::wide_sum_udaf());
 }

@@ -141,18 +141,22 @@ fn integer_words(ty: &DataType) -> String {
 
 fn checked(op: Op, ty: DataType, l: Expr, r: Expr) -> Expr {
     let cast = |e: Expr| Expr::Cast(Cast::new(Box::new(e), ty.clone()));
+    checked_udf(op, ty.clone()).call(vec![cast(l), cast(r)])
+}
+
+/// The function computing `op` in `ty`.
+fn checked_udf(op: Op, ty: DataType) -> ScalarUDF {
     let name = match op {
         Op::Add => "lakegate_checked_add",
         Op::Sub => "lakegate_checked_sub",
         Op::Mul => "lakegate_checked_mul",
     };
-    let udf = ScalarUDF::new_from_impl(CheckedUdf {
+    ScalarUDF::new_from_impl(CheckedUdf {
         op,
         ty: ty.clone(),
         name,
-        signature: Signature::exact(vec![ty.clone(), ty.clone()], Volatility::Immutable),
-    });
-    udf.call(vec![cast(l), cast(r)])
+        signature: Signature::exact(vec![ty.clone(), ty], Volatility::Immutable),
+    })
 }
 
 /// `sum(x)` of an integer expression, accumulated without overflow.
@@ -377,6 +381,37 @@ pub(crate) fn rewrite(e: Expr, schema: &DFSchema) -> Result<Expr, String> {
         Some(e) => Err(e),
         None => Ok(out.map_or(original, |t| t.data)),
     }
+}
+
+/// The state of a checked arithmetic function, for another process (see [`super::portable`]).
+#[cfg(feature = "ballista")]
+pub(super) fn portable(f: &ScalarUDF) -> Option<serde_json::Value> {
+    let c = f.inner().downcast_ref::<CheckedUdf>()?;
+    Some(serde_json::json!({ "type": super::portable::data_type(&c.ty) }))
+}
+
+/// The checked arithmetic function `name` from its state.
+#[cfg(feature = "ballista")]
+pub(super) fn from_portable(name: &str, v: &serde_json::Value) -> Option<Result<ScalarUDF>> {
+    let op = match name {
+        "lakegate_checked_add" => Op::Add,
+        "lakegate_checked_sub" => Op::Sub,
+        "lakegate_checked_mul" => Op::Mul,
+        _ => return None,
+    };
+    Some(super::portable::data_type_of(name, v, "type").map(|ty| checked_udf(op, ty)))
+}
+
+/// `lakegate_sum_int` has no state: an empty object.
+#[cfg(feature = "ballista")]
+pub(super) fn portable_udaf(f: &AggregateUDF) -> Option<serde_json::Value> {
+    f.inner().downcast_ref::<WideSumUdaf>().map(|_| serde_json::json!({}))
+}
+
+/// `lakegate_sum_int`.
+#[cfg(feature = "ballista")]
+pub(super) fn udaf_from_portable(name: &str) -> Option<Result<AggregateUDF>> {
+    (name == "lakegate_sum_int").then(|| Ok(wide_sum_udaf()))
 }
 
 #[cfg(test)]

@@ -55,6 +55,11 @@ impl ListMask {
                 }
             }
         }
+        Self::from_parts(inline, long)
+    }
+
+    /// The mask function of these values and the lists they are in.
+    fn from_parts(inline: Vec<(u128, u64)>, long: Vec<(String, u64)>) -> Self {
         let table = if inline.len() > COMPARE_UP_TO {
             ViewTable::new(&inline)
         } else {
@@ -227,6 +232,55 @@ pub(crate) fn share(preds: Vec<Expr>) -> Vec<Expr> {
             .map_or(original, |t| t.data)
         })
         .collect()
+}
+
+/// The state of a `lakegate_list_mask` or `lakegate_list_bit` function, for another process (see
+/// [`super::portable`]).
+#[cfg(feature = "ballista")]
+pub(super) fn portable(f: &ScalarUDF) -> Option<serde_json::Value> {
+    use super::portable::hex128;
+    if let Some(b) = f.inner().downcast_ref::<ListBit>() {
+        return Some(serde_json::json!({ "bit": b.bit, "negated": b.negated }));
+    }
+    let m = f.inner().downcast_ref::<ListMask>()?;
+    Some(serde_json::json!({
+        "inline": m.inline.iter().map(|(v, mask)| serde_json::json!([hex128(*v), mask])).collect::<Vec<_>>(),
+        "long": m.long.iter().map(|(v, mask)| serde_json::json!([v, mask])).collect::<Vec<_>>(),
+    }))
+}
+
+/// The `lakegate_list_mask` or `lakegate_list_bit` function from its state.
+#[cfg(feature = "ballista")]
+pub(super) fn from_portable(name: &str, v: &serde_json::Value) -> Option<Result<ScalarUDF>> {
+    use super::portable::{bool_of, field, u64_of, u128_of};
+    let bad = || datafusion::common::exec_datafusion_err!("function {name}: a listed value is not [value, mask]");
+    let built = || -> Result<ScalarUDF> {
+        if name != "lakegate_list_mask" {
+            return Ok(ScalarUDF::new_from_impl(ListBit {
+                bit: u32::try_from(u64_of(name, v, "bit")?).map_err(|_| bad())?,
+                negated: bool_of(name, v, "negated")?,
+                signature: Signature::exact(vec![DataType::UInt64], Volatility::Immutable),
+            }));
+        }
+        let pairs = |key: &str| field(name, v, key).map(|p| p.as_array().cloned().unwrap_or_default());
+        let mut inline = Vec::new();
+        for p in pairs("inline")? {
+            let mask = p.get(1).and_then(serde_json::Value::as_u64).ok_or_else(bad)?;
+            inline.push((u128_of(name, p.get(0).ok_or_else(bad)?)?, mask));
+        }
+        let mut long = Vec::new();
+        for p in pairs("long")? {
+            let value = p.get(0).and_then(serde_json::Value::as_str).ok_or_else(bad)?;
+            let mask = p.get(1).and_then(serde_json::Value::as_u64).ok_or_else(bad)?;
+            long.push((value.to_string(), mask));
+        }
+        Ok(ScalarUDF::new_from_impl(ListMask::from_parts(inline, long)))
+    };
+    matches!(
+        name,
+        "lakegate_list_mask" | "lakegate_list_bit" | "lakegate_not_list_bit"
+    )
+    .then(built)
 }
 
 #[cfg(test)]

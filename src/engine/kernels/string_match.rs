@@ -243,6 +243,45 @@ pub(crate) fn rewrite(e: Expr, schema: &DFSchema) -> Expr {
     .map_or(original, |t| t.data)
 }
 
+/// The state of a `lakegate_match` function, for another process (see [`super::portable`]).
+#[cfg(feature = "ballista")]
+pub(super) fn portable(f: &ScalarUDF) -> Option<serde_json::Value> {
+    let m = f.inner().downcast_ref::<Match>()?;
+    Some(match &m.matcher {
+        Matcher::Classes(c) => serde_json::json!({
+            "classes": c.0.iter().map(|x| super::portable::hex128(*x)).collect::<Vec<_>>(),
+        }),
+        Matcher::Set(s) => serde_json::json!({ "set": s.values() }),
+    })
+}
+
+/// The `lakegate_match` function `name` from its state.
+#[cfg(feature = "ballista")]
+pub(super) fn from_portable(name: &str, v: &serde_json::Value) -> Option<Result<ScalarUDF>> {
+    use super::portable::{field, strings_of, u128_of};
+    let negated = match name {
+        "lakegate_matches_classes" | "lakegate_in_set" => false,
+        "lakegate_not_matches_classes" | "lakegate_not_in_set" => true,
+        _ => return None,
+    };
+    let matcher = || -> Result<Matcher> {
+        if name.ends_with("_set") {
+            let values = strings_of(name, v, "set")?;
+            return Ok(Matcher::Set(StringSet::new(values.iter().map(String::as_str))));
+        }
+        let classes = field(name, v, "classes")?.as_array().cloned().unwrap_or_default();
+        let classes = classes.iter().map(|c| u128_of(name, c)).collect::<Result<Vec<_>>>()?;
+        Ok(Matcher::Classes(ClassSeq(classes)))
+    };
+    Some(matcher().map(|matcher| {
+        ScalarUDF::new_from_impl(Match {
+            matcher,
+            negated,
+            signature: super::udf::string_signature(),
+        })
+    }))
+}
+
 /// The list test in `e`, when it is a `lakegate_match` over a list (`IN`, `NOT IN`):
 /// `(value, set, negated)`. For [`super::shared_lists`], which merges such tests.
 pub(crate) fn list_test(e: &Expr) -> Option<(&Expr, &StringSet, bool)> {

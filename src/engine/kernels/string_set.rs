@@ -49,6 +49,18 @@ impl StringSet {
         Self { inline, long, table }
     }
 
+    /// The listed values, from which [`StringSet::new`] builds an equal set.
+    pub(crate) fn values(&self) -> Vec<String> {
+        let inline = self.inline.iter().map(|view| {
+            let b = view.to_le_bytes();
+            let len = usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .unwrap_or(0)
+                .min(12);
+            String::from_utf8_lossy(&b[4..4 + len]).into_owned()
+        });
+        inline.chain(self.long.iter().cloned()).collect()
+    }
+
     pub(crate) fn contains(&self, v: &str) -> bool {
         if v.len() <= 12 {
             self.inline.contains(&inline_view(v.as_bytes()))

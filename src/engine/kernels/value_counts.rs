@@ -294,6 +294,33 @@ pub(crate) fn distinct(col: Expr, cap: usize) -> Expr {
     .call(vec![col])
 }
 
+/// The state of `lakegate_top_values` or `lakegate_distinct`, for another process (see
+/// [`super::portable`]).
+#[cfg(feature = "ballista")]
+pub(super) fn portable(f: &AggregateUDF) -> Option<serde_json::Value> {
+    let cap = match (
+        f.inner().downcast_ref::<TopValues>(),
+        f.inner().downcast_ref::<Distinct>(),
+    ) {
+        (Some(t), _) => t.cap,
+        (_, Some(d)) => d.cap,
+        _ => return None,
+    };
+    Some(serde_json::json!({ "cap": cap }))
+}
+
+/// `lakegate_top_values` or `lakegate_distinct` from its state.
+#[cfg(feature = "ballista")]
+pub(super) fn from_portable(name: &str, v: &serde_json::Value) -> Option<Result<AggregateUDF>> {
+    let cap = || super::portable::u64_of(name, v, "cap").map(|c| usize::try_from(c).unwrap_or(usize::MAX));
+    let signature = Signature::any(1, Volatility::Immutable);
+    match name {
+        "lakegate_top_values" => Some(cap().map(|cap| AggregateUDF::from(TopValues { signature, cap }))),
+        "lakegate_distinct" => Some(cap().map(|cap| AggregateUDF::from(Distinct { signature, cap }))),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
