@@ -145,6 +145,9 @@ fn inside(base: &Path, path: &Path) -> Option<String> {
 
 /// Finds a path's zone, or makes a placeholder for a path outside every zone.
 fn locate_path(project: &Project, target: &str, name: Option<&str>) -> Result<Located, SuggestError> {
+    if crate::paths::is_remote(Path::new(target)) {
+        return locate_object(project, target, name);
+    }
     let trimmed = target.trim_end_matches('/');
     let glob = is_glob(trimmed);
     let prefix = if glob {
@@ -202,6 +205,63 @@ fn locate_path(project: &Project, target: &str, name: Option<&str>) -> Result<Lo
         suite: path_suite(target, &name, &zone, &path)?,
         lake_root: base.clone(),
         zone_dir: base,
+        outside: Some(note),
+    })
+}
+
+/// Finds the zone of an object path (`s3://bucket/lake/raw/orders`, a prefix, an object or a glob),
+/// or makes a placeholder for one outside every zone. Nothing is listed here: opening the dataset
+/// says when nothing is there.
+fn locate_object(project: &Project, target: &str, name: Option<&str>) -> Result<Located, SuggestError> {
+    let trimmed = target.trim_end_matches('/');
+    let glob = is_glob(trimmed);
+    let prefix = if glob {
+        literal_prefix(trimmed).trim_end_matches('/')
+    } else {
+        trimmed
+    };
+    let tail = &trimmed[prefix.len()..];
+    let name = name.map_or_else(|| name_from(if glob { prefix } else { trimmed }), str::to_string);
+    for (zone, _) in &project.zones {
+        let Some(dir) = project.zone_dir(zone) else { continue };
+        let dir_text = dir.to_string_lossy().trim_end_matches('/').to_string();
+        let Some(rest) = prefix.strip_prefix(&dir_text) else {
+            continue;
+        };
+        let path = format!("{}{tail}", rest.trim_start_matches('/'));
+        if (rest.is_empty() || rest.starts_with('/')) && !path.trim_start_matches('/').is_empty() {
+            return Ok(Located {
+                suite: path_suite(target, &name, zone, path.trim_start_matches('/'))?,
+                lake_root: project.lake_root.clone(),
+                zone_dir: dir,
+                outside: None,
+            });
+        }
+    }
+    let (base, path) = if glob {
+        (prefix.to_string(), tail.trim_start_matches('/').to_string())
+    } else {
+        match trimmed.rsplit_once('/') {
+            Some((parent, last)) if parent.len() > crate::paths::OBJECT_SCHEME.len() => {
+                (parent.to_string(), last.to_string())
+            }
+            _ => {
+                return Err(SuggestError::UnknownTarget {
+                    target: target.to_string(),
+                    datasets: Vec::new(),
+                });
+            }
+        }
+    };
+    let zone = project.zones.first().map_or("raw", |(z, _)| z.as_str()).to_string();
+    let note = format!(
+        "{target} lies outside the lake's zones ({}): copy the data into a zone, then set `zone` and `path` below to where it is (they are placeholders).",
+        display_path(&project.lake_root)
+    );
+    Ok(Located {
+        suite: path_suite(target, &name, &zone, &path)?,
+        lake_root: PathBuf::from(&base),
+        zone_dir: PathBuf::from(base),
         outside: Some(note),
     })
 }

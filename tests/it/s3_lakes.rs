@@ -91,6 +91,21 @@ fn every_demo_suite_answers_on_s3_as_on_disk() {
             "suggest {name}"
         );
     }
+    // The path form names the data itself: an object prefix on S3 as a directory on disk.
+    for rel in ["raw/orders", "raw/customers", "raw/events/*/*.json"] {
+        let (here, there) = (format!("{LOCAL_ROOT}/{rel}"), format!("s3://demo/fixtures/lake/{rel}"));
+        let a = local.run(&["suggest", &here]);
+        let b = remote.run_env(&["suggest", &there], &env);
+        assert_eq!((a.code, b.code), (0, 0), "{}\n{}", a.stderr, b.stderr);
+        assert!(a.stdout.contains("[[check]]"), "{}", a.stdout);
+        // Comments wrap at 100 columns: the targets' lengths differ, so compare them unwrapped.
+        let unwrapped = |s: &str, target: &str| s.replace("\n#   ", " ").replace(target, "<target>");
+        assert_eq!(
+            unwrapped(&a.stdout, &here),
+            unwrapped(&b.stdout, &there),
+            "suggest {rel}"
+        );
+    }
 }
 
 /// Each dataset's checks without what an incremental run adds (how a check was merged, the
