@@ -813,6 +813,10 @@ impl Engine {
             Ok(f) => return Ok((f.total, f.measured.into_iter().map(Ok).collect(), f.scanned)),
             Err(e) => e,
         };
+        if self.cluster_gone(&first) {
+            // Nothing can be read now: no check is at fault, and no file either.
+            return Err(clean(&first));
+        }
         let mut rows = None;
         let mut counted = Vec::with_capacity(all.len());
         let mut scanned: Vec<String> = Vec::new();

@@ -94,6 +94,18 @@ impl Engine {
         self.config.url.is_some()
     }
 
+    /// Whether `e` says the cluster queries run on stopped answering (then the run cannot happen,
+    /// whatever the data and the checks).
+    fn cluster_gone(&self, e: &datafusion::error::DataFusionError) -> bool {
+        #[cfg(feature = "ballista")]
+        return self.distributed() && ballista::unavailable(&e.to_string());
+        #[cfg(not(feature = "ballista"))]
+        {
+            let _ = e;
+            false
+        }
+    }
+
     /// Whether keyed queries take their spillable single-partition plans ([`session::Sessions`]).
     fn small_pool(&self) -> bool {
         self.config.memory_limit <= SMALL_POOL

@@ -398,3 +398,56 @@ fn every_data_driven_case_answers_on_a_ballista_cluster_as_here() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn a_cluster_that_goes_away_during_a_run_ends_it_with_exit_3_and_the_reason() {
+    let cluster = Cluster::start(1);
+    let p = demo_project(LOCAL_ROOT);
+    crate::fixtures::write_lake(&p.path().join(LOCAL_ROOT));
+    // The run passes the pre-flight and opens its datasets, then waits here while the cluster stops.
+    let gate = p.path().join("paused");
+    let child = Command::new(env!("CARGO_BIN_EXE_lakegate"))
+        .args([
+            "check",
+            "--no-history",
+            "--format",
+            "json",
+            "--now",
+            crate::support::NOW,
+        ])
+        .args(["--engine", &cluster.url])
+        .current_dir(p.path())
+        .env("LAKEGATE_PAUSE", format!("run-dataset:{}", gate.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !gate.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never reached its datasets"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(cluster);
+    // Each dataset stops at the hook in turn (two at a time): let every one through.
+    let mut child = child;
+    while child.try_wait().unwrap().is_none() {
+        let _ = std::fs::remove_file(&gate);
+        assert!(started.elapsed() < Duration::from_secs(90), "the run did not end");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    for d in v["datasets"].as_array().unwrap() {
+        let error = d["error"].as_str().unwrap_or_default();
+        assert!(error.contains("refused the connection"), "{}: {d}", d["name"]);
+        assert!(!error.contains("tonic"), "no gRPC dump: {error}");
+    }
+}

@@ -132,6 +132,19 @@ fn readiness(at: &str, answer: &str) -> Result<(), String> {
     }
 }
 
+/// Whether a query's error says the cluster is not there any more (a refused connection, a call
+/// without answer, a broken transport), as opposed to a query that failed on the data.
+pub(crate) fn unavailable(message: &str) -> bool {
+    let has = |s: &str| message.contains(s);
+    (has("tonic") || has("Status {"))
+        && (has("ConnectionRefused")
+            || has("tcp connect error")
+            || has("TimeoutExpired")
+            || has("Timeout expired")
+            || has("Unavailable")
+            || has("transport error"))
+}
+
 /// A Ballista or gRPC error message in words, when it is one lakegate knows.
 pub(crate) fn explain(message: &str) -> Option<String> {
     let has = |s: &str| message.contains(s);
@@ -187,5 +200,13 @@ mod tests {
         let silent = "Execution error: Status { code: Cancelled, message: \"Timeout expired\", source: Some(tonic::transport::Error(Transport, TimeoutExpired(()))) }";
         assert!(explain(silent).unwrap().contains("did not answer within"));
         assert!(explain("Schema error: no field x").is_none());
+        assert!(unavailable(refused) && unavailable(silent));
+        assert!(!unavailable(
+            "Job 1 failed: Arrow error: Cast error: 'x' is not an Int64"
+        ));
+        assert!(
+            !unavailable("error sending request: tcp connect error"),
+            "an object store's, not the cluster's"
+        );
     }
 }
