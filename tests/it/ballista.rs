@@ -451,3 +451,26 @@ fn a_cluster_that_goes_away_during_a_run_ends_it_with_exit_3_and_the_reason() {
         assert!(!error.contains("tonic"), "no gRPC dump: {error}");
     }
 }
+
+#[test]
+fn incremental_runs_on_a_ballista_cluster_answer_as_here() {
+    // Two projects, each with its own history: the per-file states are built and reused by each.
+    let cluster = Cluster::start(2);
+    let (here, there) = (demo_project(LOCAL_ROOT), demo_project(LOCAL_ROOT));
+    for p in [&here, &there] {
+        crate::fixtures::write_lake(&p.path().join(LOCAL_ROOT));
+    }
+    let mut remote = vec!["check", "--incremental", "--format", "json"];
+    let local = remote.clone();
+    remote.extend(["--engine", &cluster.url]);
+    for round in 0..2 {
+        let (a, b) = (here.run(&local), there.run(&remote));
+        assert_eq!((a.code, b.code), (1, 1), "{}\n{}", a.stderr, b.stderr);
+        let (x, y) = (comparable(&a.json(), LOCAL_ROOT), comparable(&b.json(), LOCAL_ROOT));
+        assert_eq!(x, y, "round {round}");
+        if round == 1 {
+            let reused = crate::support::dataset(&y, "orders")["incremental"]["files_reused"].clone();
+            assert_eq!(reused, 2, "{y}");
+        }
+    }
+}
