@@ -76,6 +76,13 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// SIGKILLs executor `i` (the scheduler learns it from the failed calls or the missed heartbeats).
+    fn kill_executor(&mut self, i: usize) {
+        let e = &mut self._executors[i];
+        e.child.kill().unwrap();
+        e.child.wait().unwrap();
+    }
+
     pub fn start(executors: usize) -> Self {
         Self::start_env(executors, &[])
     }
@@ -473,4 +480,54 @@ fn incremental_runs_on_a_ballista_cluster_answer_as_here() {
             assert_eq!(reused, 2, "{y}");
         }
     }
+}
+
+#[test]
+fn an_executor_killed_before_the_scans_changes_no_answer() {
+    let mut cluster = Cluster::start(2);
+    let p = demo_project(LOCAL_ROOT);
+    crate::fixtures::write_lake(&p.path().join(LOCAL_ROOT));
+    let args = [
+        "check",
+        "--no-history",
+        "--format",
+        "json",
+        "--now",
+        crate::support::NOW,
+    ];
+    let gate = p.path().join("paused");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lakegate"))
+        .args(args)
+        .args(["--engine", &cluster.url])
+        .current_dir(p.path())
+        .env("LAKEGATE_PAUSE", format!("run-dataset:{}", gate.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !gate.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never reached its datasets"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // One of the two executors dies while the scheduler still counts it: its tasks run on the other.
+    cluster.kill_executor(0);
+    while child.try_wait().unwrap().is_none() {
+        let _ = std::fs::remove_file(&gate);
+        assert!(started.elapsed() < Duration::from_secs(120), "the run did not end");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let here = p.run(&args[..args.len() - 2]);
+    assert_eq!(
+        out.status.code(),
+        Some(here.code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let there: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(comparable(&there, LOCAL_ROOT), comparable(&here.json(), LOCAL_ROOT));
 }
