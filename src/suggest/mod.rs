@@ -143,19 +143,44 @@ fn inside(base: &Path, path: &Path) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
+/// A path target in parts: without its trailing `/`; whether it is a glob; its literal prefix (the
+/// whole path when it is not a glob) and the rest.
+struct Target<'a> {
+    trimmed: &'a str,
+    glob: bool,
+    prefix: &'a str,
+    tail: &'a str,
+}
+
+impl<'a> Target<'a> {
+    fn of(target: &'a str) -> Self {
+        let trimmed = target.trim_end_matches('/');
+        let glob = is_glob(trimmed);
+        let prefix = if glob {
+            literal_prefix(trimmed).trim_end_matches('/')
+        } else {
+            trimmed
+        };
+        Self {
+            trimmed,
+            glob,
+            prefix,
+            tail: &trimmed[prefix.len()..],
+        }
+    }
+}
+
 /// Finds a path's zone, or makes a placeholder for a path outside every zone.
 fn locate_path(project: &Project, target: &str, name: Option<&str>) -> Result<Located, SuggestError> {
     if crate::paths::is_remote(Path::new(target)) {
         return locate_object(project, target, name);
     }
-    let trimmed = target.trim_end_matches('/');
-    let glob = is_glob(trimmed);
-    let prefix = if glob {
-        literal_prefix(trimmed).trim_end_matches('/')
-    } else {
-        trimmed
-    };
-    let tail = &trimmed[prefix.len()..];
+    let Target {
+        trimmed,
+        glob,
+        prefix,
+        tail,
+    } = Target::of(target);
     let prefix_path = if prefix.is_empty() {
         Path::new(".")
     } else {
@@ -213,14 +238,12 @@ fn locate_path(project: &Project, target: &str, name: Option<&str>) -> Result<Lo
 /// or makes a placeholder for one outside every zone. Nothing is listed here: opening the dataset
 /// says when nothing is there.
 fn locate_object(project: &Project, target: &str, name: Option<&str>) -> Result<Located, SuggestError> {
-    let trimmed = target.trim_end_matches('/');
-    let glob = is_glob(trimmed);
-    let prefix = if glob {
-        literal_prefix(trimmed).trim_end_matches('/')
-    } else {
-        trimmed
-    };
-    let tail = &trimmed[prefix.len()..];
+    let Target {
+        trimmed,
+        glob,
+        prefix,
+        tail,
+    } = Target::of(target);
     let name = name.map_or_else(|| name_from(if glob { prefix } else { trimmed }), str::to_string);
     for (zone, _) in &project.zones {
         let Some(dir) = project.zone_dir(zone) else { continue };

@@ -149,25 +149,7 @@ fn same_on_cluster_env(p: &Project, cluster: &Cluster, args: &[&str], env: &[(&s
         here.stderr, there.stderr
     );
     let (x, y) = (comparable(&here.json(), root), comparable(&there.json(), root));
-    let checks = |v: &Value| -> Vec<Value> {
-        v["datasets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|d| d["checks"].as_array().cloned().unwrap_or_default())
-            .collect()
-    };
-    let (cx, cy) = (checks(&x), checks(&y));
-    assert_eq!(cx.len(), cy.len(), "{}", there.stderr);
-    for (c, d) in cx.iter().zip(&cy) {
-        assert_eq!(c, d, "check {} differs between here and the cluster", c["id"]);
-    }
-    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap();
-    assert!(
-        x == y,
-        "the results differ (- here, + on the cluster):\n{}",
-        crate::cases::line_diff(&pretty(&x), &pretty(&y))
-    );
+    crate::s3::same_results(&x, &y, ("here", "on the cluster"));
     x
 }
 
@@ -347,27 +329,6 @@ fn an_engine_url_that_names_no_scheduler_is_a_configuration_error() {
     assert_eq!(run.code, 1, "the demo's defects, found here: {}", run.stderr);
 }
 
-/// One data-driven case (`tests/cases/`) run here or on the cluster at `engine`: its exit code and
-/// its comparable result.
-fn run_case(case: &std::path::Path, engine: Option<&str>) -> (i32, Value) {
-    let p = Project::new();
-    crate::cases::copy_case(case, p.path());
-    // The case's own clock (`--now T` in its args) replaces the fixed one.
-    let mut extra = crate::cases::case_args(case);
-    let now = match extra.iter().position(|a| a == "--now") {
-        Some(i) => extra.drain(i..i + 2).nth(1).unwrap(),
-        None => crate::support::NOW.to_string(),
-    };
-    let mut args = vec!["check", "--format", "json", "--no-history"];
-    args.extend(extra.iter().map(String::as_str));
-    if let Some(url) = engine {
-        args.extend(["--engine", url]);
-    }
-    let r = p.run_at(&now, &args, &[]);
-    let v = serde_json::from_str(&r.stdout).unwrap_or(Value::String(r.stdout.clone()));
-    (r.code, comparable(&v, "lake"))
-}
-
 #[test]
 fn every_data_driven_case_answers_on_a_ballista_cluster_as_here() {
     // Every case of tests/cases with data: every check kind, the read options, the fault cases.
@@ -382,7 +343,8 @@ fn every_data_driven_case_answers_on_a_ballista_cluster_as_here() {
             let (url, failures) = (&cluster.url, &failures);
             s.spawn(move || {
                 for case in half {
-                    let (here, there) = (run_case(case, None), run_case(case, Some(url)));
+                    let run = |more: &[&str]| crate::s3_lakes::run_case_with(case, None, &[], more);
+                    let (here, there) = (run(&[]), run(&["--engine", url]));
                     if here != there {
                         let pretty =
                             |v: &(i32, Value)| format!("exit {}\n{}", v.0, serde_json::to_string_pretty(&v.1).unwrap());
@@ -406,46 +368,58 @@ fn every_data_driven_case_answers_on_a_ballista_cluster_as_here() {
     );
 }
 
+/// `lakegate ARGS --engine URL` in `p`, held where each dataset's run starts (the `run-dataset`
+/// test hook: after the pre-flight and the datasets' opening, before any scan).
+struct Paused {
+    child: Child,
+    gate: std::path::PathBuf,
+    started: Instant,
+}
+
+impl Paused {
+    fn start(p: &Project, args: &[&str], url: &str) -> Self {
+        let gate = p.path().join("paused");
+        let child = Command::new(env!("CARGO_BIN_EXE_lakegate"))
+            .args(args)
+            .args(["--now", crate::support::NOW, "--engine", url])
+            .current_dir(p.path())
+            .env("LAKEGATE_PAUSE", format!("run-dataset:{}", gate.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !gate.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the run never reached its datasets"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child, gate, started }
+    }
+
+    /// Lets every dataset through (each stops at the hook in turn, two at a time) and waits for
+    /// the run's end.
+    fn finish(mut self) -> std::process::Output {
+        while self.child.try_wait().unwrap().is_none() {
+            let _ = std::fs::remove_file(&self.gate);
+            assert!(self.started.elapsed() < Duration::from_secs(120), "the run did not end");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.child.wait_with_output().unwrap()
+    }
+}
+
 #[test]
 fn a_cluster_that_goes_away_during_a_run_ends_it_with_exit_3_and_the_reason() {
     let cluster = Cluster::start(1);
     let p = demo_project(LOCAL_ROOT);
     crate::fixtures::write_lake(&p.path().join(LOCAL_ROOT));
     // The run passes the pre-flight and opens its datasets, then waits here while the cluster stops.
-    let gate = p.path().join("paused");
-    let child = Command::new(env!("CARGO_BIN_EXE_lakegate"))
-        .args([
-            "check",
-            "--no-history",
-            "--format",
-            "json",
-            "--now",
-            crate::support::NOW,
-        ])
-        .args(["--engine", &cluster.url])
-        .current_dir(p.path())
-        .env("LAKEGATE_PAUSE", format!("run-dataset:{}", gate.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !gate.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the run never reached its datasets"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let run = Paused::start(&p, &["check", "--no-history", "--format", "json"], &cluster.url);
     drop(cluster);
-    // Each dataset stops at the hook in turn (two at a time): let every one through.
-    let mut child = child;
-    while child.try_wait().unwrap().is_none() {
-        let _ = std::fs::remove_file(&gate);
-        assert!(started.elapsed() < Duration::from_secs(90), "the run did not end");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = run.finish();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -487,41 +461,12 @@ fn an_executor_killed_before_the_scans_changes_no_answer() {
     let mut cluster = Cluster::start(2);
     let p = demo_project(LOCAL_ROOT);
     crate::fixtures::write_lake(&p.path().join(LOCAL_ROOT));
-    let args = [
-        "check",
-        "--no-history",
-        "--format",
-        "json",
-        "--now",
-        crate::support::NOW,
-    ];
-    let gate = p.path().join("paused");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lakegate"))
-        .args(args)
-        .args(["--engine", &cluster.url])
-        .current_dir(p.path())
-        .env("LAKEGATE_PAUSE", format!("run-dataset:{}", gate.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !gate.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the run never reached its datasets"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let args = ["check", "--no-history", "--format", "json"];
+    let run = Paused::start(&p, &args, &cluster.url);
     // One of the two executors dies while the scheduler still counts it: its tasks run on the other.
     cluster.kill_executor(0);
-    while child.try_wait().unwrap().is_none() {
-        let _ = std::fs::remove_file(&gate);
-        assert!(started.elapsed() < Duration::from_secs(120), "the run did not end");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
-    let here = p.run(&args[..args.len() - 2]);
+    let out = run.finish();
+    let here = p.run(&args);
     assert_eq!(
         out.status.code(),
         Some(here.code),

@@ -165,6 +165,13 @@ pub fn same_json(local: &Project, remote: (&Project, &str), env: &[(&str, &str)]
         a.stderr, b.stderr
     );
     let (x, y) = (comparable(&a.json(), LOCAL_ROOT), comparable(&b.json(), remote.1));
+    same_results(&x, &y, ("on disk", "on S3"));
+    x
+}
+
+/// Requires two comparable results to be equal, check by check first so a failure names the
+/// check; `names` say where each came from.
+pub fn same_results(x: &Value, y: &Value, names: (&str, &str)) {
     let checks = |v: &Value| -> Vec<Value> {
         v["datasets"]
             .as_array()
@@ -173,18 +180,19 @@ pub fn same_json(local: &Project, remote: (&Project, &str), env: &[(&str, &str)]
             .flat_map(|d| d["checks"].as_array().cloned().unwrap_or_default())
             .collect()
     };
-    let (cx, cy) = (checks(&x), checks(&y));
-    assert_eq!(cx.len(), cy.len());
+    let (cx, cy) = (checks(x), checks(y));
+    assert_eq!(cx.len(), cy.len(), "checks {} and {}", names.0, names.1);
     for (c, d) in cx.iter().zip(&cy) {
-        assert_eq!(c, d, "check {} differs between disk and S3", c["id"]);
+        assert_eq!(c, d, "check {} differs between {} and {}", c["id"], names.0, names.1);
     }
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap();
     assert!(
         x == y,
-        "the results differ (- on disk, + on S3):\n{}",
-        crate::cases::line_diff(&pretty(&x), &pretty(&y))
+        "the results differ (- {}, + {}):\n{}",
+        names.0,
+        names.1,
+        crate::cases::line_diff(&pretty(x), &pretty(y))
     );
-    x
 }
 
 pub fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {

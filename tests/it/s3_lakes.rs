@@ -364,6 +364,11 @@ fn glob_paths_on_s3_select_the_objects_they_select_on_disk() {
 /// One data-driven case (`tests/cases/`) run on its lake on disk or at `root`: its exit code and
 /// its comparable result.
 fn run_case(case: &Path, root: Option<&str>, env: &[(&str, &str)]) -> (i32, Value) {
+    run_case_with(case, root, env, &[])
+}
+
+/// [`run_case`] with more arguments (`--engine URL`).
+pub fn run_case_with(case: &Path, root: Option<&str>, env: &[(&str, &str)], more: &[&str]) -> (i32, Value) {
     let p = Project::new();
     crate::cases::copy_case(case, p.path());
     let lake_root = match root {
@@ -385,6 +390,7 @@ fn run_case(case: &Path, root: Option<&str>, env: &[(&str, &str)]) -> (i32, Valu
     };
     let mut args = vec!["check", "--format", "json", "--no-history"];
     args.extend(extra.iter().map(String::as_str));
+    args.extend(more);
     let r = p.run_at(&now, &args, env);
     assert!(
         r.code != 2 || !r.stderr.contains("cannot be used multiple times"),
