@@ -476,3 +476,25 @@ fn an_executor_killed_before_the_scans_changes_no_answer() {
     let there: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(comparable(&there, LOCAL_ROOT), comparable(&here.json(), LOCAL_ROOT));
 }
+
+#[test]
+fn an_executor_without_its_scheduler_says_where_it_looked() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let at = format!("127.0.0.1:{port}");
+    let out = Command::new(env!("CARGO_BIN_EXE_lakegate-executor"))
+        .args(["executor", "--scheduler", &at])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot reach the scheduler at {at}")),
+        "{stderr}"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_lakegate-executor"))
+        .args(["executor", "--scheduler", "nohost"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("write HOST:PORT"));
+}

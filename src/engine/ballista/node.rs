@@ -179,5 +179,13 @@ pub async fn run_executor(o: ExecutorOptions) -> Result<(), NodeError> {
     if owned {
         let _ = crate::fs_atomic::remove_dir_all(&work_dir);
     }
-    ran.map_err(Into::into)
+    ran.map_err(|e| {
+        let at = format!("{}:{}", o.scheduler_host, o.scheduler_port);
+        if e.to_string().contains("Could not connect to scheduler") {
+            format!("cannot reach the scheduler at {at}: start it (lakegate-executor scheduler) or fix --scheduler")
+                .into()
+        } else {
+            format!("the executor of the scheduler at {at} stopped: {e}").into()
+        }
+    })
 }
