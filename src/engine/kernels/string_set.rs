@@ -50,6 +50,7 @@ impl StringSet {
     }
 
     /// The listed values, from which [`StringSet::new`] builds an equal set.
+    #[cfg(feature = "ballista")]
     pub(crate) fn values(&self) -> Vec<String> {
         let inline = self.inline.iter().map(|view| {
             let b = view.to_le_bytes();
