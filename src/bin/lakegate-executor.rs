@@ -68,6 +68,9 @@ enum Role {
         /// Seconds between heartbeats to the scheduler.
         #[arg(long, default_value_t = 5)]
         heartbeat: u64,
+        /// Memory the executor's tasks share (e.g. 2GB); each task spills beyond its part. Default: a share of the machine's memory.
+        #[arg(long, value_name = "SIZE", value_parser = lakegate::cli::parse_size)]
+        memory_limit: Option<u64>,
     },
 }
 
@@ -111,6 +114,7 @@ fn main() -> std::process::ExitCode {
                 vcores,
                 work_dir,
                 heartbeat,
+                memory_limit,
             } => {
                 let Some((scheduler_host, port)) = scheduler.rsplit_once(':') else {
                     return Err(format!("--scheduler {scheduler}: write HOST:PORT").into());
@@ -129,6 +133,7 @@ fn main() -> std::process::ExitCode {
                     vcores: vcores.unwrap_or(cores),
                     work_dir,
                     heartbeat: Duration::from_secs(heartbeat),
+                    memory_limit,
                 })
                 .await
             }

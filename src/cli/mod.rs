@@ -113,7 +113,8 @@ fn parse_engine(s: &str) -> Result<EngineArg, String> {
     crate::config::parse_engine_url(s).map(EngineArg)
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
+/// A memory size as `--memory-limit` takes it (`512MB`, `2GB`); also `lakegate-executor`'s.
+pub fn parse_size(s: &str) -> Result<u64, String> {
     crate::config::parse_memory_limit(s)
 }
 

@@ -95,10 +95,19 @@ impl Cluster {
         let at = format!("127.0.0.1:{port}");
         let executors = (0..executors)
             .map(|_| {
-                Node::spawn_env(
-                    &["executor", "--scheduler", &at, "--vcores", "2", "--heartbeat", "1"],
-                    env,
-                )
+                // A bounded pool, as a cluster would run with: the answers must not change.
+                let args = [
+                    "executor",
+                    "--scheduler",
+                    &at,
+                    "--vcores",
+                    "2",
+                    "--heartbeat",
+                    "1",
+                    "--memory-limit",
+                    "256MB",
+                ];
+                Node::spawn_env(&args, env)
             })
             .collect::<Vec<_>>();
         for e in &executors {

@@ -58,6 +58,9 @@ pub struct ExecutorOptions {
     pub work_dir: Option<std::path::PathBuf>,
     /// How often it tells the scheduler it is alive.
     pub heartbeat: Duration,
+    /// The memory its tasks share (each gets its part, and spills beyond it); `None`: Ballista's
+    /// default, a share of the machine's memory.
+    pub memory_limit: Option<u64>,
 }
 
 /// The object stores a node reads lakes from: local files, and every `s3://` bucket a plan names,
@@ -157,6 +160,7 @@ pub async fn run_executor(o: ExecutorOptions) -> Result<(), NodeError> {
         vcores: o.vcores.max(1),
         work_dir: Some(work_dir.to_string_lossy().into_owned()),
         executor_heartbeat_interval_seconds: o.heartbeat.as_secs().max(1),
+        memory_pool_size: o.memory_limit,
         print_thread_info: false,
         override_runtime_producer: Some(Arc::new(move |_| {
             RuntimeEnvBuilder::new()
