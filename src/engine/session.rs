@@ -27,7 +27,8 @@ fn runtime(config: &EngineConfig) -> DfResult<Arc<RuntimeEnv>> {
         .build_arc()
 }
 
-/// A session with lakegate's settings (see the module doc).
+/// A session with lakegate's settings (see the module doc); with `[engine] url`, its queries are
+/// planned here and run on that Ballista cluster (`engine::ballista::remote`).
 pub(crate) fn session(config: &EngineConfig) -> DfResult<SessionContext> {
     let mut settings = SessionConfig::new()
         .with_target_partitions(config.target_partitions)

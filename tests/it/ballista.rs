@@ -173,6 +173,16 @@ fn every_demo_suite_answers_on_a_ballista_cluster_as_here() {
     for name in ["customers", "events", "orders"] {
         same_on_cluster(&p, &cluster, &["check", name, "--no-history", "--format", "json"]);
     }
+    // `suggest` profiles on the cluster (its own aggregates travel too): the same suite.
+    for name in ["customers", "events", "orders"] {
+        let (a, b) = (
+            p.run(&["suggest", name]),
+            p.run(&["suggest", name, "--engine", &cluster.url]),
+        );
+        assert_eq!((a.code, b.code), (0, 0), "{}\n{}", a.stderr, b.stderr);
+        assert!(a.stdout.contains("[[check]]"), "{}", a.stdout);
+        assert_eq!(a.stdout, b.stdout, "suggest {name}");
+    }
     // `[engine] url` in the project does what --engine does.
     set_engine_url(&p, &cluster.url);
     let there = p.run(&["check", "--no-history", "--format", "json"]);
