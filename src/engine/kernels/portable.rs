@@ -178,6 +178,13 @@ mod tests {
             Field::new("t", DataType::Utf8, true),
             Field::new("i", DataType::Int64, true),
             Field::new("f", DataType::Float64, true),
+            Field::new("g", DataType::Float32, true),
+            Field::new("d", DataType::Date32, true),
+            Field::new(
+                "ts",
+                DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Nanosecond, Some("UTC".into())),
+                true,
+            ),
         ]))
         .unwrap();
         let long = "a value longer than twelve bytes";
@@ -212,6 +219,31 @@ mod tests {
             &schema,
         ));
         preds.push(super::super::overflow::rewrite(column("i") * column("i") - lit(1i64), &schema).unwrap());
+        preds.push(super::super::overflow::rewrite(column("i") + lit(7i64), &schema).unwrap());
+        preds.push(super::super::string_match::rewrite(
+            Expr::BinaryExpr(datafusion::logical_expr::BinaryExpr::new(
+                Box::new(column("s")),
+                datafusion::logical_expr::Operator::RegexMatch,
+                Box::new(lit("^[0-9]{5}$")),
+            )),
+            &schema,
+        ));
+        preds.push(super::super::string_match::rewrite(
+            column("t").in_list(vec![lit("only")], true),
+            &schema,
+        ));
+        let typed = |name: &str, v: datafusion::common::ScalarValue, w: datafusion::common::ScalarValue| {
+            super::super::bounds::rewrite(column(name).lt(lit(v)).or(column(name).gt(lit(w))), &schema)
+        };
+        use datafusion::common::ScalarValue as V;
+        preds.push(typed("g", V::Float32(Some(-1.5)), V::Float32(Some(2.5))));
+        preds.push(typed("d", V::Date32(Some(0)), V::Date32(Some(20_000))));
+        let utc = Some(std::sync::Arc::<str>::from("UTC"));
+        preds.push(typed(
+            "ts",
+            V::TimestampNanosecond(Some(-1), utc.clone()),
+            V::TimestampNanosecond(Some(i64::MAX), utc),
+        ));
         let aggs = vec![
             super::super::count_true::count_true(preds.clone()),
             super::super::key_list::keys(column("i"), 1000),
@@ -220,7 +252,10 @@ mod tests {
             super::super::value_counts::distinct(column("s"), 20),
         ];
         let names = round_trip(&aggs);
+        let outside = aggs[0].to_string().matches("lakegate_outside").count();
+        assert_eq!(outside, 5, "each range became one kernel: {}", aggs[0]);
         let expected = [
+            "lakegate_checked_add",
             "lakegate_checked_mul",
             "lakegate_checked_sub",
             "lakegate_count_true",
@@ -229,6 +264,8 @@ mod tests {
             "lakegate_keys",
             "lakegate_list_bit",
             "lakegate_list_mask",
+            "lakegate_matches_classes",
+            "lakegate_not_in_set",
             "lakegate_not_list_bit",
             "lakegate_not_matches_classes",
             "lakegate_outside",
