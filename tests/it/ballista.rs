@@ -355,36 +355,10 @@ fn every_data_driven_case_answers_on_a_ballista_cluster_as_here() {
     let cases: Vec<_> = cases.into_iter().filter(|c| c.join("lake").is_dir()).collect();
     assert!(cases.len() > 50, "{} cases", cases.len());
     let cluster = Cluster::start(2);
-    let failures = std::sync::Mutex::new(Vec::new());
-    // Two at a time: each case is two processes, one after the other.
-    std::thread::scope(|s| {
-        for half in cases.chunks(cases.len().div_ceil(2)) {
-            let (url, failures) = (&cluster.url, &failures);
-            s.spawn(move || {
-                for case in half {
-                    let run = |more: &[&str]| crate::s3_lakes::run_case_with(case, None, &[], more);
-                    let (here, there) = (run(&[]), run(&["--engine", url]));
-                    if here != there {
-                        let pretty =
-                            |v: &(i32, Value)| format!("exit {}\n{}", v.0, serde_json::to_string_pretty(&v.1).unwrap());
-                        failures.lock().unwrap().push(format!(
-                            "{} (- here, + on the cluster):\n{}",
-                            crate::cases::rel(case),
-                            crate::cases::line_diff(&pretty(&here), &pretty(&there))
-                        ));
-                    }
-                }
-            });
-        }
+    crate::s3_lakes::every_case_twice(&cases, ("here", "on the cluster"), |case| {
+        let run = |more: &[&str]| crate::s3_lakes::run_case_with(case, None, &[], more);
+        (run(&[]), run(&["--engine", &cluster.url]))
     });
-    let failures = failures.into_inner().unwrap();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
 }
 
 /// `lakegate ARGS --engine URL` in `p`, held where each dataset's run starts (the `run-dataset`

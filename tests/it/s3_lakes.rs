@@ -417,22 +417,36 @@ fn every_data_driven_case_answers_on_s3_as_on_disk() {
     moto.upload("cases", all.path(), "");
     let env = moto.env();
     let env = borrowed(&env);
+    every_case_twice(&cases, ("on disk", "on S3"), |case| {
+        let name = crate::cases::rel(case);
+        let on_disk = run_case(case, None, &[]);
+        (on_disk, run_case(case, Some(&format!("s3://cases/{name}")), &env))
+    });
+}
+
+/// Runs each case two ways (`run` gives both results), two cases at a time (each way is a
+/// process), and requires the same exit code and comparable result from both ways of every case.
+pub fn every_case_twice(
+    cases: &[std::path::PathBuf],
+    names: (&str, &str),
+    run: impl Fn(&Path) -> ((i32, Value), (i32, Value)) + Sync,
+) {
     let failures = std::sync::Mutex::new(Vec::new());
-    // Two at a time: each case is two processes, one after the other.
     std::thread::scope(|s| {
         for half in cases.chunks(cases.len().div_ceil(2)) {
-            let (env, failures) = (&env, &failures);
+            let (run, failures) = (&run, &failures);
             s.spawn(move || {
                 for case in half {
-                    let name = crate::cases::rel(case);
-                    let on_disk = run_case(case, None, &[]);
-                    let on_s3 = run_case(case, Some(&format!("s3://cases/{name}")), env);
-                    if on_disk != on_s3 {
+                    let (a, b) = run(case);
+                    if a != b {
                         let pretty =
                             |v: &(i32, Value)| format!("exit {}\n{}", v.0, serde_json::to_string_pretty(&v.1).unwrap());
                         failures.lock().unwrap().push(format!(
-                            "{name} (- on disk, + on S3):\n{}",
-                            crate::cases::line_diff(&pretty(&on_disk), &pretty(&on_s3))
+                            "{} (- {}, + {}):\n{}",
+                            crate::cases::rel(case),
+                            names.0,
+                            names.1,
+                            crate::cases::line_diff(&pretty(&a), &pretty(&b))
                         ));
                     }
                 }
