@@ -302,10 +302,16 @@ pub fn print_stdout(text: &str) {
     let _ = out.flush();
 }
 
-/// `lakegate --version`: lakegate's version and the DataFusion it runs on.
+/// `lakegate --version`: lakegate's version, the DataFusion it runs on, and the Ballista client
+/// it has (the cluster's `lakegate-executor` must be of the same version).
 pub fn version() -> String {
+    let ballista = if cfg!(feature = "ballista") {
+        ", Ballista client 55.0.0"
+    } else {
+        ""
+    };
     format!(
-        "{} (DataFusion {})",
+        "{} (DataFusion {}{ballista})",
         env!("CARGO_PKG_VERSION"),
         crate::engine::DATAFUSION_VERSION
     )

@@ -356,6 +356,12 @@ fn every_command_shows_an_example_and_the_version_names_datafusion() {
         "{}",
         v.stdout
     );
+    assert_eq!(
+        v.stdout.contains(", Ballista client 55.0.0)"),
+        cfg!(feature = "ballista"),
+        "{}",
+        v.stdout
+    );
     for shell in ["bash", "zsh", "fish"] {
         let c = p.run(&["completions", shell]);
         assert_eq!(c.code, 0, "{}", c.stderr);
