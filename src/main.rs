@@ -17,7 +17,11 @@ fn main() -> std::process::ExitCode {
         (false, _) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("lakegate={level},warn")));
+        // Ballista's client logs each failed job itself; lakegate says what failed, in words
+        // (LAKEGATE_LOG=ballista_core=debug shows them).
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("lakegate={level},ballista_core=off,ballista=off,warn"))
+        });
     let colour = lakegate::term::colour();
     // Progress is for a person watching a terminal: not with --quiet, not into JSON logs.
     lakegate::progress::enable(

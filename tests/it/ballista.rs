@@ -491,3 +491,31 @@ fn an_executor_without_its_scheduler_says_where_it_looked() {
     assert_eq!(bad.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("write HOST:PORT"));
 }
+
+#[test]
+fn a_check_that_fails_on_the_data_says_the_same_on_the_cluster() {
+    // An executor's error reaches the client as a Debug dump of DataFusion's error inside the
+    // job's failure: lakegate says it as it does here, and Ballista's own log stays quiet.
+    let cluster = Cluster::start(1);
+    let p = Project::new();
+    p.file(
+        "lakegate.toml",
+        &format!("suites = [\"checks/*.toml\"]\n\n[lake]\nroot = \"{LOCAL_ROOT}\"\n"),
+    );
+    p.file(&format!("{LOCAL_ROOT}/raw/t/a.csv"), "id,name,n\n1,abc,0\n2,7,0\n");
+    p.suite(
+        "t",
+        "format = \"csv\"",
+        "[[check]]\nkind = \"expression\"\nsql = \"CAST(name AS INT) > 0\"\n\n[[check]]\nkind = \"expression\"\nname = \"ratio\"\nsql = \"id / n > 0\"\n\n[[check]]\nkind = \"not_null\"\ncolumn = \"id\"",
+    );
+    let v = same_on_cluster(&p, &cluster, &["check", "--no-history", "--format", "json"]);
+    let message = |id: &str| crate::support::check(&v, id)["message"].as_str().unwrap().to_string();
+    assert!(
+        message("t.expression").contains("Cast error: Cannot cast string 'abc'"),
+        "{v}"
+    );
+    // A division by zero is null here (lakegate's checked arithmetic), so on the cluster too.
+    assert_eq!(crate::support::check(&v, "t.ratio")["failing_rows"], 2, "{v}");
+    let there = p.run(&["check", "--no-history", "--engine", &cluster.url]);
+    assert!(!there.stderr.contains("Job "), "{}", there.stderr);
+}

@@ -132,17 +132,22 @@ fn readiness(at: &str, answer: &str) -> Result<(), String> {
     }
 }
 
-/// Whether a query's error says the cluster is not there any more (a refused connection, a call
-/// without answer, a broken transport), as opposed to a query that failed on the data.
+/// Whether a query's error says the cluster cannot run lakegate's queries — it is not there any
+/// more (a refused connection, a call without answer, a broken transport), or its processes are
+/// not `lakegate-executor`s of this version (they cannot decode lakegate's plans) — as opposed to
+/// a query that failed on the data.
 pub(crate) fn unavailable(message: &str) -> bool {
     let has = |s: &str| message.contains(s);
-    (has("tonic") || has("Status {"))
+    let gone = (has("tonic") || has("Status {"))
         && (has("ConnectionRefused")
             || has("tcp connect error")
             || has("TimeoutExpired")
             || has("Timeout expired")
             || has("Unavailable")
-            || has("transport error"))
+            || has("transport error"));
+    let foreign =
+        has("Could not parse plan") || has("task could not be prepared") || has("arrived without lakegate's state");
+    gone || foreign
 }
 
 /// A Ballista or gRPC error message in words, when it is one lakegate knows.
@@ -161,12 +166,58 @@ pub(crate) fn explain(message: &str) -> Option<String> {
     if has("Could not parse plan") || has("task could not be prepared") || has("arrived without lakegate's state") {
         return Some("the Ballista cluster could not run lakegate's plan: start its scheduler and executors with lakegate-executor of the same version as this lakegate".into());
     }
+    // A task that failed on the data: the executor's error, as DataFusion says it here.
+    if let Some((_, dump)) = message.split_once("Task failed due to runtime execution error: ") {
+        return Some(task_error(dump));
+    }
     if let Some(at) = message.find("Job ").filter(|_| has(" failed: ") || has(" failed:")) {
         let job = &message[at..];
         let cut: String = job.chars().take(300).collect();
         return Some(format!("the Ballista cluster failed the query: {cut}"));
     }
     None
+}
+
+/// An executor's error, which reaches the client as the Debug form of DataFusion's error
+/// (`DataFusionError(Shared(External(ArrowError(CastError("Cannot cast …")))))`), in the words the
+/// same error has in this process (`Cast error: Cannot cast …`): its innermost message with its
+/// kind's prefix.
+fn task_error(dump: &str) -> String {
+    const KINDS: &[(&str, &str)] = &[
+        ("CastError", "Cast error: "),
+        ("ComputeError", "Compute error: "),
+        ("ArithmeticOverflow", "Arithmetic overflow: "),
+        ("ParseError", "Parser error: "),
+        ("CsvError", "Csv error: "),
+        ("JsonError", "Json error: "),
+        ("InvalidArgumentError", "Invalid argument error: "),
+        ("ResourcesExhausted", "Resources exhausted: "),
+        ("Execution", ""),
+        ("Plan", ""),
+        ("General", ""),
+    ];
+    if dump.contains("DivideByZero") {
+        return "Divide by zero error".into();
+    }
+    // The innermost `Kind("message")`: the last opening `("` of the dump.
+    let Some(open) = dump.rfind("(\"") else {
+        return dump.chars().take(300).collect();
+    };
+    let kind_start = dump[..open]
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let kind = &dump[kind_start..open];
+    let mut text = String::new();
+    let mut chars = dump[open + 2..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => text.extend(chars.next()),
+            '"' => break,
+            other => text.push(other),
+        }
+    }
+    let prefix = KINDS.iter().find(|(k, _)| *k == kind).map_or("", |(_, p)| *p);
+    format!("{prefix}{text}")
 }
 
 #[cfg(test)]
@@ -208,5 +259,24 @@ mod tests {
             !unavailable("error sending request: tcp connect error"),
             "an object store's, not the cluster's"
         );
+        // A stock Ballista scheduler or executor (spikes/ballista/FINDINGS.md §3).
+        let stock = r#"Status { code: InvalidArgument, message: "Could not parse plan: NotImplemented(\"LogicalExtensionCodec is not provided for scalar function lakegate_count_true\")" }"#;
+        assert!(unavailable(stock));
+        assert!(
+            explain(stock)
+                .unwrap()
+                .contains("lakegate-executor of the same version")
+        );
+        let cast = r#"Job 038HE47D1G000 failed: Job failed due to stage 0 failed: Task failed due to runtime execution error: DataFusionError(Shared(External(ArrowError(CastError("Cannot cast string 'abc' to value of \"Int32\" type")))))"#;
+        assert_eq!(
+            explain(cast).unwrap(),
+            r#"Cast error: Cannot cast string 'abc' to value of "Int32" type"#
+        );
+        let zero = "Job 1 failed: Job failed due to stage 0 failed: Task failed due to runtime execution error: ArrowError(DivideByZero, None)";
+        assert_eq!(explain(zero).unwrap(), "Divide by zero error");
+        assert!(!unavailable(cast));
+        let rejected = "Job 01AB failed: task could not be prepared or was rejected by executor";
+        assert!(unavailable(rejected));
+        assert!(explain(rejected).unwrap().contains("lakegate-executor"));
     }
 }
