@@ -290,6 +290,36 @@ fn refuse_split_on_a_cluster(project: &Project, opts: &PromoteOptions) -> Result
     Ok(())
 }
 
+/// The gate: the suite on exactly the batch's `files` (recorded in the history unless a dry run);
+/// a batch that cannot be read is refused. The prepared run comes back too: split mode reads its
+/// plans.
+async fn gate<'s>(
+    project: &Project,
+    suites: &'s [Suite],
+    opts: &PromoteOptions,
+    files: Vec<PathBuf>,
+) -> Result<(run::Prepared<'s>, RunResult), PromoteError> {
+    let run_opts = RunOptions {
+        run_id: None,
+        incremental: false,
+        datasets: vec![opts.dataset.clone()],
+        clock: opts.clock,
+        command: "promote".into(),
+        files: Some((opts.dataset.clone(), files)),
+        history: opts.history.clone(),
+        record: !opts.dry_run,
+    };
+    let started = opts.clock.wall();
+    let prepared = run::prepare(project, suites, &run_opts)
+        .await
+        .map_err(PromoteError::Config)?;
+    let result = run::execute(project, &prepared, &run_opts, started).await;
+    if let Some(e) = result.datasets.first().and_then(|d| d.error.clone()) {
+        return Err(PromoteError::Refused(e));
+    }
+    Ok((prepared, result))
+}
+
 /// Runs a promotion: locate, lock, recover, take the batch, gate it, publish it.
 pub(crate) async fn promote(
     project: &Project,
@@ -338,25 +368,8 @@ pub(crate) async fn promote(
     };
     fault_point("after-snapshot");
 
-    // The gate: the suite on exactly the batch.
-    let run_opts = RunOptions {
-        run_id: None,
-        incremental: false,
-        datasets: vec![opts.dataset.clone()],
-        clock: opts.clock,
-        command: "promote".into(),
-        files: Some((opts.dataset.clone(), batch.iter().map(|f| f.source.clone()).collect())),
-        history: opts.history.clone(),
-        record: !opts.dry_run,
-    };
-    let started = opts.clock.wall();
-    let prepared = run::prepare(project, suites, &run_opts)
-        .await
-        .map_err(PromoteError::Config)?;
-    let result = run::execute(project, &prepared, &run_opts, started).await;
-    if let Some(e) = result.datasets.first().and_then(|d| d.error.clone()) {
-        return Err(PromoteError::Refused(e));
-    }
+    let files = batch.iter().map(|f| f.source.clone()).collect();
+    let (prepared, result) = gate(project, suites, opts, files).await?;
     let passed = match opts.mode {
         Mode::Batch => matches!(result.status, Status::Pass | Status::Warn),
         Mode::Split => split::gate_passes(&result, prepared.plans.first().map_or(&[][..], Vec::as_slice)),

@@ -48,7 +48,6 @@ use crate::engine::dataset::remote;
 use crate::fs_atomic::fault_point;
 use crate::layout::{INTENT, LOG_DIR, META_DIR, is_run_id, log_name, log_number};
 use crate::results::{RunResult, Status};
-use crate::run::{self, RunOptions};
 use crate::suite::{OnFail, Suite};
 
 /// How old an uncommitted staging prefix of another host must be before recovery removes it.
@@ -603,32 +602,17 @@ async fn refuse_overwrite(at: &Places, records: &[SnapFile]) -> Result<(), Promo
     Ok(())
 }
 
-/// The suite on exactly the batch's objects.
+/// The suite on exactly the batch's objects ([`super::gate`]).
 async fn gate(
     project: &Project,
     suites: &[Suite],
     opts: &PromoteOptions,
     batch: &[BatchObject],
 ) -> Result<RunResult, PromoteError> {
-    let run_opts = RunOptions {
-        run_id: None,
-        incremental: false,
-        datasets: vec![opts.dataset.clone()],
-        clock: opts.clock,
-        command: "promote".into(),
-        files: Some((opts.dataset.clone(), batch.iter().map(|f| f.source.clone()).collect())),
-        history: opts.history.clone(),
-        record: !opts.dry_run,
-    };
-    let started = opts.clock.wall();
-    let prepared = run::prepare(project, suites, &run_opts)
+    let files = batch.iter().map(|f| f.source.clone()).collect();
+    super::gate(project, suites, opts, files)
         .await
-        .map_err(PromoteError::Config)?;
-    let result = run::execute(project, &prepared, &run_opts, started).await;
-    if let Some(e) = result.datasets.first().and_then(|d| d.error.clone()) {
-        return Err(PromoteError::Refused(e));
-    }
-    Ok(result)
+        .map(|(_, result)| result)
 }
 
 /// A passed batch downloaded into a private local directory — each object only if its ETag is

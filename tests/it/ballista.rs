@@ -215,17 +215,7 @@ fn the_benchmarks_ten_check_suite_answers_on_a_ballista_cluster_as_here() {
             &format!("suites = [\"checks/*.toml\"]\n\n[lake]\nroot = \"{LOCAL_ROOT}\"\n"),
         );
         p.file("checks/orders.toml", &bench_suite(csv));
-        let dir = p.path().join(LOCAL_ROOT).join("raw/orders");
-        std::fs::create_dir_all(&dir).unwrap();
-        for (i, start) in [79_999, 99_999, 119_999].into_iter().enumerate() {
-            if csv {
-                let f = std::fs::File::create(dir.join(format!("part-{i:03}.csv"))).unwrap();
-                crate::bench_orders::write_csv(f, start, 20_000).unwrap();
-            } else {
-                let f = std::fs::File::create(dir.join(format!("part-{i:03}.parquet"))).unwrap();
-                crate::bench_orders::write_parquet(f, start, 20_000).unwrap();
-            }
-        }
+        crate::s3_lakes::write_bench_orders(&p.path().join(LOCAL_ROOT).join("raw/orders"), csv);
         let v = same_on_cluster(&p, &cluster, &["check", "--no-history", "--format", "json"]);
         assert_eq!(v["datasets"][0]["rows"], 60_000, "{v}");
         let failing = |id: &str| crate::support::check(&v, id)["failing_rows"].as_u64();

@@ -201,6 +201,22 @@ fn incremental_runs_of_the_demo_lake_on_s3_reuse_objects_as_on_disk_with_a_full_
 
 /// The benchmark's 10-check suite, taken from `benches/compare.py` (so the test runs the suite the
 /// benchmark times), for Parquet or CSV files.
+/// Three files of 20,000 rows of the benchmark's data in `dir`, Parquet or CSV. They start at row
+/// 79,999 so that the benchmark's injected duplicate (row 99,999 repeats the id of row 99,998)
+/// spans two files.
+pub fn write_bench_orders(dir: &Path, csv: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (i, start) in [79_999, 99_999, 119_999].into_iter().enumerate() {
+        if csv {
+            let f = std::fs::File::create(dir.join(format!("part-{i:03}.csv"))).unwrap();
+            crate::bench_orders::write_csv(f, start, 20_000).unwrap();
+        } else {
+            let f = std::fs::File::create(dir.join(format!("part-{i:03}.parquet"))).unwrap();
+            crate::bench_orders::write_parquet(f, start, 20_000).unwrap();
+        }
+    }
+}
+
 pub fn bench_suite(csv: bool) -> String {
     let script = std::fs::read_to_string(repo().join("benches/compare.py")).unwrap();
     let suite = script
@@ -218,9 +234,7 @@ pub fn bench_suite(csv: bool) -> String {
 
 #[test]
 fn the_benchmarks_ten_check_suite_answers_on_s3_as_on_disk() {
-    // Three files of 20,000 rows of the benchmark's data, Parquet and CSV. They start at row
-    // 79,999 so that the benchmark's injected duplicate (row 99,999 repeats the id of row 99,998)
-    // spans two files.
+    // The benchmark's data (`write_bench_orders`), Parquet and CSV.
     let moto = Moto::start();
     let env = moto.env();
     let env = borrowed(&env);
@@ -235,17 +249,7 @@ fn the_benchmarks_ten_check_suite_answers_on_s3_as_on_disk() {
             p
         };
         let local = project(LOCAL_ROOT);
-        let dir = local.path().join(LOCAL_ROOT).join("raw/orders");
-        std::fs::create_dir_all(&dir).unwrap();
-        for (i, start) in [79_999, 99_999, 119_999].into_iter().enumerate() {
-            if csv {
-                let f = std::fs::File::create(dir.join(format!("part-{i:03}.csv"))).unwrap();
-                crate::bench_orders::write_csv(f, start, 20_000).unwrap();
-            } else {
-                let f = std::fs::File::create(dir.join(format!("part-{i:03}.parquet"))).unwrap();
-                crate::bench_orders::write_parquet(f, start, 20_000).unwrap();
-            }
-        }
+        write_bench_orders(&local.path().join(LOCAL_ROOT).join("raw/orders"), csv);
         let prefix = if csv { "csv" } else { "parquet" };
         moto.upload("bench", &local.path().join(LOCAL_ROOT), prefix);
         let root = format!("s3://bench/{prefix}");

@@ -173,6 +173,41 @@ mod tests {
 
     #[test]
     fn every_kernel_travels_with_its_state() {
+        let preds = predicates_of_every_kernel();
+        let aggs = vec![
+            super::super::count_true::count_true(preds),
+            super::super::key_list::keys(column("i"), 1000),
+            super::super::overflow::wide_sum(column("i")),
+            super::super::value_counts::top_values(column("s"), 20),
+            super::super::value_counts::distinct(column("s"), 20),
+        ];
+        let names = round_trip(&aggs);
+        let outside = aggs[0].to_string().matches("lakegate_outside").count();
+        assert_eq!(outside, 5, "each range became one kernel: {}", aggs[0]);
+        let expected = [
+            "lakegate_checked_add",
+            "lakegate_checked_mul",
+            "lakegate_checked_sub",
+            "lakegate_count_true",
+            "lakegate_distinct",
+            "lakegate_in_set",
+            "lakegate_keys",
+            "lakegate_list_bit",
+            "lakegate_list_mask",
+            "lakegate_matches_classes",
+            "lakegate_not_in_set",
+            "lakegate_not_list_bit",
+            "lakegate_not_matches_classes",
+            "lakegate_outside",
+            "lakegate_sum_int",
+            "lakegate_top_values",
+        ];
+        assert_eq!(names, expected.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// Row predicates that the rewrites turn into every scalar kernel, over string, integer,
+    /// float, date and timestamp columns.
+    fn predicates_of_every_kernel() -> Vec<Expr> {
         let schema = DFSchema::try_from(Schema::new(vec![
             Field::new("s", DataType::Utf8View, true),
             Field::new("t", DataType::Utf8, true),
@@ -244,35 +279,7 @@ mod tests {
             V::TimestampNanosecond(Some(-1), utc.clone()),
             V::TimestampNanosecond(Some(i64::MAX), utc),
         ));
-        let aggs = vec![
-            super::super::count_true::count_true(preds.clone()),
-            super::super::key_list::keys(column("i"), 1000),
-            super::super::overflow::wide_sum(column("i")),
-            super::super::value_counts::top_values(column("s"), 20),
-            super::super::value_counts::distinct(column("s"), 20),
-        ];
-        let names = round_trip(&aggs);
-        let outside = aggs[0].to_string().matches("lakegate_outside").count();
-        assert_eq!(outside, 5, "each range became one kernel: {}", aggs[0]);
-        let expected = [
-            "lakegate_checked_add",
-            "lakegate_checked_mul",
-            "lakegate_checked_sub",
-            "lakegate_count_true",
-            "lakegate_distinct",
-            "lakegate_in_set",
-            "lakegate_keys",
-            "lakegate_list_bit",
-            "lakegate_list_mask",
-            "lakegate_matches_classes",
-            "lakegate_not_in_set",
-            "lakegate_not_list_bit",
-            "lakegate_not_matches_classes",
-            "lakegate_outside",
-            "lakegate_sum_int",
-            "lakegate_top_values",
-        ];
-        assert_eq!(names, expected.iter().map(|s| s.to_string()).collect());
+        preds
     }
 
     #[test]
