@@ -217,6 +217,21 @@ pub fn write_bench_orders(dir: &Path, csv: bool) {
     }
 }
 
+/// The result of the benchmark's suite on [`write_bench_orders`]'s files: every row read, the
+/// injected duplicate found, the generator's defects counted.
+pub fn assert_bench_defects_found(v: &Value) {
+    assert_eq!(v["datasets"][0]["rows"], 60_000, "{v}");
+    let failing = |id: &str| crate::support::check(v, id)["failing_rows"].as_u64();
+    assert_eq!(failing("orders.order_id.unique"), Some(2), "{v}");
+    for id in [
+        "orders.amount.range",
+        "orders.status.accepted_values",
+        "orders.country.pattern",
+    ] {
+        assert!(failing(id).is_some_and(|n| n > 0), "{id}: {v}");
+    }
+}
+
 pub fn bench_suite(csv: bool) -> String {
     let script = std::fs::read_to_string(repo().join("benches/compare.py")).unwrap();
     let suite = script
@@ -260,17 +275,7 @@ fn the_benchmarks_ten_check_suite_answers_on_s3_as_on_disk() {
             &env,
             &["check", "--no-history", "--format", "json"],
         );
-        let orders = &v["datasets"][0];
-        assert_eq!(orders["rows"], 60_000, "{v}");
-        let failing = |id: &str| crate::support::check(&v, id)["failing_rows"].as_u64();
-        assert_eq!(failing("orders.order_id.unique"), Some(2), "{v}");
-        for id in [
-            "orders.amount.range",
-            "orders.status.accepted_values",
-            "orders.country.pattern",
-        ] {
-            assert!(failing(id).is_some_and(|n| n > 0), "{id}: {v}");
-        }
+        assert_bench_defects_found(&v);
     }
 }
 
